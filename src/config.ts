@@ -1,0 +1,88 @@
+import path from 'node:path';
+import { IANAZone } from 'luxon';
+
+/** A bad environment variable: start-up stops with this one line. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function url(env: Env, name: string, protocols: string[]): URL | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${protocols.join(', ')}), got "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return parsed;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function timeZone(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name) ?? fallback;
+  if (!IANAZone.isValidZone(raw)) throw new ConfigError(`${name} must be an IANA time zone, got "${raw}"`);
+  return raw;
+}
+
+/** Reads and checks the environment once; the only place that touches process.env. */
+export function loadConfig(env: Env = process.env) {
+  const jwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
+  const issuer = text(env, 'AUTH_ISSUER');
+  const audience = text(env, 'AUTH_AUDIENCE');
+  if (jwksUrl && (!issuer || !audience)) {
+    throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE to be set as well');
+  }
+  const jwtSecret = text(env, 'AUTH_JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters long');
+  }
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const dataDir = path.resolve(text(env, 'DATA_DIR') ?? './data');
+
+  return {
+    port: integer(env, 'PORT', 3000, 1, 65535),
+    host: text(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: databaseUrl?.toString(),
+    dataDir,
+    auth: {
+      jwtSecret,
+      jwks: jwksUrl && issuer && audience ? { url: jwksUrl.toString(), issuer, audience } : undefined,
+    },
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:'])?.toString(),
+    mailFrom: text(env, 'MAIL_FROM') ?? 'Library appointments <no-reply@localhost>',
+    publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString() ?? 'http://localhost:3000/').replace(/\/$/, ''),
+    libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
+    worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;

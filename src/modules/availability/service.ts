@@ -1,0 +1,300 @@
+import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database, Executor } from '../../db/client.js';
+import { availabilityOverrides, availabilityRules, librarians } from '../../db/schema.js';
+import { InvalidInput, NotFound } from '../../errors.js';
+import type { Clock } from '../../time/clock.js';
+import {
+  addDays,
+  formatCivilDate,
+  formatInstant,
+  isValidTimeZone,
+  parseCivilDate,
+  startOfCivilDate,
+} from '../../time/zone.js';
+import type { LibrarianService } from '../librarians/service.js';
+import type {
+  Availability,
+  CreateClosure,
+  CreateOverride,
+  Override,
+  OverrideQuery,
+  PutAvailability,
+  SlotList,
+  SlotQuery,
+} from './schemas.js';
+import { type AvailabilityOverride, type BusyRange, computeSlots, type Mode, type SlotRequest } from './slots.js';
+
+type LibrarianRow = typeof librarians.$inferSelect;
+type OverrideRow = typeof availabilityOverrides.$inferSelect;
+
+const MAX_SLOT_RANGE_DAYS = 62;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Busy time of a librarian from bookings: supplied by the bookings feature. */
+export type BusyRangeSource = (
+  librarianId: string,
+  fromMs: number,
+  toMs: number,
+  executor: Executor,
+) => Promise<BusyRange[]>;
+
+function badField(pointer: string, message: string, where: 'body' | 'query' = 'body'): InvalidInput {
+  return new InvalidInput(`${pointer.slice(1)} ${message}.`, [{ pointer, in: where, message }]);
+}
+
+/** Dates or instants, both the same kind, in order. */
+function overrideRange(input: { from: string; to: string }) {
+  const fromIsDate = DATE_ONLY.test(input.from);
+  if (fromIsDate !== DATE_ONLY.test(input.to)) {
+    throw badField('/to', 'must be the same kind as from: both dates or both instants');
+  }
+  if (fromIsDate) {
+    if (input.to < input.from) throw badField('/to', 'must be on or after from');
+    return { fromDate: input.from, toDate: input.to, startsAt: null, endsAt: null };
+  }
+  const startsAt = new Date(input.from);
+  const endsAt = new Date(input.to);
+  if (endsAt <= startsAt) throw badField('/to', 'must be after from');
+  return { fromDate: null, toDate: null, startsAt, endsAt };
+}
+
+function toOverride(row: OverrideRow, zone: string): Override {
+  const allDay = row.fromDate !== null;
+  return {
+    id: row.id,
+    librarianId: row.librarianId,
+    kind: row.kind,
+    allDay,
+    from: allDay ? (row.fromDate as string) : formatInstant((row.startsAt as Date).getTime(), zone),
+    to: allDay ? (row.toDate as string) : formatInstant((row.endsAt as Date).getTime(), zone),
+    reason: row.reason,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+function toSlotOverride(row: OverrideRow): AvailabilityOverride {
+  return row.fromDate !== null && row.toDate !== null
+    ? { kind: row.kind, fromDate: row.fromDate, toDate: row.toDate }
+    : { kind: row.kind, startMs: (row.startsAt as Date).getTime(), endMs: (row.endsAt as Date).getTime() };
+}
+
+/** Overrides overlapping [fromDate, toDate] (dates compared loosely: a day either side covers any zone). */
+function overlapsDates(query: OverrideQuery) {
+  const from = query.from ? formatCivilDate(addDays(parseCivilDate(query.from), -1)) : undefined;
+  const to = query.to ? formatCivilDate(addDays(parseCivilDate(query.to), 1)) : undefined;
+  return and(
+    from
+      ? or(sql`${availabilityOverrides.toDate} >= ${from}::date`, sql`${availabilityOverrides.endsAt} >= ${from}::date`)
+      : undefined,
+    to
+      ? or(sql`${availabilityOverrides.fromDate} <= ${to}::date`, sql`${availabilityOverrides.startsAt} <= ${to}::date`)
+      : undefined,
+  );
+}
+
+export function createAvailabilityService(deps: {
+  db: Database;
+  clock: Clock;
+  config: Pick<Config, 'libraryTimeZone'>;
+  librarians: LibrarianService;
+  busyRanges: BusyRangeSource;
+}) {
+  const { db, clock, config } = deps;
+
+  async function readAvailability(row: LibrarianRow, executor: Executor = db): Promise<Availability> {
+    const rules = await executor
+      .select()
+      .from(availabilityRules)
+      .where(eq(availabilityRules.librarianId, row.id))
+      .orderBy(asc(availabilityRules.weekday), asc(availabilityRules.startTime));
+    return {
+      librarianId: row.id,
+      timeZone: row.timeZone,
+      slotMinutes: row.slotMinutes,
+      bufferMinutes: row.bufferMinutes,
+      minNoticeMinutes: row.minNoticeMinutes,
+      horizonDays: row.horizonDays,
+      maxCompanions: row.maxCompanions,
+      weekly: rules.map((rule) => ({
+        weekday: rule.weekday,
+        start: rule.startTime.slice(0, 5),
+        end: rule.endTime.slice(0, 5),
+        ...(rule.validFrom ? { validFrom: rule.validFrom } : {}),
+        ...(rule.validTo ? { validTo: rule.validTo } : {}),
+        ...(rule.mode ? { mode: rule.mode as Mode } : {}),
+        ...(rule.location ? { location: rule.location } : {}),
+      })),
+    };
+  }
+
+  /** Everything computeSlots needs for one librarian between two instants. */
+  async function slotRequest(
+    row: LibrarianRow,
+    fromMs: number,
+    toMs: number,
+    executor: Executor = db,
+  ): Promise<SlotRequest> {
+    const availability = await readAvailability(row, executor);
+    const overrides = await executor
+      .select()
+      .from(availabilityOverrides)
+      .where(
+        and(
+          or(eq(availabilityOverrides.librarianId, row.id), isNull(availabilityOverrides.librarianId)),
+          overlapsDates({
+            from: new Date(fromMs).toISOString().slice(0, 10),
+            to: new Date(toMs).toISOString().slice(0, 10),
+          }),
+        ),
+      );
+    const busy = await deps.busyRanges(row.id, fromMs, toMs, executor);
+    return {
+      timeZone: row.timeZone,
+      slotMinutes: row.slotMinutes,
+      bufferMinutes: row.bufferMinutes,
+      minNoticeMinutes: row.minNoticeMinutes,
+      horizonDays: row.horizonDays,
+      defaultModes: row.modes as Mode[],
+      defaultLocation: row.location,
+      rules: availability.weekly,
+      overrides: overrides.map(toSlotOverride),
+      busy,
+      nowMs: clock.now().getTime(),
+      fromMs,
+      toMs,
+    };
+  }
+
+  return {
+    slotRequest,
+
+    async get(librarianId: string): Promise<Availability> {
+      return readAvailability(await deps.librarians.findRow(librarianId));
+    },
+
+    async put(librarianId: string, input: PutAvailability): Promise<Availability> {
+      if (input.timeZone !== undefined && !isValidTimeZone(input.timeZone)) {
+        throw badField('/timeZone', 'must be an IANA time zone such as Europe/London');
+      }
+      input.weekly.forEach((rule, index) => {
+        if (rule.end <= rule.start) throw badField(`/weekly/${index}/end`, 'must be after start');
+        if (rule.validFrom && rule.validTo && rule.validTo < rule.validFrom) {
+          throw badField(`/weekly/${index}/validTo`, 'must be on or after validFrom');
+        }
+      });
+      return db.transaction(async (tx) => {
+        const { weekly, ...settings } = input;
+        const [row] = await tx
+          .update(librarians)
+          .set({ ...settings, updatedAt: sql`now()` })
+          .where(eq(librarians.id, librarianId))
+          .returning();
+        if (!row) throw new NotFound(`Librarian ${librarianId}`);
+        await tx.delete(availabilityRules).where(eq(availabilityRules.librarianId, librarianId));
+        if (weekly.length > 0) {
+          await tx.insert(availabilityRules).values(
+            weekly.map((rule) => ({
+              librarianId,
+              weekday: rule.weekday,
+              startTime: rule.start,
+              endTime: rule.end,
+              validFrom: rule.validFrom ?? null,
+              validTo: rule.validTo ?? null,
+              mode: rule.mode ?? null,
+              location: rule.location ?? null,
+            })),
+          );
+        }
+        return readAvailability(row, tx);
+      });
+    },
+
+    /** A librarian's overrides, with the library-wide closures that also apply to them. */
+    async listOverrides(librarianId: string | null, query: OverrideQuery): Promise<Override[]> {
+      const zone = librarianId ? (await deps.librarians.findRow(librarianId)).timeZone : config.libraryTimeZone;
+      const rows = await db
+        .select()
+        .from(availabilityOverrides)
+        .where(
+          and(
+            librarianId
+              ? or(eq(availabilityOverrides.librarianId, librarianId), isNull(availabilityOverrides.librarianId))
+              : isNull(availabilityOverrides.librarianId),
+            overlapsDates(query),
+          ),
+        )
+        .orderBy(
+          sql`coalesce(${availabilityOverrides.startsAt}, ${availabilityOverrides.fromDate}::timestamptz)`,
+          asc(availabilityOverrides.id),
+        );
+      return rows.map((row) => toOverride(row, zone));
+    },
+
+    async createOverride(
+      librarianId: string | null,
+      input: CreateOverride | CreateClosure,
+      actor: string,
+    ): Promise<Override> {
+      const zone = librarianId ? (await deps.librarians.findRow(librarianId)).timeZone : config.libraryTimeZone;
+      const [row] = await db
+        .insert(availabilityOverrides)
+        .values({
+          librarianId,
+          kind: 'kind' in input ? input.kind : 'closed',
+          ...overrideRange(input),
+          reason: input.reason ?? null,
+          createdBy: actor,
+        })
+        .returning();
+      return toOverride(row as OverrideRow, zone);
+    },
+
+    async deleteOverride(librarianId: string | null, overrideId: string): Promise<void> {
+      const deleted = await db
+        .delete(availabilityOverrides)
+        .where(
+          and(
+            eq(availabilityOverrides.id, overrideId),
+            librarianId
+              ? eq(availabilityOverrides.librarianId, librarianId)
+              : isNull(availabilityOverrides.librarianId),
+          ),
+        )
+        .returning({ id: availabilityOverrides.id });
+      if (deleted.length === 0) throw new NotFound(librarianId ? `Override ${overrideId}` : `Closure ${overrideId}`);
+    },
+
+    async listSlots(librarianId: string, query: SlotQuery): Promise<SlotList> {
+      const row = await deps.librarians.findRow(librarianId);
+      if (!row.active) throw new NotFound(`Librarian ${librarianId}`);
+      const zone = query.tz ?? row.timeZone;
+      if (!isValidTimeZone(zone)) throw badField('/tz', 'must be an IANA time zone such as America/New_York', 'query');
+      if (query.to < query.from) throw badField('/to', 'must be on or after from', 'query');
+      const lastAllowed = formatCivilDate(addDays(parseCivilDate(query.from), MAX_SLOT_RANGE_DAYS - 1));
+      if (query.to > lastAllowed) {
+        throw badField(
+          '/to',
+          `must be at most ${MAX_SLOT_RANGE_DAYS} days from from (${lastAllowed} at the latest)`,
+          'query',
+        );
+      }
+      const fromMs = startOfCivilDate(parseCivilDate(query.from), zone);
+      const toMs = startOfCivilDate(addDays(parseCivilDate(query.to), 1), zone);
+      const slots = computeSlots(await slotRequest(row, fromMs, toMs));
+      return {
+        librarianId,
+        timeZone: zone,
+        slotMinutes: row.slotMinutes,
+        slots: slots.map((slot) => ({
+          start: formatInstant(slot.startMs, zone),
+          end: formatInstant(slot.endMs, zone),
+          modes: slot.modes,
+          location: slot.location,
+        })),
+      };
+    },
+  };
+}
+
+export type AvailabilityService = ReturnType<typeof createAvailabilityService>;

@@ -1,0 +1,133 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { PG_UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
+import { librarians } from '../../db/schema.js';
+import { Conflict, InvalidInput, NotFound } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import { isValidTimeZone } from '../../time/zone.js';
+import type { CreateLibrarian, Librarian, LibrarianQuery, UpdateLibrarian } from './schemas.js';
+
+type LibrarianRow = typeof librarians.$inferSelect;
+
+function checkTimeZone(zone: string | undefined): void {
+  if (zone !== undefined && !isValidTimeZone(zone)) {
+    throw new InvalidInput(`"${zone}" is not an IANA time zone.`, [
+      { pointer: '/timeZone', in: 'body', message: 'must be an IANA time zone such as Europe/London' },
+    ]);
+  }
+}
+
+function canSeePrivate(user: AuthUser | null, id: string): boolean {
+  return Boolean(user?.roles.includes('admin') || (user?.librarianId && user.librarianId === id));
+}
+
+export function toLibrarian(row: LibrarianRow, withPrivate: boolean): Librarian {
+  return {
+    id: row.id,
+    name: row.name,
+    subjects: row.subjects,
+    faculty: row.faculty,
+    timeZone: row.timeZone,
+    modes: row.modes as Librarian['modes'],
+    location: row.location,
+    slotMinutes: row.slotMinutes,
+    maxCompanions: row.maxCompanions,
+    ...(withPrivate ? { email: row.email, meetingUrl: row.meetingUrl, active: row.active } : {}),
+  };
+}
+
+async function uniqueEmail<T>(write: () => Promise<T>, email: string | undefined): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (pgError(error)?.code === PG_UNIQUE_VIOLATION) {
+      throw new Conflict('librarian_exists', `A librarian with email ${email} already exists.`);
+    }
+    throw error;
+  }
+}
+
+export function createLibrarianService({ db, config }: { db: Database; config: Pick<Config, 'libraryTimeZone'> }) {
+  async function findRow(id: string): Promise<LibrarianRow> {
+    const [row] = await db.select().from(librarians).where(eq(librarians.id, id));
+    if (!row) throw new NotFound(`Librarian ${id}`);
+    return row;
+  }
+
+  return {
+    findRow,
+
+    async list(user: AuthUser | null, query: LibrarianQuery): Promise<Librarian[]> {
+      const isAdmin = Boolean(user?.roles.includes('admin'));
+      const rows = await db
+        .select()
+        .from(librarians)
+        .where(
+          and(
+            isAdmin && query.includeInactive ? undefined : eq(librarians.active, true),
+            query.subject
+              ? sql`exists (select 1 from unnest(${librarians.subjects}) s where lower(s) = lower(${query.subject}))`
+              : undefined,
+            query.faculty ? sql`lower(${librarians.faculty}) = lower(${query.faculty})` : undefined,
+          ),
+        )
+        .orderBy(asc(librarians.name), asc(librarians.id));
+      return rows.map((row) => toLibrarian(row, canSeePrivate(user, row.id)));
+    },
+
+    async get(user: AuthUser | null, id: string): Promise<Librarian> {
+      const row = await findRow(id);
+      const withPrivate = canSeePrivate(user, id);
+      if (!row.active && !withPrivate) throw new NotFound(`Librarian ${id}`);
+      return toLibrarian(row, withPrivate);
+    },
+
+    async create(input: CreateLibrarian): Promise<Librarian> {
+      checkTimeZone(input.timeZone);
+      const [row] = await uniqueEmail(
+        () =>
+          db
+            .insert(librarians)
+            .values({
+              email: input.email,
+              name: input.name,
+              subjects: input.subjects ?? [],
+              faculty: input.faculty ?? null,
+              timeZone: input.timeZone ?? config.libraryTimeZone,
+              modes: input.modes ?? (input.meetingUrl && !input.location ? ['online'] : ['in_person']),
+              location: input.location ?? null,
+              meetingUrl: input.meetingUrl ?? null,
+            })
+            .returning(),
+        input.email,
+      );
+      return toLibrarian(row as LibrarianRow, true);
+    },
+
+    async update(id: string, input: UpdateLibrarian): Promise<Librarian> {
+      checkTimeZone(input.timeZone);
+      const [row] = await uniqueEmail(
+        () =>
+          db
+            .update(librarians)
+            .set({ ...input, updatedAt: sql`now()` })
+            .where(eq(librarians.id, id))
+            .returning(),
+        input.email,
+      );
+      if (!row) throw new NotFound(`Librarian ${id}`);
+      return toLibrarian(row, true);
+    },
+
+    async findIdByEmail(email: string): Promise<string | null> {
+      const [row] = await db
+        .select({ id: librarians.id })
+        .from(librarians)
+        .where(and(sql`lower(${librarians.email}) = lower(${email})`, eq(librarians.active, true)));
+      return row?.id ?? null;
+    },
+  };
+}
+
+export type LibrarianService = ReturnType<typeof createLibrarianService>;

@@ -1,0 +1,144 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import type { Config } from '../config.js';
+import { Forbidden, Unauthenticated } from '../errors.js';
+import { problemResponse } from './errors.js';
+
+export const ROLES = ['student', 'librarian', 'analyst', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface AuthUser {
+  sub: string;
+  email: string | null;
+  name: string | null;
+  roles: Role[];
+  /** Set when the token has the librarian role and its email matches a librarian. */
+  librarianId: string | null;
+}
+
+/**
+ * Who may call a route: 'public', or the roles allowed. Every /api route must say; the plugin
+ * refuses to register one that does not, so no route is open by accident.
+ */
+export type Access = 'public' | readonly Role[];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: AuthUser | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+export interface AuthOptions {
+  auth: Config['auth'];
+  /** Links a librarian token to its librarian record by email. */
+  findLibrarianIdByEmail(email: string): Promise<string | null>;
+}
+
+type Verifier = (token: string) => Promise<JWTPayload>;
+
+function buildVerifier(auth: Config['auth']): Verifier {
+  const secret = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : undefined;
+  const jwks = auth.jwks ? createRemoteJWKSet(new URL(auth.jwks.url)) : undefined;
+  return async (token) => {
+    const { alg } = decodeProtectedHeader(token);
+    if (alg === 'HS256' && secret) {
+      return (await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] })).payload;
+    }
+    if (jwks && auth.jwks && alg && /^(RS|ES|PS)\d+$/.test(alg)) {
+      const options = { issuer: auth.jwks.issuer, audience: auth.jwks.audience, requiredClaims: ['sub', 'exp'] };
+      return (await jwtVerify(token, jwks, options)).payload;
+    }
+    throw new Unauthenticated(`Tokens signed with ${alg ?? 'no algorithm'} are not accepted here.`);
+  };
+}
+
+function rolesOf(payload: JWTPayload): Role[] {
+  const claimed = [payload.role, ...(Array.isArray(payload.roles) ? payload.roles : [])];
+  return ROLES.filter((role) => claimed.includes(role));
+}
+
+function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]) throw new Unauthenticated('The Authorization header must be "Bearer <token>".');
+  return match[1];
+}
+
+function describeAccess(access: Access): string {
+  return access === 'public' ? 'Anyone, no sign-in needed.' : `Signed in as: ${access.join(', ')}.`;
+}
+
+export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) => {
+  const verify = buildVerifier(options.auth);
+  app.decorateRequest('user', null);
+
+  async function authenticate(request: FastifyRequest): Promise<AuthUser | null> {
+    const token = bearerToken(request);
+    if (!token) return null;
+    let payload: JWTPayload;
+    try {
+      payload = await verify(token);
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new Unauthenticated('The token has expired; sign in again.');
+      throw new Unauthenticated('The token is not valid.');
+    }
+    const roles = rolesOf(payload);
+    const email = typeof payload.email === 'string' ? payload.email : null;
+    const librarianId = roles.includes('librarian') && email ? await options.findLibrarianIdByEmail(email) : null;
+    return {
+      sub: String(payload.sub),
+      email,
+      name: typeof payload.name === 'string' ? payload.name : null,
+      roles,
+      librarianId,
+    };
+  }
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (!route.url.startsWith('/api/')) return;
+    const access = route.config?.access;
+    if (!access) throw new Error(`Route ${route.method} ${route.url} does not declare config.access`);
+    route.schema ??= {};
+    const schema = route.schema as Record<string, unknown> & { response?: Record<string, unknown> };
+    const accessLine = describeAccess(access);
+    // GET routes come through twice (GET and its HEAD twin) with one schema object.
+    if (!String(schema.description ?? '').endsWith(accessLine)) {
+      schema.description = [schema.description, accessLine].filter(Boolean).join(' ');
+    }
+    schema.security = access === 'public' ? [] : [{ bearerAuth: [] }];
+    if (access !== 'public') {
+      schema.response ??= {};
+      schema.response[401] ??= problemResponse('No valid credentials were sent');
+      schema.response[403] ??= problemResponse('The caller may not do this');
+    }
+
+    const check = async (request: FastifyRequest) => {
+      if (access === 'public') {
+        // A stale or foreign token must not lock anyone out of public pages.
+        request.user = await authenticate(request).catch(() => null);
+        return;
+      }
+      request.user = await authenticate(request);
+      if (!request.user) throw new Unauthenticated();
+      const user = request.user;
+      if (!access.some((role) => user.roles.includes(role))) {
+        throw new Forbidden(`This needs one of the roles: ${access.join(', ')}.`);
+      }
+    };
+    const existing = route.preHandler ? [route.preHandler].flat() : [];
+    route.preHandler = [check, ...existing];
+  });
+});
+
+/** A librarian may manage only their own record; an admin any. */
+export function assertCanManageLibrarian(user: AuthUser | null, librarianId: string): void {
+  if (user?.roles.includes('admin')) return;
+  if (user?.roles.includes('librarian') && user.librarianId === librarianId) return;
+  throw new Forbidden('Only this librarian or an admin may change it.');
+}

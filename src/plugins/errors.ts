@@ -1,0 +1,150 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { type Static, Type } from 'typebox';
+import { DomainError, type FieldError } from '../errors.js';
+
+export const FieldErrorSchema = Type.Object({
+  pointer: Type.String({ description: 'JSON Pointer to the offending value within the request part named by `in`' }),
+  in: Type.Optional(Type.Enum(['body', 'query', 'params', 'headers'])),
+  message: Type.String(),
+});
+
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: 'URI naming the problem type' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String({ description: 'What went wrong, for a person to read' }),
+    code: Type.String({ description: 'Stable machine-readable code, e.g. validation_failed, slot_unavailable' }),
+    instance: Type.Optional(Type.String()),
+    requestId: Type.String({ description: 'Quote this when reporting a problem' }),
+    errors: Type.Optional(Type.Array(FieldErrorSchema, { description: 'Each invalid field, for validation problems' })),
+  },
+  { description: 'RFC 9457 problem details' },
+);
+export type Problem = Static<typeof Problem>;
+
+/** An OpenAPI response entry for an error status, served as application/problem+json. */
+export function problemResponse(description: string) {
+  return { description, content: { 'application/problem+json': { schema: Problem } } };
+}
+
+const PROBLEM_TYPE_BASE = 'urn:liaison:problem:';
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const CONTEXTS: Record<string, FieldError['in']> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'params',
+  headers: 'headers',
+};
+
+function fieldErrors(validation: AjvError[], context: string | undefined): FieldError[] {
+  const where = context ? CONTEXTS[context] : undefined;
+  // One entry per field; the branches of an anyOf become "… or …".
+  const messages = new Map<string, string[]>();
+  for (const error of validation) {
+    let pointer = error.instancePath || '';
+    let message = error.message ?? 'is invalid';
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
+    if (error.keyword === 'required') {
+      pointer = `${pointer}/${String(error.params.missingProperty)}`;
+      message = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      pointer = `${pointer}/${String(error.params.additionalProperty)}`;
+      message = 'is not a known field';
+    }
+    const list = messages.get(pointer || '/') ?? [];
+    if (!list.includes(message)) list.push(message);
+    messages.set(pointer || '/', list);
+  }
+  return [...messages].map(([pointer, list]) => ({
+    pointer,
+    ...(where ? { in: where } : {}),
+    message: list.join(' or '),
+  }));
+}
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: Omit<Problem, 'type' | 'requestId' | 'instance'> & { headers?: Record<string, string> },
+) {
+  const { headers, ...body } = problem;
+  if (headers) reply.headers(headers);
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send({
+      type: `${PROBLEM_TYPE_BASE}${problem.code}`,
+      ...body,
+      instance: request.url.split('?')[0],
+      requestId: String(request.id),
+    });
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_body',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_body',
+};
+
+/** One place that turns every error into application/problem+json; no stack or SQL reaches a client. */
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof DomainError) {
+      return sendProblem(request, reply, {
+        status: error.status,
+        code: error.code,
+        title: error.title,
+        detail: error.message,
+        ...(error.extra.errors ? { errors: error.extra.errors } : {}),
+        ...(error.extra.headers ? { headers: error.extra.headers } : {}),
+      });
+    }
+    if (error.validation) {
+      const errors = fieldErrors(error.validation as AjvError[], error.validationContext);
+      const detail = errors.map((e) => `${e.in ?? 'request'} ${e.pointer} ${e.message}`).join('; ');
+      return sendProblem(request, reply, {
+        status: 400,
+        code: 'validation_failed',
+        title: 'Invalid request',
+        detail: `The request is invalid: ${detail}.`,
+        errors,
+      });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return sendProblem(request, reply, {
+        status,
+        code: FASTIFY_CODES[error.code] ?? (status === 429 ? 'rate_limited' : 'bad_request'),
+        title: status === 429 ? 'Too many requests' : 'Bad request',
+        detail: error.message,
+      });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(request, reply, {
+      status: 500,
+      code: 'internal_error',
+      title: 'Internal server error',
+      detail: `Something went wrong on our side. Quote request id ${String(request.id)} when reporting it.`,
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, {
+      status: 404,
+      code: 'route_not_found',
+      title: 'Not found',
+      detail: `There is no ${request.method} ${request.url.split('?')[0]} in this API. See /docs for the routes.`,
+    }),
+  );
+});

@@ -1,0 +1,56 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import { problemResponse } from './errors.js';
+
+type RouteSchema = Record<string, unknown> & { response?: Record<string, unknown> };
+
+/**
+ * Serves the contract at /docs/json and Swagger UI at /docs, and gives every API route the error
+ * responses any route can return, so the document lists them without each route restating them.
+ */
+export const openapiPlugin = fp(async (app: FastifyInstance, options: { version: string }) => {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (!route.url.startsWith('/api/') && route.url !== '/health') return;
+    route.schema ??= {};
+    const schema = route.schema as RouteSchema;
+    schema.response ??= {};
+    const responses = schema.response;
+    if (schema.body || schema.querystring || schema.params || schema.headers) {
+      responses[400] ??= problemResponse('The request is malformed; `errors` lists each invalid field');
+    }
+    if (route.url.startsWith('/api/'))
+      responses[429] ??= problemResponse('Too many requests; retry after `Retry-After` seconds');
+    responses[500] ??= problemResponse('Unexpected server error (details are logged, never returned)');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Liaison API',
+        version: options.version,
+        description:
+          'Book one-to-one sessions with university librarians, with an optional companion ("bring a friend"). ' +
+          'Errors are RFC 9457 application/problem+json with a stable `code`.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'Claims: sub, email, name, role (student | librarian | analyst | admin) or roles[]',
+          },
+        },
+      },
+      tags: [
+        { name: 'platform', description: 'Health and service information' },
+        { name: 'librarians', description: 'Librarian profiles' },
+        { name: 'availability', description: 'Weekly availability, closures, extra hours and bookable slots' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+});

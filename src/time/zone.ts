@@ -1,0 +1,119 @@
+import { DateTime, IANAZone } from 'luxon';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** A calendar date, independent of any zone. */
+export interface CivilDate {
+  year: number;
+  month: number;
+  day: number;
+}
+
+export function isValidTimeZone(zone: string): boolean {
+  return IANAZone.isValidZone(zone);
+}
+
+export function parseCivilDate(iso: string): CivilDate {
+  const [year, month, day] = iso.split('-').map(Number) as [number, number, number];
+  return { year, month, day };
+}
+
+export function formatCivilDate({ year, month, day }: CivilDate): string {
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+export function addDays({ year, month, day }: CivilDate, days: number): CivilDate {
+  const shifted = new Date(Date.UTC(year, month - 1, day + days));
+  return { year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() };
+}
+
+/** ISO weekday: 1 = Monday … 7 = Sunday. */
+export function isoWeekday({ year, month, day }: CivilDate): number {
+  return ((new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 6) % 7) + 1;
+}
+
+export function civilDateAt(instantMs: number, zone: string): CivilDate {
+  const local = DateTime.fromMillis(instantMs, { zone });
+  return { year: local.year, month: local.month, day: local.day };
+}
+
+/** "HH:mm" -> minutes after midnight. */
+export function minutesOfDay(hhmm: string): number {
+  const [hours, minutes] = hhmm.split(':').map(Number) as [number, number];
+  return hours * 60 + minutes;
+}
+
+/**
+ * The instant at which the wall clock in `zone` reads `minutes` after midnight on `date`.
+ *
+ * Deliberate choices for the two DST edge cases:
+ * - a time inside a spring-forward gap does not exist; it resolves to the end of the gap (the
+ *   first instant whose wall time is later), so a window starting or ending in the gap is shortened;
+ * - a time in an autumn repeat exists twice; `repeated` picks which: 'earlier' for a window's
+ *   start and 'later' for its end, so a window covers every instant whose wall time falls in it.
+ */
+export function instantOfWallTime(
+  date: CivilDate,
+  minutes: number,
+  zone: string,
+  repeated: 'earlier' | 'later' = 'earlier',
+): number {
+  const ianaZone = IANAZone.create(zone);
+  const wallAsUtc = Date.UTC(date.year, date.month - 1, date.day) + minutes * MINUTE;
+  // Offsets (minutes) in force well before and after; equal on all but transition days.
+  const offsetBefore = ianaZone.offset(wallAsUtc - 26 * HOUR);
+  const offsetAfter = ianaZone.offset(wallAsUtc + 26 * HOUR);
+  if (offsetBefore === offsetAfter) {
+    const candidate = wallAsUtc - offsetBefore * MINUTE;
+    if (ianaZone.offset(candidate) === offsetBefore) return candidate;
+  }
+  const candidates = [...new Set([offsetBefore, offsetAfter])]
+    .map((offset) => wallAsUtc - offset * MINUTE)
+    .filter((candidate) => wallAsUtc - ianaZone.offset(candidate) * MINUTE === candidate)
+    .sort((a, b) => a - b);
+  if (candidates.length > 0) {
+    return (repeated === 'earlier' ? candidates[0] : candidates[candidates.length - 1]) as number;
+  }
+  // In a gap: find the transition, the first instant after which the wall clock has passed `minutes`.
+  let low = wallAsUtc - Math.max(offsetBefore, offsetAfter) * MINUTE;
+  let high = wallAsUtc - Math.min(offsetBefore, offsetAfter) * MINUTE;
+  while (high - low > MINUTE) {
+    const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
+    if (ianaZone.offset(middle) === offsetBefore) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
+/** The first instant of a calendar date in `zone` (midnight, or the end of a gap that swallows it). */
+export function startOfCivilDate(date: CivilDate, zone: string): number {
+  return instantOfWallTime(date, 0, zone, 'earlier');
+}
+
+export function formatInstant(instantMs: number, zone: string): string {
+  return DateTime.fromMillis(instantMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
+}
+
+/**
+ * instantOfWallTime for many times in one zone: on a day whose offset does not change (all but
+ * a few a year) the answer is plain arithmetic, so each local date costs two offset look-ups.
+ */
+export function wallClockResolver(zone: string) {
+  const ianaZone = IANAZone.create(zone);
+  const constantOffsets = new Map<number, number | null>();
+  return (date: CivilDate, minutes: number, repeated: 'earlier' | 'later' = 'earlier'): number => {
+    const midnightAsUtc = Date.UTC(date.year, date.month - 1, date.day);
+    let offset = constantOffsets.get(midnightAsUtc);
+    if (offset === undefined) {
+      // Local days lie between UTC-12 and UTC+14: these two instants bracket any zone's day.
+      const before = ianaZone.offset(midnightAsUtc - 14 * HOUR);
+      const after = ianaZone.offset(midnightAsUtc + 36 * HOUR);
+      offset = before === after ? before : null;
+      constantOffsets.set(midnightAsUtc, offset);
+    }
+    return offset === null
+      ? instantOfWallTime(date, minutes, zone, repeated)
+      : midnightAsUtc + minutes * MINUTE - offset * MINUTE;
+  };
+}

@@ -1,0 +1,62 @@
+import { SignJWT } from 'jose';
+import { type App, buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { Role } from '../../src/plugins/auth.js';
+import { fixedClock } from '../../src/time/clock.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export interface TestContext {
+  app: App;
+  database: TestDatabase;
+  db: TestDatabase['handle']['db'];
+  clock: ReturnType<typeof fixedClock>;
+  config: Config;
+  /** A signed bearer token for a user with these roles. */
+  token(role: Role | Role[], claims?: { email?: string; name?: string; sub?: string }): Promise<string>;
+  auth(
+    role: Role | Role[],
+    claims?: { email?: string; name?: string; sub?: string },
+  ): Promise<{ authorization: string }>;
+  close(): Promise<void>;
+}
+
+export async function signToken(
+  secret: string,
+  roles: Role[],
+  claims: { email?: string; name?: string; sub?: string } = {},
+  expiresIn = '1h',
+): Promise<string> {
+  const email = claims.email ?? `${roles[0]}@example.ac.uk`;
+  return new SignJWT({ email, name: claims.name ?? email.split('@')[0], roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub ?? `sub:${email}`)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
+export async function createTestApp(
+  options: { now?: string; env?: Record<string, string> } = {},
+): Promise<TestContext> {
+  const database = await createTestDatabase();
+  const clock = fixedClock(options.now ?? '2027-03-01T12:00:00Z');
+  const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...options.env });
+  const app = await buildApp({ db: database.handle.db, clock, config });
+  await app.ready();
+  const token: TestContext['token'] = (role, claims) => signToken(TEST_JWT_SECRET, [role].flat(), claims);
+  return {
+    app,
+    database,
+    db: database.handle.db,
+    clock,
+    config,
+    token,
+    auth: async (role, claims) => ({ authorization: `Bearer ${await token(role, claims)}` }),
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
