@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyServerOptions } from 'fastify';
@@ -6,8 +7,14 @@ import { Type } from 'typebox';
 import packageJson from '../package.json' with { type: 'json' };
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { DomainError } from './errors.js';
 import { availabilityRoutes } from './modules/availability/routes.js';
 import { createAvailabilityService } from './modules/availability/service.js';
+import { librarianBusyRanges } from './modules/bookings/repository.js';
+import { bookingRoutes } from './modules/bookings/routes.js';
+import { createBookingService } from './modules/bookings/service.js';
+import { categoryRoutes } from './modules/categories/routes.js';
+import { createCategoryService } from './modules/categories/service.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
 import { createLibrarianService } from './modules/librarians/service.js';
 import { authPlugin } from './plugins/auth.js';
@@ -35,11 +42,33 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
     clock,
     config,
     librarians,
-    busyRanges: async () => [],
+    busyRanges: librarianBusyRanges,
   });
+  const categories = createCategoryService({ db });
+  const bookings = createBookingService({ db, clock, config, librarians, availability, categories });
 
   await app.register(errorsPlugin);
   await app.register(authPlugin, { auth: config.auth, findLibrarianIdByEmail: librarians.findIdByEmail });
+  // Unauthenticated reads are limited per IP; booking writes per student (see bookings/routes.ts).
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === 'public' && route.method === 'GET' && route.config.rateLimit === undefined) {
+      route.config.rateLimit = { max: config.rateLimit.publicReadsPerMinute, timeWindow: '1 minute' };
+    }
+  });
+  // In-memory counters, per process. skipOnError: a limiter fault lets requests through, because
+  // the limits are a guard against abuse, while the rules that matter live in the database.
+  await app.register(rateLimit, {
+    global: false,
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new DomainError(
+        429,
+        'rate_limited',
+        'Too many requests',
+        `Too many requests: at most ${context.max} per ${context.after}. Try again in ${Math.ceil(context.ttl / 1000)} s.`,
+        { headers: { 'retry-after': String(Math.ceil(context.ttl / 1000)) } },
+      ),
+  });
   await app.register(openapiPlugin, { version: packageJson.version });
 
   app.get(
@@ -78,6 +107,8 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
     async (api) => {
       await api.register(librarianRoutes, { librarians });
       await api.register(availabilityRoutes, { availability });
+      await api.register(categoryRoutes, { categories });
+      await api.register(bookingRoutes, { bookings, rateLimit: config.rateLimit });
     },
     { prefix: '/api/v1' },
   );

@@ -6,6 +6,7 @@ import { runMigrations } from '../db/migrate.js';
 import { librarians as librariansTable } from '../db/schema.js';
 import type { PutAvailability } from '../modules/availability/schemas.js';
 import { createAvailabilityService } from '../modules/availability/service.js';
+import { librarianBusyRanges } from '../modules/bookings/repository.js';
 import type { CreateLibrarian } from '../modules/librarians/schemas.js';
 import { createLibrarianService } from '../modules/librarians/service.js';
 import { systemClock } from '../time/clock.js';
@@ -98,7 +99,7 @@ async function main() {
       clock: systemClock,
       config,
       librarians,
-      busyRanges: async () => [],
+      busyRanges: librarianBusyRanges,
     });
     for (const demo of DEMO) {
       const librarian = await librarians.create(demo.librarian);

@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigserial,
   boolean,
   check,
   date,
   index,
   integer,
+  jsonb,
   pgTable,
+  primaryKey,
   smallint,
   text,
   time,
@@ -103,4 +106,154 @@ export const availabilityOverrides = pgTable(
     ),
     check('availability_overrides_library_wide_check', sql`${t.librarianId} is not null or ${t.kind} = 'closed'`),
   ],
+);
+
+/** Admin-defined ways of describing students (fee_status, study_level, …). */
+export const categoryDimensions = pgTable('category_dimensions', {
+  key: text('key').primaryKey(),
+  label: text('label').notNull(),
+  position: integer('position').notNull().default(0),
+});
+
+export const categoryValues = pgTable(
+  'category_values',
+  {
+    dimensionKey: text('dimension_key')
+      .notNull()
+      .references(() => categoryDimensions.key, { onDelete: 'cascade', onUpdate: 'cascade' }),
+    value: text('value').notNull(),
+    label: text('label').notNull(),
+    position: integer('position').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.dimensionKey, t.value] })],
+);
+
+export const students = pgTable('students', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  idpSubject: text('idp_subject').notNull().unique(),
+  email: text('email'),
+  name: text('name'),
+  categories: jsonb('categories').$type<Record<string, string>>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
+});
+
+export const BOOKING_STATUSES = ['confirmed', 'cancelled'] as const;
+export const BOOKING_SOURCES = ['booked', 'recorded', 'imported'] as const;
+export const ATTENDANCE = ['attended', 'no_show'] as const;
+
+/**
+ * Sessions: booked here, recorded afterwards by a librarian (walk-ins, phone bookings) or imported.
+ * Only booked, confirmed sessions hold time: the two EXCLUDE constraints (custom migration) stop a
+ * librarian being double-booked (buffer kept, via occupied_until) and a student holding two at once.
+ */
+export const bookings = pgTable(
+  'bookings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    librarianId: uuid('librarian_id').references(() => librarians.id),
+    studentId: uuid('student_id').references(() => students.id),
+    source: text('source', { enum: BOOKING_SOURCES }).notNull().default('booked'),
+    startsAt: instant('starts_at').notNull(),
+    endsAt: instant('ends_at').notNull(),
+    /** ends_at plus the librarian's buffer when booked: the time this booking keeps from others. */
+    occupiedUntil: instant('occupied_until').notNull(),
+    status: text('status', { enum: BOOKING_STATUSES }).notNull().default('confirmed'),
+    mode: text('mode', { enum: ['in_person', 'online'] }).notNull(),
+    location: text('location'),
+    meetingUrl: text('meeting_url'),
+    topic: text('topic'),
+    studentCategories: jsonb('student_categories').$type<Record<string, string>>().notNull().default({}),
+    attendance: text('attendance', { enum: ATTENDANCE }),
+    cancelledAt: instant('cancelled_at'),
+    cancelledBy: text('cancelled_by'),
+    cancellationReason: text('cancellation_reason'),
+    lateCancellation: boolean('late_cancellation').notNull().default(false),
+    sequence: integer('sequence').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('bookings_librarian_starts_idx').on(t.librarianId, t.startsAt),
+    index('bookings_student_starts_idx').on(t.studentId, t.startsAt),
+    index('bookings_starts_idx').on(t.startsAt),
+    check('bookings_time_check', sql`${t.endsAt} > ${t.startsAt} and ${t.occupiedUntil} >= ${t.endsAt}`),
+    check('bookings_status_check', sql`${t.status} in ('confirmed', 'cancelled')`),
+    check('bookings_source_check', sql`${t.source} in ('booked', 'recorded', 'imported')`),
+    check('bookings_attendance_check', sql`${t.attendance} is null or ${t.attendance} in ('attended', 'no_show')`),
+    check(
+      'bookings_booked_parties_check',
+      sql`${t.source} <> 'booked' or (${t.studentId} is not null and ${t.librarianId} is not null)`,
+    ),
+  ],
+);
+
+export const companions = pgTable(
+  'companions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    bookingId: uuid('booking_id')
+      .notNull()
+      .references(() => bookings.id, { onDelete: 'cascade' }),
+    name: text('name'),
+    email: text('email'),
+    categories: jsonb('categories').$type<Record<string, string>>(),
+    status: text('status', { enum: ['invited', 'declined', 'removed'] })
+      .notNull()
+      .default('invited'),
+    attended: boolean('attended'),
+    statusChangedAt: instant('status_changed_at').notNull().defaultNow(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('companions_booking_idx').on(t.bookingId),
+    check('companions_status_check', sql`${t.status} in ('invited', 'declined', 'removed')`),
+  ],
+);
+
+/** Links in emails: only the SHA-256 of each random token is kept. */
+export const manageTokens = pgTable(
+  'manage_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    bookingId: uuid('booking_id')
+      .notNull()
+      .references(() => bookings.id, { onDelete: 'cascade' }),
+    holder: text('holder', { enum: ['student', 'companion'] }).notNull(),
+    companionId: uuid('companion_id').references(() => companions.id, { onDelete: 'cascade' }),
+    expiresAt: instant('expires_at').notNull(),
+    revokedAt: instant('revoked_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('manage_tokens_booking_idx').on(t.bookingId)],
+);
+
+/** Append-only audit trail of every change to a booking. */
+export const bookingEvents = pgTable(
+  'booking_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    bookingId: uuid('booking_id')
+      .notNull()
+      .references(() => bookings.id, { onDelete: 'cascade' }),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    at: instant('at').notNull().defaultNow(),
+  },
+  (t) => [index('booking_events_booking_idx').on(t.bookingId, t.id)],
+);
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    caller: text('caller').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code'),
+    response: jsonb('response'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.caller, t.key] })],
 );

@@ -26,9 +26,13 @@ export type Access = 'public' | readonly Role[];
 declare module 'fastify' {
   interface FastifyRequest {
     user: AuthUser | null;
+    /** A booking manage token from an email link (X-Manage-Token header or ?token=), unverified. */
+    manageToken: string | null;
   }
   interface FastifyContextConfig {
     access?: Access;
+    /** The route also accepts a booking manage token in place of a JWT; the service checks it. */
+    manageToken?: boolean;
   }
 }
 
@@ -70,12 +74,14 @@ function bearerToken(request: FastifyRequest): string | null {
 }
 
 function describeAccess(access: Access): string {
-  return access === 'public' ? 'Anyone, no sign-in needed.' : `Signed in as: ${access.join(', ')}.`;
+  if (access === 'public') return 'Anyone, no sign-in needed.';
+  return access.length > 0 ? `Signed in as: ${access.join(', ')}.` : 'Only with a manage link.';
 }
 
 export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) => {
   const verify = buildVerifier(options.auth);
   app.decorateRequest('user', null);
+  app.decorateRequest('manageToken', null);
 
   async function authenticate(request: FastifyRequest): Promise<AuthUser | null> {
     const token = bearerToken(request);
@@ -111,7 +117,12 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) 
     if (!String(schema.description ?? '').endsWith(accessLine)) {
       schema.description = [schema.description, accessLine].filter(Boolean).join(' ');
     }
-    schema.security = access === 'public' ? [] : [{ bearerAuth: [] }];
+    const acceptsManageToken = route.config?.manageToken === true;
+    if (acceptsManageToken) schema.description = `${schema.description} Or with a manage link's token.`;
+    schema.security =
+      access === 'public'
+        ? []
+        : [...(access.length > 0 ? [{ bearerAuth: [] }] : []), ...(acceptsManageToken ? [{ manageToken: [] }] : [])];
     if (access !== 'public') {
       schema.response ??= {};
       schema.response[401] ??= problemResponse('No valid credentials were sent');
@@ -125,6 +136,16 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) 
         return;
       }
       request.user = await authenticate(request);
+      if (!request.user && acceptsManageToken) {
+        const query = request.query as { token?: unknown } | undefined;
+        const header = request.headers['x-manage-token'];
+        const token = typeof header === 'string' ? header : typeof query?.token === 'string' ? query.token : null;
+        if (token) {
+          request.manageToken = token;
+          return;
+        }
+        if (access.length === 0) throw new Unauthenticated('Use the link from your invitation email.');
+      }
       if (!request.user) throw new Unauthenticated();
       const user = request.user;
       if (!access.some((role) => user.roles.includes(role))) {

@@ -43,12 +43,21 @@ export const openapiPlugin = fp(async (app: FastifyInstance, options: { version:
             bearerFormat: 'JWT',
             description: 'Claims: sub, email, name, role (student | librarian | analyst | admin) or roles[]',
           },
+          manageToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Manage-Token',
+            description: 'The token from a booking email link; also accepted as ?token=',
+          },
         },
       },
       tags: [
         { name: 'platform', description: 'Health and service information' },
         { name: 'librarians', description: 'Librarian profiles' },
         { name: 'availability', description: 'Weekly availability, closures, extra hours and bookable slots' },
+        { name: 'bookings', description: 'Booking sessions, companions, changes, attendance and the audit trail' },
+        { name: 'students', description: "A student's own profile" },
+        { name: 'categories', description: 'Category dimensions (e.g. fee status) used for uptake figures' },
       ],
     },
   });

@@ -33,10 +33,11 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Busy time of a librarian from bookings: supplied by the bookings feature. */
 export type BusyRangeSource = (
+  executor: Executor,
   librarianId: string,
   fromMs: number,
   toMs: number,
-  executor: Executor,
+  excludeBookingId?: string,
 ) => Promise<BusyRange[]>;
 
 function badField(pointer: string, message: string, where: 'body' | 'query' = 'body'): InvalidInput {
@@ -134,6 +135,7 @@ export function createAvailabilityService(deps: {
     fromMs: number,
     toMs: number,
     executor: Executor = db,
+    excludeBookingId?: string,
   ): Promise<SlotRequest> {
     const availability = await readAvailability(row, executor);
     const overrides = await executor
@@ -148,7 +150,7 @@ export function createAvailabilityService(deps: {
           }),
         ),
       );
-    const busy = await deps.busyRanges(row.id, fromMs, toMs, executor);
+    const busy = await deps.busyRanges(executor, row.id, fromMs, toMs, excludeBookingId);
     return {
       timeZone: row.timeZone,
       slotMinutes: row.slotMinutes,

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { PG_UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import { librarians } from '../../db/schema.js';
 import { Conflict, InvalidInput, NotFound } from '../../errors.js';
@@ -49,8 +49,8 @@ async function uniqueEmail<T>(write: () => Promise<T>, email: string | undefined
 }
 
 export function createLibrarianService({ db, config }: { db: Database; config: Pick<Config, 'libraryTimeZone'> }) {
-  async function findRow(id: string): Promise<LibrarianRow> {
-    const [row] = await db.select().from(librarians).where(eq(librarians.id, id));
+  async function findRow(id: string, executor: Executor = db): Promise<LibrarianRow> {
+    const [row] = await executor.select().from(librarians).where(eq(librarians.id, id));
     if (!row) throw new NotFound(`Librarian ${id}`);
     return row;
   }

@@ -1,0 +1,176 @@
+import { type Static, Type } from 'typebox';
+import { Instant, IsoDate, ModeSchema, Nullable, Uuid } from '../../http/formats.js';
+import { CategoryValues } from '../categories/schemas.js';
+
+export const CompanionInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, description: "The companion's name" }),
+    email: Type.Optional(
+      Type.String({ format: 'email', maxLength: 254, description: 'Where their invitation and decline link go' }),
+    ),
+    categories: Type.Optional(CategoryValues),
+  },
+  { additionalProperties: false },
+);
+export type CompanionInput = Static<typeof CompanionInput>;
+
+export const CreateBooking = Type.Object(
+  {
+    librarianId: Uuid('Who the session is with'),
+    start: Instant('One of the starts GET /librarians/{id}/slots offers, with its offset'),
+    mode: Type.Optional(ModeSchema),
+    topic: Type.Optional(Type.String({ maxLength: 2000, description: 'What the student would like help with' })),
+    companion: Type.Optional(CompanionInput),
+    companions: Type.Optional(
+      Type.Array(CompanionInput, { maxItems: 5, description: 'Several companions, where allowed' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateBooking = Static<typeof CreateBooking>;
+
+export const Companion = Type.Object({
+  id: Uuid(),
+  name: Nullable(Type.String()),
+  email: Type.Optional(Nullable(Type.String())),
+  status: Type.Enum(['invited', 'declined', 'removed']),
+  attended: Nullable(Type.Boolean()),
+});
+
+export const Booking = Type.Object({
+  id: Uuid(),
+  status: Type.Enum(['confirmed', 'cancelled']),
+  source: Type.Enum(['booked', 'recorded', 'imported'], {
+    description: 'booked here, recorded afterwards, or imported',
+  }),
+  librarian: Nullable(Type.Object({ id: Uuid(), name: Type.String() })),
+  student: Nullable(
+    Type.Object({ id: Uuid(), name: Nullable(Type.String()), email: Type.Optional(Nullable(Type.String())) }),
+  ),
+  start: Type.String({ format: 'date-time', description: 'In the librarian zone' }),
+  end: Type.String({ format: 'date-time', description: 'In the librarian zone' }),
+  startUtc: Type.String({ format: 'date-time' }),
+  endUtc: Type.String({ format: 'date-time' }),
+  timeZone: Type.String({ description: 'The librarian zone' }),
+  mode: ModeSchema,
+  location: Nullable(Type.String()),
+  meetingUrl: Nullable(Type.String()),
+  topic: Nullable(Type.String()),
+  studentCategories: CategoryValues,
+  companions: Type.Array(Companion),
+  attendance: Nullable(Type.Enum(['attended', 'no_show'])),
+  cancellation: Nullable(
+    Type.Object({
+      at: Type.String({ format: 'date-time' }),
+      by: Type.String(),
+      reason: Nullable(Type.String()),
+      late: Type.Boolean({ description: 'Cancelled under 24 hours before the start' }),
+    }),
+  ),
+  sequence: Type.Integer({ description: 'iCalendar SEQUENCE: rises with every change' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  links: Type.Optional(
+    Type.Object(
+      {
+        manage: Type.Optional(
+          Type.String({ description: "The student's manage link (view, cancel, reschedule, companion)" }),
+        ),
+        companions: Type.Array(Type.Object({ companionId: Uuid(), manage: Type.String() }), {
+          description: "Each new companion's own link (view and decline)",
+        }),
+      },
+      { description: 'Only in the response that issues them: tokens are stored hashed and cannot be shown again' },
+    ),
+  ),
+});
+export type Booking = Static<typeof Booking>;
+
+export const BookingList = Type.Object({
+  bookings: Type.Array(Booking),
+  total: Type.Integer({ description: 'Matching bookings in all pages' }),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+});
+
+const DateOrInstant = (description: string) =>
+  Type.Union([IsoDate(`${description} (a date: in LIBRARY_TIME_ZONE)`), Instant(description)]);
+
+export const BookingQuery = Type.Object(
+  {
+    from: Type.Optional(DateOrInstant('Sessions starting at or after')),
+    to: Type.Optional(DateOrInstant('Sessions starting before (a date: up to the end of that day)')),
+    status: Type.Optional(Type.Enum(['confirmed', 'cancelled'])),
+    librarianId: Type.Optional(Uuid('Only this librarian’s sessions')),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size' }),
+    offset: Type.Integer({
+      minimum: 0,
+      maximum: 1000000,
+      default: 0,
+      description: 'Rows to skip (limit/offset paging)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type BookingQuery = Static<typeof BookingQuery>;
+
+export const TokenQuery = Type.Object(
+  {
+    token: Type.Optional(
+      Type.String({ minLength: 20, maxLength: 100, description: 'Manage token from an email link' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const CancelBooking = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+export type CancelBooking = Static<typeof CancelBooking>;
+
+export const RescheduleBooking = Type.Object(
+  { start: Instant('The new start: one of the offered slots'), mode: Type.Optional(ModeSchema) },
+  { additionalProperties: false },
+);
+export type RescheduleBooking = Static<typeof RescheduleBooking>;
+
+export const RemoveCompanionQuery = Type.Object(
+  {
+    token: Type.Optional(Type.String({ minLength: 20, maxLength: 100 })),
+    companionId: Type.Optional(Uuid('Remove only this companion (default: all)')),
+  },
+  { additionalProperties: false },
+);
+
+export const Attendance = Type.Object(
+  {
+    student: Type.Enum(['attended', 'no_show']),
+    companion: Type.Optional(Type.Boolean({ description: 'Whether the companion came' })),
+  },
+  { additionalProperties: false },
+);
+export type Attendance = Static<typeof Attendance>;
+
+export const RecordSession = Type.Object(
+  {
+    librarianId: Type.Optional(Uuid('Required for admins; librarians record their own')),
+    start: Instant('When the session started'),
+    minutes: Type.Integer({ minimum: 5, maximum: 480 }),
+    mode: Type.Optional(ModeSchema),
+    studentCategories: CategoryValues,
+    companion: Type.Boolean({ description: 'Whether the student brought a companion' }),
+    attendance: Type.Enum(['attended', 'no_show']),
+  },
+  { additionalProperties: false },
+);
+export type RecordSession = Static<typeof RecordSession>;
+
+export const BookingEvent = Type.Object({
+  id: Type.Integer(),
+  actor: Type.String(),
+  action: Type.String(),
+  before: Type.Unknown(),
+  after: Type.Unknown(),
+  at: Type.String({ format: 'date-time' }),
+});
+export const BookingEventList = Type.Object({ events: Type.Array(BookingEvent) });

@@ -1,0 +1,591 @@
+import { and, asc, count, eq, gte, lt, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database, Executor } from '../../db/client.js';
+import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
+import { bookingEvents, bookings, companions, manageTokens, students } from '../../db/schema.js';
+import { Conflict, Forbidden, NotFound, RuleViolation } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import type { Clock } from '../../time/clock.js';
+import { addDays, parseCivilDate, startOfCivilDate } from '../../time/zone.js';
+import type { AvailabilityService } from '../availability/service.js';
+import { findSlot, type Mode } from '../availability/slots.js';
+import type { CategoryService } from '../categories/service.js';
+import type { LibrarianService } from '../librarians/service.js';
+import { authorize, type Caller, type Party, studentIdOf } from './access.js';
+import { claimIdempotencyKey, requestHash, storeIdempotentResponse } from './idempotency.js';
+import {
+  activeCompanions,
+  type BookingRow,
+  type CompanionRow,
+  companionsOf,
+  countUpcoming,
+  loadBookingViews,
+  lockBooking,
+  recordEvent,
+} from './repository.js';
+import type {
+  Attendance,
+  Booking,
+  BookingQuery,
+  CancelBooking,
+  CompanionInput,
+  CreateBooking,
+  RecordSession,
+  RescheduleBooking,
+} from './schemas.js';
+import { generateManageToken, hashManageToken } from './tokens.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const LATE_CANCELLATION_HOURS = 24;
+/** Manage links keep working for a day after the session, to see what happened. */
+const TOKEN_GRACE_MS = 24 * HOUR;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+type IssuedLinks = NonNullable<Booking['links']>;
+
+function slotConflict(error: unknown): Conflict | undefined {
+  const info = pgError(error);
+  if (info?.code !== PG_EXCLUSION_VIOLATION) return undefined;
+  if (info.constraint === 'bookings_no_student_overlap') {
+    return new Conflict('overlapping_booking', 'You already have a session at that time.');
+  }
+  return new Conflict('slot_unavailable', 'That slot has just been taken; choose another.');
+}
+
+export function createBookingService(deps: {
+  db: Database;
+  clock: Clock;
+  config: Pick<Config, 'publicUrl' | 'bookingLimitPerStudent' | 'libraryTimeZone'>;
+  librarians: LibrarianService;
+  availability: AvailabilityService;
+  categories: CategoryService;
+}) {
+  const { db, clock, config } = deps;
+
+  function manageUrl(bookingId: string, token: string): string {
+    return `${config.publicUrl}/api/v1/bookings/${bookingId}?token=${token}`;
+  }
+
+  async function issueToken(
+    executor: Executor,
+    booking: Pick<BookingRow, 'id' | 'endsAt'>,
+    holder: { companionId?: string },
+  ): Promise<string> {
+    const token = generateManageToken();
+    await executor.insert(manageTokens).values({
+      tokenHash: hashManageToken(token),
+      bookingId: booking.id,
+      holder: holder.companionId ? 'companion' : 'student',
+      companionId: holder.companionId ?? null,
+      expiresAt: new Date(booking.endsAt.getTime() + TOKEN_GRACE_MS),
+    });
+    return token;
+  }
+
+  async function view(executor: Executor, id: string, party?: Party): Promise<Booking> {
+    const showContacts = party?.kind !== 'companion_link';
+    const ownCompanionId = party?.kind === 'companion_link' ? party.companionId : undefined;
+    const [booking] = await loadBookingViews(executor, [id], {
+      showContacts,
+      ...(ownCompanionId ? { ownCompanionId } : {}),
+    });
+    if (!booking) throw new NotFound(`Booking ${id}`);
+    return booking;
+  }
+
+  /** The slot at `startMs`: 422 when the librarian does not offer it, 409 when it is taken. */
+  async function requireSlot(executor: Executor, librarianId: string, startMs: number, excludeBookingId?: string) {
+    const librarian = await deps.librarians.findRow(librarianId, executor);
+    if (!librarian.active) throw new NotFound(`Librarian ${librarianId}`);
+    const request = await deps.availability.slotRequest(
+      librarian,
+      startMs - HOUR,
+      startMs + HOUR,
+      executor,
+      excludeBookingId,
+    );
+    const offered = findSlot({ ...request, busy: [] }, startMs);
+    if (!offered) {
+      throw new RuleViolation(
+        'outside_availability',
+        'That start is not one of the librarian’s bookable slots (availability, notice period, horizon or slot grid).',
+        [{ pointer: '/start', in: 'body', message: 'is not an offered slot start' }],
+      );
+    }
+    if (!findSlot(request, startMs))
+      throw new Conflict('slot_unavailable', 'That slot is already taken; choose another.');
+    return { librarian, slot: offered, bufferMinutes: request.bufferMinutes };
+  }
+
+  function chooseMode(offered: Mode[], wanted: Mode | undefined): Mode {
+    if (wanted && !offered.includes(wanted)) {
+      throw new RuleViolation('mode_unavailable', `This slot is offered ${offered.join(' or ')} only.`, [
+        { pointer: '/mode', in: 'body', message: `must be one of ${offered.join(', ')}` },
+      ]);
+    }
+    return wanted ?? (offered[0] as Mode);
+  }
+
+  async function addCompanions(
+    executor: Executor,
+    booking: BookingRow,
+    inputs: CompanionInput[],
+  ): Promise<IssuedLinks['companions']> {
+    const links: IssuedLinks['companions'] = [];
+    for (const input of inputs) {
+      const [companion] = await executor
+        .insert(companions)
+        .values({
+          bookingId: booking.id,
+          name: input.name,
+          email: input.email ?? null,
+          categories: input.categories ?? null,
+        })
+        .returning();
+      const row = companion as CompanionRow;
+      links.push({
+        companionId: row.id,
+        manage: manageUrl(booking.id, await issueToken(executor, booking, { companionId: row.id })),
+      });
+    }
+    return links;
+  }
+
+  async function checkCompanionCategories(
+    inputs: CompanionInput[],
+    executor: Executor,
+    pointer: (index: number) => string,
+  ) {
+    for (const [index, input] of inputs.entries()) {
+      if (input.categories) await deps.categories.checkCategories(input.categories, pointer(index), executor);
+    }
+  }
+
+  function tooManyCompanions(max: number): RuleViolation {
+    return new RuleViolation(
+      'too_many_companions',
+      max === 0 ? 'This librarian does not take companions.' : `This librarian allows at most ${max} companion(s).`,
+      [{ pointer: '/companion', in: 'body', message: `at most ${max}` }],
+    );
+  }
+
+  /** Locks the booking, checks the caller may act, and that the session is still ahead. */
+  async function openForChange(tx: Executor, id: string, caller: Caller, action: 'change' | 'companion', now: Date) {
+    const booking = await lockBooking(tx, id);
+    const party = await authorize(tx, booking, id, caller, action, now);
+    const row = booking as BookingRow;
+    if (row.source !== 'booked') throw new RuleViolation('not_a_booking', 'Recorded sessions cannot be changed.');
+    if (row.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
+    if (row.startsAt <= now)
+      throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
+    return { booking: row, party };
+  }
+
+  async function runWithSlotConflicts<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw slotConflict(error) ?? error;
+    }
+  }
+
+  /** The first response again, with newly issued links (the first ones were never stored). */
+  async function replay(executor: Executor, stored: Booking): Promise<Booking> {
+    const [booking] = await executor.select().from(bookings).where(eq(bookings.id, stored.id));
+    if (!booking) return stored;
+    const companionRows = activeCompanions(await companionsOf(executor, [booking.id]));
+    const links: IssuedLinks = {
+      manage: manageUrl(booking.id, await issueToken(executor, booking, {})),
+      companions: await Promise.all(
+        companionRows.map(async (companion) => ({
+          companionId: companion.id,
+          manage: manageUrl(booking.id, await issueToken(executor, booking, { companionId: companion.id })),
+        })),
+      ),
+    };
+    return { ...stored, links };
+  }
+
+  return {
+    async create(user: AuthUser, input: CreateBooking, options: { idempotencyKey?: string } = {}) {
+      const now = clock.now();
+      const companionInputs = [...(input.companion ? [input.companion] : []), ...(input.companions ?? [])];
+      const startMs = Date.parse(input.start);
+      return runWithSlotConflicts(() =>
+        db.transaction(async (tx) => {
+          const key = options.idempotencyKey;
+          if (key) {
+            const claim = await claimIdempotencyKey(tx, user.sub, key, requestHash(input));
+            if (claim) return { booking: await replay(tx, claim.replay as Booking), replayed: true };
+          }
+          await checkCompanionCategories(companionInputs, tx, (index) =>
+            input.companion && index === 0
+              ? '/companion/categories'
+              : `/companions/${index - (input.companion ? 1 : 0)}/categories`,
+          );
+          const student = await deps.categories.ensureStudent(user, tx);
+          // Serialises one student's bookings, so the upcoming-bookings limit holds under concurrency.
+          await tx.select({ id: students.id }).from(students).where(eq(students.id, student.id)).for('update');
+          if ((await countUpcoming(tx, student.id, now)) >= config.bookingLimitPerStudent) {
+            throw new RuleViolation(
+              'booking_limit_reached',
+              `You already have ${config.bookingLimitPerStudent} upcoming sessions; cancel one or wait until one has taken place.`,
+            );
+          }
+          const { librarian, slot, bufferMinutes } = await requireSlot(tx, input.librarianId, startMs);
+          if (companionInputs.length > librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
+          const mode = chooseMode(slot.modes, input.mode);
+          const [inserted] = await tx
+            .insert(bookings)
+            .values({
+              librarianId: librarian.id,
+              studentId: student.id,
+              startsAt: new Date(slot.startMs),
+              endsAt: new Date(slot.endMs),
+              occupiedUntil: new Date(slot.endMs + bufferMinutes * MINUTE),
+              mode,
+              location: mode === 'in_person' ? slot.location : null,
+              meetingUrl: mode === 'online' ? librarian.meetingUrl : null,
+              topic: input.topic ?? null,
+              studentCategories: student.categories,
+            })
+            .returning();
+          const booking = inserted as BookingRow;
+          const links: IssuedLinks = {
+            manage: manageUrl(booking.id, await issueToken(tx, booking, {})),
+            companions: await addCompanions(tx, booking, companionInputs),
+          };
+          const created = await view(tx, booking.id);
+          await recordEvent(tx, {
+            bookingId: booking.id,
+            actor: `student:${user.email ?? user.sub}`,
+            action: 'created',
+            after: created,
+          });
+          // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
+          if (key) await storeIdempotentResponse(tx, user.sub, key, 201, created);
+          return { booking: { ...created, links }, replayed: false };
+        }),
+      );
+    },
+
+    async get(id: string, caller: Caller): Promise<Booking> {
+      const [booking] = await db.select().from(bookings).where(eq(bookings.id, id));
+      const party = await authorize(db, booking, id, caller, 'view', clock.now());
+      return view(db, id, party);
+    },
+
+    async list(user: AuthUser, query: BookingQuery) {
+      const isAdmin = user.roles.includes('admin');
+      let scope: ReturnType<typeof eq> | undefined;
+      if (!isAdmin) {
+        if (user.roles.includes('librarian') && user.librarianId) scope = eq(bookings.librarianId, user.librarianId);
+        else if (user.roles.includes('student')) {
+          const studentId = await studentIdOf(db, user);
+          if (!studentId) return { bookings: [], total: 0, limit: query.limit, offset: query.offset };
+          scope = eq(bookings.studentId, studentId);
+        } else {
+          throw new Forbidden('Only students, librarians and admins have bookings to list.');
+        }
+      }
+      const instant = (value: string, endOfDay: boolean) =>
+        DATE_ONLY.test(value)
+          ? new Date(
+              startOfCivilDate(
+                endOfDay ? addDays(parseCivilDate(value), 1) : parseCivilDate(value),
+                config.libraryTimeZone,
+              ),
+            )
+          : new Date(value);
+      const where = and(
+        scope,
+        query.from ? gte(bookings.startsAt, instant(query.from, false)) : undefined,
+        query.to ? lt(bookings.startsAt, instant(query.to, true)) : undefined,
+        query.status ? eq(bookings.status, query.status) : undefined,
+        query.librarianId ? eq(bookings.librarianId, query.librarianId) : undefined,
+      );
+      const [{ total } = { total: 0 }] = await db.select({ total: count() }).from(bookings).where(where);
+      const ids = await db
+        .select({ id: bookings.id })
+        .from(bookings)
+        .where(where)
+        .orderBy(asc(bookings.startsAt), asc(bookings.id))
+        .limit(query.limit)
+        .offset(query.offset);
+      const views = await loadBookingViews(
+        db,
+        ids.map((row) => row.id),
+        { showContacts: true },
+      );
+      return { bookings: views, total, limit: query.limit, offset: query.offset };
+    },
+
+    async cancel(id: string, caller: Caller, input: CancelBooking): Promise<Booking> {
+      const now = clock.now();
+      return db.transaction(async (tx) => {
+        const { booking, party } = await openForChange(tx, id, caller, 'change', now);
+        const before = await view(tx, id);
+        await tx
+          .update(bookings)
+          .set({
+            status: 'cancelled',
+            cancelledAt: now,
+            cancelledBy: party.kind === 'student_link' ? 'student' : party.kind,
+            cancellationReason: input.reason ?? null,
+            lateCancellation: booking.startsAt.getTime() - now.getTime() < LATE_CANCELLATION_HOURS * HOUR,
+            sequence: sql`${bookings.sequence} + 1`,
+            updatedAt: now,
+          })
+          .where(eq(bookings.id, id));
+        const after = await view(tx, id, party);
+        await recordEvent(tx, { bookingId: id, actor: party.label, action: 'cancelled', before, after });
+        return after;
+      });
+    },
+
+    async reschedule(id: string, caller: Caller, input: RescheduleBooking): Promise<Booking> {
+      const now = clock.now();
+      const startMs = Date.parse(input.start);
+      return runWithSlotConflicts(() =>
+        db.transaction(async (tx) => {
+          const { booking, party } = await openForChange(tx, id, caller, 'change', now);
+          if (booking.startsAt.getTime() === startMs) {
+            throw new RuleViolation('same_slot', 'The booking is already at that time.', [
+              { pointer: '/start', in: 'body', message: 'is the current start' },
+            ]);
+          }
+          const { librarian, slot, bufferMinutes } = await requireSlot(tx, booking.librarianId as string, startMs, id);
+          const mode = chooseMode(
+            slot.modes,
+            input.mode ?? (slot.modes.includes(booking.mode) ? booking.mode : undefined),
+          );
+          const before = await view(tx, id);
+          // One UPDATE moves the booking: the old time is released and the new one taken atomically,
+          // and the exclusion constraint checks the new range against every other booking.
+          await tx
+            .update(bookings)
+            .set({
+              startsAt: new Date(slot.startMs),
+              endsAt: new Date(slot.endMs),
+              occupiedUntil: new Date(slot.endMs + bufferMinutes * MINUTE),
+              mode,
+              location: mode === 'in_person' ? slot.location : null,
+              meetingUrl: mode === 'online' ? librarian.meetingUrl : null,
+              sequence: sql`${bookings.sequence} + 1`,
+              updatedAt: now,
+            })
+            .where(eq(bookings.id, id));
+          await tx
+            .update(manageTokens)
+            .set({ expiresAt: new Date(slot.endMs + TOKEN_GRACE_MS) })
+            .where(eq(manageTokens.bookingId, id));
+          const after = await view(tx, id, party);
+          await recordEvent(tx, { bookingId: id, actor: party.label, action: 'rescheduled', before, after });
+          return after;
+        }),
+      );
+    },
+
+    /** Adds a companion, or updates the one with the same email (or, without email, the same name). */
+    async putCompanion(id: string, caller: Caller, input: CompanionInput): Promise<Booking> {
+      const now = clock.now();
+      return db.transaction(async (tx) => {
+        const { booking, party } = await openForChange(tx, id, caller, 'companion', now);
+        if (input.categories) await deps.categories.checkCategories(input.categories, '/categories', tx);
+        const librarian = await deps.librarians.findRow(booking.librarianId as string, tx);
+        const active = activeCompanions(await companionsOf(tx, [id]));
+        const same = active.find((companion) =>
+          input.email
+            ? companion.email?.toLowerCase() === input.email.toLowerCase()
+            : !companion.email && companion.name?.toLowerCase() === input.name.toLowerCase(),
+        );
+        const before = await view(tx, id);
+        let links: IssuedLinks['companions'] = [];
+        if (same) {
+          await tx
+            .update(companions)
+            .set({ name: input.name, email: input.email ?? null, categories: input.categories ?? null })
+            .where(eq(companions.id, same.id));
+        } else {
+          if (active.length >= librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
+          links = await addCompanions(tx, booking, [input]);
+        }
+        await tx
+          .update(bookings)
+          .set({ sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
+          .where(eq(bookings.id, id));
+        const after = await view(tx, id, party);
+        await recordEvent(tx, {
+          bookingId: id,
+          actor: party.label,
+          action: same ? 'companion_updated' : 'companion_added',
+          before,
+          after,
+        });
+        return { ...after, ...(links.length > 0 ? { links: { companions: links } } : {}) };
+      });
+    },
+
+    async removeCompanion(id: string, caller: Caller, companionId?: string): Promise<Booking> {
+      const now = clock.now();
+      return db.transaction(async (tx) => {
+        const { party } = await openForChange(tx, id, caller, 'companion', now);
+        const active = activeCompanions(await companionsOf(tx, [id]));
+        const removing = companionId ? active.filter((companion) => companion.id === companionId) : active;
+        if (removing.length === 0) throw new NotFound(companionId ? `Companion ${companionId}` : 'An active companion');
+        const before = await view(tx, id);
+        for (const companion of removing) {
+          await tx
+            .update(companions)
+            .set({ status: 'removed', statusChangedAt: now })
+            .where(eq(companions.id, companion.id));
+          await tx.update(manageTokens).set({ revokedAt: now }).where(eq(manageTokens.companionId, companion.id));
+        }
+        await tx
+          .update(bookings)
+          .set({ sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
+          .where(eq(bookings.id, id));
+        const after = await view(tx, id, party);
+        await recordEvent(tx, { bookingId: id, actor: party.label, action: 'companion_removed', before, after });
+        return after;
+      });
+    },
+
+    async declineAsCompanion(id: string, caller: Caller): Promise<Booking> {
+      const now = clock.now();
+      return db.transaction(async (tx) => {
+        const booking = await lockBooking(tx, id);
+        const party = await authorize(tx, booking, id, caller, 'decline', now);
+        if (party.kind !== 'companion_link') throw new Forbidden('Only the companion can decline.');
+        const [companion] = await tx.select().from(companions).where(eq(companions.id, party.companionId));
+        if (companion?.status !== 'invited') {
+          throw new Conflict('companion_not_invited', 'This invitation is no longer open.');
+        }
+        if ((booking as BookingRow).startsAt <= now) {
+          throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
+        }
+        const before = await view(tx, id, party);
+        await tx
+          .update(companions)
+          .set({ status: 'declined', statusChangedAt: now })
+          .where(eq(companions.id, companion.id));
+        await tx
+          .update(bookings)
+          .set({ sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
+          .where(eq(bookings.id, id));
+        const after = await view(tx, id, party);
+        await recordEvent(tx, { bookingId: id, actor: party.label, action: 'companion_declined', before, after });
+        return after;
+      });
+    },
+
+    async recordAttendance(id: string, caller: Caller, input: Attendance): Promise<Booking> {
+      const now = clock.now();
+      return db.transaction(async (tx) => {
+        const booking = await lockBooking(tx, id);
+        const party = await authorize(tx, booking, id, caller, 'attendance', now);
+        const row = booking as BookingRow;
+        if (row.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
+        if (row.startsAt > now) {
+          throw new RuleViolation('session_not_started', 'Attendance can be recorded once the session has started.');
+        }
+        const active = activeCompanions(await companionsOf(tx, [id]));
+        if (input.companion !== undefined && active.length === 0) {
+          throw new RuleViolation('no_companion', 'This booking has no companion to record.', [
+            { pointer: '/companion', in: 'body', message: 'the booking has no active companion' },
+          ]);
+        }
+        const before = await view(tx, id);
+        await tx.update(bookings).set({ attendance: input.student, updatedAt: now }).where(eq(bookings.id, id));
+        if (input.companion !== undefined) {
+          for (const companion of active) {
+            await tx.update(companions).set({ attended: input.companion }).where(eq(companions.id, companion.id));
+          }
+        }
+        const after = await view(tx, id);
+        const action = row.attendance === null ? 'attendance_recorded' : 'attendance_corrected';
+        await recordEvent(tx, { bookingId: id, actor: party.label, action, before, after });
+        return after;
+      });
+    },
+
+    async recordSession(user: AuthUser, input: RecordSession): Promise<Booking> {
+      const now = clock.now();
+      const isAdmin = user.roles.includes('admin');
+      const librarianId = isAdmin ? input.librarianId : (user.librarianId ?? undefined);
+      if (!librarianId) {
+        throw isAdmin
+          ? new RuleViolation('librarian_required', 'Say which librarian held the session.', [
+              { pointer: '/librarianId', in: 'body', message: 'is required for admins' },
+            ])
+          : new Forbidden('Your sign-in is not linked to a librarian.');
+      }
+      if (!isAdmin && input.librarianId && input.librarianId !== librarianId) {
+        throw new Forbidden('Librarians record their own sessions only.');
+      }
+      const startsAt = new Date(input.start);
+      if (startsAt > now) {
+        throw new RuleViolation(
+          'session_in_future',
+          'Record a session once it has started; book future ones instead.',
+          [{ pointer: '/start', in: 'body', message: 'must not be in the future' }],
+        );
+      }
+      const librarian = await deps.librarians.findRow(librarianId);
+      return db.transaction(async (tx) => {
+        await deps.categories.checkCategories(input.studentCategories, '/studentCategories', tx);
+        const endsAt = new Date(startsAt.getTime() + input.minutes * MINUTE);
+        const mode = input.mode ?? 'in_person';
+        const [inserted] = await tx
+          .insert(bookings)
+          .values({
+            librarianId: librarian.id,
+            source: 'recorded',
+            startsAt,
+            endsAt,
+            occupiedUntil: endsAt,
+            mode,
+            location: mode === 'in_person' ? librarian.location : null,
+            studentCategories: input.studentCategories,
+            attendance: input.attendance,
+          })
+          .returning();
+        const booking = inserted as BookingRow;
+        if (input.companion) {
+          await tx
+            .insert(companions)
+            .values({ bookingId: booking.id, name: null, attended: input.attendance === 'attended' });
+        }
+        const after = await view(tx, booking.id);
+        await recordEvent(tx, {
+          bookingId: booking.id,
+          actor: `${isAdmin ? 'admin' : 'librarian'}:${user.email ?? user.sub}`,
+          action: 'recorded',
+          after,
+        });
+        return after;
+      });
+    },
+
+    async events(id: string, caller: Caller) {
+      const [booking] = await db.select().from(bookings).where(eq(bookings.id, id));
+      await authorize(db, booking, id, caller, 'audit', clock.now());
+      const rows = await db
+        .select()
+        .from(bookingEvents)
+        .where(eq(bookingEvents.bookingId, id))
+        .orderBy(asc(bookingEvents.id));
+      return rows.map((row) => ({
+        id: row.id,
+        actor: row.actor,
+        action: row.action,
+        before: row.before,
+        after: row.after,
+        at: row.at.toISOString(),
+      }));
+    },
+  };
+}
+
+export type BookingService = ReturnType<typeof createBookingService>;

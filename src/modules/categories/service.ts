@@ -1,0 +1,131 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import type { Database, Executor } from '../../db/client.js';
+import { categoryDimensions, categoryValues, students } from '../../db/schema.js';
+import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import type { CategoryValues, Dimension, StudentProfile } from './schemas.js';
+
+type StudentRow = typeof students.$inferSelect;
+
+export function createCategoryService({ db }: { db: Database }) {
+  async function listDimensions(executor: Executor = db): Promise<Dimension[]> {
+    const dimensions = await executor.select().from(categoryDimensions).orderBy(asc(categoryDimensions.position));
+    const values = await executor.select().from(categoryValues).orderBy(asc(categoryValues.position));
+    return dimensions.map((dimension) => ({
+      key: dimension.key,
+      label: dimension.label,
+      values: values
+        .filter((value) => value.dimensionKey === dimension.key)
+        .map((value) => ({ value: value.value, label: value.label })),
+    }));
+  }
+
+  /** Each key must be a dimension and each value one of its values; 422 naming every bad one. */
+  async function checkCategories(categories: CategoryValues, pointerBase: string, executor: Executor = db) {
+    const dimensions = await listDimensions(executor);
+    const errors: FieldError[] = [];
+    for (const [key, value] of Object.entries(categories)) {
+      const dimension = dimensions.find((candidate) => candidate.key === key);
+      if (!dimension) {
+        errors.push({
+          pointer: `${pointerBase}/${key}`,
+          in: 'body',
+          message: `is not a category (${dimensions.map((d) => d.key).join(', ')})`,
+        });
+      } else if (!dimension.values.some((candidate) => candidate.value === value)) {
+        errors.push({
+          pointer: `${pointerBase}/${key}`,
+          in: 'body',
+          message: `must be one of ${dimension.values.map((v) => v.value).join(', ')}`,
+        });
+      }
+    }
+    if (errors.length > 0) throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
+  }
+
+  /** The student record for a token, created on first use; name and email follow the token. */
+  async function ensureStudent(user: AuthUser, executor: Executor = db): Promise<StudentRow> {
+    const [row] = await executor
+      .insert(students)
+      .values({ idpSubject: user.sub, email: user.email, name: user.name })
+      .onConflictDoUpdate({
+        target: students.idpSubject,
+        set: { email: sql`excluded.email`, name: sql`excluded.name` },
+        setWhere: sql`${students.email} is distinct from excluded.email or ${students.name} is distinct from excluded.name`,
+      })
+      .returning();
+    if (row) return row;
+    const [existing] = await executor.select().from(students).where(eq(students.idpSubject, user.sub));
+    return existing as StudentRow;
+  }
+
+  function toProfile(row: StudentRow): StudentProfile {
+    return { id: row.id, name: row.name, email: row.email, categories: row.categories };
+  }
+
+  return {
+    listDimensions,
+    checkCategories,
+    ensureStudent,
+
+    async replaceDimensions(dimensions: Dimension[]): Promise<Dimension[]> {
+      const keys = dimensions.map((dimension) => dimension.key);
+      const duplicate = keys.find((key, index) => keys.indexOf(key) !== index);
+      if (duplicate) {
+        throw new InvalidInput(`Dimension ${duplicate} appears twice.`, [
+          { pointer: `/dimensions/${keys.lastIndexOf(duplicate)}/key`, in: 'body', message: 'is a duplicate' },
+        ]);
+      }
+      dimensions.forEach((dimension, index) => {
+        const values = dimension.values.map((value) => value.value);
+        const repeated = values.findIndex((value, position) => values.indexOf(value) !== position);
+        if (repeated >= 0) {
+          throw new InvalidInput(`Value ${values[repeated]} appears twice in ${dimension.key}.`, [
+            { pointer: `/dimensions/${index}/values/${repeated}/value`, in: 'body', message: 'is a duplicate' },
+          ]);
+        }
+      });
+      return db.transaction(async (tx) => {
+        // Bookings keep their own snapshot of categories, so redefining them never rewrites history.
+        await tx.delete(categoryDimensions);
+        if (dimensions.length > 0) {
+          await tx.insert(categoryDimensions).values(
+            dimensions.map((dimension, index) => ({
+              key: dimension.key,
+              label: dimension.label,
+              position: index + 1,
+            })),
+          );
+          await tx.insert(categoryValues).values(
+            dimensions.flatMap((dimension) =>
+              dimension.values.map((value, index) => ({
+                dimensionKey: dimension.key,
+                value: value.value,
+                label: value.label,
+                position: index + 1,
+              })),
+            ),
+          );
+        }
+        return listDimensions(tx);
+      });
+    },
+
+    async getProfile(user: AuthUser): Promise<StudentProfile> {
+      return toProfile(await ensureStudent(user));
+    },
+
+    async putProfile(user: AuthUser, categories: CategoryValues): Promise<StudentProfile> {
+      await checkCategories(categories, '/categories');
+      const student = await ensureStudent(user);
+      const [row] = await db
+        .update(students)
+        .set({ categories, updatedAt: sql`now()` })
+        .where(eq(students.id, student.id))
+        .returning();
+      return toProfile(row as StudentRow);
+    },
+  };
+}
+
+export type CategoryService = ReturnType<typeof createCategoryService>;
