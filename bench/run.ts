@@ -1,10 +1,24 @@
+import { parseArgs } from 'node:util';
+import { benchBookings } from './bookings.js';
 import { benchSlots } from './slots.js';
 import { report } from './stats.js';
 
-/** npm run bench: prints figures; never asserts on time (shared machines vary). */
+/**
+ * npm run bench [-- --only slots|bookings] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * Prints figures; never asserts on time (shared machines vary).
+ */
 async function main() {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    },
+  });
+  const wanted = (name: string) => !values.only || values.only === name;
   console.log(`Node ${process.version}, ${new Date().toISOString()}\n`);
-  report(benchSlots());
+  if (wanted('slots')) report(benchSlots());
+  if (wanted('bookings'))
+    for (const measurement of await benchBookings({ adminUrl: values.postgres as string })) report(measurement);
 }
 
 await main();

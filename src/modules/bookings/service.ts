@@ -2,7 +2,7 @@ import { and, asc, count, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
-import { bookingEvents, bookings, companions, manageTokens, students } from '../../db/schema.js';
+import { bookingEvents, bookings, companions, manageTokens } from '../../db/schema.js';
 import { Conflict, Forbidden, NotFound, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
@@ -224,9 +224,8 @@ export function createBookingService(deps: {
               ? '/companion/categories'
               : `/companions/${index - (input.companion ? 1 : 0)}/categories`,
           );
-          const student = await deps.categories.ensureStudent(user, tx);
-          // Serialises one student's bookings, so the upcoming-bookings limit holds under concurrency.
-          await tx.select({ id: students.id }).from(students).where(eq(students.id, student.id)).for('update');
+          // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
+          const student = await deps.categories.ensureStudent(user, tx, { lock: true });
           if ((await countUpcoming(tx, student.id, now)) >= config.bookingLimitPerStudent) {
             throw new RuleViolation(
               'booking_limit_reached',

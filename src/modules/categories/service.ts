@@ -43,20 +43,27 @@ export function createCategoryService({ db }: { db: Database }) {
     if (errors.length > 0) throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
   }
 
-  /** The student record for a token, created on first use; name and email follow the token. */
-  async function ensureStudent(user: AuthUser, executor: Executor = db): Promise<StudentRow> {
+  /**
+   * The student record for a token, created on first use; name and email follow the token.
+   * With `lock`, the row is held FOR UPDATE until the caller's transaction ends.
+   */
+  async function ensureStudent(
+    user: AuthUser,
+    executor: Executor = db,
+    options: { lock?: boolean } = {},
+  ): Promise<StudentRow> {
+    const query = executor.select().from(students).where(eq(students.idpSubject, user.sub));
+    const [existing] = await (options.lock ? query.for('update') : query);
+    if (existing && existing.email === user.email && existing.name === user.name) return existing;
     const [row] = await executor
       .insert(students)
       .values({ idpSubject: user.sub, email: user.email, name: user.name })
       .onConflictDoUpdate({
         target: students.idpSubject,
         set: { email: sql`excluded.email`, name: sql`excluded.name` },
-        setWhere: sql`${students.email} is distinct from excluded.email or ${students.name} is distinct from excluded.name`,
       })
       .returning();
-    if (row) return row;
-    const [existing] = await executor.select().from(students).where(eq(students.idpSubject, user.sub));
-    return existing as StudentRow;
+    return row as StudentRow;
   }
 
   function toProfile(row: StudentRow): StudentProfile {
