@@ -13,10 +13,14 @@ import { createAvailabilityService } from './modules/availability/service.js';
 import { librarianBusyRanges } from './modules/bookings/repository.js';
 import { bookingRoutes } from './modules/bookings/routes.js';
 import { createBookingService } from './modules/bookings/service.js';
+import { calendarRoutes } from './modules/calendar/routes.js';
+import { createCalendarService } from './modules/calendar/service.js';
 import { categoryRoutes } from './modules/categories/routes.js';
 import { createCategoryService } from './modules/categories/service.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
 import { createLibrarianService } from './modules/librarians/service.js';
+import { notificationRoutes } from './modules/notifications/routes.js';
+import { createNotificationService } from './modules/notifications/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin, problemResponse, sendProblem } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
@@ -45,7 +49,10 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
     busyRanges: librarianBusyRanges,
   });
   const categories = createCategoryService({ db });
-  const bookings = createBookingService({ db, clock, config, librarians, availability, categories });
+  const outbox = { reminderHours: config.reminderHours, messageIdDomain: new URL(config.publicUrl).hostname };
+  const bookings = createBookingService({ db, clock, config, outbox, librarians, availability, categories });
+  const notifications = createNotificationService({ db, clock });
+  const calendar = createCalendarService({ db, clock, config });
 
   await app.register(errorsPlugin);
   await app.register(authPlugin, { auth: config.auth, findLibrarianIdByEmail: librarians.findIdByEmail });
@@ -109,6 +116,8 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
       await api.register(availabilityRoutes, { availability });
       await api.register(categoryRoutes, { categories });
       await api.register(bookingRoutes, { bookings, rateLimit: config.rateLimit });
+      await api.register(calendarRoutes, { calendar });
+      await api.register(notificationRoutes, { notifications });
     },
     { prefix: '/api/v1' },
   );

@@ -82,6 +82,7 @@ export function loadConfig(env: Env = process.env) {
     libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
     worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    reminderHours: integer(env, 'REMINDER_HOURS', 24, 0, 336),
     bookingLimitPerStudent: integer(env, 'BOOKING_LIMIT_PER_STUDENT', 3, 1, 100),
     rateLimit: {
       bookingWritesPerMinute: integer(env, 'RATE_LIMIT_BOOKING_WRITES_PER_MINUTE', 10, 1, 100000),

@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { type DatabaseHandle, openPglite, openPostgres } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { withSigningSecret } from './dev-secret.js';
+import { createMailer } from './modules/notifications/mailer.js';
+import { createNotificationWorker } from './modules/notifications/worker.js';
 import { systemClock } from './time/clock.js';
 
 async function main() {
@@ -14,12 +16,22 @@ async function main() {
   await runMigrations(handle);
 
   const app = await buildApp({ db: handle.db, clock: systemClock, config });
+  const mailer = createMailer(config);
+  const worker = createNotificationWorker({
+    db: handle.db,
+    clock: systemClock,
+    mailer,
+    config,
+    log: (message, details) => app.log.warn(details, message),
+  });
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     await app.close();
+    await worker.stop();
+    mailer.close();
     await handle.close();
     process.exit(0);
   };
@@ -27,10 +39,12 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  if (config.worker) worker.start();
   const where = handle.kind === 'pglite' ? `embedded PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
   const lines = [
     `Liaison is listening on http://${config.host}:${config.port} (database: ${where})`,
     `API docs: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/docs`,
+    config.worker ? `Email: ${mailer.description} (notification worker running)` : 'Email: worker off (WORKER=off)',
   ];
   if (created) {
     lines.push(

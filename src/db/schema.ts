@@ -38,6 +38,8 @@ export const librarians = pgTable(
     location: text('location'),
     meetingUrl: text('meeting_url'),
     active: boolean('active').notNull().default(true),
+    /** SHA-256 of the secret in the librarian's calendar subscription URL. */
+    calendarTokenHash: text('calendar_token_hash'),
     createdAt: createdAt(),
     updatedAt: instant('updated_at').notNull().defaultNow(),
   },
@@ -256,4 +258,41 @@ export const idempotencyKeys = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.caller, t.key] })],
+);
+
+export const NOTIFICATION_STATUSES = ['pending', 'sent', 'failed', 'dead', 'skipped'] as const;
+
+/**
+ * The outbox: written in the same transaction as the booking change, sent by the worker. The
+ * message is rendered at send time from the booking as it then is; Message-ID is fixed here so
+ * a resend after a crash is recognisably the same message.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    bookingId: uuid('booking_id')
+      .notNull()
+      .references(() => bookings.id, { onDelete: 'cascade' }),
+    recipientRole: text('recipient_role', { enum: ['student', 'companion', 'librarian'] }).notNull(),
+    companionId: uuid('companion_id').references(() => companions.id, { onDelete: 'cascade' }),
+    recipientEmail: text('recipient_email').notNull(),
+    recipientName: text('recipient_name'),
+    /** For reminders: the start they were queued for, so a moved session's old reminder is skipped. */
+    sessionStartsAt: instant('session_starts_at'),
+    sendAfter: instant('send_after').notNull(),
+    status: text('status', { enum: NOTIFICATION_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    messageId: text('message_id').notNull().unique(),
+    lockedUntil: instant('locked_until'),
+    sentAt: instant('sent_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('notifications_due_idx').on(t.status, t.sendAfter),
+    index('notifications_booking_idx').on(t.bookingId),
+    check('notifications_status_check', sql`${t.status} in ('pending', 'sent', 'failed', 'dead', 'skipped')`),
+  ],
 );

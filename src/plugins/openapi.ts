@@ -58,6 +58,8 @@ export const openapiPlugin = fp(async (app: FastifyInstance, options: { version:
         { name: 'bookings', description: 'Booking sessions, companions, changes, attendance and the audit trail' },
         { name: 'students', description: "A student's own profile" },
         { name: 'categories', description: 'Category dimensions (e.g. fee status) used for uptake figures' },
+        { name: 'calendar', description: 'Invites and librarians’ subscription feeds (iCalendar)' },
+        { name: 'notifications', description: 'The email outbox, for admins' },
       ],
     },
   });

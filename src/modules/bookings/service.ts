@@ -11,6 +11,7 @@ import type { AvailabilityService } from '../availability/service.js';
 import { findSlot, type Mode } from '../availability/slots.js';
 import type { CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
+import { type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
 import { authorize, type Caller, type Party, studentIdOf } from './access.js';
 import { claimIdempotencyKey, requestHash, storeIdempotentResponse } from './idempotency.js';
 import {
@@ -56,6 +57,7 @@ function slotConflict(error: unknown): Conflict | undefined {
 export function createBookingService(deps: {
   db: Database;
   clock: Clock;
+  outbox: OutboxSettings;
   config: Pick<Config, 'publicUrl' | 'bookingLimitPerStudent' | 'libraryTimeZone'>;
   librarians: LibrarianService;
   availability: AvailabilityService;
@@ -262,6 +264,7 @@ export function createBookingService(deps: {
             action: 'created',
             after: created,
           });
+          await queueForBooking(tx, deps.outbox, { kind: 'booking_created', bookingId: booking.id, now });
           // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
           if (key) await storeIdempotentResponse(tx, user.sub, key, 201, created);
           return { booking: { ...created, links }, replayed: false };
@@ -339,6 +342,7 @@ export function createBookingService(deps: {
           .where(eq(bookings.id, id));
         const after = await view(tx, id, party);
         await recordEvent(tx, { bookingId: id, actor: party.label, action: 'cancelled', before, after });
+        await queueForBooking(tx, deps.outbox, { kind: 'booking_cancelled', bookingId: id, now });
         return after;
       });
     },
@@ -381,6 +385,7 @@ export function createBookingService(deps: {
             .where(eq(manageTokens.bookingId, id));
           const after = await view(tx, id, party);
           await recordEvent(tx, { bookingId: id, actor: party.label, action: 'rescheduled', before, after });
+          await queueForBooking(tx, deps.outbox, { kind: 'booking_rescheduled', bookingId: id, now });
           return after;
         }),
       );
@@ -422,6 +427,20 @@ export function createBookingService(deps: {
           before,
           after,
         });
+        // A new companion, or one whose email changed, gets an invitation; the librarian an update.
+        const invited = same
+          ? same.email?.toLowerCase() !== input.email?.toLowerCase() && input.email
+            ? [same.id]
+            : []
+          : links.map((link) => link.companionId);
+        if (invited.length > 0) {
+          await queueForBooking(tx, deps.outbox, {
+            kind: 'companion_added',
+            bookingId: id,
+            now,
+            companionIds: invited,
+          });
+        }
         return { ...after, ...(links.length > 0 ? { links: { companions: links } } : {}) };
       });
     },
@@ -447,6 +466,12 @@ export function createBookingService(deps: {
           .where(eq(bookings.id, id));
         const after = await view(tx, id, party);
         await recordEvent(tx, { bookingId: id, actor: party.label, action: 'companion_removed', before, after });
+        await queueForBooking(tx, deps.outbox, {
+          kind: 'companion_removed',
+          bookingId: id,
+          now,
+          companionIds: removing.map((companion) => companion.id),
+        });
         return after;
       });
     },
@@ -475,6 +500,7 @@ export function createBookingService(deps: {
           .where(eq(bookings.id, id));
         const after = await view(tx, id, party);
         await recordEvent(tx, { bookingId: id, actor: party.label, action: 'companion_declined', before, after });
+        await queueForBooking(tx, deps.outbox, { kind: 'companion_declined', bookingId: id, now });
         return after;
       });
     },

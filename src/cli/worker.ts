@@ -1,0 +1,41 @@
+import { ConfigError, loadConfig } from '../config.js';
+import { openPostgres } from '../db/client.js';
+import { runMigrations } from '../db/migrate.js';
+import { createMailer } from '../modules/notifications/mailer.js';
+import { createNotificationWorker } from '../modules/notifications/worker.js';
+import { systemClock } from '../time/clock.js';
+
+/** npm run worker: the notification worker alone (run the API with WORKER=off). */
+async function main() {
+  const config = loadConfig();
+  if (!config.databaseUrl) {
+    throw new ConfigError(
+      'npm run worker needs DATABASE_URL: the embedded database serves one process, which runs the worker itself',
+    );
+  }
+  const handle = openPostgres(config.databaseUrl, { max: 5 });
+  await runMigrations(handle);
+  const mailer = createMailer(config);
+  const worker = createNotificationWorker({
+    db: handle.db,
+    clock: systemClock,
+    mailer,
+    config,
+    log: (message, details) => console.error(message, JSON.stringify(details ?? {})),
+  });
+  worker.start();
+  console.log(`Notification worker running; email: ${mailer.description}`);
+  const stop = async () => {
+    await worker.stop();
+    mailer.close();
+    await handle.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);
+  process.exit(1);
+});

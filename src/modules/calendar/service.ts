@@ -1,0 +1,97 @@
+import { and, eq, gte, lt } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { bookings, librarians } from '../../db/schema.js';
+import { NotFound } from '../../errors.js';
+import type { Clock } from '../../time/clock.js';
+import { authorize, type Caller } from '../bookings/access.js';
+import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
+import { loadSessionContexts } from '../notifications/context.js';
+import { renderInvite } from '../notifications/invite.js';
+import { sessionEvent } from '../notifications/message.js';
+
+const DAY = 86_400_000;
+/** A subscription feed shows the last 30 days and what is booked ahead. */
+const FEED_PAST_DAYS = 30;
+
+export function createCalendarService(deps: { db: Database; clock: Clock; config: Pick<Config, 'publicUrl'> }) {
+  const { db, clock, config } = deps;
+
+  return {
+    /** One booking's invite, for its student, its librarian, an admin or a manage link. */
+    async bookingInvite(id: string, caller: Caller): Promise<string> {
+      const [row] = await db.select().from(bookings).where(eq(bookings.id, id));
+      const party = await authorize(db, row, id, caller, 'view', clock.now());
+      const [context] = await loadSessionContexts(db, eq(bookings.id, id));
+      if (!context) throw new NotFound(`Booking ${id}`);
+      const recipientCompanionId = party.kind === 'companion_link' ? party.companionId : null;
+      const cancelled =
+        context.booking.status === 'cancelled' ||
+        (recipientCompanionId !== null &&
+          context.companions.find((companion) => companion.id === recipientCompanionId)?.status === 'removed');
+      const event = sessionEvent(
+        { ...context, recipientCompanionId, nowMs: clock.now().getTime() },
+        cancelled,
+        [
+          context.booking.topic ? `Topic: ${context.booking.topic}` : '',
+          `Booking: ${config.publicUrl}/api/v1/bookings/${id}`,
+        ].filter(Boolean),
+      );
+      return renderInvite(cancelled ? 'CANCEL' : 'REQUEST', [event]);
+    },
+
+    /** The librarian's subscription feed; a wrong or rotated token is a 404. */
+    async librarianFeed(librarianId: string, token: string | undefined): Promise<string> {
+      const [librarian] = await db.select().from(librarians).where(eq(librarians.id, librarianId));
+      if (
+        !librarian ||
+        !token ||
+        !librarian.calendarTokenHash ||
+        librarian.calendarTokenHash !== hashManageToken(token)
+      ) {
+        throw new NotFound('Calendar feed');
+      }
+      const now = clock.now().getTime();
+      const contexts = await loadSessionContexts(
+        db,
+        and(
+          eq(bookings.librarianId, librarianId),
+          eq(bookings.source, 'booked'),
+          gte(bookings.startsAt, new Date(now - FEED_PAST_DAYS * DAY)),
+          lt(bookings.startsAt, new Date(now + (librarian.horizonDays + 1) * DAY)),
+        ),
+      );
+      const events = contexts.map((context) => {
+        const companions = context.companions.filter((companion) => companion.status === 'invited');
+        const event = sessionEvent(
+          { ...context, recipientCompanionId: null, nowMs: now },
+          context.booking.status === 'cancelled',
+          [
+            `Student: ${context.student.name ?? 'a student'}`,
+            companions.length > 0
+              ? `Companion: ${companions.map((c) => c.name ?? 'a companion').join(', ')}`
+              : 'No companion',
+            context.booking.topic ? `Topic: ${context.booking.topic}` : '',
+            `Booking: ${config.publicUrl}/api/v1/bookings/${context.booking.id}`,
+          ].filter(Boolean),
+        );
+        return companions.length > 0 ? { ...event, summary: `${event.summary} (+ companion)` } : event;
+      });
+      return renderInvite('PUBLISH', events, `Library sessions: ${librarian.name}`);
+    },
+
+    /** A new secret feed URL; the previous one stops working. */
+    async rotateFeedToken(librarianId: string): Promise<{ url: string }> {
+      const token = generateManageToken();
+      const updated = await db
+        .update(librarians)
+        .set({ calendarTokenHash: hashManageToken(token) })
+        .where(eq(librarians.id, librarianId))
+        .returning({ id: librarians.id });
+      if (updated.length === 0) throw new NotFound(`Librarian ${librarianId}`);
+      return { url: `${config.publicUrl}/api/v1/librarians/${librarianId}/calendar.ics?token=${token}` };
+    },
+  };
+}
+
+export type CalendarService = ReturnType<typeof createCalendarService>;

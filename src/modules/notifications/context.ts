@@ -1,0 +1,45 @@
+import { eq, type SQL } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { bookings, companions, librarians, students } from '../../db/schema.js';
+import type { MessageContext } from './message.js';
+
+export type SessionContext = Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions'>;
+
+/** Bookings matching `condition`, with the people in them, as emails and invites need them. */
+export async function loadSessionContexts(executor: Executor, condition: SQL | undefined) {
+  const rows = await executor
+    .select({ booking: bookings, librarian: librarians, student: students })
+    .from(bookings)
+    .innerJoin(librarians, eq(librarians.id, bookings.librarianId))
+    .leftJoin(students, eq(students.id, bookings.studentId))
+    .where(condition);
+  const contexts: (SessionContext & { raw: (typeof rows)[number]['booking'] })[] = [];
+  for (const { booking, librarian, student } of rows) {
+    const companionRows = await executor.select().from(companions).where(eq(companions.bookingId, booking.id));
+    contexts.push({
+      raw: booking,
+      booking: {
+        id: booking.id,
+        status: booking.status,
+        startMs: booking.startsAt.getTime(),
+        endMs: booking.endsAt.getTime(),
+        timeZone: librarian.timeZone,
+        mode: booking.mode,
+        location: booking.location,
+        meetingUrl: booking.meetingUrl,
+        topic: booking.topic,
+        sequence: booking.sequence,
+        cancellationReason: booking.cancellationReason,
+      },
+      librarian: { name: librarian.name, email: librarian.email },
+      student: { name: student?.name ?? null, email: student?.email ?? null },
+      companions: companionRows.map((companion) => ({
+        id: companion.id,
+        name: companion.name,
+        email: companion.email,
+        status: companion.status,
+      })),
+    });
+  }
+  return contexts;
+}

@@ -1,0 +1,78 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Config } from '../../config.js';
+import type { InviteMethod } from './invite.js';
+
+export interface OutgoingMail {
+  to: { name: string | null; address: string };
+  subject: string;
+  text: string;
+  html: string;
+  ics: string;
+  method: InviteMethod;
+  messageId: string;
+}
+
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+  /** Where mail goes, for the start-up banner. */
+  description: string;
+}
+
+function mailOptions(mail: OutgoingMail, from: string) {
+  return {
+    from,
+    to: mail.to.name ? { name: mail.to.name, address: mail.to.address } : mail.to.address,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    messageId: mail.messageId,
+    // RFC 6047 practice: the invite as a text/calendar alternative (what Outlook turns into
+    // Accept/Decline) and as an attachment, both carrying the calendar's METHOD.
+    icalEvent: { method: mail.method, content: mail.ics },
+    attachments: [
+      { filename: 'invite.ics', content: mail.ics, contentType: `text/calendar; charset=utf-8; method=${mail.method}` },
+    ],
+  };
+}
+
+/** SMTP_URL -> pooled SMTP; unset -> each message as an .eml file in DATA_DIR/outbox. */
+export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'dataDir'>): Mailer {
+  if (config.smtpUrl) {
+    const url = new URL(config.smtpUrl);
+    const transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 5,
+      host: url.hostname,
+      port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)),
+      secure: url.protocol === 'smtps:',
+      ...(url.username
+        ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+        : {}),
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    });
+    return {
+      description: `SMTP ${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`,
+      async send(mail) {
+        await transport.sendMail(mailOptions(mail, config.mailFrom));
+      },
+      close: () => transport.close(),
+    };
+  }
+  const folder = path.join(config.dataDir, 'outbox');
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  return {
+    description: `.eml files in ${folder}`,
+    async send(mail) {
+      const info = await transport.sendMail(mailOptions(mail, config.mailFrom));
+      mkdirSync(folder, { recursive: true });
+      const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.messageId.replace(/[^\w.-]/g, '')}.eml`;
+      writeFileSync(path.join(folder, name), info.message as Buffer);
+    },
+    close: () => transport.close(),
+  };
+}

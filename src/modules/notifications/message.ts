@@ -1,0 +1,180 @@
+import { DateTime } from 'luxon';
+import { type InviteEvent, type InviteMethod, renderInvite } from './invite.js';
+import type { NotificationKind } from './outbox.js';
+
+export interface MessageContext {
+  kind: NotificationKind;
+  recipientRole: 'student' | 'companion' | 'librarian';
+  recipientCompanionId: string | null;
+  booking: {
+    id: string;
+    status: 'confirmed' | 'cancelled';
+    startMs: number;
+    endMs: number;
+    timeZone: string;
+    mode: 'in_person' | 'online';
+    location: string | null;
+    meetingUrl: string | null;
+    topic: string | null;
+    sequence: number;
+    cancellationReason: string | null;
+  };
+  librarian: { name: string; email: string };
+  student: { name: string | null; email: string | null };
+  companions: { id: string; name: string | null; email: string | null; status: 'invited' | 'declined' | 'removed' }[];
+  /** The recipient's own link (student or companion); the librarian's points at the API. */
+  manageUrl: string;
+  nowMs: number;
+}
+
+export interface ComposedMessage {
+  subject: string;
+  text: string;
+  html: string;
+  ics: string;
+  method: InviteMethod;
+}
+
+/** User text bound for a mail header: no CR/LF or other controls, so it cannot add headers. */
+export function headerText(value: string): string {
+  const withoutControls = Array.from(value, (character) => {
+    const code = character.charCodeAt(0);
+    return code < 32 || code === 127 ? ' ' : character;
+  }).join('');
+  return withoutControls.replace(/\s+/g, ' ').trim();
+}
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+function when(context: MessageContext): string {
+  const start = DateTime.fromMillis(context.booking.startMs, { zone: context.booking.timeZone });
+  const end = DateTime.fromMillis(context.booking.endMs, { zone: context.booking.timeZone });
+  return `${start.toFormat('cccc d LLLL yyyy, HH:mm')}–${end.toFormat('HH:mm')} (${start.toFormat('ZZZZ')}, ${context.booking.timeZone})`;
+}
+
+function where(context: MessageContext): string {
+  return context.booking.mode === 'online'
+    ? `Online${context.booking.meetingUrl ? `: ${context.booking.meetingUrl}` : ' (the link will follow)'}`
+    : (context.booking.location ?? 'In person (the library will confirm the room)');
+}
+
+function isCancellation(context: MessageContext): boolean {
+  if (context.booking.status === 'cancelled') return true;
+  if (context.recipientRole !== 'companion') return false;
+  const own = context.companions.find((companion) => companion.id === context.recipientCompanionId);
+  return own?.status === 'removed';
+}
+
+function headline(context: MessageContext, studentName: string, librarianName: string): string {
+  const { kind, recipientRole: role } = context;
+  if (kind === 'reminder') return `Reminder: library session with ${librarianName}`;
+  if (isCancellation(context)) {
+    return role === 'companion' && context.booking.status !== 'cancelled'
+      ? `You are no longer invited to ${studentName}'s library session`
+      : `Cancelled: library session${role === 'librarian' ? ` with ${studentName}` : ` with ${librarianName}`}`;
+  }
+  if (kind === 'booking_rescheduled')
+    return `Moved: library session${role === 'librarian' ? ` with ${studentName}` : ` with ${librarianName}`}`;
+  if (kind === 'companion_declined') return `Your companion can't come to your session with ${librarianName}`;
+  if (role === 'companion') return `${studentName} invited you to a library session with ${librarianName}`;
+  if (role === 'librarian') {
+    return kind === 'booking_created' ? `New booking: ${studentName}` : `Updated: session with ${studentName}`;
+  }
+  return `Confirmed: library session with ${librarianName}`;
+}
+
+/** Subject, plain text, HTML and invite for one recipient. Pure: all it needs is in `context`. */
+export function composeMessage(context: MessageContext): ComposedMessage {
+  const studentName = headerText(context.student.name ?? 'A student');
+  const librarianName = headerText(context.librarian.name);
+  const cancelled = isCancellation(context);
+  const method: InviteMethod = cancelled ? 'CANCEL' : 'REQUEST';
+  const subject = headerText(`${headline(context, studentName, librarianName)}, ${when(context)}`);
+  const activeCompanions = context.companions.filter((companion) => companion.status === 'invited');
+
+  const lines: [string, string][] = [
+    ['When', when(context)],
+    ['Where', where(context)],
+    ['With', `${context.librarian.name} (librarian)`],
+    ['Student', context.student.name ?? 'A student'],
+  ];
+  if (activeCompanions.length > 0)
+    lines.push(['Companion', activeCompanions.map((c) => c.name ?? 'A companion').join(', ')]);
+  if (context.booking.topic) lines.push(['Topic', context.booking.topic]);
+  if (context.booking.status === 'cancelled' && context.booking.cancellationReason) {
+    lines.push(['Reason', context.booking.cancellationReason]);
+  }
+  const linkLabel =
+    context.recipientRole === 'companion'
+      ? 'See the session, or decline'
+      : context.recipientRole === 'student'
+        ? 'Manage your booking (reschedule, cancel, change your companion)'
+        : 'The booking (sign in)';
+
+  const text = [
+    headline(context, studentName, librarianName),
+    '',
+    ...lines.map(([label, value]) => `${label}: ${value}`),
+    '',
+    ...(cancelled ? [] : [`${linkLabel}: ${context.manageUrl}`]),
+    '',
+    'The calendar invitation is attached.',
+  ].join('\n');
+
+  const html = [
+    '<!doctype html><html><body style="font-family: sans-serif">',
+    `<h1 style="font-size: 1.2em">${escapeHtml(headline(context, studentName, librarianName))}</h1>`,
+    '<table>',
+    ...lines.map(
+      ([label, value]) => `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,
+    ),
+    '</table>',
+    cancelled ? '' : `<p><a href="${escapeHtml(context.manageUrl)}">${escapeHtml(linkLabel)}</a></p>`,
+    '<p>The calendar invitation is attached.</p>',
+    '</body></html>',
+  ].join('\n');
+
+  const event = sessionEvent(context, cancelled, [
+    ...lines.filter(([label]) => label !== 'When').map(([label, value]) => `${label}: ${value}`),
+    ...(cancelled ? [] : [`${linkLabel}: ${context.manageUrl}`]),
+  ]);
+  return { subject, text, html, ics: renderInvite(method, [event]), method };
+}
+
+/** The calendar event for a session as one recipient should see it. */
+export function sessionEvent(
+  context: Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions' | 'recipientCompanionId' | 'nowMs'>,
+  cancelled: boolean,
+  descriptionLines: string[],
+): InviteEvent {
+  return {
+    bookingId: context.booking.id,
+    sequence: context.booking.sequence,
+    cancelled,
+    startMs: context.booking.startMs,
+    endMs: context.booking.endMs,
+    timeZone: context.booking.timeZone,
+    summary: `Library session: ${context.student.name ?? 'student'} with ${context.librarian.name}`,
+    description: descriptionLines.join('\n'),
+    location: context.booking.mode === 'online' ? context.booking.meetingUrl : context.booking.location,
+    url: context.booking.mode === 'online' ? context.booking.meetingUrl : null,
+    organizer: context.librarian,
+    attendees: [
+      ...(context.student.email ? [{ name: context.student.name, email: context.student.email, optional: false }] : []),
+      ...context.companions
+        .filter(
+          (companion) =>
+            companion.email && (companion.status !== 'removed' || companion.id === context.recipientCompanionId),
+        )
+        .map((companion) => ({
+          name: companion.name,
+          email: companion.email as string,
+          optional: true,
+          declined: companion.status === 'declined',
+        })),
+    ],
+    stampMs: context.nowMs,
+  };
+}

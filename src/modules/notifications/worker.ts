@@ -1,0 +1,190 @@
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { bookings, manageTokens, notifications } from '../../db/schema.js';
+import type { Clock } from '../../time/clock.js';
+import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
+import { loadSessionContexts } from './context.js';
+import type { Mailer } from './mailer.js';
+import { composeMessage } from './message.js';
+import type { NotificationKind } from './outbox.js';
+
+type NotificationRow = typeof notifications.$inferSelect;
+
+/** How long a claimed row stays invisible to other workers; a crash mid-send is retried after it. */
+const CLAIM_MS = 5 * 60_000;
+export const MAX_ATTEMPTS = 32;
+const TOKEN_GRACE_MS = 24 * 3_600_000;
+
+/**
+ * Retry delay after the n-th failed attempt: 30 s, doubling, at most an hour. With 32 attempts
+ * the last is about 25 hours after the first; then the row is dead.
+ */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(30_000 * 2 ** Math.max(0, attempt - 1), 3_600_000);
+}
+
+export interface WorkerRun {
+  sent: number;
+  failed: number;
+  dead: number;
+  skipped: number;
+}
+
+export function createNotificationWorker(deps: {
+  db: Database;
+  clock: Clock;
+  mailer: Mailer;
+  config: Pick<Config, 'publicUrl'>;
+  batchSize?: number;
+  concurrency?: number;
+  log?: (message: string, details?: Record<string, unknown>) => void;
+}) {
+  const { db, clock, mailer } = deps;
+  const batchSize = deps.batchSize ?? 50;
+  const concurrency = deps.concurrency ?? 10;
+
+  /** Claims due rows; SKIP LOCKED lets any number of workers in any processes share the queue. */
+  async function claim(now: Date): Promise<NotificationRow[]> {
+    return db.transaction(async (tx) => {
+      const due = await tx
+        .select()
+        .from(notifications)
+        .where(
+          and(
+            inArray(notifications.status, ['pending', 'failed']),
+            lte(notifications.sendAfter, now),
+            or(isNull(notifications.lockedUntil), lt(notifications.lockedUntil, now)),
+          ),
+        )
+        .orderBy(asc(notifications.sendAfter))
+        .limit(batchSize)
+        .for('update', { skipLocked: true });
+      if (due.length === 0) return [];
+      await tx
+        .update(notifications)
+        .set({ lockedUntil: new Date(now.getTime() + CLAIM_MS), attempts: sql`${notifications.attempts} + 1` })
+        .where(
+          inArray(
+            notifications.id,
+            due.map((row) => row.id),
+          ),
+        );
+      return due.map((row) => ({ ...row, attempts: row.attempts + 1 }));
+    });
+  }
+
+  async function mintLink(row: NotificationRow, bookingId: string, endsAt: Date): Promise<string> {
+    if (row.recipientRole === 'librarian') return `${deps.config.publicUrl}/api/v1/bookings/${bookingId}`;
+    const token = generateManageToken();
+    await db.insert(manageTokens).values({
+      tokenHash: hashManageToken(token),
+      bookingId,
+      holder: row.recipientRole === 'companion' ? 'companion' : 'student',
+      companionId: row.recipientRole === 'companion' ? row.companionId : null,
+      expiresAt: new Date(endsAt.getTime() + TOKEN_GRACE_MS),
+    });
+    return `${deps.config.publicUrl}/api/v1/bookings/${bookingId}?token=${token}`;
+  }
+
+  /** Renders from the booking as it is now and sends; returns 'skipped' for a stale reminder. */
+  async function deliver(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
+    if (!found) return 'skipped';
+    if (row.kind === 'reminder') {
+      const own = found.companions.find((companion) => companion.id === row.companionId);
+      const stale =
+        found.booking.status !== 'confirmed' ||
+        found.booking.startMs !== row.sessionStartsAt?.getTime() ||
+        (row.recipientRole === 'companion' && own?.status !== 'invited');
+      if (stale) return 'skipped';
+    }
+    const now = clock.now();
+    const message = composeMessage({
+      ...found,
+      kind: row.kind as NotificationKind,
+      recipientRole: row.recipientRole,
+      recipientCompanionId: row.companionId,
+      manageUrl: await mintLink(row, found.booking.id, found.raw.endsAt),
+      nowMs: now.getTime(),
+    });
+    await mailer.send({
+      to: { name: row.recipientName, address: row.recipientEmail },
+      ...message,
+      messageId: row.messageId,
+    });
+    return 'sent';
+  }
+
+  async function settle(row: NotificationRow, run: WorkerRun): Promise<void> {
+    const now = clock.now();
+    try {
+      const outcome = await deliver(row);
+      await db
+        .update(notifications)
+        .set({ status: outcome, sentAt: outcome === 'sent' ? now : null, lockedUntil: null, lastError: null })
+        .where(eq(notifications.id, row.id));
+      run[outcome]++;
+    } catch (error) {
+      const lastError = error instanceof Error ? error.message.slice(0, 1000) : String(error).slice(0, 1000);
+      const isDead = row.attempts >= MAX_ATTEMPTS;
+      await db
+        .update(notifications)
+        .set({
+          status: isDead ? 'dead' : 'failed',
+          lastError,
+          lockedUntil: null,
+          sendAfter: new Date(now.getTime() + retryDelayMs(row.attempts)),
+        })
+        .where(eq(notifications.id, row.id));
+      run[isDead ? 'dead' : 'failed']++;
+      deps.log?.('notification failed', { id: row.id, attempts: row.attempts, error: lastError });
+    }
+  }
+
+  async function runOnce(): Promise<WorkerRun> {
+    const run: WorkerRun = { sent: 0, failed: 0, dead: 0, skipped: 0 };
+    const rows = await claim(clock.now());
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
+        while (next < rows.length) await settle(rows[next++] as NotificationRow, run);
+      }),
+    );
+    return run;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let stopped = true;
+
+  return {
+    runOnce,
+
+    /** Polls until stop(); a full batch is followed at once by the next. */
+    start(pollMs = 1000) {
+      stopped = false;
+      const tick = async () => {
+        if (stopped) return;
+        let processed = 0;
+        try {
+          running = runOnce();
+          const run = (await running) as WorkerRun;
+          processed = run.sent + run.failed + run.dead + run.skipped;
+        } catch (error) {
+          deps.log?.('notification worker error', { error: error instanceof Error ? error.message : String(error) });
+        }
+        if (!stopped) timer = setTimeout(tick, processed >= batchSize ? 0 : pollMs);
+      };
+      timer = setTimeout(tick, 0);
+    },
+
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => {});
+    },
+  };
+}
+
+export type NotificationWorker = ReturnType<typeof createNotificationWorker>;

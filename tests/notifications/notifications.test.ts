@@ -1,0 +1,465 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import ICAL from 'ical.js';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { notifications } from '../../src/db/schema.js';
+import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
+import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
+import { createTestApp, type TestContext } from '../helpers/app.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+import { type SmtpSink, startSmtpSink } from '../helpers/smtp.js';
+
+let t: TestContext;
+let sink: SmtpSink;
+let mailer: Mailer;
+let worker: NotificationWorker;
+let librarian: { id: string; email: string };
+const NOW = '2027-03-20T08:00:00Z';
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  t = await createTestApp({ now: NOW, env: { SMTP_URL: sink.url, PUBLIC_URL: 'https://appointments.uni.example' } });
+  mailer = createMailer(t.config);
+  worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config });
+  librarian = await createLibrarianWithWeek(t, {
+    email: 'ada@library.uni.example',
+    name: 'Ada Lovelace',
+    maxCompanions: 2,
+  });
+});
+afterAll(async () => {
+  mailer.close();
+  await t.close();
+  await sink.stop();
+});
+beforeEach(() => {
+  t.clock.set(NOW);
+  sink.received.length = 0;
+});
+
+const studentClaims = { sub: 'idp|wei', email: 'wei@student.uni.example', name: 'Wei Zhang' };
+
+async function book(start: string, extra: Record<string, unknown> = {}, claims = studentClaims) {
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/bookings',
+    headers: await t.auth('student', claims),
+    payload: { librarianId: librarian.id, start, ...extra },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json();
+}
+
+function to(mail: ParsedMail): string {
+  const address = Array.isArray(mail.to) ? mail.to[0] : mail.to;
+  return address?.value[0]?.address ?? '';
+}
+
+function inviteOf(mail: ParsedMail) {
+  const attachment = mail.attachments.find((a) => a.filename === 'invite.ics');
+  if (!attachment) throw new Error('no invite.ics');
+  const text = attachment.content.toString('utf8');
+  const calendar = new ICAL.Component(ICAL.parse(text));
+  for (const zone of calendar.getAllSubcomponents('vtimezone')) ICAL.TimezoneService.register(zone);
+  const events = calendar.getAllSubcomponents('vevent');
+  const event = events[0] as ICAL.Component;
+  const attendees = event.getAllProperties('attendee').map((p) => ({
+    email: String(p.getFirstValue()).replace(/^mailto:/i, ''),
+    role: p.getParameter('role'),
+  }));
+  const start = event.getFirstPropertyValue('dtstart') as ICAL.Time;
+  return {
+    text,
+    events,
+    contentType: attachment.contentType,
+    method: calendar.getFirstPropertyValue('method'),
+    uid: event.getFirstPropertyValue('uid'),
+    sequence: event.getFirstPropertyValue('sequence'),
+    status: event.getFirstPropertyValue('status'),
+    organizer: String(event.getFirstPropertyValue('organizer')).replace(/^mailto:/i, ''),
+    attendees,
+    startLocal: start.toString(),
+    startZone: event.getFirstProperty('dtstart')?.getParameter('tzid'),
+    startUtc: start.toJSDate().toISOString(),
+  };
+}
+
+async function deliver() {
+  return worker.runOnce();
+}
+
+describe('emails and invites', () => {
+  let booking: { id: string };
+
+  it('sends the student a confirmation, the companion an invitation and the librarian a notice, each with an invite', async () => {
+    booking = await book('2027-03-23T09:00:00Z', {
+      topic: 'Systematic review search strategy',
+      companion: { name: 'Amira Haddad', email: 'amira@student.uni.example' },
+    });
+    expect(await deliver()).toMatchObject({ sent: 3, failed: 0 });
+    const mails = await sink.parsed();
+    const byRecipient = new Map(mails.map((mail) => [to(mail), mail]));
+    expect([...byRecipient.keys()].sort()).toEqual([
+      'ada@library.uni.example',
+      'amira@student.uni.example',
+      'wei@student.uni.example',
+    ]);
+
+    const student = byRecipient.get('wei@student.uni.example') as ParsedMail;
+    expect(student.subject).toMatch(
+      /^Confirmed: library session with Ada Lovelace, Tuesday 23 March 2027, 09:00–10:00/,
+    );
+    expect(student.text).toContain('Companion: Amira Haddad');
+    expect(student.html).toContain('<table>');
+    const raw = sink.received.find((r) => r.toString().includes('To: Wei Zhang'))?.toString() ?? '';
+    expect(raw).toMatch(/Content-Type: text\/calendar; charset=utf-8; method=REQUEST/i);
+
+    const invite = inviteOf(student);
+    expect(invite).toMatchObject({
+      method: 'REQUEST',
+      uid: `${booking.id}@liaison`,
+      sequence: 0,
+      status: 'CONFIRMED',
+      organizer: 'ada@library.uni.example',
+      startLocal: '2027-03-23T09:00:00',
+      startZone: 'Europe/London',
+      startUtc: '2027-03-23T09:00:00.000Z',
+    });
+    expect(invite.contentType).toContain('text/calendar');
+    expect(invite.attendees).toEqual([
+      { email: 'wei@student.uni.example', role: 'REQ-PARTICIPANT' },
+      { email: 'amira@student.uni.example', role: 'OPT-PARTICIPANT' },
+    ]);
+
+    // The student's link works; the companion's only lets them view and decline.
+    const link = /https:\/\/appointments\.uni\.example\/api\/v1\/bookings\/\S+\?token=[\w-]+/.exec(
+      student.text ?? '',
+    )?.[0] as string;
+    const viaLink = await t.app.inject({ method: 'GET', url: link.replace('https://appointments.uni.example', '') });
+    expect(viaLink.statusCode).toBe(200);
+    const companion = byRecipient.get('amira@student.uni.example') as ParsedMail;
+    expect(companion.subject).toMatch(/^Wei Zhang invited you to a library session with Ada Lovelace/);
+    expect(companion.text).toContain('See the session, or decline');
+    const companionLink = /https:\/\/\S+\?token=[\w-]+/.exec(companion.text ?? '')?.[0] as string;
+    const companionToken = new URL(companionLink).searchParams.get('token');
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booking.id}/cancel?token=${companionToken}`,
+    });
+    expect(cancel.statusCode).toBe(403);
+    expect(byRecipient.get('ada@library.uni.example')?.subject).toMatch(/^New booking: Wei Zhang/);
+  });
+
+  it('sends updated invites when the session moves across the DST change: same UID, higher SEQUENCE, 09:00 local', async () => {
+    const moved = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booking.id}/reschedule`,
+      headers: await t.auth('student', studentClaims),
+      payload: { start: '2027-03-29T08:00:00Z' },
+    });
+    expect(moved.statusCode).toBe(200);
+    expect(await deliver()).toMatchObject({ sent: 3 });
+    const invites = (await sink.parsed()).map((mail) => ({ subject: mail.subject, ...inviteOf(mail) }));
+    for (const invite of invites) {
+      expect(invite.subject).toMatch(/^Moved: /);
+      expect(invite).toMatchObject({
+        method: 'REQUEST',
+        uid: `${booking.id}@liaison`,
+        sequence: 1,
+        startLocal: '2027-03-29T09:00:00',
+        startZone: 'Europe/London',
+        startUtc: '2027-03-29T08:00:00.000Z',
+      });
+    }
+  });
+
+  it('sends reminders before the session, and none for the time it was moved from', async () => {
+    const rows = await t.db.select().from(notifications).where(eq(notifications.bookingId, booking.id));
+    const reminders = rows.filter((row) => row.kind === 'reminder');
+    expect(reminders.filter((row) => row.status === 'skipped')).toHaveLength(2);
+    expect(reminders.filter((row) => row.status === 'pending').map((row) => row.sendAfter.toISOString())).toEqual([
+      '2027-03-28T08:00:00.000Z',
+      '2027-03-28T08:00:00.000Z',
+    ]);
+    t.clock.set('2027-03-28T08:00:30Z');
+    expect(await deliver()).toMatchObject({ sent: 2 });
+    const subjects = (await sink.parsed()).map((mail) => `${to(mail)} ${mail.subject}`).sort();
+    expect(subjects[0]).toMatch(/^amira@student\.uni\.example Reminder: library session with Ada Lovelace/);
+    expect(subjects[1]).toMatch(/^wei@student\.uni\.example Reminder: /);
+  });
+
+  it('sends cancellations with METHOD:CANCEL and STATUS:CANCELLED', async () => {
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booking.id}/cancel`,
+      headers: await t.auth('student', studentClaims),
+      payload: { reason: 'Deadline moved' },
+    });
+    expect(cancelled.statusCode).toBe(200);
+    expect(await deliver()).toMatchObject({ sent: 3 });
+    for (const mail of await sink.parsed()) {
+      expect(mail.subject).toMatch(/^Cancelled: /);
+      expect(inviteOf(mail)).toMatchObject({ method: 'CANCEL', status: 'CANCELLED', sequence: 2 });
+    }
+    expect(sink.received.every((raw) => /method=CANCEL/i.test(raw.toString()))).toBe(true);
+  });
+
+  it('tells a removed companion their invitation is cancelled, and the librarian', async () => {
+    const second = await book('2027-03-24T10:00:00Z', { companion: { name: 'Jo', email: 'jo@student.uni.example' } });
+    await deliver();
+    sink.received.length = 0;
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/bookings/${second.id}/companion`,
+      headers: await t.auth('student', studentClaims),
+    });
+    expect(removed.statusCode).toBe(200);
+    expect(await deliver()).toMatchObject({ sent: 2 });
+    const mails = await sink.parsed();
+    const jo = mails.find((mail) => to(mail) === 'jo@student.uni.example') as ParsedMail;
+    expect(jo.subject).toMatch(/^You are no longer invited/);
+    expect(inviteOf(jo).method).toBe('CANCEL');
+    const ada = mails.find((mail) => to(mail) === 'ada@library.uni.example') as ParsedMail;
+    expect(inviteOf(ada)).toMatchObject({ method: 'REQUEST', sequence: 1 });
+  });
+});
+
+describe('delivery that survives faults', () => {
+  it('retries while the mail server is down and delivers every message once it is back', async () => {
+    await sink.stop();
+    const booked = await book(
+      '2027-03-25T09:00:00Z',
+      { companion: { name: 'Sam', email: 'sam@student.uni.example' } },
+      {
+        sub: 'idp|outage',
+        email: 'outage@student.uni.example',
+        name: 'Olu',
+      },
+    );
+    const firstRun = await deliver();
+    expect(firstRun).toMatchObject({ sent: 0, failed: 3 });
+    const failed = await t.db.select().from(notifications).where(eq(notifications.bookingId, booked.id));
+    const due = failed.filter((row) => row.kind !== 'reminder');
+    expect(due.every((row) => row.status === 'failed' && row.attempts === 1 && row.lastError)).toBe(true);
+    expect(due.every((row) => row.sendAfter.toISOString() === '2027-03-20T08:00:30.000Z')).toBe(true);
+
+    await sink.restart();
+    expect(await deliver()).toMatchObject({ sent: 0 }); // not yet due
+    t.clock.set('2027-03-20T08:00:31Z');
+    expect(await deliver()).toMatchObject({ sent: 3, failed: 0 });
+    const mails = await sink.parsed();
+    expect(mails.map(to).sort()).toEqual([
+      'ada@library.uni.example',
+      'outage@student.uni.example',
+      'sam@student.uni.example',
+    ]);
+    const sent = await t.db.select().from(notifications).where(eq(notifications.bookingId, booked.id));
+    const messageIds = sent
+      .filter((row) => row.status === 'sent')
+      .map((row) => row.messageId)
+      .sort();
+    expect(mails.map((mail) => mail.messageId).sort()).toEqual(messageIds);
+    expect(await deliver()).toMatchObject({ sent: 0, failed: 0 });
+  });
+
+  it('marks a message dead after its last attempt, and lets an admin retry it', async () => {
+    const booked = await book(
+      '2027-03-26T09:00:00Z',
+      {},
+      { sub: 'idp|dead', email: 'dead@student.uni.example', name: 'Dee' },
+    );
+    await t.db.update(notifications).set({ attempts: 31 }).where(eq(notifications.bookingId, booked.id));
+    await sink.stop();
+    try {
+      expect(await deliver()).toMatchObject({ dead: 2 });
+    } finally {
+      await sink.restart();
+    }
+    const dead = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/notifications?status=dead',
+      headers: await t.auth('admin'),
+    });
+    const rows = dead.json().notifications.filter((n: { bookingId: string }) => n.bookingId === booked.id);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ status: 'dead', attempts: 32, lastError: expect.any(String) });
+    const forbidden = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/notifications',
+      headers: await t.auth('librarian', { email: librarian.email }),
+    });
+    expect(forbidden.statusCode).toBe(403);
+
+    for (const row of rows) {
+      const retried = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/notifications/${row.id}/retry`,
+        headers: await t.auth('admin'),
+      });
+      expect(retried.json()).toMatchObject({ status: 'pending', attempts: 0 });
+    }
+    expect(await deliver()).toMatchObject({ sent: 2 });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/notifications/${rows[0].id}/retry`,
+      headers: await t.auth('admin'),
+    });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('never sends a message twice when two workers run at once', async () => {
+    await book(
+      '2027-03-30T09:00:00Z',
+      { companion: { name: 'Kai', email: 'kai@student.uni.example' } },
+      {
+        sub: 'idp|twice',
+        email: 'twice@student.uni.example',
+        name: 'Tam',
+      },
+    );
+    const other = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config, batchSize: 1 });
+    const runs = await Promise.all([deliver(), other.runOnce(), deliver(), other.runOnce()]);
+    const sent = runs.reduce((total, run) => total + run.sent, 0);
+    expect(sent).toBe(3);
+    const ids = (await sink.parsed()).map((mail) => mail.messageId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(3);
+  });
+});
+
+describe('user text is inert', () => {
+  it('keeps CR/LF out of headers, BEGIN:VEVENT out of the calendar and <script> out of the HTML', async () => {
+    const booked = await book(
+      '2027-03-31T09:00:00Z',
+      {
+        topic: 'Help\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:pwned',
+        companion: { name: 'Mal\r\nBcc: victim@evil.example', email: 'mal@student.uni.example' },
+      },
+      { sub: 'idp|eve', email: 'eve@student.uni.example', name: 'Eve\r\nBcc: victim@evil.example' },
+    );
+    await deliver();
+    sink.received.length = 0;
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booked.id}/cancel`,
+      headers: await t.auth('student', {
+        sub: 'idp|eve',
+        email: 'eve@student.uni.example',
+        name: 'Eve\r\nBcc: victim@evil.example',
+      }),
+      payload: { reason: '<script>alert("x")</script>' },
+    });
+    await deliver();
+    const mails = await sink.parsed();
+    expect(mails.length).toBe(3);
+    for (const mail of mails) {
+      expect(mail.bcc).toBeUndefined();
+      expect(mail.headers.has('bcc')).toBe(false);
+      expect(mail.subject).not.toMatch(/[\r\n]/);
+      const invite = inviteOf(mail);
+      expect(invite.events).toHaveLength(1);
+      expect(invite.text).not.toMatch(/^SUMMARY:pwned/m);
+      expect(mail.html).not.toContain('<script>');
+      expect(mail.html).toContain('&#60;script&#62;');
+      expect(mail.text).toContain('<script>alert("x")</script>');
+    }
+  });
+});
+
+describe('the embedded default', () => {
+  it('writes each message as a readable .eml file in DATA_DIR/outbox', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-outbox-'));
+    const files = createMailer({ smtpUrl: undefined, mailFrom: t.config.mailFrom, dataDir });
+    await files.send({
+      to: { name: 'Wei Zhang', address: 'wei@student.uni.example' },
+      subject: 'Confirmed: library session',
+      text: 'Hello',
+      html: '<p>Hello</p>',
+      ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n',
+      method: 'REQUEST',
+      messageId: '<file-test@appointments.uni.example>',
+    });
+    const written = readdirSync(path.join(dataDir, 'outbox'));
+    expect(written).toHaveLength(1);
+    const mail = await simpleParser(readFileSync(path.join(dataDir, 'outbox', written[0] as string)));
+    expect(mail).toMatchObject({
+      subject: 'Confirmed: library session',
+      messageId: '<file-test@appointments.uni.example>',
+    });
+    expect(mail.attachments.map((a) => a.filename)).toContain('invite.ics');
+  });
+});
+
+describe('calendars', () => {
+  it('serves a booking’s invite to its student and hides it from others', async () => {
+    const booked = await book(
+      '2027-04-01T09:00:00Z',
+      {},
+      { sub: 'idp|cal', email: 'cal@student.uni.example', name: 'Cal' },
+    );
+    const own = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booked.id}/calendar.ics`,
+      headers: await t.auth('student', { sub: 'idp|cal', email: 'cal@student.uni.example', name: 'Cal' }),
+    });
+    expect(own.statusCode).toBe(200);
+    expect(own.headers['content-type']).toContain('text/calendar');
+    const calendar = new ICAL.Component(ICAL.parse(own.body));
+    expect(calendar.getFirstSubcomponent('vevent')?.getFirstPropertyValue('uid')).toBe(`${booked.id}@liaison`);
+    const viaLink = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booked.id}/calendar.ics?token=${new URL(booked.links.manage).searchParams.get('token')}`,
+    });
+    expect(viaLink.statusCode).toBe(200);
+    const stranger = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booked.id}/calendar.ics`,
+      headers: await t.auth('student'),
+    });
+    expect(stranger.statusCode).toBe(404);
+  });
+
+  it('gives each librarian a secret feed with companions shown, which rotating the token revokes', async () => {
+    await book(
+      '2027-04-02T10:00:00Z',
+      { companion: { name: 'Noor' } },
+      { sub: 'idp|feed', email: 'feed@student.uni.example', name: 'Fen' },
+    );
+    const headers = await t.auth('librarian', { email: librarian.email });
+    const first = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/librarians/${librarian.id}/calendar-token`,
+      headers,
+    });
+    expect(first.statusCode).toBe(200);
+    const feedPath = first.json().url.replace('https://appointments.uni.example', '');
+    const feed = await t.app.inject({ method: 'GET', url: feedPath });
+    expect(feed.statusCode).toBe(200);
+    const events = new ICAL.Component(ICAL.parse(feed.body)).getAllSubcomponents('vevent');
+    const summaries = events.map((event) => String(event.getFirstPropertyValue('summary')));
+    expect(summaries).toContain('Library session: Fen with Ada Lovelace (+ companion)');
+    expect(events.some((event) => String(event.getFirstPropertyValue('description')).includes('Companion: Noor'))).toBe(
+      true,
+    );
+
+    const second = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/librarians/${librarian.id}/calendar-token`,
+      headers,
+    });
+    expect((await t.app.inject({ method: 'GET', url: feedPath })).statusCode).toBe(404);
+    expect(
+      (await t.app.inject({ method: 'GET', url: second.json().url.replace('https://appointments.uni.example', '') }))
+        .statusCode,
+    ).toBe(200);
+    const notTheirs = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/librarians/${librarian.id}/calendar-token`,
+      headers: await t.auth('librarian', { email: 'someone-else@library.uni.example' }),
+    });
+    expect(notTheirs.statusCode).toBe(403);
+  });
+});
