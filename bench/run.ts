@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { benchBookings } from './bookings.js';
+import { benchOutbox } from './outbox.js';
 import { benchSlots } from './slots.js';
 import { report } from './stats.js';
 
 /**
- * npm run bench [-- --only slots|bookings] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|bookings|outbox] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary).
  */
 async function main() {
@@ -17,8 +18,10 @@ async function main() {
   const wanted = (name: string) => !values.only || values.only === name;
   console.log(`Node ${process.version}, ${new Date().toISOString()}\n`);
   if (wanted('slots')) report(benchSlots());
-  if (wanted('bookings'))
+  if (wanted('bookings')) {
     for (const measurement of await benchBookings({ adminUrl: values.postgres as string })) report(measurement);
+  }
+  if (wanted('outbox')) report(await benchOutbox({ adminUrl: values.postgres as string }));
 }
 
 await main();

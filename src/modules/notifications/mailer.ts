@@ -44,7 +44,7 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'data
     const url = new URL(config.smtpUrl);
     const transport = nodemailer.createTransport({
       pool: true,
-      maxConnections: 5,
+      maxConnections: 10,
       host: url.hostname,
       port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)),
       secure: url.protocol === 'smtps:',

@@ -41,8 +41,8 @@ export function createNotificationWorker(deps: {
   log?: (message: string, details?: Record<string, unknown>) => void;
 }) {
   const { db, clock, mailer } = deps;
-  const batchSize = deps.batchSize ?? 50;
-  const concurrency = deps.concurrency ?? 10;
+  const batchSize = deps.batchSize ?? 100;
+  const concurrency = deps.concurrency ?? 20;
 
   /** Claims due rows; SKIP LOCKED lets any number of workers in any processes share the queue. */
   async function claim(now: Date): Promise<NotificationRow[]> {
