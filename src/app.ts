@@ -17,10 +17,14 @@ import { calendarRoutes } from './modules/calendar/routes.js';
 import { createCalendarService } from './modules/calendar/service.js';
 import { categoryRoutes } from './modules/categories/routes.js';
 import { createCategoryService } from './modules/categories/service.js';
+import { createTermService } from './modules/categories/terms.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
 import { createLibrarianService } from './modules/librarians/service.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
 import { createNotificationService } from './modules/notifications/service.js';
+import { createImportService } from './modules/uptake/imports.js';
+import { uptakeRoutes } from './modules/uptake/routes.js';
+import { createUptakeService } from './modules/uptake/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin, problemResponse, sendProblem } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
@@ -53,6 +57,9 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
   const bookings = createBookingService({ db, clock, config, outbox, librarians, availability, categories });
   const notifications = createNotificationService({ db, clock });
   const calendar = createCalendarService({ db, clock, config });
+  const terms = createTermService({ db, categories });
+  const uptake = createUptakeService({ db, clock, config, categories });
+  const imports = createImportService({ db, categories });
 
   await app.register(errorsPlugin);
   await app.register(authPlugin, { auth: config.auth, findLibrarianIdByEmail: librarians.findIdByEmail });
@@ -114,7 +121,8 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
     async (api) => {
       await api.register(librarianRoutes, { librarians });
       await api.register(availabilityRoutes, { availability });
-      await api.register(categoryRoutes, { categories });
+      await api.register(categoryRoutes, { categories, terms });
+      await api.register(uptakeRoutes, { uptake, imports });
       await api.register(bookingRoutes, { bookings, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, { calendar });
       await api.register(notificationRoutes, { notifications });

@@ -82,6 +82,8 @@ export function loadConfig(env: Env = process.env) {
     libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
     worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    academicYearStartMonth: integer(env, 'ACADEMIC_YEAR_START_MONTH', 8, 1, 12),
+    retentionMonths: integer(env, 'RETENTION_MONTHS', 24, 1, 1200),
     reminderHours: integer(env, 'REMINDER_HOURS', 24, 0, 336),
     bookingLimitPerStudent: integer(env, 'BOOKING_LIMIT_PER_STUDENT', 3, 1, 100),
     rateLimit: {

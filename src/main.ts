@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { type DatabaseHandle, openPglite, openPostgres } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { withSigningSecret } from './dev-secret.js';
+import { scheduleRetention } from './modules/bookings/retention.js';
 import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
 import { systemClock } from './time/clock.js';
@@ -30,6 +31,7 @@ async function main() {
     closing = true;
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     await app.close();
+    stopRetention();
     await worker.stop();
     mailer.close();
     await handle.close();
@@ -40,6 +42,14 @@ async function main() {
 
   await app.listen({ port: config.port, host: config.host });
   if (config.worker) worker.start();
+  const stopRetention = config.worker
+    ? scheduleRetention(
+        handle.db,
+        config.retentionMonths,
+        () => systemClock.now(),
+        (message, details) => app.log.info(details, message),
+      )
+    : () => {};
   const where = handle.kind === 'pglite' ? `embedded PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
   const lines = [
     `Liaison is listening on http://${config.host}:${config.port} (database: ${where})`,

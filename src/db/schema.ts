@@ -155,6 +155,8 @@ export const bookings = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     librarianId: uuid('librarian_id').references(() => librarians.id),
     studentId: uuid('student_id').references(() => students.id),
+    /** Pseudonymous student key for unique-student counts: s:<student id>, or an import's studentRef. */
+    studentRef: text('student_ref'),
     source: text('source', { enum: BOOKING_SOURCES }).notNull().default('booked'),
     startsAt: instant('starts_at').notNull(),
     endsAt: instant('ends_at').notNull(),
@@ -179,6 +181,10 @@ export const bookings = pgTable(
     index('bookings_librarian_starts_idx').on(t.librarianId, t.startsAt),
     index('bookings_student_starts_idx').on(t.studentId, t.startsAt),
     index('bookings_starts_idx').on(t.startsAt),
+    // Re-importing the same file must not double-count: one imported session per start, librarian, student.
+    uniqueIndex('bookings_import_dedupe_key')
+      .on(t.startsAt, sql`coalesce(${t.librarianId}::text, '')`, t.studentRef)
+      .where(sql`${t.source} = 'imported'`),
     check('bookings_time_check', sql`${t.endsAt} > ${t.startsAt} and ${t.occupiedUntil} >= ${t.endsAt}`),
     check('bookings_status_check', sql`${t.status} in ('confirmed', 'cancelled')`),
     check('bookings_source_check', sql`${t.source} in ('booked', 'recorded', 'imported')`),
@@ -295,4 +301,30 @@ export const notifications = pgTable(
     index('notifications_booking_idx').on(t.bookingId),
     check('notifications_status_check', sql`${t.status} in ('pending', 'sent', 'failed', 'dead', 'skipped')`),
   ],
+);
+
+/** Named periods (e.g. "Autumn 2026"), for uptake by term and cohort denominators. */
+export const terms = pgTable(
+  'terms',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull().unique(),
+    startsOn: date('starts_on', { mode: 'string' }).notNull(),
+    endsOn: date('ends_on', { mode: 'string' }).notNull(),
+  },
+  (t) => [check('terms_range_check', sql`${t.endsOn} >= ${t.startsOn}`)],
+);
+
+/** Enrolled students per term and category value: the denominators of uptake rates. */
+export const cohorts = pgTable(
+  'cohorts',
+  {
+    termId: uuid('term_id')
+      .notNull()
+      .references(() => terms.id, { onDelete: 'cascade' }),
+    dimension: text('dimension').notNull(),
+    value: text('value').notNull(),
+    size: integer('size').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.termId, t.dimension, t.value] }), check('cohorts_size_check', sql`${t.size} >= 0`)],
 );

@@ -60,6 +60,7 @@ export const openapiPlugin = fp(async (app: FastifyInstance, options: { version:
         { name: 'categories', description: 'Category dimensions (e.g. fee status) used for uptake figures' },
         { name: 'calendar', description: 'Invites and librarians’ subscription feeds (iCalendar)' },
         { name: 'notifications', description: 'The email outbox, for admins' },
+        { name: 'uptake', description: 'Uptake analytics for analysts: aggregates only; imports of past sessions' },
       ],
     },
   });

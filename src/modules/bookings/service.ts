@@ -242,6 +242,7 @@ export function createBookingService(deps: {
             .values({
               librarianId: librarian.id,
               studentId: student.id,
+              studentRef: `s:${student.id}`,
               startsAt: new Date(slot.startMs),
               endsAt: new Date(slot.endMs),
               occupiedUntil: new Date(slot.endMs + bufferMinutes * MINUTE),

@@ -3,10 +3,11 @@ import { described } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
 import { DimensionList, PutProfile, StudentProfile } from './schemas.js';
 import type { CategoryService } from './service.js';
+import { CohortList, TermList, type TermService } from './terms.js';
 
-export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategoryService }> = async (
+export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategoryService; terms: TermService }> = async (
   app,
-  { categories },
+  { categories, terms },
 ) => {
   app.get(
     '/categories',
@@ -67,5 +68,66 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       },
     },
     async (request) => categories.putProfile(request.user!, request.body.categories),
+  );
+
+  app.get(
+    '/terms',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'listTerms',
+        tags: ['categories'],
+        description: 'Named periods (terms), for uptake by term and cohort sizes.',
+        response: { 200: described(TermList, 'Terms, earliest first') },
+      },
+    },
+    async () => ({ terms: await terms.listTerms() }),
+  );
+
+  app.put(
+    '/terms',
+    {
+      config: { access: ['admin'] },
+      schema: {
+        operationId: 'putTerms',
+        tags: ['categories'],
+        description: 'Replace the terms. A term kept by name keeps its cohort sizes.',
+        body: TermList,
+        response: { 200: described(TermList, 'The terms as saved') },
+      },
+    },
+    async (request) => ({ terms: await terms.putTerms(request.body.terms) }),
+  );
+
+  app.get(
+    '/cohorts',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'listCohorts',
+        tags: ['categories'],
+        description: 'Enrolled students per term and category value: the denominators of uptake rates.',
+        response: { 200: described(CohortList, 'Cohort sizes') },
+      },
+    },
+    async () => ({ cohorts: await terms.listCohorts() }),
+  );
+
+  app.put(
+    '/cohorts',
+    {
+      config: { access: ['admin'] },
+      schema: {
+        operationId: 'putCohorts',
+        tags: ['categories'],
+        description: 'Replace the cohort sizes.',
+        body: CohortList,
+        response: {
+          200: described(CohortList, 'The cohort sizes as saved'),
+          422: problemResponse('A cohort names an unknown term or category (code invalid_cohort)'),
+        },
+      },
+    },
+    async (request) => ({ cohorts: await terms.putCohorts(request.body.cohorts) }),
   );
 };

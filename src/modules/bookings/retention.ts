@@ -1,0 +1,74 @@
+import { and, eq, gte, inArray, lt, notExists, sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { bookingEvents, bookings, companions, manageTokens, notifications, students } from '../../db/schema.js';
+
+/**
+ * Anonymises sessions that started before `cutoff`: topics, reasons, meeting links, tokens, outbox
+ * rows, audit snapshots and companions' names and emails go; times, category snapshots, companion
+ * yes/no, attendance and the pseudonymous student key stay, so uptake figures do not change.
+ * Students with nothing newer lose their name and email (the id left on old bookings then names
+ * no one).
+ */
+export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ bookings: number }> {
+  return db.transaction(async (tx) => {
+    const old = tx.select({ id: bookings.id }).from(bookings).where(lt(bookings.startsAt, cutoff));
+    const updated = await tx
+      .update(bookings)
+      .set({ topic: null, cancellationReason: null, meetingUrl: null })
+      .where(
+        and(
+          lt(bookings.startsAt, cutoff),
+          sql`(${bookings.topic} is not null or ${bookings.cancellationReason} is not null or ${bookings.meetingUrl} is not null)`,
+        ),
+      )
+      .returning({ id: bookings.id });
+    await tx
+      .update(companions)
+      .set({ name: null, email: null, categories: null })
+      .where(inArray(companions.bookingId, old));
+    await tx.delete(manageTokens).where(inArray(manageTokens.bookingId, old));
+    await tx.delete(notifications).where(inArray(notifications.bookingId, old));
+    await tx
+      .update(bookingEvents)
+      .set({ before: null, after: null, actor: 'anonymised' })
+      .where(inArray(bookingEvents.bookingId, old));
+    await tx
+      .update(students)
+      .set({ name: null, email: null })
+      .where(
+        and(
+          lt(students.updatedAt, cutoff),
+          notExists(
+            tx
+              .select({ id: bookings.id })
+              .from(bookings)
+              .where(and(eq(bookings.studentId, students.id), gte(bookings.startsAt, cutoff))),
+          ),
+        ),
+      );
+    return { bookings: updated.length };
+  });
+}
+
+/** Runs anonymisation now and then daily; returns a stop function. */
+export function scheduleRetention(
+  db: Database,
+  retentionMonths: number,
+  now: () => Date,
+  log: (message: string, details: Record<string, unknown>) => void,
+): () => void {
+  const run = async () => {
+    const cutoff = new Date(now());
+    cutoff.setUTCMonth(cutoff.getUTCMonth() - retentionMonths);
+    try {
+      const result = await anonymiseBefore(db, cutoff);
+      if (result.bookings > 0) log('retention: anonymised old sessions', { ...result, cutoff: cutoff.toISOString() });
+    } catch (error) {
+      log('retention failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  void run();
+  const timer = setInterval(run, 24 * 3_600_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

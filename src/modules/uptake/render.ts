@@ -1,0 +1,102 @@
+import { type Cell, toCsv } from './csv.js';
+import { HESA_MIN_GROUP_STUDENTS } from './disclosure.js';
+import type { CompanionEffectReport, UptakeReport } from './schemas.js';
+
+const FIGURES = [
+  'bookings',
+  'cancelled',
+  'lateCancelled',
+  'attended',
+  'noShow',
+  'unrecorded',
+  'upcoming',
+  'attendanceRate',
+  'attendanceRateCi95Low',
+  'attendanceRateCi95High',
+  'uniqueStudents',
+  'uniqueAttendees',
+  'uptakeRate',
+] as const;
+
+type Figures = UptakeReport['totals'];
+
+function figureCells(figures: Figures): Cell[] {
+  return [
+    figures.bookings,
+    figures.cancelled,
+    figures.lateCancelled,
+    figures.attended,
+    figures.noShow,
+    figures.unrecorded,
+    figures.upcoming,
+    figures.attendanceRate,
+    figures.attendanceRateCi95?.[0] ?? null,
+    figures.attendanceRateCi95?.[1] ?? null,
+    figures.uniqueStudents,
+    figures.uniqueAttendees,
+    figures.uptakeRate,
+  ];
+}
+
+/**
+ * One row per group, stable column names, then a totals row. With disclosure=hesa a group of
+ * fewer than 5 students keeps its labels but loses its figures (suppressed = true).
+ */
+export function uptakeCsv(report: UptakeReport, studentCounts: number[]): string {
+  const header = [...report.groupBy, ...FIGURES, 'suppressed'];
+  const rows = report.rows.map((row, index) => {
+    const suppressed = report.disclosure === 'hesa' && (studentCounts[index] ?? 0) < HESA_MIN_GROUP_STUDENTS;
+    const labels = report.groupBy.map((key) => row.group[key] ?? null);
+    return [...labels, ...(suppressed ? FIGURES.map(() => null) : figureCells(row)), suppressed];
+  });
+  const totals = [
+    ...report.groupBy.map((_, index) => (index === 0 ? 'total' : null)),
+    ...figureCells(report.totals),
+    false,
+  ];
+  return toCsv(header, [...rows, ...(report.groupBy.length > 0 ? [totals] : [[...figureCells(report.totals), false]])]);
+}
+
+export function companionEffectCsv(report: CompanionEffectReport): string {
+  const side = (prefix: string) => [
+    `${prefix}Bookings`,
+    `${prefix}Attended`,
+    `${prefix}NoShow`,
+    `${prefix}AttendanceRate`,
+    `${prefix}Ci95Low`,
+    `${prefix}Ci95High`,
+  ];
+  const header = [
+    report.by,
+    ...side('withCompanion'),
+    ...side('withoutCompanion'),
+    'difference',
+    'differenceCi95Low',
+    'differenceCi95High',
+    'pValue',
+    'companionShare',
+    'lowCount',
+  ];
+  const cells = (figures: CompanionEffectReport['rows'][number]['withCompanion']): Cell[] => [
+    figures.bookings,
+    figures.attended,
+    figures.noShow,
+    figures.attendanceRate,
+    figures.attendanceRateCi95?.[0] ?? null,
+    figures.attendanceRateCi95?.[1] ?? null,
+  ];
+  return toCsv(
+    header,
+    report.rows.map((row) => [
+      row.value,
+      ...cells(row.withCompanion),
+      ...cells(row.withoutCompanion),
+      row.difference,
+      row.differenceCi95?.[0] ?? null,
+      row.differenceCi95?.[1] ?? null,
+      row.pValue,
+      row.companionShare,
+      row.lowCount,
+    ]),
+  );
+}

@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { described } from '../../http/formats.js';
+import { problemResponse } from '../../plugins/errors.js';
+import type { ImportService } from './imports.js';
+import { companionEffectCsv, uptakeCsv } from './render.js';
+import { CompanionEffectQuery, CompanionEffectReport, UptakeQuery, UptakeReport } from './schemas.js';
+import type { UptakeService } from './service.js';
+
+const CsvText = Type.String({ description: 'RFC 4180 CSV' });
+
+function wantsCsv(request: FastifyRequest, format: string | undefined): boolean {
+  return format === 'csv' || (format !== 'json' && (request.headers.accept ?? '').includes('text/csv'));
+}
+
+const ImportResult = Type.Object({
+  imported: Type.Integer({ description: 'New sessions stored' }),
+  skipped: Type.Integer({
+    description: 'Valid sessions already imported before (same start, librarian and studentRef)',
+  }),
+  errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() }), {
+    description: 'Invalid sessions left out (with skipInvalid=true)',
+  }),
+});
+
+export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; imports: ImportService }> = async (
+  app,
+  { uptake, imports },
+) => {
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 20 * 1024 * 1024 }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.get(
+    '/uptake',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'getUptake',
+        tags: ['uptake'],
+        description:
+          'Uptake figures grouped by category, companion, librarian, faculty, mode and period. Aggregates only, never student identities. JSON, or CSV with Accept: text/csv or format=csv.',
+        querystring: UptakeQuery,
+        response: {
+          200: {
+            description: 'One row per group and the totals',
+            content: { 'application/json': { schema: UptakeReport }, 'text/csv': { schema: CsvText } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { studentCounts, ...report } = await uptake.uptake(request.query);
+      if (wantsCsv(request, request.query.format)) {
+        return reply.type('text/csv; charset=utf-8').send(uptakeCsv(report, studentCounts));
+      }
+      return report;
+    },
+  );
+
+  app.get(
+    '/uptake/companion-effect',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'getCompanionEffect',
+        tags: ['uptake'],
+        description:
+          'For each value of one category: attendance with vs without a companion, with Wilson intervals, the difference (Newcombe hybrid score interval), a pooled two-proportion z-test and the companion share.',
+        querystring: CompanionEffectQuery,
+        response: {
+          200: {
+            description: 'One row per category value',
+            content: { 'application/json': { schema: CompanionEffectReport }, 'text/csv': { schema: CsvText } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const report = await uptake.companionEffect(request.query);
+      if (wantsCsv(request, request.query.format))
+        return reply.type('text/csv; charset=utf-8').send(companionEffectCsv(report));
+      return report;
+    },
+  );
+
+  app.post(
+    '/imports/sessions',
+    {
+      config: { access: ['admin'] },
+      schema: {
+        operationId: 'importSessions',
+        tags: ['uptake'],
+        description:
+          'Load past consultations (JSON {sessions: [...]}, or text/csv with header start,minutes,librarian_email,student_ref,companion,outcome plus one column per category). Every row is checked first; any bad row imports nothing unless skipInvalid=true. Re-imports are not double-counted.',
+        querystring: Type.Object(
+          { skipInvalid: Type.Optional(Type.Boolean({ description: 'Import the valid rows and report the rest' })) },
+          { additionalProperties: false },
+        ),
+        body: Type.Union([
+          Type.Object({ sessions: Type.Array(Type.Unknown(), { maxItems: 100_000 }) }, { additionalProperties: false }),
+          CsvText,
+        ]),
+        response: {
+          200: described(ImportResult, 'What was imported'),
+          422: problemResponse('Some rows are invalid (code import_invalid); errors lists each by line'),
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const options = { skipInvalid: request.query.skipInvalid === true };
+      return typeof body === 'string'
+        ? imports.importSessions({ csv: body }, options)
+        : imports.importSessions({ json: body.sessions }, options);
+    },
+  );
+};

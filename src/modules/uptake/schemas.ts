@@ -1,0 +1,112 @@
+import { type Static, Type } from 'typebox';
+import { IsoDate, Nullable, Uuid } from '../../http/formats.js';
+
+const CategoryFilterValue = Type.String({
+  maxLength: 40,
+  description: 'A category dimension key as a filter, e.g. fee_status=international',
+});
+
+export const UptakeQuery = Type.Object(
+  {
+    from: IsoDate('First day (inclusive), in LIBRARY_TIME_ZONE'),
+    to: IsoDate('Last day (inclusive), in LIBRARY_TIME_ZONE'),
+    groupBy: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description:
+          'Comma-separated: category dimension keys, companion, librarian, faculty, mode, and at most one period of week, month, term, year (academic)',
+        examples: ['fee_status,companion'],
+      }),
+    ),
+    librarianId: Type.Optional(Uuid('Only this librarian')),
+    faculty: Type.Optional(Type.String({ maxLength: 200 })),
+    mode: Type.Optional(Type.Enum(['in_person', 'online'])),
+    fill: Type.Optional(Type.Boolean({ description: 'Include groups with no bookings, as zeros' })),
+    format: Type.Optional(Type.Enum(['json', 'csv'], { description: 'csv, or send Accept: text/csv' })),
+    disclosure: Type.Optional(
+      Type.Enum(['none', 'hesa'], {
+        description:
+          'hesa: counts rounded to the nearest 5 (0-2 to 0), rates suppressed under 23, and in CSV groups under 5 students suppressed. Default none',
+      }),
+    ),
+  },
+  { additionalProperties: CategoryFilterValue },
+);
+export type UptakeQuery = Static<typeof UptakeQuery> & Record<string, unknown>;
+
+export const CompanionEffectQuery = Type.Object(
+  {
+    from: IsoDate('First day (inclusive), in LIBRARY_TIME_ZONE'),
+    to: IsoDate('Last day (inclusive), in LIBRARY_TIME_ZONE'),
+    by: Type.String({ maxLength: 40, description: 'One category dimension key, e.g. fee_status' }),
+    librarianId: Type.Optional(Uuid('Only this librarian')),
+    faculty: Type.Optional(Type.String({ maxLength: 200 })),
+    mode: Type.Optional(Type.Enum(['in_person', 'online'])),
+    format: Type.Optional(Type.Enum(['json', 'csv'])),
+    disclosure: Type.Optional(Type.Enum(['none', 'hesa'])),
+  },
+  { additionalProperties: CategoryFilterValue },
+);
+export type CompanionEffectQuery = Static<typeof CompanionEffectQuery> & Record<string, unknown>;
+
+const Interval = Nullable(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }));
+
+export const UptakeFigures = Type.Object({
+  bookings: Type.Integer(),
+  cancelled: Type.Integer({ description: 'Including late cancellations' }),
+  lateCancelled: Type.Integer({ description: 'Cancelled under 24 hours before the start' }),
+  attended: Type.Integer(),
+  noShow: Type.Integer(),
+  unrecorded: Type.Integer({ description: 'Past, confirmed, no attendance recorded' }),
+  upcoming: Type.Integer(),
+  attendanceRate: Nullable(Type.Number({ description: 'attended / (attended + noShow)' })),
+  attendanceRateCi95: Interval,
+  uniqueStudents: Type.Integer(),
+  uniqueAttendees: Type.Integer(),
+  uptakeRate: Nullable(
+    Type.Number({ description: 'uniqueAttendees / cohort size, when grouped by term and one category' }),
+  ),
+});
+
+export const UptakeReport = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  groupBy: Type.Array(Type.String()),
+  disclosure: Type.Enum(['none', 'hesa']),
+  rows: Type.Array(
+    Type.Object({
+      group: Type.Record(Type.String(), Nullable(Type.Union([Type.String(), Type.Boolean()]))),
+      ...UptakeFigures.properties,
+    }),
+  ),
+  totals: UptakeFigures,
+});
+export type UptakeReport = Static<typeof UptakeReport>;
+
+const Side = Type.Object({
+  bookings: Type.Integer(),
+  attended: Type.Integer(),
+  noShow: Type.Integer(),
+  attendanceRate: Nullable(Type.Number()),
+  attendanceRateCi95: Interval,
+});
+
+export const CompanionEffectReport = Type.Object({
+  by: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  disclosure: Type.Enum(['none', 'hesa']),
+  rows: Type.Array(
+    Type.Object({
+      value: Nullable(Type.String({ description: 'The category value (null: not recorded)' })),
+      withCompanion: Side,
+      withoutCompanion: Side,
+      difference: Nullable(Type.Number({ description: 'Attendance rate with minus without' })),
+      differenceCi95: Interval,
+      pValue: Nullable(Type.Number({ description: 'Pooled two-proportion z-test, two-sided' })),
+      companionShare: Nullable(Type.Number({ description: 'Bookings with a companion / all bookings' })),
+      lowCount: Type.Boolean({ description: 'Either side has under 10 bookings' }),
+    }),
+  ),
+});
+export type CompanionEffectReport = Static<typeof CompanionEffectReport>;

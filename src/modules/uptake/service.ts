@@ -1,0 +1,332 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { cohorts, terms } from '../../db/schema.js';
+import { InvalidInput } from '../../errors.js';
+import type { Clock } from '../../time/clock.js';
+import { addDays, formatCivilDate as formatDate, parseCivilDate, startOfCivilDate } from '../../time/zone.js';
+import type { CategoryService } from '../categories/service.js';
+import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
+import type { CompanionEffectQuery, CompanionEffectReport, UptakeQuery, UptakeReport } from './schemas.js';
+import { newcombeInterval, rate, twoProportionPValue, wilsonInterval } from './statistics.js';
+
+const PERIODS = ['week', 'month', 'term', 'year'] as const;
+const FIXED_GROUPS = ['companion', 'librarian', 'faculty', 'mode', ...PERIODS] as const;
+const KNOWN_QUERY_KEYS = new Set([
+  'from',
+  'to',
+  'groupBy',
+  'librarianId',
+  'faculty',
+  'mode',
+  'fill',
+  'format',
+  'disclosure',
+  'by',
+]);
+const MAX_RANGE_DAYS = 366 * 10;
+
+type Row = Record<string, unknown>;
+type Figures = Omit<UptakeReport['totals'], never>;
+
+/**
+ * A booking counts with a companion when one was invited and not removed or declined before the
+ * session started (a later change does not rewrite what happened).
+ */
+const HAS_COMPANION = sql`exists (select 1 from companions c where c.booking_id = b.id
+  and (c.status = 'invited' or c.status_changed_at >= b.starts_at))`;
+
+function badQuery(pointer: string, message: string): InvalidInput {
+  return new InvalidInput(`${pointer.slice(1)} ${message}.`, [{ pointer, in: 'query', message }]);
+}
+
+export function createUptakeService(deps: {
+  db: Database;
+  clock: Clock;
+  config: Pick<Config, 'libraryTimeZone' | 'academicYearStartMonth'>;
+  categories: CategoryService;
+}) {
+  const { db, config } = deps;
+  const zone = config.libraryTimeZone;
+  const localStart = sql`(b.starts_at at time zone ${zone})`;
+
+  function groupExpression(key: string): SQL {
+    switch (key) {
+      case 'companion':
+        return HAS_COMPANION;
+      case 'librarian':
+        return sql`l.name`;
+      case 'faculty':
+        return sql`l.faculty`;
+      case 'mode':
+        return sql`b.mode`;
+      case 'week':
+        return sql`to_char(${localStart}, 'IYYY-"W"IW')`;
+      case 'month':
+        return sql`to_char(${localStart}, 'YYYY-MM')`;
+      case 'year': {
+        // Academic year, e.g. 2026/27 from 1 August 2026 (ACADEMIC_YEAR_START_MONTH).
+        const shifted = sql`(${localStart} - make_interval(months => ${config.academicYearStartMonth - 1}))`;
+        return sql`(extract(year from ${shifted})::int)::text || '/' || lpad(((extract(year from ${shifted})::int + 1) % 100)::text, 2, '0')`;
+      }
+      case 'term':
+        return sql`(select t.name from terms t where ${localStart}::date between t.starts_on and t.ends_on order by t.starts_on limit 1)`;
+      default:
+        return sql`b.student_categories ->> ${key}`;
+    }
+  }
+
+  /** Checks the range, filters and grouping; returns the WHERE clause. */
+  async function prepare(query: Record<string, unknown> & { from: string; to: string }, groupBy: string[]) {
+    if (query.to < query.from) throw badQuery('/to', 'must be on or after from');
+    if (query.to > formatDate(addDays(parseCivilDate(query.from), MAX_RANGE_DAYS))) {
+      throw badQuery('/to', 'must be within ten years of from');
+    }
+    const dimensions = (await deps.categories.listDimensions()).map((dimension) => dimension.key);
+    const categoryFilters = Object.entries(query).filter(([key]) => !KNOWN_QUERY_KEYS.has(key));
+    for (const [key, value] of categoryFilters) {
+      if (!dimensions.includes(key))
+        throw badQuery(`/${key}`, `is not a filter or a category (${dimensions.join(', ')})`);
+      if (typeof value !== 'string') throw badQuery(`/${key}`, 'must be a single value');
+    }
+    for (const key of groupBy) {
+      if (!(FIXED_GROUPS as readonly string[]).includes(key) && !dimensions.includes(key)) {
+        throw badQuery('/groupBy', `has "${key}", which is not one of ${[...FIXED_GROUPS, ...dimensions].join(', ')}`);
+      }
+    }
+    if (groupBy.filter((key) => (PERIODS as readonly string[]).includes(key)).length > 1) {
+      throw badQuery('/groupBy', 'may hold at most one period (week, month, term or year)');
+    }
+    if (new Set(groupBy).size !== groupBy.length) throw badQuery('/groupBy', 'names a group twice');
+    const fromMs = startOfCivilDate(parseCivilDate(query.from), zone);
+    const toMs = startOfCivilDate(addDays(parseCivilDate(query.to), 1), zone);
+    const conditions: SQL[] = [sql`b.starts_at >= ${new Date(fromMs)}`, sql`b.starts_at < ${new Date(toMs)}`];
+    if (typeof query.librarianId === 'string') conditions.push(sql`b.librarian_id = ${query.librarianId}`);
+    if (typeof query.faculty === 'string') conditions.push(sql`lower(l.faculty) = lower(${query.faculty})`);
+    if (typeof query.mode === 'string') conditions.push(sql`b.mode = ${query.mode}`);
+    for (const [key, value] of categoryFilters)
+      conditions.push(sql`b.student_categories ->> ${key} = ${value as string}`);
+    return {
+      where: sql.join(conditions, sql` and `),
+      dimensions,
+      categoryFilters: Object.fromEntries(categoryFilters),
+    };
+  }
+
+  async function aggregate(where: SQL, groupBy: string[]): Promise<Row[]> {
+    const now = deps.clock.now();
+    const groups = groupBy.map((key, index) => sql`${groupExpression(key)} as ${sql.identifier(`g${index}`)}`);
+    const query = sql`
+      select ${sql.join([...groups, sql`count(*)::int as bookings`], sql`, `)},
+        count(*) filter (where b.status = 'cancelled')::int as cancelled,
+        count(*) filter (where b.status = 'cancelled' and b.late_cancellation)::int as late_cancelled,
+        count(*) filter (where b.status = 'confirmed' and b.attendance = 'attended')::int as attended,
+        count(*) filter (where b.status = 'confirmed' and b.attendance = 'no_show')::int as no_show,
+        count(*) filter (where b.status = 'confirmed' and b.attendance is null and b.starts_at <= ${now})::int as unrecorded,
+        count(*) filter (where b.status = 'confirmed' and b.attendance is null and b.starts_at > ${now})::int as upcoming,
+        count(distinct b.student_ref)::int as unique_students,
+        count(distinct b.student_ref) filter (where b.status = 'confirmed' and b.attendance = 'attended')::int as unique_attendees
+      from bookings b left join librarians l on l.id = b.librarian_id
+      where ${where}
+      ${
+        groupBy.length > 0
+          ? sql`group by ${sql.join(
+              groupBy.map((_, index) => sql.raw(String(index + 1))),
+              sql`, `,
+            )} order by ${sql.join(
+              groupBy.map((_, index) => sql.raw(`${index + 1} nulls last`)),
+              sql`, `,
+            )}`
+          : sql``
+      }`;
+    const result = (await db.execute(query)) as unknown as { rows: Row[] };
+    return result.rows;
+  }
+
+  function figures(row: Row, cohortSize: number | null, hesa: boolean): Figures {
+    const n = (key: string) => Number(row[key] ?? 0);
+    const attended = n('attended');
+    const noShow = n('no_show');
+    const decided = attended + noShow;
+    const uniqueAttendees = n('unique_attendees');
+    const count = (value: number) => (hesa ? roundHesa(value) : value);
+    const showRate = !hesa || decided >= HESA_MIN_DENOMINATOR;
+    const showUptake = cohortSize !== null && cohortSize > 0 && (!hesa || cohortSize >= HESA_MIN_DENOMINATOR);
+    return {
+      bookings: count(n('bookings')),
+      cancelled: count(n('cancelled')),
+      lateCancelled: count(n('late_cancelled')),
+      attended: count(attended),
+      noShow: count(noShow),
+      unrecorded: count(n('unrecorded')),
+      upcoming: count(n('upcoming')),
+      attendanceRate: showRate ? rate(attended, decided) : null,
+      attendanceRateCi95: showRate ? wilsonInterval(attended, decided) : null,
+      uniqueStudents: count(n('unique_students')),
+      uniqueAttendees: count(uniqueAttendees),
+      uptakeRate: showUptake ? rate(uniqueAttendees, cohortSize as number) : null,
+    };
+  }
+
+  async function cohortSizes(): Promise<Map<string, number>> {
+    const rows = await db
+      .select({ term: terms.name, dimension: cohorts.dimension, value: cohorts.value, size: cohorts.size })
+      .from(cohorts)
+      .innerJoin(terms, sql`${terms.id} = ${cohorts.termId}`);
+    return new Map(rows.map((row) => [`${row.term}|${row.dimension}|${row.value}`, row.size]));
+  }
+
+  return {
+    async uptake(query: UptakeQuery): Promise<UptakeReport & { studentCounts: number[] }> {
+      const groupBy = (query.groupBy ?? '')
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean);
+      const { where, dimensions, categoryFilters } = await prepare(query, groupBy);
+      const hesa = query.disclosure === 'hesa';
+      let rows = await aggregate(where, groupBy);
+      if (query.fill) rows = await fillGroups(rows, groupBy, dimensions, query);
+      const [totalsRow] = await aggregate(where, []);
+      const sizes = await cohortSizes();
+      // A cohort size applies when a row is one term and one value of one category dimension.
+      const groupDimensions = groupBy.filter((key) => dimensions.includes(key));
+      const filterDimensions = Object.keys(categoryFilters);
+      const cohortDimension =
+        groupBy.includes('term') && groupDimensions.length + filterDimensions.length === 1
+          ? (groupDimensions[0] ?? filterDimensions[0])
+          : undefined;
+      const reportRows = rows.map((row) => {
+        const group = Object.fromEntries(
+          groupBy.map((key, index) => [key, (row[`g${index}`] as string | boolean | null) ?? null]),
+        );
+        let size: number | null = null;
+        if (cohortDimension) {
+          const value = groupDimensions.length > 0 ? group[cohortDimension] : categoryFilters[cohortDimension];
+          size = sizes.get(`${group.term}|${cohortDimension}|${value}`) ?? null;
+        }
+        return { group, ...figures(row, size, hesa) };
+      });
+      return {
+        from: query.from,
+        to: query.to,
+        groupBy,
+        disclosure: hesa ? 'hesa' : 'none',
+        rows: reportRows,
+        totals: figures(totalsRow ?? {}, null, hesa),
+        studentCounts: rows.map((row) => Number(row.unique_students ?? 0)),
+      };
+    },
+
+    async companionEffect(query: CompanionEffectQuery): Promise<CompanionEffectReport> {
+      const { where, dimensions } = await prepare(query, []);
+      if (!dimensions.includes(query.by)) throw badQuery('/by', `must be one of ${dimensions.join(', ')}`);
+      const hesa = query.disclosure === 'hesa';
+      const rows = await aggregate(where, [query.by, 'companion']);
+      const values = [...new Set(rows.map((row) => (row.g0 as string | null) ?? null))];
+      return {
+        by: query.by,
+        from: query.from,
+        to: query.to,
+        disclosure: hesa ? 'hesa' : 'none',
+        rows: values.map((value) => {
+          const side = (withCompanion: boolean) => {
+            const row =
+              rows.find((candidate) => (candidate.g0 ?? null) === value && candidate.g1 === withCompanion) ?? {};
+            return {
+              bookings: Number(row.bookings ?? 0),
+              attended: Number(row.attended ?? 0),
+              noShow: Number(row.no_show ?? 0),
+            };
+          };
+          const withC = side(true);
+          const without = side(false);
+          const n1 = withC.attended + withC.noShow;
+          const n2 = without.attended + without.noShow;
+          const showRates = !hesa || (n1 >= HESA_MIN_DENOMINATOR && n2 >= HESA_MIN_DENOMINATOR);
+          const present = (counts: typeof withC, n: number) => ({
+            bookings: hesa ? roundHesa(counts.bookings) : counts.bookings,
+            attended: hesa ? roundHesa(counts.attended) : counts.attended,
+            noShow: hesa ? roundHesa(counts.noShow) : counts.noShow,
+            attendanceRate: !hesa || n >= HESA_MIN_DENOMINATOR ? rate(counts.attended, n) : null,
+            attendanceRateCi95: !hesa || n >= HESA_MIN_DENOMINATOR ? wilsonInterval(counts.attended, n) : null,
+          });
+          const r1 = rate(withC.attended, n1);
+          const r2 = rate(without.attended, n2);
+          const total = withC.bookings + without.bookings;
+          return {
+            value,
+            withCompanion: present(withC, n1),
+            withoutCompanion: present(without, n2),
+            difference: showRates && r1 !== null && r2 !== null ? r1 - r2 : null,
+            differenceCi95: showRates ? newcombeInterval(withC.attended, n1, without.attended, n2) : null,
+            pValue: showRates ? twoProportionPValue(withC.attended, n1, without.attended, n2) : null,
+            companionShare: !hesa || total >= HESA_MIN_DENOMINATOR ? rate(withC.bookings, total) : null,
+            lowCount: withC.bookings < 10 || without.bookings < 10,
+          };
+        }),
+      };
+    },
+  };
+
+  /** Adds zero rows for groups with no bookings: every known value of each grouped key. */
+  async function fillGroups(rows: Row[], groupBy: string[], dimensions: string[], query: UptakeQuery): Promise<Row[]> {
+    const definitions = await deps.categories.listDimensions();
+    const domains: (string | boolean | null)[][] = [];
+    for (const key of groupBy) {
+      if (key === 'companion') domains.push([true, false]);
+      else if (key === 'mode') domains.push(['in_person', 'online']);
+      else if (dimensions.includes(key))
+        domains.push(definitions.find((d) => d.key === key)?.values.map((v) => v.value) ?? []);
+      else if (key === 'librarian' || key === 'faculty' || key === 'term') {
+        const column = key === 'librarian' ? sql`name` : key === 'faculty' ? sql`faculty` : sql`name`;
+        const table = key === 'term' ? sql`terms` : sql`librarians`;
+        const result = (await db.execute(
+          sql`select distinct ${column} as v from ${table} where ${column} is not null order by 1`,
+        )) as unknown as {
+          rows: { v: string }[];
+        };
+        domains.push(result.rows.map((row) => row.v));
+      } else domains.push(periodsBetween(key, query.from, query.to));
+    }
+    const combinations = domains.reduce<(string | boolean | null)[][]>(
+      (product, domain) => product.flatMap((prefix) => domain.map((value) => [...prefix, value])),
+      [[]],
+    );
+    const keyOf = (values: unknown[]) => JSON.stringify(values);
+    const seen = new Set(rows.map((row) => keyOf(groupBy.map((_, index) => row[`g${index}`] ?? null))));
+    const filled = [...rows];
+    for (const combination of combinations) {
+      if (seen.has(keyOf(combination))) continue;
+      filled.push(Object.fromEntries(combination.map((value, index) => [`g${index}`, value])));
+    }
+    return filled;
+  }
+
+  function periodsBetween(period: string, from: string, to: string): string[] {
+    const labels = new Set<string>();
+    for (let date = parseCivilDate(from); formatDate(date) <= to; date = addDays(date, 1)) {
+      const iso = formatDate(date);
+      if (period === 'month') labels.add(iso.slice(0, 7));
+      else if (period === 'year') {
+        const startYear = date.month >= config.academicYearStartMonth ? date.year : date.year - 1;
+        labels.add(`${startYear}/${String((startYear + 1) % 100).padStart(2, '0')}`);
+      } else if (period === 'week') labels.add(isoWeekLabel(date));
+    }
+    return [...labels];
+  }
+}
+
+function isoWeekLabel(date: { year: number; month: number; day: number }): string {
+  const target = new Date(Date.UTC(date.year, date.month - 1, date.day));
+  const weekday = (target.getUTCDay() + 6) % 7;
+  target.setUTCDate(target.getUTCDate() - weekday + 3);
+  const firstThursday = new Date(Date.UTC(target.getUTCFullYear(), 0, 4));
+  const week =
+    1 +
+    Math.round(
+      ((target.getTime() - firstThursday.getTime()) / 86_400_000 - 3 + ((firstThursday.getUTCDay() + 6) % 7)) / 7,
+    );
+  return `${target.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
+export type UptakeService = ReturnType<typeof createUptakeService>;
