@@ -3,9 +3,10 @@ import { benchBookings } from './bookings.js';
 import { benchOutbox } from './outbox.js';
 import { benchSlots } from './slots.js';
 import { report } from './stats.js';
+import { benchUptake } from './uptake.js';
 
 /**
- * npm run bench [-- --only slots|bookings|outbox] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|bookings|outbox|uptake] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary).
  */
 async function main() {
@@ -22,6 +23,8 @@ async function main() {
     for (const measurement of await benchBookings({ adminUrl: values.postgres as string })) report(measurement);
   }
   if (wanted('outbox')) report(await benchOutbox({ adminUrl: values.postgres as string }));
+  if (wanted('uptake'))
+    for (const measurement of await benchUptake({ adminUrl: values.postgres as string })) report(measurement);
 }
 
 await main();

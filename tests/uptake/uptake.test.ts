@@ -385,3 +385,24 @@ describe('retention', () => {
     }
   });
 });
+
+describe('chart', () => {
+  it('draws grouped bars with whiskers, axis labels and a legend as standalone SVG', async () => {
+    const response = await get(`/api/v1/uptake/chart.svg?${RANGE}&groupBy=fee_status,companion`);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toContain('image/svg+xml');
+    const svg = response.body;
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    // Three bars with a rate (home without, international without and with); home with has none.
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(3);
+    expect(svg.match(/<rect [^>]*width="12" height="12"[^>]*\/>/g)).toHaveLength(2);
+    expect(svg.match(/<path d="M/g)).toHaveLength(3);
+    expect(svg).toContain('>With companion</text>');
+    expect(svg).toContain('>Without companion</text>');
+    expect(svg).toContain('Attendance rate (95% Wilson interval)');
+    expect(svg).toContain('>international</text>');
+    const bookings = await get(`/api/v1/uptake/chart.svg?${RANGE}&groupBy=month&metric=bookings`);
+    expect(bookings.body).toContain('Bookings by month');
+  });
+});

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { described } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
+import { renderChart } from './chart.js';
 import type { ImportService } from './imports.js';
 import { companionEffectCsv, uptakeCsv } from './render.js';
 import { CompanionEffectQuery, CompanionEffectReport, UptakeQuery, UptakeReport } from './schemas.js';
@@ -56,6 +57,41 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
         return reply.type('text/csv; charset=utf-8').send(uptakeCsv(report, studentCounts));
       }
       return report;
+    },
+  );
+
+  app.get(
+    '/uptake/chart.svg',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'getUptakeChart',
+        tags: ['uptake'],
+        description:
+          'The uptake figures as grouped bars (standalone SVG): clusters by the first grouping, bars by companion (or the second grouping), 95% whiskers for attendance rates.',
+        querystring: Type.Intersect([
+          UptakeQuery,
+          Type.Object({
+            metric: Type.Optional(
+              Type.Enum(['attendanceRate', 'bookings', 'uptakeRate'], { description: 'Default attendanceRate' }),
+            ),
+          }),
+        ]),
+        produces: ['image/svg+xml'],
+        response: {
+          200: {
+            description: 'The chart',
+            content: { 'image/svg+xml': { schema: Type.String({ description: 'SVG 1.1' }) } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { metric, ...query } = request.query as typeof request.query & {
+        metric?: 'attendanceRate' | 'bookings' | 'uptakeRate';
+      };
+      const { studentCounts: _unused, ...report } = await uptake.uptake(query);
+      return reply.type('image/svg+xml; charset=utf-8').send(renderChart(report, metric ?? 'attendanceRate'));
     },
   );
 

@@ -33,8 +33,8 @@ type Figures = Omit<UptakeReport['totals'], never>;
  * A booking counts with a companion when one was invited and not removed or declined before the
  * session started (a later change does not rewrite what happened).
  */
-const HAS_COMPANION = sql`exists (select 1 from companions c where c.booking_id = b.id
-  and (c.status = 'invited' or c.status_changed_at >= b.starts_at))`;
+const COMPANION_BOOKINGS = sql`select distinct c.booking_id from companions c join bookings cb on cb.id = c.booking_id
+  where c.status = 'invited' or c.status_changed_at >= cb.starts_at`;
 
 function badQuery(pointer: string, message: string): InvalidInput {
   return new InvalidInput(`${pointer.slice(1)} ${message}.`, [{ pointer, in: 'query', message }]);
@@ -53,7 +53,7 @@ export function createUptakeService(deps: {
   function groupExpression(key: string): SQL {
     switch (key) {
       case 'companion':
-        return HAS_COMPANION;
+        return sql`(cb.booking_id is not null)`;
       case 'librarian':
         return sql`l.name`;
       case 'faculty':
@@ -113,34 +113,47 @@ export function createUptakeService(deps: {
     };
   }
 
-  async function aggregate(where: SQL, groupBy: string[]): Promise<Row[]> {
+  /**
+   * One pass over the matching sessions: the groups and, through GROUPING SETS, the totals
+   * (the row whose "total" flag is set), so the table is read once.
+   */
+  async function aggregate(where: SQL, groupBy: string[]): Promise<{ rows: Row[]; totals: Row }> {
     const now = deps.clock.now();
     const groups = groupBy.map((key, index) => sql`${groupExpression(key)} as ${sql.identifier(`g${index}`)}`);
+    const groupNames = groupBy.map((_, index) => sql.identifier(`g${index}`));
+    const grouping = groupNames.length > 0 ? sql`grouping sets ((${sql.join(groupNames, sql`, `)}), ())` : sql`()`;
     const query = sql`
-      select ${sql.join([...groups, sql`count(*)::int as bookings`], sql`, `)},
-        count(*) filter (where b.status = 'cancelled')::int as cancelled,
-        count(*) filter (where b.status = 'cancelled' and b.late_cancellation)::int as late_cancelled,
-        count(*) filter (where b.status = 'confirmed' and b.attendance = 'attended')::int as attended,
-        count(*) filter (where b.status = 'confirmed' and b.attendance = 'no_show')::int as no_show,
-        count(*) filter (where b.status = 'confirmed' and b.attendance is null and b.starts_at <= ${now})::int as unrecorded,
-        count(*) filter (where b.status = 'confirmed' and b.attendance is null and b.starts_at > ${now})::int as upcoming,
-        count(distinct b.student_ref)::int as unique_students,
-        count(distinct b.student_ref) filter (where b.status = 'confirmed' and b.attendance = 'attended')::int as unique_attendees
-      from bookings b left join librarians l on l.id = b.librarian_id
-      where ${where}
+      with companion_bookings as (${COMPANION_BOOKINGS}),
+      matching as (
+        select ${sql.join([...groups, sql`b.status, b.late_cancellation, b.attendance, b.starts_at, b.student_ref`], sql`, `)}
+        from bookings b
+        left join librarians l on l.id = b.librarian_id
+        left join companion_bookings cb on cb.booking_id = b.id
+        where ${where}
+      )
+      select ${sql.join([...groupNames, sql`count(*)::int as bookings`], sql`, `)},
+        ${groupNames.length > 0 ? sql`grouping(${sql.join(groupNames, sql`, `)}) > 0` : sql`true`} as is_total,
+        count(*) filter (where status = 'cancelled')::int as cancelled,
+        count(*) filter (where status = 'cancelled' and late_cancellation)::int as late_cancelled,
+        count(*) filter (where status = 'confirmed' and attendance = 'attended')::int as attended,
+        count(*) filter (where status = 'confirmed' and attendance = 'no_show')::int as no_show,
+        count(*) filter (where status = 'confirmed' and attendance is null and starts_at <= ${now})::int as unrecorded,
+        count(*) filter (where status = 'confirmed' and attendance is null and starts_at > ${now})::int as upcoming,
+        count(distinct student_ref)::int as unique_students,
+        count(distinct student_ref) filter (where status = 'confirmed' and attendance = 'attended')::int as unique_attendees
+      from matching
+      group by ${grouping}
       ${
-        groupBy.length > 0
-          ? sql`group by ${sql.join(
-              groupBy.map((_, index) => sql.raw(String(index + 1))),
-              sql`, `,
-            )} order by ${sql.join(
-              groupBy.map((_, index) => sql.raw(`${index + 1} nulls last`)),
+        groupNames.length > 0
+          ? sql`order by ${sql.join(
+              groupNames.map((name) => sql`${name} nulls last`),
               sql`, `,
             )}`
           : sql``
       }`;
     const result = (await db.execute(query)) as unknown as { rows: Row[] };
-    return result.rows;
+    const totals = result.rows.find((row) => row.is_total === true) ?? {};
+    return { rows: result.rows.filter((row) => row.is_total !== true), totals };
   }
 
   function figures(row: Row, cohortSize: number | null, hesa: boolean): Figures {
@@ -184,9 +197,10 @@ export function createUptakeService(deps: {
         .filter(Boolean);
       const { where, dimensions, categoryFilters } = await prepare(query, groupBy);
       const hesa = query.disclosure === 'hesa';
-      let rows = await aggregate(where, groupBy);
+      const aggregated = await aggregate(where, groupBy);
+      let rows = aggregated.rows;
       if (query.fill) rows = await fillGroups(rows, groupBy, dimensions, query);
-      const [totalsRow] = await aggregate(where, []);
+      const totalsRow = aggregated.totals;
       const sizes = await cohortSizes();
       // A cohort size applies when a row is one term and one value of one category dimension.
       const groupDimensions = groupBy.filter((key) => dimensions.includes(key));
@@ -212,7 +226,7 @@ export function createUptakeService(deps: {
         groupBy,
         disclosure: hesa ? 'hesa' : 'none',
         rows: reportRows,
-        totals: figures(totalsRow ?? {}, null, hesa),
+        totals: figures(totalsRow, null, hesa),
         studentCounts: rows.map((row) => Number(row.unique_students ?? 0)),
       };
     },
@@ -221,7 +235,7 @@ export function createUptakeService(deps: {
       const { where, dimensions } = await prepare(query, []);
       if (!dimensions.includes(query.by)) throw badQuery('/by', `must be one of ${dimensions.join(', ')}`);
       const hesa = query.disclosure === 'hesa';
-      const rows = await aggregate(where, [query.by, 'companion']);
+      const { rows } = await aggregate(where, [query.by, 'companion']);
       const values = [...new Set(rows.map((row) => (row.g0 as string | null) ?? null))];
       return {
         by: query.by,

@@ -1,0 +1,92 @@
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/client.js';
+import { runMigrations } from '../src/db/migrate.js';
+import { fixedClock } from '../src/time/clock.js';
+import { signToken } from '../tests/helpers/app.js';
+import { type Measurement, summarise } from './stats.js';
+
+const SECRET = 'bench-secret-that-is-long-enough-0123456789';
+
+/** 100,000 sessions over two academic years, ~40% with a companion, generated in SQL. */
+async function seed(handle: DatabaseHandle, count: number): Promise<void> {
+  await handle.db.execute(sql`
+    insert into bookings (source, student_ref, starts_at, ends_at, occupied_until, status, mode, student_categories,
+                          attendance, late_cancellation)
+    select 'imported', 'bench-' || (i % 9001),
+           timestamptz '2025-08-01 09:00+00' + (i % 700) * interval '1 day' + (i % 8) * interval '1 hour',
+           timestamptz '2025-08-01 10:00+00' + (i % 700) * interval '1 day' + (i % 8) * interval '1 hour',
+           timestamptz '2025-08-01 10:00+00' + (i % 700) * interval '1 day' + (i % 8) * interval '1 hour',
+           case when i % 10 = 0 then 'cancelled' else 'confirmed' end,
+           case when i % 3 = 0 then 'online' else 'in_person' end,
+           jsonb_build_object('fee_status', case when i % 4 = 0 then 'international' else 'home' end,
+                              'study_level', case when i % 5 = 0 then 'postgraduate_taught' else 'undergraduate' end),
+           case when i % 10 = 0 then null when i % 7 = 0 then 'no_show' else 'attended' end,
+           i % 20 = 0
+    from generate_series(1, ${count}) as i`);
+  await handle.db.execute(sql`
+    insert into companions (booking_id, name, status)
+    select id, null, 'invited' from bookings where abs(hashtext(id::text)) % 10 < 4`);
+  await handle.db.execute(sql`analyze`);
+}
+
+/** GET /api/v1/uptake?groupBy=fee_status,companion,month over 100,000 sessions. */
+export async function benchUptake(options: {
+  adminUrl: string;
+  count?: number;
+  runs?: number;
+}): Promise<Measurement[]> {
+  const count = options.count ?? 100_000;
+  const runs = options.runs ?? 15;
+  const results: Measurement[] = [];
+  for (const kind of ['postgres', 'pglite'] as const) {
+    let handle: DatabaseHandle;
+    let drop = async () => {};
+    if (kind === 'postgres') {
+      const database = `liaison_bench_uptake_${Date.now()}`;
+      const admin = new pg.Client({ connectionString: options.adminUrl });
+      await admin.connect();
+      await admin.query(`create database ${database}`);
+      const url = new URL(options.adminUrl);
+      url.pathname = `/${database}`;
+      handle = openPostgres(url.toString());
+      drop = async () => {
+        await admin.query(`drop database if exists ${database} with (force)`);
+        await admin.end();
+      };
+    } else {
+      handle = await openPglite();
+    }
+    try {
+      await runMigrations(handle);
+      await seed(handle, count);
+      const app = await buildApp({
+        db: handle.db,
+        clock: fixedClock('2027-08-01T00:00:00Z'),
+        config: loadConfig({ AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' }),
+      });
+      const headers = { authorization: `Bearer ${await signToken(SECRET, ['analyst'])}` };
+      const url = '/api/v1/uptake?from=2025-08-01&to=2027-07-31&groupBy=fee_status,companion,month';
+      const first = await app.inject({ method: 'GET', url, headers });
+      if (first.statusCode !== 200) throw new Error(`uptake failed: ${first.body}`);
+      const samples: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const started = performance.now();
+        await app.inject({ method: 'GET', url, headers });
+        samples.push(performance.now() - started);
+      }
+      await app.close();
+      results.push({
+        name: `uptake: groupBy=fee_status,companion,month over ${count} sessions on ${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'} (${first.json().rows.length} rows)`,
+        ...summarise(samples),
+        target: kind === 'postgres' ? 'median < 300 ms' : 'median < 2000 ms',
+      });
+    } finally {
+      await handle.close();
+      await drop();
+    }
+  }
+  return results;
+}
