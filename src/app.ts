@@ -10,6 +10,8 @@ import type { Database } from './db/client.js';
 import { DomainError } from './errors.js';
 import { availabilityRoutes } from './modules/availability/routes.js';
 import { createAvailabilityService } from './modules/availability/service.js';
+import { createBookingChanges } from './modules/bookings/changes.js';
+import { createCompanionService } from './modules/bookings/companions.js';
 import { librarianBusyRanges } from './modules/bookings/repository.js';
 import { bookingRoutes } from './modules/bookings/routes.js';
 import { createBookingService } from './modules/bookings/service.js';
@@ -54,7 +56,9 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
   });
   const categories = createCategoryService({ db });
   const outbox = { reminderHours: config.reminderHours, messageIdDomain: new URL(config.publicUrl).hostname };
-  const bookings = createBookingService({ db, clock, config, outbox, librarians, availability, categories });
+  const changes = createBookingChanges({ config, outbox });
+  const bookings = createBookingService({ db, clock, config, outbox, changes, librarians, availability, categories });
+  const companions = createCompanionService({ db, clock, changes, librarians, categories });
   const notifications = createNotificationService({ db, clock });
   const calendar = createCalendarService({ db, clock, config });
   const terms = createTermService({ db, categories });
@@ -123,7 +127,7 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
       await api.register(availabilityRoutes, { availability });
       await api.register(categoryRoutes, { categories, terms });
       await api.register(uptakeRoutes, { uptake, imports });
-      await api.register(bookingRoutes, { bookings, rateLimit: config.rateLimit });
+      await api.register(bookingRoutes, { bookings, companions, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, { calendar });
       await api.register(notificationRoutes, { notifications });
     },

@@ -5,6 +5,7 @@ import type { Config } from '../../config.js';
 import { described, IdParams } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
 import type { Caller } from './access.js';
+import type { CompanionService } from './companions.js';
 import {
   Attendance,
   Booking,
@@ -38,8 +39,9 @@ function caller(request: FastifyRequest): Caller {
 
 export const bookingRoutes: FastifyPluginAsyncTypebox<{
   bookings: BookingService;
+  companions: CompanionService;
   rateLimit: Config['rateLimit'];
-}> = async (app, { bookings, rateLimit }) => {
+}> = async (app, { bookings, companions, rateLimit }) => {
   // Per signed-in student (or manage link), so one shared campus IP does not throttle everyone.
   const writeLimit = {
     max: rateLimit.bookingWritesPerMinute,
@@ -186,7 +188,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request) => bookings.putCompanion(request.params.id, caller(request), request.body),
+    async (request) => companions.putCompanion(request.params.id, caller(request), request.body),
   );
 
   app.delete(
@@ -208,7 +210,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request) => bookings.removeCompanion(request.params.id, caller(request), request.query.companionId),
+    async (request) => companions.removeCompanion(request.params.id, caller(request), request.query.companionId),
   );
 
   app.post(
@@ -229,7 +231,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request) => bookings.declineAsCompanion(request.params.id, caller(request)),
+    async (request) => companions.declineAsCompanion(request.params.id, caller(request)),
   );
 
   app.post(

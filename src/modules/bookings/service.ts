@@ -12,12 +12,12 @@ import { findSlot, type Mode } from '../availability/slots.js';
 import type { CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
 import { type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
-import { authorize, type Caller, type Party, studentIdOf } from './access.js';
+import { authorize, type Caller, studentIdOf } from './access.js';
+import { type BookingChanges, type IssuedLinks, TOKEN_GRACE_MS } from './changes.js';
 import { claimIdempotencyKey, requestHash, storeIdempotentResponse } from './idempotency.js';
 import {
   activeCompanions,
   type BookingRow,
-  type CompanionRow,
   companionsOf,
   countUpcoming,
   loadBookingViews,
@@ -34,16 +34,11 @@ import type {
   RecordSession,
   RescheduleBooking,
 } from './schemas.js';
-import { generateManageToken, hashManageToken } from './tokens.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const LATE_CANCELLATION_HOURS = 24;
-/** Manage links keep working for a day after the session, to see what happened. */
-const TOKEN_GRACE_MS = 24 * HOUR;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-
-type IssuedLinks = NonNullable<Booking['links']>;
 
 function slotConflict(error: unknown): Conflict | undefined {
   const info = pgError(error);
@@ -58,43 +53,14 @@ export function createBookingService(deps: {
   db: Database;
   clock: Clock;
   outbox: OutboxSettings;
+  changes: BookingChanges;
   config: Pick<Config, 'publicUrl' | 'bookingLimitPerStudent' | 'libraryTimeZone'>;
   librarians: LibrarianService;
   availability: AvailabilityService;
   categories: CategoryService;
 }) {
   const { db, clock, config } = deps;
-
-  function manageUrl(bookingId: string, token: string): string {
-    return `${config.publicUrl}/api/v1/bookings/${bookingId}?token=${token}`;
-  }
-
-  async function issueToken(
-    executor: Executor,
-    booking: Pick<BookingRow, 'id' | 'endsAt'>,
-    holder: { companionId?: string },
-  ): Promise<string> {
-    const token = generateManageToken();
-    await executor.insert(manageTokens).values({
-      tokenHash: hashManageToken(token),
-      bookingId: booking.id,
-      holder: holder.companionId ? 'companion' : 'student',
-      companionId: holder.companionId ?? null,
-      expiresAt: new Date(booking.endsAt.getTime() + TOKEN_GRACE_MS),
-    });
-    return token;
-  }
-
-  async function view(executor: Executor, id: string, party?: Party): Promise<Booking> {
-    const showContacts = party?.kind !== 'companion_link';
-    const ownCompanionId = party?.kind === 'companion_link' ? party.companionId : undefined;
-    const [booking] = await loadBookingViews(executor, [id], {
-      showContacts,
-      ...(ownCompanionId ? { ownCompanionId } : {}),
-    });
-    if (!booking) throw new NotFound(`Booking ${id}`);
-    return booking;
-  }
+  const { manageUrl, issueToken, view, addCompanions, tooManyCompanions, openForChange, finishChange } = deps.changes;
 
   /** The slot at `startMs`: 422 when the librarian does not offer it, 409 when it is taken. */
   async function requireSlot(executor: Executor, librarianId: string, startMs: number, excludeBookingId?: string) {
@@ -129,31 +95,6 @@ export function createBookingService(deps: {
     return wanted ?? (offered[0] as Mode);
   }
 
-  async function addCompanions(
-    executor: Executor,
-    booking: BookingRow,
-    inputs: CompanionInput[],
-  ): Promise<IssuedLinks['companions']> {
-    const links: IssuedLinks['companions'] = [];
-    for (const input of inputs) {
-      const [companion] = await executor
-        .insert(companions)
-        .values({
-          bookingId: booking.id,
-          name: input.name,
-          email: input.email ?? null,
-          categories: input.categories ?? null,
-        })
-        .returning();
-      const row = companion as CompanionRow;
-      links.push({
-        companionId: row.id,
-        manage: manageUrl(booking.id, await issueToken(executor, booking, { companionId: row.id })),
-      });
-    }
-    return links;
-  }
-
   async function checkCompanionCategories(
     inputs: CompanionInput[],
     executor: Executor,
@@ -162,26 +103,6 @@ export function createBookingService(deps: {
     for (const [index, input] of inputs.entries()) {
       if (input.categories) await deps.categories.checkCategories(input.categories, pointer(index), executor);
     }
-  }
-
-  function tooManyCompanions(max: number): RuleViolation {
-    return new RuleViolation(
-      'too_many_companions',
-      max === 0 ? 'This librarian does not take companions.' : `This librarian allows at most ${max} companion(s).`,
-      [{ pointer: '/companion', in: 'body', message: `at most ${max}` }],
-    );
-  }
-
-  /** Locks the booking, checks the caller may act, and that the session is still ahead. */
-  async function openForChange(tx: Executor, id: string, caller: Caller, action: 'change' | 'companion', now: Date) {
-    const booking = await lockBooking(tx, id);
-    const party = await authorize(tx, booking, id, caller, action, now);
-    const row = booking as BookingRow;
-    if (row.source !== 'booked') throw new RuleViolation('not_a_booking', 'Recorded sessions cannot be changed.');
-    if (row.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
-    if (row.startsAt <= now)
-      throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
-    return { booking: row, party };
   }
 
   async function runWithSlotConflicts<T>(operation: () => Promise<T>): Promise<T> {
@@ -341,10 +262,7 @@ export function createBookingService(deps: {
             updatedAt: now,
           })
           .where(eq(bookings.id, id));
-        const after = await view(tx, id, party);
-        await recordEvent(tx, { bookingId: id, actor: party.label, action: 'cancelled', before, after });
-        await queueForBooking(tx, deps.outbox, { kind: 'booking_cancelled', bookingId: id, now });
-        return after;
+        return finishChange(tx, { id, party, action: 'cancelled', before, now, notify: { kind: 'booking_cancelled' } });
       });
     },
 
@@ -384,126 +302,16 @@ export function createBookingService(deps: {
             .update(manageTokens)
             .set({ expiresAt: new Date(slot.endMs + TOKEN_GRACE_MS) })
             .where(eq(manageTokens.bookingId, id));
-          const after = await view(tx, id, party);
-          await recordEvent(tx, { bookingId: id, actor: party.label, action: 'rescheduled', before, after });
-          await queueForBooking(tx, deps.outbox, { kind: 'booking_rescheduled', bookingId: id, now });
-          return after;
+          return finishChange(tx, {
+            id,
+            party,
+            action: 'rescheduled',
+            before,
+            now,
+            notify: { kind: 'booking_rescheduled' },
+          });
         }),
       );
-    },
-
-    /** Adds a companion, or updates the one with the same email (or, without email, the same name). */
-    async putCompanion(id: string, caller: Caller, input: CompanionInput): Promise<Booking> {
-      const now = clock.now();
-      return db.transaction(async (tx) => {
-        const { booking, party } = await openForChange(tx, id, caller, 'companion', now);
-        if (input.categories) await deps.categories.checkCategories(input.categories, '/categories', tx);
-        const librarian = await deps.librarians.findRow(booking.librarianId as string, tx);
-        const active = activeCompanions(await companionsOf(tx, [id]));
-        const same = active.find((companion) =>
-          input.email
-            ? companion.email?.toLowerCase() === input.email.toLowerCase()
-            : !companion.email && companion.name?.toLowerCase() === input.name.toLowerCase(),
-        );
-        const before = await view(tx, id);
-        let links: IssuedLinks['companions'] = [];
-        if (same) {
-          await tx
-            .update(companions)
-            .set({ name: input.name, email: input.email ?? null, categories: input.categories ?? null })
-            .where(eq(companions.id, same.id));
-        } else {
-          if (active.length >= librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
-          links = await addCompanions(tx, booking, [input]);
-        }
-        await tx
-          .update(bookings)
-          .set({ sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
-          .where(eq(bookings.id, id));
-        const after = await view(tx, id, party);
-        await recordEvent(tx, {
-          bookingId: id,
-          actor: party.label,
-          action: same ? 'companion_updated' : 'companion_added',
-          before,
-          after,
-        });
-        // A new companion, or one whose email changed, gets an invitation; the librarian an update.
-        const invited = same
-          ? same.email?.toLowerCase() !== input.email?.toLowerCase() && input.email
-            ? [same.id]
-            : []
-          : links.map((link) => link.companionId);
-        if (invited.length > 0) {
-          await queueForBooking(tx, deps.outbox, {
-            kind: 'companion_added',
-            bookingId: id,
-            now,
-            companionIds: invited,
-          });
-        }
-        return { ...after, ...(links.length > 0 ? { links: { companions: links } } : {}) };
-      });
-    },
-
-    async removeCompanion(id: string, caller: Caller, companionId?: string): Promise<Booking> {
-      const now = clock.now();
-      return db.transaction(async (tx) => {
-        const { party } = await openForChange(tx, id, caller, 'companion', now);
-        const active = activeCompanions(await companionsOf(tx, [id]));
-        const removing = companionId ? active.filter((companion) => companion.id === companionId) : active;
-        if (removing.length === 0) throw new NotFound(companionId ? `Companion ${companionId}` : 'An active companion');
-        const before = await view(tx, id);
-        for (const companion of removing) {
-          await tx
-            .update(companions)
-            .set({ status: 'removed', statusChangedAt: now })
-            .where(eq(companions.id, companion.id));
-          await tx.update(manageTokens).set({ revokedAt: now }).where(eq(manageTokens.companionId, companion.id));
-        }
-        await tx
-          .update(bookings)
-          .set({ sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
-          .where(eq(bookings.id, id));
-        const after = await view(tx, id, party);
-        await recordEvent(tx, { bookingId: id, actor: party.label, action: 'companion_removed', before, after });
-        await queueForBooking(tx, deps.outbox, {
-          kind: 'companion_removed',
-          bookingId: id,
-          now,
-          companionIds: removing.map((companion) => companion.id),
-        });
-        return after;
-      });
-    },
-
-    async declineAsCompanion(id: string, caller: Caller): Promise<Booking> {
-      const now = clock.now();
-      return db.transaction(async (tx) => {
-        const booking = await lockBooking(tx, id);
-        const party = await authorize(tx, booking, id, caller, 'decline', now);
-        if (party.kind !== 'companion_link') throw new Forbidden('Only the companion can decline.');
-        const [companion] = await tx.select().from(companions).where(eq(companions.id, party.companionId));
-        if (companion?.status !== 'invited') {
-          throw new Conflict('companion_not_invited', 'This invitation is no longer open.');
-        }
-        if ((booking as BookingRow).startsAt <= now) {
-          throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
-        }
-        const before = await view(tx, id, party);
-        await tx
-          .update(companions)
-          .set({ status: 'declined', statusChangedAt: now })
-          .where(eq(companions.id, companion.id));
-        await tx
-          .update(bookings)
-          .set({ sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
-          .where(eq(bookings.id, id));
-        const after = await view(tx, id, party);
-        await recordEvent(tx, { bookingId: id, actor: party.label, action: 'companion_declined', before, after });
-        await queueForBooking(tx, deps.outbox, { kind: 'companion_declined', bookingId: id, now });
-        return after;
-      });
     },
 
     async recordAttendance(id: string, caller: Caller, input: Attendance): Promise<Booking> {
