@@ -50,8 +50,8 @@ export function minutesOfDay(hhmm: string): number {
  * Deliberate choices for the two DST edge cases:
  * - a time inside a spring-forward gap does not exist; it resolves to the end of the gap (the
  *   first instant whose wall time is later), so a window starting or ending in the gap is shortened;
- * - a time in an autumn repeat exists twice; `repeated` picks which: 'earlier' for a window's
- *   start and 'later' for its end, so a window covers every instant whose wall time falls in it.
+ * - a time in an autumn repeat exists twice; `repeated` picks which occurrence (windows in
+ *   slots.ts use both, so that a window holds only instants whose wall time falls inside it).
  */
 export function instantOfWallTime(
   date: CivilDate,
@@ -81,6 +81,20 @@ export function instantOfWallTime(
   while (high - low > MINUTE) {
     const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
     if (ianaZone.offset(middle) === offsetBefore) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
+/** The first instant in (fromMs, toMs] at which `zone`'s offset differs from its offset at fromMs. */
+export function offsetChangeBetween(fromMs: number, toMs: number, zone: string): number {
+  const ianaZone = IANAZone.create(zone);
+  const initial = ianaZone.offset(fromMs);
+  let low = fromMs;
+  let high = toMs;
+  while (high - low > MINUTE) {
+    const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
+    if (ianaZone.offset(middle) === initial) low = middle;
     else high = middle;
   }
   return high;

@@ -148,6 +148,33 @@ describe('computeSlots across DST', () => {
     );
     expect(repeated).toEqual(['2027-10-31T01:00:00+01:00', '2027-10-31T01:00:00+00:00']);
   });
+
+  it('never offers a wall time outside the window when its start or end falls in the repeated hour', () => {
+    // London repeats 01:00–01:59; a window from 01:30 skips 01:00–01:29 on the second pass.
+    const london = starts(
+      request({
+        timeZone: 'Europe/London',
+        slotMinutes: 30,
+        rules: [{ weekday: 7, start: '01:30', end: '03:00' }],
+        ...between('2027-10-30T22:00Z', '2027-10-31T12:00Z'),
+      }),
+    );
+    expect(london).toEqual([
+      '2027-10-31T01:30:00+01:00',
+      '2027-10-31T01:30:00+00:00',
+      '2027-10-31T02:00:00+00:00',
+      '2027-10-31T02:30:00+00:00',
+    ]);
+    // Sydney repeats 02:00–02:59 on 4 April 2027; a window ending at 02:00 ends the first time the clock reads it.
+    const sydney = starts(
+      request({
+        timeZone: 'Australia/Sydney',
+        rules: [{ weekday: 7, start: '00:00', end: '02:00' }],
+        ...between('2027-04-03T00:00Z', '2027-04-04T12:00Z'),
+      }),
+    );
+    expect(sydney).toEqual(['2027-04-04T00:00:00+11:00', '2027-04-04T01:00:00+11:00']);
+  });
 });
 
 describe('computeSlots rules', () => {
@@ -330,7 +357,7 @@ describe('computeSlots properties', () => {
           expect(inRule || inOpen).toBe(true);
         });
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 

@@ -5,6 +5,7 @@ import {
   formatCivilDate,
   isoWeekday,
   minutesOfDay,
+  offsetChangeBetween,
   parseCivilDate,
   startOfCivilDate,
   wallClockResolver,
@@ -101,15 +102,27 @@ function weeklyWindows(request: SlotRequest, first: CivilDate, last: CivilDate):
     for (const rule of request.rules) {
       if (rule.weekday !== weekday) continue;
       if ((rule.validFrom && iso < rule.validFrom) || (rule.validTo && iso > rule.validTo)) continue;
-      const startMs = instantOf(date, minutesOfDay(rule.start), 'earlier');
-      const endMs = instantOf(date, minutesOfDay(rule.end), 'later');
-      if (endMs <= startMs) continue;
-      windows.push({
-        startMs,
-        endMs,
-        modes: rule.mode ? [rule.mode] : [...request.defaultModes],
-        location: rule.location ?? request.defaultLocation ?? null,
-      });
+      const startEarly = instantOf(date, minutesOfDay(rule.start), 'earlier');
+      const startLate = instantOf(date, minutesOfDay(rule.start), 'later');
+      // The window ends the first time the clock reads its end; it never runs into wall times past it.
+      const endMs = instantOf(date, minutesOfDay(rule.end), 'earlier');
+      if (endMs <= startEarly) continue;
+      const pieces: [number, number][] =
+        startLate > startEarly && startLate < endMs
+          ? // The start lies in an autumn repeat: skip the stretch after the clock falls back below it.
+            [
+              [startEarly, offsetChangeBetween(startEarly, startLate, request.timeZone)],
+              [startLate, endMs],
+            ]
+          : [[startEarly, endMs]];
+      for (const [startMs, pieceEndMs] of pieces) {
+        windows.push({
+          startMs,
+          endMs: pieceEndMs,
+          modes: rule.mode ? [rule.mode] : [...request.defaultModes],
+          location: rule.location ?? request.defaultLocation ?? null,
+        });
+      }
     }
   }
   return windows;
