@@ -11,7 +11,7 @@ import { type Measurement, summarise } from './stats.js';
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 
 /** 100,000 sessions over two academic years, ~40% with a companion, generated in SQL. */
-async function seed(handle: DatabaseHandle, count: number): Promise<void> {
+export async function seed(handle: DatabaseHandle, count: number): Promise<void> {
   await handle.db.execute(sql`
     insert into bookings (source, student_ref, starts_at, ends_at, occupied_until, status, mode, student_categories,
                           attendance, late_cancellation)

@@ -30,11 +30,13 @@ type Row = Record<string, unknown>;
 type Figures = Omit<UptakeReport['totals'], never>;
 
 /**
- * A booking counts with a companion when one was invited and not removed or declined before the
- * session started (a later change does not rewrite what happened).
+ * A booking counts with a companion when one is still invited, or was removed or declined only
+ * after the session started (a later change does not rewrite what happened).
  */
-const COMPANION_BOOKINGS = sql`select distinct c.booking_id from companions c join bookings cb on cb.id = c.booking_id
-  where c.status = 'invited' or c.status_changed_at >= cb.starts_at`;
+const COMPANION_BOOKINGS = sql`select booking_id from companions where status = 'invited'
+  union
+  select c.booking_id from companions c join bookings cb on cb.id = c.booking_id
+  where c.status <> 'invited' and c.status_changed_at >= cb.starts_at`;
 
 function badQuery(pointer: string, message: string): InvalidInput {
   return new InvalidInput(`${pointer.slice(1)} ${message}.`, [{ pointer, in: 'query', message }]);
@@ -115,34 +117,70 @@ export function createUptakeService(deps: {
 
   /**
    * One pass over the matching sessions: the groups and, through GROUPING SETS, the totals
-   * (the row whose "total" flag is set), so the table is read once.
+   * (the row whose is_total flag is set), so the table is read once.
    */
   async function aggregate(where: SQL, groupBy: string[]): Promise<{ rows: Row[]; totals: Row }> {
     const now = deps.clock.now();
     const groups = groupBy.map((key, index) => sql`${groupExpression(key)} as ${sql.identifier(`g${index}`)}`);
     const groupNames = groupBy.map((_, index) => sql.identifier(`g${index}`));
-    const grouping = groupNames.length > 0 ? sql`grouping sets ((${sql.join(groupNames, sql`, `)}), ())` : sql`()`;
+    // Flags are computed per row first, so the sort behind the grouping stays narrow.
     const query = sql`
       with companion_bookings as (${COMPANION_BOOKINGS}),
       matching as (
-        select ${sql.join([...groups, sql`b.status, b.late_cancellation, b.attendance, b.starts_at, b.student_ref`], sql`, `)}
+        select ${sql.join(
+          [
+            ...groups,
+            sql`b.student_ref`,
+            sql`b.status = 'cancelled' as is_cancelled`,
+            sql`b.status = 'cancelled' and b.late_cancellation as is_late`,
+            sql`b.status = 'confirmed' and b.attendance = 'attended' as is_attended`,
+            sql`b.status = 'confirmed' and b.attendance = 'no_show' as is_no_show`,
+            sql`b.status = 'confirmed' and b.attendance is null and b.starts_at <= ${now} as is_unrecorded`,
+            sql`b.status = 'confirmed' and b.attendance is null and b.starts_at > ${now} as is_upcoming`,
+          ],
+          sql`, `,
+        )}
         from bookings b
         left join librarians l on l.id = b.librarian_id
         left join companion_bookings cb on cb.booking_id = b.id
         where ${where}
+      ),
+      -- Per student first (hash aggregation), so unique counts need no count(distinct) sort;
+      -- the second grouping set gives each student once for the totals.
+      per_student as (
+        select ${sql.join(
+          [
+            ...groupNames,
+            sql`student_ref`,
+            groupNames.length > 0
+              ? sql`grouping(${sql.join(groupNames, sql`, `)}) > 0 as is_total`
+              : sql`true as is_total`,
+          ],
+          sql`, `,
+        )},
+          count(*) as bookings,
+          count(*) filter (where is_cancelled) as cancelled,
+          count(*) filter (where is_late) as late_cancelled,
+          count(*) filter (where is_attended) as attended,
+          count(*) filter (where is_no_show) as no_show,
+          count(*) filter (where is_unrecorded) as unrecorded,
+          count(*) filter (where is_upcoming) as upcoming,
+          bool_or(is_attended) as attended_any
+        from matching
+        group by ${groupNames.length > 0 ? sql`grouping sets ((${sql.join([...groupNames, sql`student_ref`], sql`, `)}), (student_ref))` : sql`student_ref`}
       )
-      select ${sql.join([...groupNames, sql`count(*)::int as bookings`], sql`, `)},
-        ${groupNames.length > 0 ? sql`grouping(${sql.join(groupNames, sql`, `)}) > 0` : sql`true`} as is_total,
-        count(*) filter (where status = 'cancelled')::int as cancelled,
-        count(*) filter (where status = 'cancelled' and late_cancellation)::int as late_cancelled,
-        count(*) filter (where status = 'confirmed' and attendance = 'attended')::int as attended,
-        count(*) filter (where status = 'confirmed' and attendance = 'no_show')::int as no_show,
-        count(*) filter (where status = 'confirmed' and attendance is null and starts_at <= ${now})::int as unrecorded,
-        count(*) filter (where status = 'confirmed' and attendance is null and starts_at > ${now})::int as upcoming,
-        count(distinct student_ref)::int as unique_students,
-        count(distinct student_ref) filter (where status = 'confirmed' and attendance = 'attended')::int as unique_attendees
-      from matching
-      group by ${grouping}
+      select ${sql.join([...groupNames, sql`is_total`], sql`, `)},
+        sum(bookings)::int as bookings,
+        sum(cancelled)::int as cancelled,
+        sum(late_cancelled)::int as late_cancelled,
+        sum(attended)::int as attended,
+        sum(no_show)::int as no_show,
+        sum(unrecorded)::int as unrecorded,
+        sum(upcoming)::int as upcoming,
+        count(student_ref)::int as unique_students,
+        count(student_ref) filter (where attended_any)::int as unique_attendees
+      from per_student
+      group by ${sql.join([...groupNames, sql`is_total`], sql`, `)}
       ${
         groupNames.length > 0
           ? sql`order by ${sql.join(
