@@ -116,14 +116,16 @@ export function createNotificationWorker(deps: {
     return 'sent';
   }
 
-  async function settle(row: NotificationRow, run: WorkerRun): Promise<void> {
+  /** Sends one row; successes are recorded together at the end of the batch, failures at once. */
+  async function settle(
+    row: NotificationRow,
+    run: WorkerRun,
+    done: Record<'sent' | 'skipped', string[]>,
+  ): Promise<void> {
     const now = clock.now();
     try {
       const outcome = await deliver(row);
-      await db
-        .update(notifications)
-        .set({ status: outcome, sentAt: outcome === 'sent' ? now : null, lockedUntil: null, lastError: null })
-        .where(eq(notifications.id, row.id));
+      done[outcome].push(row.id);
       run[outcome]++;
     } catch (error) {
       const lastError = error instanceof Error ? error.message.slice(0, 1000) : String(error).slice(0, 1000);
@@ -145,12 +147,22 @@ export function createNotificationWorker(deps: {
   async function runOnce(): Promise<WorkerRun> {
     const run: WorkerRun = { sent: 0, failed: 0, dead: 0, skipped: 0 };
     const rows = await claim(clock.now());
+    const done: Record<'sent' | 'skipped', string[]> = { sent: [], skipped: [] };
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
-        while (next < rows.length) await settle(rows[next++] as NotificationRow, run);
+        while (next < rows.length) await settle(rows[next++] as NotificationRow, run, done);
       }),
     );
+    // A crash before this line resends these rows once their claim lapses, with the same Message-ID.
+    const now = clock.now();
+    for (const outcome of ['sent', 'skipped'] as const) {
+      if (done[outcome].length === 0) continue;
+      await db
+        .update(notifications)
+        .set({ status: outcome, sentAt: outcome === 'sent' ? now : null, lockedUntil: null, lastError: null })
+        .where(inArray(notifications.id, done[outcome]));
+    }
     return run;
   }
 
