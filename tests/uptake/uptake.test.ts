@@ -293,6 +293,20 @@ describe('outputs people use', () => {
     // Both groups have under 5 students: labels stay, figures go.
     expect(csv[1]).toBe('home,,,,,,,,,,,,,,true');
     expect(csv[2]).toBe('international,,,,,,,,,,,,,,true');
+    const effect = (await get(`/api/v1/uptake/companion-effect?${RANGE}&by=fee_status&disclosure=hesa&format=csv`)).body
+      .trim()
+      .split('\r\n');
+    expect(effect[0]?.endsWith(',lowCount,suppressed')).toBe(true);
+    expect(
+      effect.slice(1).every(
+        (line) =>
+          line.endsWith(',true') &&
+          line
+            .split(',')
+            .slice(1, -1)
+            .every((cell) => cell === ''),
+      ),
+    ).toBe(true);
   });
 });
 

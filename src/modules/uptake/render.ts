@@ -57,7 +57,8 @@ export function uptakeCsv(report: UptakeReport, studentCounts: number[]): string
   return toCsv(header, [...rows, ...(report.groupBy.length > 0 ? [totals] : [[...figureCells(report.totals), false]])]);
 }
 
-export function companionEffectCsv(report: CompanionEffectReport): string {
+/** With disclosure=hesa, a category value with fewer than 5 students keeps its label but loses its figures. */
+export function companionEffectCsv(report: CompanionEffectReport, studentCounts: number[]): string {
   const side = (prefix: string) => [
     `${prefix}Bookings`,
     `${prefix}Attended`,
@@ -76,6 +77,7 @@ export function companionEffectCsv(report: CompanionEffectReport): string {
     'pValue',
     'companionShare',
     'lowCount',
+    'suppressed',
   ];
   const cells = (figures: CompanionEffectReport['rows'][number]['withCompanion']): Cell[] => [
     figures.bookings,
@@ -87,16 +89,19 @@ export function companionEffectCsv(report: CompanionEffectReport): string {
   ];
   return toCsv(
     header,
-    report.rows.map((row) => [
-      row.value,
-      ...cells(row.withCompanion),
-      ...cells(row.withoutCompanion),
-      row.difference,
-      row.differenceCi95?.[0] ?? null,
-      row.differenceCi95?.[1] ?? null,
-      row.pValue,
-      row.companionShare,
-      row.lowCount,
-    ]),
+    report.rows.map((row, index) => {
+      const figures: Cell[] = [
+        ...cells(row.withCompanion),
+        ...cells(row.withoutCompanion),
+        row.difference,
+        row.differenceCi95?.[0] ?? null,
+        row.differenceCi95?.[1] ?? null,
+        row.pValue,
+        row.companionShare,
+        row.lowCount,
+      ];
+      const suppressed = report.disclosure === 'hesa' && (studentCounts[index] ?? 0) < HESA_MIN_GROUP_STUDENTS;
+      return [row.value, ...(suppressed ? figures.map(() => null) : figures), suppressed];
+    }),
   );
 }

@@ -114,9 +114,10 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       },
     },
     async (request, reply) => {
-      const report = await uptake.companionEffect(request.query);
-      if (wantsCsv(request, request.query.format))
-        return reply.type('text/csv; charset=utf-8').send(companionEffectCsv(report));
+      const { studentCounts, ...report } = await uptake.companionEffect(request.query);
+      if (wantsCsv(request, request.query.format)) {
+        return reply.type('text/csv; charset=utf-8').send(companionEffectCsv(report, studentCounts));
+      }
       return report;
     },
   );

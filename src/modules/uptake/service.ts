@@ -269,13 +269,19 @@ export function createUptakeService(deps: {
       };
     },
 
-    async companionEffect(query: CompanionEffectQuery): Promise<CompanionEffectReport> {
+    async companionEffect(query: CompanionEffectQuery): Promise<CompanionEffectReport & { studentCounts: number[] }> {
       const { where, dimensions } = await prepare(query, []);
       if (!dimensions.includes(query.by)) throw badQuery('/by', `must be one of ${dimensions.join(', ')}`);
       const hesa = query.disclosure === 'hesa';
       const { rows } = await aggregate(where, [query.by, 'companion']);
       const values = [...new Set(rows.map((row) => (row.g0 as string | null) ?? null))];
+      // Students per category value (either side), for suppressing small groups in shared CSV.
+      const perValue = hesa ? (await aggregate(where, [query.by])).rows : [];
+      const studentCounts = values.map((value) =>
+        Number(perValue.find((row) => (row.g0 ?? null) === value)?.unique_students ?? 0),
+      );
       return {
+        studentCounts,
         by: query.by,
         from: query.from,
         to: query.to,
