@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { type DatabaseHandle, openPglite, openPostgres } from './db/client.js';
+import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { withSigningSecret } from './dev-secret.js';
 import { scheduleRetention } from './modules/bookings/retention.js';
@@ -11,9 +11,7 @@ import { systemClock } from './time/clock.js';
 
 async function main() {
   const { config, created } = withSigningSecret(loadConfig());
-  const handle: DatabaseHandle = config.databaseUrl
-    ? openPostgres(config.databaseUrl)
-    : await openPglite(path.join(config.dataDir, 'pglite'));
+  const handle: DatabaseHandle = await openDatabase(config);
   await runMigrations(handle);
 
   const app = await buildApp({ db: handle.db, clock: systemClock, config });

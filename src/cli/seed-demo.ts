@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { count } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../config.js';
-import { openPglite, openPostgres } from '../db/client.js';
+import { openDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { librarians as librariansTable } from '../db/schema.js';
 import type { PutAvailability } from '../modules/availability/schemas.js';
@@ -83,9 +82,7 @@ const DEMO: { librarian: CreateLibrarian; availability: PutAvailability }[] = [
 /** Fills an empty database with a few librarians and a realistic week of availability. */
 async function main() {
   const config = loadConfig();
-  const handle = config.databaseUrl
-    ? openPostgres(config.databaseUrl, { max: 2 })
-    : await openPglite(path.join(config.dataDir, 'pglite'));
+  const handle = await openDatabase(config, { max: 2 });
   try {
     await runMigrations(handle);
     const [existing] = await handle.db.select({ total: count() }).from(librariansTable);

@@ -59,3 +59,13 @@ export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
     close: () => client.close(),
   };
 }
+
+/** The database the configuration names: PostgreSQL at DATABASE_URL, or PGlite in DATA_DIR/pglite. */
+export async function openDatabase(
+  config: { databaseUrl?: string | undefined; dataDir: string },
+  options: { max?: number } = {},
+): Promise<DatabaseHandle> {
+  return config.databaseUrl
+    ? openPostgres(config.databaseUrl, options)
+    : openPglite(path.join(config.dataDir, 'pglite'));
+}

@@ -8,7 +8,7 @@ import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 import { addDays, parseCivilDate, startOfCivilDate } from '../../time/zone.js';
 import type { AvailabilityService } from '../availability/service.js';
-import { findSlot, type Mode } from '../availability/slots.js';
+import { findSlot, type Mode, type Slot } from '../availability/slots.js';
 import type { CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
 import { type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
@@ -39,6 +39,18 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const LATE_CANCELLATION_HOURS = 24;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Where and when a booking in `slot` takes place: its times, the time it holds, and how to meet. */
+function placement(slot: Slot, bufferMinutes: number, mode: Mode, meetingUrl: string | null) {
+  return {
+    startsAt: new Date(slot.startMs),
+    endsAt: new Date(slot.endMs),
+    occupiedUntil: new Date(slot.endMs + bufferMinutes * MINUTE),
+    mode,
+    location: mode === 'in_person' ? slot.location : null,
+    meetingUrl: mode === 'online' ? meetingUrl : null,
+  };
+}
 
 function slotConflict(error: unknown): Conflict | undefined {
   const info = pgError(error);
@@ -164,12 +176,7 @@ export function createBookingService(deps: {
               librarianId: librarian.id,
               studentId: student.id,
               studentRef: `s:${student.id}`,
-              startsAt: new Date(slot.startMs),
-              endsAt: new Date(slot.endMs),
-              occupiedUntil: new Date(slot.endMs + bufferMinutes * MINUTE),
-              mode,
-              location: mode === 'in_person' ? slot.location : null,
-              meetingUrl: mode === 'online' ? librarian.meetingUrl : null,
+              ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
               topic: input.topic ?? null,
               studentCategories: student.categories,
             })
@@ -288,12 +295,7 @@ export function createBookingService(deps: {
           await tx
             .update(bookings)
             .set({
-              startsAt: new Date(slot.startMs),
-              endsAt: new Date(slot.endMs),
-              occupiedUntil: new Date(slot.endMs + bufferMinutes * MINUTE),
-              mode,
-              location: mode === 'in_person' ? slot.location : null,
-              meetingUrl: mode === 'online' ? librarian.meetingUrl : null,
+              ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
               sequence: sql`${bookings.sequence} + 1`,
               updatedAt: now,
             })
