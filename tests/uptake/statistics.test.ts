@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvField, toCsv } from '../../src/modules/uptake/csv.js';
 import { roundHesa } from '../../src/modules/uptake/disclosure.js';
+import { periodLabels } from '../../src/modules/uptake/periods.js';
 import {
   newcombeInterval,
   normalCdf,
@@ -82,5 +83,14 @@ describe('disclosure control and CSV', () => {
     expect(csvField(-0.25)).toBe('-0.25');
     expect(csvField(null)).toBe('');
     expect(toCsv(['a', 'b'], [[1, 'x']])).toBe('a,b\r\n1,x\r\n');
+  });
+});
+
+describe('period labels for filling empty groups', () => {
+  it('names ISO weeks across a 53-week year, months and academic years as the SQL does', () => {
+    expect(periodLabels('week', '2026-12-28', '2027-01-04', 8)).toEqual(['2026-W53', '2027-W01']);
+    expect(periodLabels('month', '2027-01-31', '2027-03-01', 8)).toEqual(['2027-01', '2027-02', '2027-03']);
+    expect(periodLabels('year', '2027-07-31', '2027-08-01', 8)).toEqual(['2026/27', '2027/28']);
+    expect(periodLabels('year', '2099-09-01', '2100-01-01', 9)).toEqual(['2099/00']);
   });
 });

@@ -216,6 +216,13 @@ describe('uptake figures', () => {
       attendanceRate: null,
       uniqueStudents: 0,
     });
+    // Filled week labels match the ones SQL gives: no week appears twice.
+    const weeks = (await get(`/api/v1/uptake?${RANGE}&groupBy=week&fill=true`)).json();
+    const labels = weeks.rows.map((r: { group: { week: string } }) => r.group.week);
+    expect(labels).toHaveLength(9);
+    expect(new Set(labels).size).toBe(9);
+    expect(labels).toContain('2027-W09');
+    expect(weeks.rows.reduce((total: number, r: { bookings: number }) => total + r.bookings, 0)).toBe(9);
   });
 
   it('rejects unknown groups, filters and two periods, naming the parameter', async () => {

@@ -7,6 +7,7 @@ import type { Clock } from '../../time/clock.js';
 import { addDays, formatCivilDate as formatDate, parseCivilDate, startOfCivilDate } from '../../time/zone.js';
 import type { CategoryService } from '../categories/service.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
+import { periodLabels } from './periods.js';
 import type { CompanionEffectQuery, CompanionEffectReport, UptakeQuery, UptakeReport } from './schemas.js';
 import { newcombeInterval, rate, twoProportionPValue, wilsonInterval } from './statistics.js';
 
@@ -344,7 +345,7 @@ export function createUptakeService(deps: {
           rows: { v: string }[];
         };
         domains.push(result.rows.map((row) => row.v));
-      } else domains.push(periodsBetween(key, query.from, query.to));
+      } else domains.push(periodLabels(key, query.from, query.to, config.academicYearStartMonth));
     }
     const combinations = domains.reduce<(string | boolean | null)[][]>(
       (product, domain) => product.flatMap((prefix) => domain.map((value) => [...prefix, value])),
@@ -359,32 +360,6 @@ export function createUptakeService(deps: {
     }
     return filled;
   }
-
-  function periodsBetween(period: string, from: string, to: string): string[] {
-    const labels = new Set<string>();
-    for (let date = parseCivilDate(from); formatDate(date) <= to; date = addDays(date, 1)) {
-      const iso = formatDate(date);
-      if (period === 'month') labels.add(iso.slice(0, 7));
-      else if (period === 'year') {
-        const startYear = date.month >= config.academicYearStartMonth ? date.year : date.year - 1;
-        labels.add(`${startYear}/${String((startYear + 1) % 100).padStart(2, '0')}`);
-      } else if (period === 'week') labels.add(isoWeekLabel(date));
-    }
-    return [...labels];
-  }
-}
-
-function isoWeekLabel(date: { year: number; month: number; day: number }): string {
-  const target = new Date(Date.UTC(date.year, date.month - 1, date.day));
-  const weekday = (target.getUTCDay() + 6) % 7;
-  target.setUTCDate(target.getUTCDate() - weekday + 3);
-  const firstThursday = new Date(Date.UTC(target.getUTCFullYear(), 0, 4));
-  const week =
-    1 +
-    Math.round(
-      ((target.getTime() - firstThursday.getTime()) / 86_400_000 - 3 + ((firstThursday.getUTCDay() + 6) % 7)) / 7,
-    );
-  return `${target.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
 export type UptakeService = ReturnType<typeof createUptakeService>;
