@@ -105,6 +105,14 @@ export function startOfCivilDate(date: CivilDate, zone: string): number {
   return instantOfWallTime(date, 0, zone, 'earlier');
 }
 
+/** The instants spanning whole local days `from`..`to` (inclusive) in `zone`: [start of from, start of the day after to). */
+export function localDaysToInstants(from: string, to: string, zone: string): { fromMs: number; toMs: number } {
+  return {
+    fromMs: startOfCivilDate(parseCivilDate(from), zone),
+    toMs: startOfCivilDate(addDays(parseCivilDate(to), 1), zone),
+  };
+}
+
 export function formatInstant(instantMs: number, zone: string): string {
   return DateTime.fromMillis(instantMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
 }

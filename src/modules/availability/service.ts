@@ -9,8 +9,8 @@ import {
   formatCivilDate,
   formatInstant,
   isValidTimeZone,
+  localDaysToInstants,
   parseCivilDate,
-  startOfCivilDate,
 } from '../../time/zone.js';
 import type { LibrarianService } from '../librarians/service.js';
 import type {
@@ -281,8 +281,7 @@ export function createAvailabilityService(deps: {
           'query',
         );
       }
-      const fromMs = startOfCivilDate(parseCivilDate(query.from), zone);
-      const toMs = startOfCivilDate(addDays(parseCivilDate(query.to), 1), zone);
+      const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
       const slots = computeSlots(await slotRequest(row, fromMs, toMs));
       return {
         librarianId,

@@ -4,10 +4,9 @@ import {
   civilDateAt,
   formatCivilDate,
   isoWeekday,
+  localDaysToInstants,
   minutesOfDay,
   offsetChangeBetween,
-  parseCivilDate,
-  startOfCivilDate,
   wallClockResolver,
 } from '../../time/zone.js';
 
@@ -70,10 +69,8 @@ const DAY = 24 * 60 * MINUTE;
 
 function overrideInterval(range: OverrideRange, zone: string): BusyRange {
   if ('startMs' in range) return { startMs: range.startMs, endMs: range.endMs };
-  return {
-    startMs: startOfCivilDate(parseCivilDate(range.fromDate), zone),
-    endMs: startOfCivilDate(addDays(parseCivilDate(range.toDate), 1), zone),
-  };
+  const { fromMs, toMs } = localDaysToInstants(range.fromDate, range.toDate, zone);
+  return { startMs: fromMs, endMs: toMs };
 }
 
 /** Sorted, with overlapping or touching intervals joined. */

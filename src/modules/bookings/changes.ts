@@ -1,16 +1,19 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Executor } from '../../db/client.js';
-import { bookings, companions, manageTokens } from '../../db/schema.js';
+import { bookings, companions } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import { type NotificationKind, type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
 import { authorize, type Caller, type Party } from './access.js';
-import { type BookingRow, type CompanionRow, loadBookingViews, lockBooking, recordEvent } from './repository.js';
+import {
+  type BookingRow,
+  type CompanionRow,
+  insertManageToken,
+  loadBookingViews,
+  lockBooking,
+  recordEvent,
+} from './repository.js';
 import type { Booking, CompanionInput } from './schemas.js';
-import { generateManageToken, hashManageToken } from './tokens.js';
-
-/** Manage links keep working for a day after the session, to see what happened. */
-export const TOKEN_GRACE_MS = 24 * 60 * 60_000;
 
 export type IssuedLinks = NonNullable<Booking['links']>;
 
@@ -22,20 +25,16 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
     return `${config.publicUrl}/api/v1/bookings/${bookingId}?token=${token}`;
   }
 
-  async function issueToken(
+  function issueToken(
     executor: Executor,
     booking: Pick<BookingRow, 'id' | 'endsAt'>,
     holder: { companionId?: string },
   ): Promise<string> {
-    const token = generateManageToken();
-    await executor.insert(manageTokens).values({
-      tokenHash: hashManageToken(token),
+    return insertManageToken(executor, {
       bookingId: booking.id,
-      holder: holder.companionId ? 'companion' : 'student',
+      endsAt: booking.endsAt,
       companionId: holder.companionId ?? null,
-      expiresAt: new Date(booking.endsAt.getTime() + TOKEN_GRACE_MS),
     });
-    return token;
   }
 
   async function view(executor: Executor, id: string, party?: Party): Promise<Booking> {

@@ -1,14 +1,36 @@
 import { and, asc, eq, gt, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { bookingEvents, bookings, companions, librarians, students } from '../../db/schema.js';
+import { bookingEvents, bookings, companions, librarians, manageTokens, students } from '../../db/schema.js';
 import { formatInstant } from '../../time/zone.js';
 import type { BusyRange } from '../availability/slots.js';
 import type { Booking } from './schemas.js';
+import { generateManageToken, hashManageToken } from './tokens.js';
 
 export type BookingRow = typeof bookings.$inferSelect;
 export type CompanionRow = typeof companions.$inferSelect;
 
 const DAY = 24 * 60 * 60_000;
+
+/** Manage links keep working for a day after the session, to see what happened. */
+export function manageTokenExpiry(endsAt: Date): Date {
+  return new Date(endsAt.getTime() + DAY);
+}
+
+/** A new manage link for the student (no companionId) or one companion; returns the token, stored only hashed. */
+export async function insertManageToken(
+  executor: Executor,
+  holder: { bookingId: string; endsAt: Date; companionId?: string | null },
+): Promise<string> {
+  const token = generateManageToken();
+  await executor.insert(manageTokens).values({
+    tokenHash: hashManageToken(token),
+    bookingId: holder.bookingId,
+    holder: holder.companionId ? 'companion' : 'student',
+    companionId: holder.companionId ?? null,
+    expiresAt: manageTokenExpiry(holder.endsAt),
+  });
+  return token;
+}
 
 /** Time held by a librarian's confirmed bookings near [fromMs, toMs), for slot computation. */
 export async function librarianBusyRanges(

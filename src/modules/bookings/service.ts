@@ -6,14 +6,14 @@ import { bookingEvents, bookings, companions, manageTokens } from '../../db/sche
 import { Conflict, Forbidden, NotFound, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
-import { addDays, parseCivilDate, startOfCivilDate } from '../../time/zone.js';
+import { localDaysToInstants } from '../../time/zone.js';
 import type { AvailabilityService } from '../availability/service.js';
 import { findSlot, type Mode, type Slot } from '../availability/slots.js';
 import type { CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
 import { type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
 import { authorize, type Caller, studentIdOf } from './access.js';
-import { type BookingChanges, type IssuedLinks, TOKEN_GRACE_MS } from './changes.js';
+import type { BookingChanges, IssuedLinks } from './changes.js';
 import { claimIdempotencyKey, requestHash, storeIdempotentResponse } from './idempotency.js';
 import {
   activeCompanions,
@@ -22,6 +22,7 @@ import {
   countUpcoming,
   loadBookingViews,
   lockBooking,
+  manageTokenExpiry,
   recordEvent,
 } from './repository.js';
 import type {
@@ -220,15 +221,12 @@ export function createBookingService(deps: {
           throw new Forbidden('Only students, librarians and admins have bookings to list.');
         }
       }
-      const instant = (value: string, endOfDay: boolean) =>
-        DATE_ONLY.test(value)
-          ? new Date(
-              startOfCivilDate(
-                endOfDay ? addDays(parseCivilDate(value), 1) : parseCivilDate(value),
-                config.libraryTimeZone,
-              ),
-            )
-          : new Date(value);
+      // A date means that whole day in LIBRARY_TIME_ZONE; `to` includes it.
+      const instant = (value: string, endOfDay: boolean) => {
+        if (!DATE_ONLY.test(value)) return new Date(value);
+        const day = localDaysToInstants(value, value, config.libraryTimeZone);
+        return new Date(endOfDay ? day.toMs : day.fromMs);
+      };
       const where = and(
         scope,
         query.from ? gte(bookings.startsAt, instant(query.from, false)) : undefined,
@@ -302,7 +300,7 @@ export function createBookingService(deps: {
             .where(eq(bookings.id, id));
           await tx
             .update(manageTokens)
-            .set({ expiresAt: new Date(slot.endMs + TOKEN_GRACE_MS) })
+            .set({ expiresAt: manageTokenExpiry(new Date(slot.endMs)) })
             .where(eq(manageTokens.bookingId, id));
           return finishChange(tx, {
             id,

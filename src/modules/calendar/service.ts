@@ -8,7 +8,7 @@ import { authorize, type Caller } from '../bookings/access.js';
 import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
 import { loadSessionContexts } from '../notifications/context.js';
 import { renderInvite } from '../notifications/invite.js';
-import { sessionEvent } from '../notifications/message.js';
+import { isCancellation, sessionEvent } from '../notifications/message.js';
 
 const DAY = 86_400_000;
 /** A subscription feed shows the last 30 days and what is booked ahead. */
@@ -25,10 +25,7 @@ export function createCalendarService(deps: { db: Database; clock: Clock; config
       const [context] = await loadSessionContexts(db, eq(bookings.id, id));
       if (!context) throw new NotFound(`Booking ${id}`);
       const recipientCompanionId = party.kind === 'companion_link' ? party.companionId : null;
-      const cancelled =
-        context.booking.status === 'cancelled' ||
-        (recipientCompanionId !== null &&
-          context.companions.find((companion) => companion.id === recipientCompanionId)?.status === 'removed');
+      const cancelled = isCancellation({ ...context, recipientCompanionId });
       const event = sessionEvent(
         { ...context, recipientCompanionId, nowMs: clock.now().getTime() },
         cancelled,

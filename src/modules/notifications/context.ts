@@ -1,6 +1,7 @@
 import { eq, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { bookings, companions, librarians, students } from '../../db/schema.js';
+import { bookings, librarians, students } from '../../db/schema.js';
+import { companionsOf } from '../bookings/repository.js';
 import type { MessageContext } from './message.js';
 
 export type SessionContext = Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions'>;
@@ -13,9 +14,13 @@ export async function loadSessionContexts(executor: Executor, condition: SQL | u
     .innerJoin(librarians, eq(librarians.id, bookings.librarianId))
     .leftJoin(students, eq(students.id, bookings.studentId))
     .where(condition);
+  const allCompanions = await companionsOf(
+    executor,
+    rows.map((row) => row.booking.id),
+  );
   const contexts: (SessionContext & { raw: (typeof rows)[number]['booking'] })[] = [];
   for (const { booking, librarian, student } of rows) {
-    const companionRows = await executor.select().from(companions).where(eq(companions.bookingId, booking.id));
+    const companionRows = allCompanions.filter((companion) => companion.bookingId === booking.id);
     contexts.push({
       raw: booking,
       booking: {

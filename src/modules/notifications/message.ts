@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { escapeMarkup } from '../../text/markup.js';
 import { type InviteEvent, type InviteMethod, renderInvite } from './invite.js';
 import type { NotificationKind } from './outbox.js';
 
@@ -44,10 +45,6 @@ export function headerText(value: string): string {
   return withoutControls.replace(/\s+/g, ' ').trim();
 }
 
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
-
 function when(context: MessageContext): string {
   const start = DateTime.fromMillis(context.booking.startMs, { zone: context.booking.timeZone });
   const end = DateTime.fromMillis(context.booking.endMs, { zone: context.booking.timeZone });
@@ -60,9 +57,12 @@ function where(context: MessageContext): string {
     : (context.booking.location ?? 'In person (the library will confirm the room)');
 }
 
-function isCancellation(context: MessageContext): boolean {
+/** Whether this recipient should see the session as cancelled: it is, or they were removed from it. */
+export function isCancellation(
+  context: Pick<MessageContext, 'booking' | 'companions' | 'recipientCompanionId'>,
+): boolean {
   if (context.booking.status === 'cancelled') return true;
-  if (context.recipientRole !== 'companion') return false;
+  if (context.recipientCompanionId === null) return false;
   const own = context.companions.find((companion) => companion.id === context.recipientCompanionId);
   return own?.status === 'removed';
 }
@@ -125,13 +125,13 @@ export function composeMessage(context: MessageContext): ComposedMessage {
 
   const html = [
     '<!doctype html><html><body style="font-family: sans-serif">',
-    `<h1 style="font-size: 1.2em">${escapeHtml(headline(context, studentName, librarianName))}</h1>`,
+    `<h1 style="font-size: 1.2em">${escapeMarkup(headline(context, studentName, librarianName))}</h1>`,
     '<table>',
     ...lines.map(
-      ([label, value]) => `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,
+      ([label, value]) => `<tr><th align="left">${escapeMarkup(label)}</th><td>${escapeMarkup(value)}</td></tr>`,
     ),
     '</table>',
-    cancelled ? '' : `<p><a href="${escapeHtml(context.manageUrl)}">${escapeHtml(linkLabel)}</a></p>`,
+    cancelled ? '' : `<p><a href="${escapeMarkup(context.manageUrl)}">${escapeMarkup(linkLabel)}</a></p>`,
     '<p>The calendar invitation is attached.</p>',
     '</body></html>',
   ].join('\n');

@@ -1,9 +1,9 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { bookings, manageTokens, notifications } from '../../db/schema.js';
+import { bookings, notifications } from '../../db/schema.js';
 import type { Clock } from '../../time/clock.js';
-import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
+import { insertManageToken } from '../bookings/repository.js';
 import { loadSessionContexts } from './context.js';
 import type { Mailer } from './mailer.js';
 import { composeMessage } from './message.js';
@@ -14,7 +14,6 @@ type NotificationRow = typeof notifications.$inferSelect;
 /** How long a claimed row stays invisible to other workers; a crash mid-send is retried after it. */
 const CLAIM_MS = 5 * 60_000;
 export const MAX_ATTEMPTS = 32;
-const TOKEN_GRACE_MS = 24 * 3_600_000;
 
 /**
  * Retry delay after the n-th failed attempt: 30 s, doubling, at most an hour. With 32 attempts
@@ -75,16 +74,10 @@ export function createNotificationWorker(deps: {
   }
 
   async function mintLink(row: NotificationRow, bookingId: string, endsAt: Date): Promise<string> {
-    if (row.recipientRole === 'librarian') return `${deps.config.publicUrl}/api/v1/bookings/${bookingId}`;
-    const token = generateManageToken();
-    await db.insert(manageTokens).values({
-      tokenHash: hashManageToken(token),
-      bookingId,
-      holder: row.recipientRole === 'companion' ? 'companion' : 'student',
-      companionId: row.recipientRole === 'companion' ? row.companionId : null,
-      expiresAt: new Date(endsAt.getTime() + TOKEN_GRACE_MS),
-    });
-    return `${deps.config.publicUrl}/api/v1/bookings/${bookingId}?token=${token}`;
+    const url = `${deps.config.publicUrl}/api/v1/bookings/${bookingId}`;
+    if (row.recipientRole === 'librarian') return url;
+    const companionId = row.recipientRole === 'companion' ? row.companionId : null;
+    return `${url}?token=${await insertManageToken(db, { bookingId, endsAt, companionId })}`;
   }
 
   /** Renders from the booking as it is now and sends; returns 'skipped' for a stale reminder. */

@@ -1,3 +1,4 @@
+import { escapeMarkup } from '../../text/markup.js';
 import type { UptakeReport } from './schemas.js';
 
 export type ChartMetric = 'attendanceRate' | 'bookings' | 'uptakeRate';
@@ -11,10 +12,6 @@ const LABELS: Record<ChartMetric, string> = {
   bookings: 'Bookings',
   uptakeRate: 'Uptake rate',
 };
-
-function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
 
 function label(value: unknown, key: string): string {
   if (key === 'companion') return value === true ? 'With companion' : 'Without companion';
@@ -55,7 +52,7 @@ export function renderChart(report: UptakeReport, metric: ChartMetric): string {
   clusters.forEach((cluster, clusterIndex) => {
     const x0 = MARGIN.left + clusterIndex * clusterWidth + clusterWidth * 0.1;
     parts.push(
-      `<text x="${x0 + (clusterWidth * 0.8) / 2}" y="${HEIGHT - MARGIN.bottom + 20}" text-anchor="middle" font-size="12">${escapeXml(cluster)}</text>`,
+      `<text x="${x0 + (clusterWidth * 0.8) / 2}" y="${HEIGHT - MARGIN.bottom + 20}" text-anchor="middle" font-size="12">${escapeMarkup(cluster)}</text>`,
     );
     series.forEach((name, seriesIndex) => {
       const row = report.rows.find(
@@ -68,7 +65,7 @@ export function renderChart(report: UptakeReport, metric: ChartMetric): string {
       const x = x0 + seriesIndex * barWidth;
       const colour = COLOURS[seriesIndex % COLOURS.length];
       parts.push(
-        `<rect x="${x}" y="${y(value)}" width="${barWidth * 0.9}" height="${y(0) - y(value)}" fill="${colour}"><title>${escapeXml(`${cluster}, ${name}: ${isRate ? `${(value * 100).toFixed(1)}%` : value}`)}</title></rect>`,
+        `<rect x="${x}" y="${y(value)}" width="${barWidth * 0.9}" height="${y(0) - y(value)}" fill="${colour}"><title>${escapeMarkup(`${cluster}, ${name}: ${isRate ? `${(value * 100).toFixed(1)}%` : value}`)}</title></rect>`,
       );
       const interval = metric === 'attendanceRate' ? row?.attendanceRateCi95 : null;
       if (interval) {
@@ -83,16 +80,16 @@ export function renderChart(report: UptakeReport, metric: ChartMetric): string {
     const x = MARGIN.left + index * 180;
     parts.push(
       `<rect x="${x}" y="${HEIGHT - 28}" width="12" height="12" fill="${COLOURS[index % COLOURS.length]}"/>`,
-      `<text x="${x + 18}" y="${HEIGHT - 18}" font-size="12">${escapeXml(name)}</text>`,
+      `<text x="${x + 18}" y="${HEIGHT - 18}" font-size="12">${escapeMarkup(name)}</text>`,
     );
   });
   const title = `${LABELS[metric]}${clusterKey ? ` by ${clusterKey.replace(/_/g, ' ')}` : ''}${seriesKey ? `, ${seriesKey === 'companion' ? 'with vs without companion' : `by ${seriesKey}`}` : ''}, ${report.from} to ${report.to}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" role="img">`,
-    `<title>${escapeXml(title)}</title>`,
+    `<title>${escapeMarkup(title)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text transform="translate(16 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(LABELS[metric])}${metric === 'attendanceRate' ? ' (95% Wilson interval)' : ''}</text>`,
+    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeMarkup(title)}</text>`,
+    `<text transform="translate(16 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeMarkup(LABELS[metric])}${metric === 'attendanceRate' ? ' (95% Wilson interval)' : ''}</text>`,
     `<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${y(0)}" stroke="#222"/>`,
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(0)}" y2="${y(0)}" stroke="#222"/>`,
     ...parts,

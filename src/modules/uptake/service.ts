@@ -4,7 +4,8 @@ import type { Database } from '../../db/client.js';
 import { cohorts, terms } from '../../db/schema.js';
 import { InvalidInput } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
-import { addDays, formatCivilDate as formatDate, parseCivilDate, startOfCivilDate } from '../../time/zone.js';
+import { addDays, formatCivilDate as formatDate, localDaysToInstants, parseCivilDate } from '../../time/zone.js';
+import type { Dimension } from '../categories/schemas.js';
 import type { CategoryService } from '../categories/service.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
 import { periodLabels } from './periods.js';
@@ -85,7 +86,8 @@ export function createUptakeService(deps: {
     if (query.to > formatDate(addDays(parseCivilDate(query.from), MAX_RANGE_DAYS))) {
       throw badQuery('/to', 'must be within ten years of from');
     }
-    const dimensions = (await deps.categories.listDimensions()).map((dimension) => dimension.key);
+    const definitions = await deps.categories.listDimensions();
+    const dimensions = definitions.map((dimension) => dimension.key);
     const categoryFilters = Object.entries(query).filter(([key]) => !KNOWN_QUERY_KEYS.has(key));
     for (const [key, value] of categoryFilters) {
       if (!dimensions.includes(key))
@@ -101,8 +103,7 @@ export function createUptakeService(deps: {
       throw badQuery('/groupBy', 'may hold at most one period (week, month, term or year)');
     }
     if (new Set(groupBy).size !== groupBy.length) throw badQuery('/groupBy', 'names a group twice');
-    const fromMs = startOfCivilDate(parseCivilDate(query.from), zone);
-    const toMs = startOfCivilDate(addDays(parseCivilDate(query.to), 1), zone);
+    const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
     const conditions: SQL[] = [sql`b.starts_at >= ${new Date(fromMs)}`, sql`b.starts_at < ${new Date(toMs)}`];
     if (typeof query.librarianId === 'string') conditions.push(sql`b.librarian_id = ${query.librarianId}`);
     if (typeof query.faculty === 'string') conditions.push(sql`lower(l.faculty) = lower(${query.faculty})`);
@@ -111,6 +112,7 @@ export function createUptakeService(deps: {
       conditions.push(sql`b.student_categories ->> ${key} = ${value as string}`);
     return {
       where: sql.join(conditions, sql` and `),
+      definitions,
       dimensions,
       categoryFilters: Object.fromEntries(categoryFilters),
     };
@@ -234,11 +236,11 @@ export function createUptakeService(deps: {
         .split(',')
         .map((key) => key.trim())
         .filter(Boolean);
-      const { where, dimensions, categoryFilters } = await prepare(query, groupBy);
+      const { where, definitions, dimensions, categoryFilters } = await prepare(query, groupBy);
       const hesa = query.disclosure === 'hesa';
       const aggregated = await aggregate(where, groupBy);
       let rows = aggregated.rows;
-      if (query.fill) rows = await fillGroups(rows, groupBy, dimensions, query);
+      if (query.fill) rows = await fillGroups(rows, groupBy, definitions, query);
       const totalsRow = aggregated.totals;
       const sizes = await cohortSizes();
       // A cohort size applies when a row is one term and one value of one category dimension.
@@ -328,8 +330,13 @@ export function createUptakeService(deps: {
   };
 
   /** Adds zero rows for groups with no bookings: every known value of each grouped key. */
-  async function fillGroups(rows: Row[], groupBy: string[], dimensions: string[], query: UptakeQuery): Promise<Row[]> {
-    const definitions = await deps.categories.listDimensions();
+  async function fillGroups(
+    rows: Row[],
+    groupBy: string[],
+    definitions: Dimension[],
+    query: UptakeQuery,
+  ): Promise<Row[]> {
+    const dimensions = definitions.map((dimension) => dimension.key);
     const domains: (string | boolean | null)[][] = [];
     for (const key of groupBy) {
       if (key === 'companion') domains.push([true, false]);
