@@ -70,7 +70,7 @@ export async function benchBookings(options: {
   });
   try {
     await waitForHealth(base, server);
-    const adminToken = await signToken(SECRET, ['admin']);
+    const adminToken = await signToken(SECRET, ['admin'], {}, { now: new Date() });
     const librarianIds: string[] = [];
     for (let i = 0; i < librarianCount; i++) {
       const created = await request(`${base}/api/v1/librarians`, adminToken, 'POST', {
@@ -94,7 +94,9 @@ export async function benchBookings(options: {
     firstMonday.setUTCHours(0, 0, 0, 0);
     const jobs: { librarianId: string; start: string; token: string }[] = [];
     const studentTokens = await Promise.all(
-      Array.from({ length: Math.ceil(total / 50) }, (_, i) => signToken(SECRET, ['student'], { sub: `bench|${i}` })),
+      Array.from({ length: Math.ceil(total / 50) }, (_, i) =>
+        signToken(SECRET, ['student'], { sub: `bench|${i}` }, { now: new Date() }),
+      ),
     );
     for (let i = 0; i < total; i++) {
       const librarianId = librarianIds[i % librarianCount] as string;

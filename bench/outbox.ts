@@ -43,7 +43,7 @@ export async function benchOutbox(options: { adminUrl: string; bookings?: number
   try {
     await runMigrations(handle);
     const app = await buildApp({ db: handle.db, clock, config });
-    const adminHeaders = { authorization: `Bearer ${await signToken(SECRET, ['admin'])}` };
+    const adminHeaders = { authorization: `Bearer ${await signToken(SECRET, ['admin'], {}, { now: clock.now() })}` };
     const librarian = (
       await app.inject({
         method: 'POST',
@@ -68,7 +68,12 @@ export async function benchOutbox(options: { adminUrl: string; bookings?: number
       const start = new Date(
         Date.parse('2027-01-11T08:00:00Z') + (Math.floor(day / 5) * 7 + (day % 5)) * 86_400_000 + (i % 48) * 900_000,
       );
-      const token = await signToken(SECRET, ['student'], { sub: `o|${i}`, email: `s${i}@uni.ac.uk` });
+      const token = await signToken(
+        SECRET,
+        ['student'],
+        { sub: `o|${i}`, email: `s${i}@uni.ac.uk` },
+        { now: clock.now() },
+      );
       await app.inject({
         method: 'POST',
         url: '/api/v1/bookings',

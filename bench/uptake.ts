@@ -67,7 +67,9 @@ export async function benchUptake(options: {
         clock: fixedClock('2027-08-01T00:00:00Z'),
         config: loadConfig({ AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' }),
       });
-      const headers = { authorization: `Bearer ${await signToken(SECRET, ['analyst'])}` };
+      const headers = {
+        authorization: `Bearer ${await signToken(SECRET, ['analyst'], {}, { now: new Date('2027-08-01T00:00:00Z') })}`,
+      };
       const url = '/api/v1/uptake?from=2025-08-01&to=2027-07-31&groupBy=fee_status,companion,month';
       const first = await app.inject({ method: 'GET', url, headers });
       if (first.statusCode !== 200) throw new Error(`uptake failed: ${first.body}`);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'drizzle-orm';
@@ -8,6 +9,9 @@ import packageJson from '../package.json' with { type: 'json' };
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { DomainError } from './errors.js';
+import { loggerOptions } from './http/logging.js';
+import { SharedRateLimitStore } from './http/rate-limit-store.js';
+import { isIsoDate, isIsoInstant, refuseControlCharacters } from './http/validation.js';
 import { availabilityRoutes } from './modules/availability/routes.js';
 import { createAvailabilityService } from './modules/availability/service.js';
 import { createBookingChanges } from './modules/bookings/changes.js';
@@ -28,7 +32,7 @@ import { createImportService } from './modules/uptake/imports.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
 import { createUptakeService } from './modules/uptake/service.js';
 import { authPlugin } from './plugins/auth.js';
-import { errorsPlugin, problemResponse, sendProblem } from './plugins/errors.js';
+import { errorsPlugin, problemResponse, rawClientError, sendProblem } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import type { Clock } from './time/clock.js';
 
@@ -36,17 +40,34 @@ export interface AppDeps {
   db: Database;
   clock: Clock;
   config: Config;
-  logger?: FastifyServerOptions['logger'];
+  /** Where logs go (default stdout); tests read them to check what is never logged. */
+  logStream?: Writable;
+  logger?: false;
 }
 
-export async function buildApp({ db, clock, config, logger }: AppDeps) {
+export async function buildApp({ db, clock, config, logStream, logger }: AppDeps) {
   const app = Fastify({
-    logger: logger ?? { level: config.logLevel },
+    logger: logger ?? loggerOptions(config.logLevel, logStream),
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    ajv: {
+      customOptions: { removeAdditional: false, allErrors: true },
+      // Stricter than ajv-formats: what passes must be readable by Date and by PostgreSQL.
+      onCreate: (ajv: { addFormat(name: string, validate: (value: string) => boolean): void }) => {
+        ajv.addFormat('date-time', isIsoInstant);
+        ajv.addFormat('date', isIsoDate);
+      },
+    } as FastifyServerOptions['ajv'],
+    frameworkErrors: (error, request, reply) =>
+      sendProblem(request, reply, {
+        status: error.statusCode ?? 400,
+        code: error.statusCode === 414 ? 'uri_too_long' : 'bad_request',
+        title: error.statusCode === 414 ? 'URI too long' : 'Bad request',
+        detail: error.statusCode === 414 ? 'A part of the address is too long.' : 'The request could not be read.',
+      }),
+    clientErrorHandler: rawClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const librarians = createLibrarianService({ db, config });
+  const librarians = createLibrarianService({ db, clock, config });
   const availability = createAvailabilityService({
     db,
     clock,
@@ -54,8 +75,12 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
     librarians,
     busyRanges: librarianBusyRanges,
   });
-  const categories = createCategoryService({ db });
-  const outbox = { reminderHours: config.reminderHours, messageIdDomain: new URL(config.publicUrl).hostname };
+  const categories = createCategoryService({ db, clock });
+  const outbox = {
+    reminderHours: config.reminderHours,
+    messageIdDomain: new URL(config.publicUrl).hostname,
+    emailsPerBookingPerHour: config.emailsPerBookingPerHour,
+  };
   const changes = createBookingChanges({ config, outbox });
   const bookings = createBookingService({ db, clock, config, outbox, changes, librarians, availability, categories });
   const companions = createCompanionService({ db, clock, changes, librarians, categories });
@@ -66,11 +91,26 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
   const imports = createImportService({ db, categories });
 
   await app.register(errorsPlugin);
-  await app.register(authPlugin, { auth: config.auth, findLibrarianIdByEmail: librarians.findIdByEmail });
-  // Unauthenticated reads are limited per IP; booking writes per student (see bookings/routes.ts).
+  app.addHook('preValidation', refuseControlCharacters);
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  await app.register(authPlugin, {
+    auth: config.auth,
+    findLibrarianIdByEmail: librarians.findIdByEmail,
+    now: () => clock.now(),
+  });
+  // Unauthenticated reads are limited per IP, one budget over all public routes (HEAD included);
+  // booking writes per student or booking (see bookings/routes.ts).
   app.addHook('onRoute', (route) => {
-    if (route.config?.access === 'public' && route.method === 'GET' && route.config.rateLimit === undefined) {
-      route.config.rateLimit = { max: config.rateLimit.publicReadsPerMinute, timeWindow: '1 minute' };
+    const methods = [route.method].flat();
+    const isRead = methods.includes('GET') || methods.includes('HEAD');
+    if (route.config?.access === 'public' && isRead && route.config.rateLimit === undefined) {
+      route.config.rateLimit = {
+        max: config.rateLimit.publicReadsPerMinute,
+        timeWindow: '1 minute',
+        keyGenerator: (request) => `public-read:${request.ip}`,
+      };
     }
   });
   // In-memory counters, per process. skipOnError: a limiter fault lets requests through, because
@@ -78,6 +118,7 @@ export async function buildApp({ db, clock, config, logger }: AppDeps) {
   await app.register(rateLimit, {
     global: false,
     skipOnError: true,
+    store: SharedRateLimitStore as never,
     errorResponseBuilder: (_request, context) =>
       new DomainError(
         429,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { IANAZone } from 'luxon';
+import { isCanonicalTimeZone } from './time/zone.js';
 
 /** A bad environment variable: start-up stops with this one line. */
 export class ConfigError extends Error {}
@@ -22,6 +22,18 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
+/** A URL as it may be printed: any password replaced by ***, so errors and banners never show it. */
+export function maskUrl(raw: string): string {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    // Not parseable: still hide what looks like user:password@.
+    return raw.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
 function url(env: Env, name: string, protocols: string[]): URL | undefined {
   const raw = text(env, name);
   if (raw === undefined) return undefined;
@@ -29,7 +41,7 @@ function url(env: Env, name: string, protocols: string[]): URL | undefined {
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be a URL (${protocols.join(', ')}), got "${raw}"`);
+    throw new ConfigError(`${name} must be a URL (${protocols.join(', ')}), got "${maskUrl(raw)}"`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
@@ -48,8 +60,16 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
 
 function timeZone(env: Env, name: string, fallback: string): string {
   const raw = text(env, name) ?? fallback;
-  if (!IANAZone.isValidZone(raw)) throw new ConfigError(`${name} must be an IANA time zone, got "${raw}"`);
+  if (!isCanonicalTimeZone(raw)) {
+    throw new ConfigError(`${name} must be an IANA time zone name such as Europe/London, got "${raw}"`);
+  }
   return raw;
+}
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.includes(host) || host.startsWith('127.');
 }
 
 /** Reads and checks the environment once; the only place that touches process.env. */
@@ -66,19 +86,26 @@ export function loadConfig(env: Env = process.env) {
   }
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const dataDir = path.resolve(text(env, 'DATA_DIR') ?? './data');
+  const port = integer(env, 'PORT', 3000, 1, 65535);
+  const host = text(env, 'HOST') ?? '127.0.0.1';
+  // Links in mail must reach this server: by default the host and port it listens on.
+  const linkHost = host === '0.0.0.0' || host === '::' || isLoopbackHost(host) ? 'localhost' : host;
+  const defaultPublicUrl = `http://${linkHost.includes(':') ? `[${linkHost}]` : linkHost}:${port}`;
 
   return {
-    port: integer(env, 'PORT', 3000, 1, 65535),
-    host: text(env, 'HOST') ?? '127.0.0.1',
+    port,
+    host,
     databaseUrl: databaseUrl?.toString(),
     dataDir,
     auth: {
       jwtSecret,
       jwks: jwksUrl && issuer && audience ? { url: jwksUrl.toString(), issuer, audience } : undefined,
+      /** Tokens whose expiry lies further ahead than this are refused, whatever signed them. */
+      maxTokenHours: integer(env, 'AUTH_MAX_TOKEN_HOURS', 24 * 7, 1, 24 * 366),
     },
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:'])?.toString(),
     mailFrom: text(env, 'MAIL_FROM') ?? 'Library appointments <no-reply@localhost>',
-    publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString() ?? 'http://localhost:3000/').replace(/\/$/, ''),
+    publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString() ?? defaultPublicUrl).replace(/\/$/, ''),
     libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
     worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -86,6 +113,8 @@ export function loadConfig(env: Env = process.env) {
     retentionMonths: integer(env, 'RETENTION_MONTHS', 24, 1, 1200),
     reminderHours: integer(env, 'REMINDER_HOURS', 24, 0, 336),
     bookingLimitPerStudent: integer(env, 'BOOKING_LIMIT_PER_STUDENT', 3, 1, 100),
+    /** Emails one booking's changes may cause per hour (cancellations always go). */
+    emailsPerBookingPerHour: integer(env, 'EMAILS_PER_BOOKING_PER_HOUR', 30, 1, 10000),
     rateLimit: {
       bookingWritesPerMinute: integer(env, 'RATE_LIMIT_BOOKING_WRITES_PER_MINUTE', 10, 1, 100000),
       publicReadsPerMinute: integer(env, 'RATE_LIMIT_PUBLIC_READS_PER_MINUTE', 300, 1, 1000000),

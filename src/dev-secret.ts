@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Config, ConfigError } from './config.js';
+import { type Config, ConfigError, isLoopbackHost } from './config.js';
 
 /**
  * The HS256 secret: AUTH_JWT_SECRET when set; on the embedded database, one generated once into
  * DATA_DIR so a newcomer can mint tokens with no set-up. A shared PostgreSQL deployment must say.
  */
-export function withSigningSecret(config: Config): { config: Config; created: boolean } {
+export function withSigningSecret(config: Config): { config: Config; created: boolean; isDevelopmentSecret: boolean } {
   if (config.auth.jwtSecret || config.databaseUrl) {
     if (!config.auth.jwtSecret && !config.auth.jwks) {
       throw new ConfigError('Set AUTH_JWT_SECRET (32+ characters) or AUTH_JWKS_URL when DATABASE_URL is set');
     }
-    return { config, created: false };
+    return { config, created: false, isDevelopmentSecret: false };
   }
   const file = path.join(config.dataDir, 'dev-jwt-secret');
   let created = false;
@@ -22,5 +22,17 @@ export function withSigningSecret(config: Config): { config: Config; created: bo
     created = true;
   }
   const jwtSecret = readFileSync(file, 'utf8').trim();
-  return { config: { ...config, auth: { ...config.auth, jwtSecret } }, created };
+  return { config: { ...config, auth: { ...config.auth, jwtSecret } }, created, isDevelopmentSecret: true };
+}
+
+/**
+ * The generated development secret sits in a file anyone with the folder can read, and with it
+ * anyone can mint an admin token: never serve beyond this machine with it.
+ */
+export function checkListenSafety(config: Pick<Config, 'host'>, isDevelopmentSecret: boolean): void {
+  if (isDevelopmentSecret && !isLoopbackHost(config.host)) {
+    throw new ConfigError(
+      `HOST=${config.host} would expose a server whose tokens are signed with the generated development secret; set AUTH_JWT_SECRET (32+ random characters) or AUTH_JWKS_URL to listen beyond this machine`,
+    );
+  }
 }

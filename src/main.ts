@@ -1,30 +1,49 @@
 import path from 'node:path';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { runCommand } from './cli/command.js';
+import { loadConfig } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
-import { withSigningSecret } from './dev-secret.js';
+import { checkListenSafety, withSigningSecret } from './dev-secret.js';
 import { scheduleRetention } from './modules/bookings/retention.js';
 import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
 import { systemClock } from './time/clock.js';
 
-async function main() {
-  const { config, created } = withSigningSecret(loadConfig());
-  const handle: DatabaseHandle = await openDatabase(config);
-  await runMigrations(handle);
+const USAGE = `
+npm start: serve Liaison (API, pages and the notification worker).
+Settings come from the environment; see the configuration table in README.md.
+With DATABASE_URL unset it uses the embedded database in DATA_DIR (one process at a time).`;
 
-  const app = await buildApp({ db: handle.db, clock: systemClock, config });
+async function main() {
+  const { config, created, isDevelopmentSecret } = withSigningSecret(loadConfig());
+  checkListenSafety(config, isDevelopmentSecret);
+  let handle: DatabaseHandle | undefined;
+  let stopRetention: () => void = () => {};
+  let closing = false;
+  let shutdown: (signal: string) => Promise<void> = async () => {
+    // A signal before the server is up: release the database (and its lock) and leave.
+    if (closing) return;
+    closing = true;
+    await handle?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  handle = await openDatabase(config);
+  await runMigrations(handle);
+  const database = handle;
+  const app = await buildApp({ db: database.db, clock: systemClock, config });
   const mailer = createMailer(config);
   const worker = createNotificationWorker({
-    db: handle.db,
+    db: database.db,
     clock: systemClock,
     mailer,
     config,
     log: (message, details) => app.log.warn(details, message),
   });
-  let closing = false;
-  const shutdown = async (signal: string) => {
+  shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
@@ -32,42 +51,33 @@ async function main() {
     stopRetention();
     await worker.stop();
     mailer.close();
-    await handle.close();
+    await database.close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
-  if (config.worker) worker.start();
-  const stopRetention = config.worker
-    ? scheduleRetention(
-        handle.db,
-        config.retentionMonths,
-        () => systemClock.now(),
-        (message, details) => app.log.info(details, message),
-      )
-    : () => {};
-  const where = handle.kind === 'pglite' ? `embedded PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
+  if (config.worker) {
+    worker.start();
+    stopRetention = scheduleRetention(
+      database.db,
+      config.retentionMonths,
+      () => systemClock.now(),
+      (message, details) => app.log.info(details, message),
+    );
+  }
+  const where = database.kind === 'pglite' ? `embedded PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
   const lines = [
     `Liaison is listening on http://${config.host}:${config.port} (database: ${where})`,
-    `API docs: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/docs`,
+    `Open ${config.publicUrl} in a browser; API docs at ${config.publicUrl}/docs`,
     config.worker ? `Email: ${mailer.description} (notification worker running)` : 'Email: worker off (WORKER=off)',
   ];
   if (created) {
-    lines.push(
-      `A development signing secret was created in ${path.join(config.dataDir, 'dev-jwt-secret')}.`,
-      'Get a token with: npm run token -- --role admin --email you@example.ac.uk',
-    );
+    lines.push(`A development signing secret was created in ${path.join(config.dataDir, 'dev-jwt-secret')}.`);
+  }
+  if (config.auth.jwtSecret) {
+    lines.push('Get an API token with: npm run -s token -- --role admin --email you@example.ac.uk');
   }
   console.log(lines.join('\n'));
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`Configuration error: ${error.message}`);
-  } else {
-    console.error(error);
-  }
-  process.exit(1);
-});
+runCommand(USAGE, main, () => loadConfig().databaseUrl);

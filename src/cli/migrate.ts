@@ -1,6 +1,11 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
+import { runCommand } from './command.js';
+
+const USAGE = `
+npm run db:migrate: apply the database migrations and exit.
+Uses DATABASE_URL, or the embedded database in DATA_DIR (stop the server first: one process at a time).`;
 
 async function main() {
   const config = loadConfig();
@@ -10,7 +15,4 @@ async function main() {
   console.log(`Migrations applied (${handle.kind}).`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);
-  process.exit(1);
-});
+runCommand(USAGE, main, () => loadConfig().databaseUrl);

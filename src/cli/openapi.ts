@@ -4,6 +4,7 @@ import { buildApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { openPostgres } from '../db/client.js';
 import { systemClock } from '../time/clock.js';
+import { runCommand } from './command.js';
 
 /** The contract as the app declares it; deterministic (default config, no database queries). */
 export async function renderOpenapi(): Promise<string> {
@@ -20,6 +21,8 @@ export async function renderOpenapi(): Promise<string> {
 export const openapiFile = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url));
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(openapiFile, await renderOpenapi());
-  console.log(`Wrote ${openapiFile}`);
+  runCommand('npm run openapi: rewrite openapi/openapi.json from the routes (no database needed).', async () => {
+    writeFileSync(openapiFile, await renderOpenapi());
+    console.log(`Wrote ${openapiFile}`);
+  });
 }

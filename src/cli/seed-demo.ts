@@ -1,5 +1,5 @@
 import { count } from 'drizzle-orm';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { librarians as librariansTable } from '../db/schema.js';
@@ -9,6 +9,7 @@ import { librarianBusyRanges } from '../modules/bookings/repository.js';
 import type { CreateLibrarian } from '../modules/librarians/schemas.js';
 import { createLibrarianService } from '../modules/librarians/service.js';
 import { systemClock } from '../time/clock.js';
+import { runCommand } from './command.js';
 
 const DEMO: { librarian: CreateLibrarian; availability: PutAvailability }[] = [
   {
@@ -80,6 +81,10 @@ const DEMO: { librarian: CreateLibrarian; availability: PutAvailability }[] = [
 ];
 
 /** Fills an empty database with a few librarians and a realistic week of availability. */
+const USAGE = `
+npm run seed-demo: add three demo librarians with a few weeks of availability (once; skipped when librarians exist).
+Uses DATABASE_URL, or the embedded database in DATA_DIR (stop the server first: one process at a time).`;
+
 async function main() {
   const config = loadConfig();
   const handle = await openDatabase(config, { max: 2 });
@@ -90,7 +95,7 @@ async function main() {
       console.log(`The database already has ${existing?.total} librarian(s); seed-demo only fills an empty one.`);
       return;
     }
-    const librarians = createLibrarianService({ db: handle.db, config });
+    const librarians = createLibrarianService({ db: handle.db, clock: systemClock, config });
     const availability = createAvailabilityService({
       db: handle.db,
       clock: systemClock,
@@ -110,7 +115,4 @@ async function main() {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);
-  process.exit(1);
-});
+runCommand(USAGE, main, () => loadConfig().databaseUrl);

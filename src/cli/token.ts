@@ -3,8 +3,17 @@ import { SignJWT } from 'jose';
 import { ConfigError, loadConfig } from '../config.js';
 import { withSigningSecret } from '../dev-secret.js';
 import { ROLES, type Role } from '../plugins/auth.js';
+import { runCommand } from './command.js';
 
 /** Mints an HS256 token for local use: npm run token -- --role admin --email you@example.ac.uk */
+const USAGE = `
+npm run -s token -- [--role ROLE]... [--email EMAIL] [--name NAME] [--sub SUBJECT] [--hours N]
+Prints a bearer token signed with AUTH_JWT_SECRET (or the development secret in DATA_DIR).
+  --role   student (default), librarian, analyst or admin; repeat or comma-separate for several
+  --email  the email claim (a librarian token is linked to the librarian with this email)
+  --hours  lifetime, default 12 (at most AUTH_MAX_TOKEN_HOURS, 168 by default)
+Example: TOKEN=$(npm run -s token -- --role student --email ana@example.ac.uk)`;
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -40,7 +49,4 @@ async function main() {
   console.log(token);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+runCommand(USAGE, main);

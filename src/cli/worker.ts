@@ -4,8 +4,13 @@ import { runMigrations } from '../db/migrate.js';
 import { createMailer } from '../modules/notifications/mailer.js';
 import { createNotificationWorker } from '../modules/notifications/worker.js';
 import { systemClock } from '../time/clock.js';
+import { runCommand } from './command.js';
 
 /** npm run worker: the notification worker alone (run the API with WORKER=off). */
+const USAGE = `
+npm run worker: run the notification worker alone (PostgreSQL only; run the API with WORKER=off).
+Uses DATABASE_URL, SMTP_URL, MAIL_FROM and PUBLIC_URL from the environment.`;
+
 async function main() {
   const config = loadConfig();
   if (!config.databaseUrl) {
@@ -35,7 +40,4 @@ async function main() {
   process.on('SIGINT', () => void stop());
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);
-  process.exit(1);
-});
+runCommand(USAGE, main, () => loadConfig().databaseUrl);

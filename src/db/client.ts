@@ -6,6 +6,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -47,16 +48,35 @@ export function openPostgres(connectionString: string, options: { max?: number }
   };
 }
 
-/** Embedded PostgreSQL (WASM). `dataDir` undefined = in memory (tests). */
+/**
+ * Embedded PostgreSQL (WASM). `dataDir` undefined = in memory (tests). On disk, the folder holding
+ * it is locked for this process (data-dir-lock.ts) until close().
+ */
 export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
-  if (dataDir) mkdirSync(path.dirname(dataDir), { recursive: true });
-  const client = await PGlite.create(dataDir, { extensions: { btree_gist } });
+  let lock: DataDirLock | undefined;
+  if (dataDir) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    lock = lockDataDir(path.dirname(dataDir));
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dataDir, { extensions: { btree_gist } });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
     kind: 'pglite',
     withMigrationLock: (run) => run(db),
-    close: () => client.close(),
+    async close() {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 

@@ -210,6 +210,8 @@ export const companions = pgTable(
       .notNull()
       .default('invited'),
     attended: boolean('attended'),
+    /** Insertion order: companions added at one instant (the clock's) still list in the order given. */
+    ordinal: bigserial('ordinal', { mode: 'number' }).notNull(),
     statusChangedAt: instant('status_changed_at').notNull().defaultNow(),
     createdAt: createdAt(),
   },
@@ -231,6 +233,10 @@ export const manageTokens = pgTable(
     companionId: uuid('companion_id').references(() => companions.id, { onDelete: 'cascade' }),
     expiresAt: instant('expires_at').notNull(),
     revokedAt: instant('revoked_at'),
+    /** 'email' (minted for one message) or 'response' (returned by the API; a replay revokes the last). */
+    issuedVia: text('issued_via', { enum: ['email', 'response'] })
+      .notNull()
+      .default('email'),
     createdAt: createdAt(),
   },
   (t) => [index('manage_tokens_booking_idx').on(t.bookingId)],
@@ -292,6 +298,13 @@ export const notifications = pgTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     messageId: text('message_id').notNull().unique(),
+    /** What the message says, fixed when queued (MessageSnapshot); reminders read the booking as it is. */
+    payload: jsonb('payload'),
+    /**
+     * The manage link's token for this message, from its first attempt until it is sent, so every
+     * retry carries the same link; cleared once sent. Only its hash is in manage_tokens.
+     */
+    linkToken: text('link_token'),
     lockedUntil: instant('locked_until'),
     sentAt: instant('sent_at'),
     createdAt: createdAt(),

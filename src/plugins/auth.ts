@@ -40,23 +40,40 @@ export interface AuthOptions {
   auth: Config['auth'];
   /** Links a librarian token to its librarian record by email. */
   findLibrarianIdByEmail(email: string): Promise<string | null>;
+  /** The injected clock: expiry is checked against it. */
+  now(): Date;
 }
 
 type Verifier = (token: string) => Promise<JWTPayload>;
 
-function buildVerifier(auth: Config['auth']): Verifier {
+function buildVerifier(auth: Config['auth'], now: () => Date): Verifier {
   const secret = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : undefined;
   const jwks = auth.jwks ? createRemoteJWKSet(new URL(auth.jwks.url)) : undefined;
-  return async (token) => {
+  const verified = async (token: string) => {
     const { alg } = decodeProtectedHeader(token);
     if (alg === 'HS256' && secret) {
-      return (await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] })).payload;
+      const options = { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'], currentDate: now() };
+      return (await jwtVerify(token, secret, options)).payload;
     }
     if (jwks && auth.jwks && alg && /^(RS|ES|PS)\d+$/.test(alg)) {
-      const options = { issuer: auth.jwks.issuer, audience: auth.jwks.audience, requiredClaims: ['sub', 'exp'] };
+      const options = {
+        issuer: auth.jwks.issuer,
+        audience: auth.jwks.audience,
+        requiredClaims: ['sub', 'exp'],
+        currentDate: now(),
+      };
       return (await jwtVerify(token, jwks, options)).payload;
     }
     throw new Unauthenticated(`Tokens signed with ${alg ?? 'no algorithm'} are not accepted here.`);
+  };
+  return async (token) => {
+    const payload = await verified(token);
+    // A token valid for centuries is a stolen key waiting to happen: cap how far ahead exp may be.
+    const latest = now().getTime() / 1000 + auth.maxTokenHours * 3600;
+    if (typeof payload.exp !== 'number' || payload.exp > latest) {
+      throw new Unauthenticated(`The token lives too long: at most ${auth.maxTokenHours} hours are accepted.`);
+    }
+    return payload;
   };
 }
 
@@ -79,7 +96,7 @@ function describeAccess(access: Access): string {
 }
 
 export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) => {
-  const verify = buildVerifier(options.auth);
+  const verify = buildVerifier(options.auth, options.now);
   app.decorateRequest('user', null);
   app.decorateRequest('manageToken', null);
 
@@ -152,8 +169,9 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) 
         throw new Forbidden(`This needs one of the roles: ${access.join(', ')}.`);
       }
     };
-    const existing = route.preHandler ? [route.preHandler].flat() : [];
-    route.preHandler = [check, ...existing];
+    // onRequest, before the body is read: an anonymous upload is refused without being received.
+    const existing = route.onRequest ? [route.onRequest].flat() : [];
+    route.onRequest = [check, ...existing];
   });
 });
 

@@ -1,7 +1,9 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Static, Type } from 'typebox';
 import { DomainError, type FieldError } from '../errors.js';
+import { FORMAT_MESSAGES } from '../http/validation.js';
 
 export const FieldErrorSchema = Type.Object({
   pointer: Type.String({ description: 'JSON Pointer to the offending value within the request part named by `in`' }),
@@ -59,6 +61,8 @@ function fieldErrors(validation: AjvError[], context: string | undefined): Field
     } else if (error.keyword === 'additionalProperties') {
       pointer = `${pointer}/${String(error.params.additionalProperty)}`;
       message = 'is not a known field';
+    } else if (error.keyword === 'format') {
+      message = FORMAT_MESSAGES[String(error.params.format)] ?? message;
     }
     const list = messages.get(pointer || '/') ?? [];
     if (!list.includes(message)) list.push(message);
@@ -96,6 +100,30 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_body',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_body',
 };
+
+const CLIENT_ERRORS: Record<string, [number, string, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'Request headers too large', 'The request headers are too large.'],
+  HPE_URI_TOO_LONG: [414, 'uri_too_long', 'URI too long', 'The address is too long.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'Request timeout', 'The request took too long to arrive.'],
+};
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (oversized headers, timeouts):
+ * written straight to the socket, still as problem+json.
+ */
+export function rawClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const [status, code, title, detail] = CLIENT_ERRORS[error.code ?? ''] ?? [
+    400,
+    'bad_request',
+    'Bad request',
+    'The request could not be read.',
+  ];
+  const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${code}`, title, status, detail, code });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
 
 /** One place that turns every error into application/problem+json; no stack or SQL reaches a client. */
 export const errorsPlugin = fp(async (app: FastifyInstance) => {

@@ -10,9 +10,20 @@ export interface CivilDate {
   day: number;
 }
 
-export function isValidTimeZone(zone: string): boolean {
-  return IANAZone.isValidZone(zone);
+/** The IANA areas of canonical Area/Location names (Etc/, US/ and other legacy links are left out). */
+const IANA_AREAS =
+  /^(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)\/[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)?$/;
+
+/**
+ * Only canonical IANA names (Area/Location) and UTC. Abbreviations are refused even where luxon
+ * knows one: "CST" means US Central to it, China Standard Time to a student in Shanghai.
+ */
+export function isCanonicalTimeZone(zone: string): boolean {
+  return (zone === 'UTC' || IANA_AREAS.test(zone)) && IANAZone.isValidZone(zone);
 }
+
+export const TIME_ZONE_HINT =
+  'must be an IANA time zone name such as Asia/Shanghai or Europe/London (abbreviations such as CST are ambiguous)';
 
 export function parseCivilDate(iso: string): CivilDate {
   const [year, month, day] = iso.split('-').map(Number) as [number, number, number];

@@ -482,17 +482,19 @@ describe('attendance and the audit trail', () => {
 
     t.clock.set('2027-03-22T09:30:00Z');
     try {
+      // Signed in again on the day: tokens live hours, not weeks.
+      const onTheDay = await t.auth('librarian', { email: librarian.email });
       const recorded = await t.app.inject({
         method: 'POST',
         url: `/api/v1/bookings/${booked.id}/attendance`,
-        headers: librarianHeaders,
+        headers: onTheDay,
         payload: { student: 'no_show', companion: false },
       });
       expect(recorded.statusCode).toBe(200);
       const corrected = await t.app.inject({
         method: 'POST',
         url: `/api/v1/bookings/${booked.id}/attendance`,
-        headers: librarianHeaders,
+        headers: onTheDay,
         payload: { student: 'attended', companion: true },
       });
       expect(corrected.json()).toMatchObject({ attendance: 'attended', companions: [{ attended: true }] });

@@ -22,18 +22,20 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
+/** A token issued at `now` (the test clock: the app checks expiry against it) living `lifetimeSeconds`. */
 export async function signToken(
   secret: string,
   roles: Role[],
   claims: { email?: string; name?: string; sub?: string } = {},
-  expiresIn = '1h',
+  options: { now: Date; lifetimeSeconds?: number },
 ): Promise<string> {
   const email = claims.email ?? `${roles[0]}@example.ac.uk`;
+  const issuedAt = Math.floor(options.now.getTime() / 1000);
   return new SignJWT({ email, name: claims.name ?? email.split('@')[0], roles })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub ?? `sub:${email}`)
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + (options.lifetimeSeconds ?? 3600))
     .sign(new TextEncoder().encode(secret));
 }
 
@@ -45,7 +47,8 @@ export async function createTestApp(
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...options.env });
   const app = await buildApp({ db: database.handle.db, clock, config });
   await app.ready();
-  const token: TestContext['token'] = (role, claims) => signToken(TEST_JWT_SECRET, [role].flat(), claims);
+  const token: TestContext['token'] = (role, claims) =>
+    signToken(TEST_JWT_SECRET, [role].flat(), claims, { now: clock.now() });
   return {
     app,
     database,

@@ -8,9 +8,10 @@ import {
   addDays,
   formatCivilDate,
   formatInstant,
-  isValidTimeZone,
+  isCanonicalTimeZone,
   localDaysToInstants,
   parseCivilDate,
+  TIME_ZONE_HINT,
 } from '../../time/zone.js';
 import type { LibrarianService } from '../librarians/service.js';
 import type {
@@ -176,8 +177,8 @@ export function createAvailabilityService(deps: {
     },
 
     async put(librarianId: string, input: PutAvailability): Promise<Availability> {
-      if (input.timeZone !== undefined && !isValidTimeZone(input.timeZone)) {
-        throw badField('/timeZone', 'must be an IANA time zone such as Europe/London');
+      if (input.timeZone !== undefined && !isCanonicalTimeZone(input.timeZone)) {
+        throw badField('/timeZone', TIME_ZONE_HINT);
       }
       input.weekly.forEach((rule, index) => {
         if (rule.end <= rule.start) throw badField(`/weekly/${index}/end`, 'must be after start');
@@ -189,7 +190,7 @@ export function createAvailabilityService(deps: {
         const { weekly, ...settings } = input;
         const [row] = await tx
           .update(librarians)
-          .set({ ...settings, updatedAt: sql`now()` })
+          .set({ ...settings, updatedAt: clock.now() })
           .where(eq(librarians.id, librarianId))
           .returning();
         if (!row) throw new NotFound(`Librarian ${librarianId}`);
@@ -271,7 +272,7 @@ export function createAvailabilityService(deps: {
       const row = await deps.librarians.findRow(librarianId);
       if (!row.active) throw new NotFound(`Librarian ${librarianId}`);
       const zone = query.tz ?? row.timeZone;
-      if (!isValidTimeZone(zone)) throw badField('/tz', 'must be an IANA time zone such as America/New_York', 'query');
+      if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
       if (query.to < query.from) throw badField('/to', 'must be on or after from', 'query');
       const lastAllowed = formatCivilDate(addDays(parseCivilDate(query.from), MAX_SLOT_RANGE_DAYS - 1));
       if (query.to > lastAllowed) {

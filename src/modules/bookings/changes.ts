@@ -34,6 +34,7 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
       bookingId: booking.id,
       endsAt: booking.endsAt,
       companionId: holder.companionId ?? null,
+      issuedVia: 'response',
     });
   }
 
@@ -52,6 +53,7 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
     executor: Executor,
     booking: BookingRow,
     inputs: CompanionInput[],
+    now: Date,
   ): Promise<IssuedLinks['companions']> {
     const links: IssuedLinks['companions'] = [];
     for (const input of inputs) {
@@ -62,6 +64,8 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
           name: input.name,
           email: input.email ?? null,
           categories: input.categories ?? null,
+          createdAt: now,
+          statusChangedAt: now,
         })
         .returning();
       const row = companion as CompanionRow;
@@ -112,9 +116,20 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
       action: change.action,
       before: change.before,
       after,
+      at: change.now,
     });
-    if (change.notify)
-      await queueForBooking(tx, deps.outbox, { ...change.notify, bookingId: change.id, now: change.now });
+    if (change.notify) {
+      const previous =
+        change.notify.kind === 'booking_rescheduled'
+          ? { startMs: Date.parse(change.before.startUtc), endMs: Date.parse(change.before.endUtc) }
+          : undefined;
+      await queueForBooking(tx, deps.outbox, {
+        ...change.notify,
+        bookingId: change.id,
+        now: change.now,
+        ...(previous ? { previous } : {}),
+      });
+    }
     return after;
   }
 

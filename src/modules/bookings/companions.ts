@@ -44,7 +44,7 @@ export function createCompanionService(deps: {
             .where(eq(companions.id, same.id));
         } else {
           if (active.length >= librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
-          links = await addCompanions(tx, booking, [input]);
+          links = await addCompanions(tx, booking, [input], now);
         }
         await bumpSequence(tx, id, now);
         // A new companion, or one whose email changed, gets an invitation; the librarian an update.

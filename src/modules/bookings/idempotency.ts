@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { idempotencyKeys } from '../../db/schema.js';
 import { Conflict, RuleViolation } from '../../errors.js';
@@ -31,14 +31,16 @@ export async function claimIdempotencyKey(
   caller: string,
   key: string,
   hash: string,
+  now: Date,
 ): Promise<{ replay: unknown } | null> {
+  const expired = new Date(now.getTime() - 24 * 3_600_000);
   const claimed = await executor
     .insert(idempotencyKeys)
-    .values({ caller, key, requestHash: hash })
+    .values({ caller, key, requestHash: hash, createdAt: now })
     .onConflictDoUpdate({
       target: [idempotencyKeys.caller, idempotencyKeys.key],
-      set: { requestHash: hash, statusCode: null, response: null, createdAt: sql`now()` },
-      setWhere: sql`${idempotencyKeys.createdAt} < now() - interval '24 hours'`,
+      set: { requestHash: hash, statusCode: null, response: null, createdAt: now },
+      setWhere: lt(idempotencyKeys.createdAt, expired),
     })
     .returning({ key: idempotencyKeys.key });
   if (claimed.length > 0) return null;

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { bookingEvents, bookings, companions, librarians, manageTokens, students } from '../../db/schema.js';
 import { formatInstant } from '../../time/zone.js';
@@ -19,7 +19,7 @@ export function manageTokenExpiry(endsAt: Date): Date {
 /** A new manage link for the student (no companionId) or one companion; returns the token, stored only hashed. */
 export async function insertManageToken(
   executor: Executor,
-  holder: { bookingId: string; endsAt: Date; companionId?: string | null },
+  holder: { bookingId: string; endsAt: Date; companionId?: string | null; issuedVia?: 'email' | 'response' },
 ): Promise<string> {
   const token = generateManageToken();
   await executor.insert(manageTokens).values({
@@ -28,8 +28,24 @@ export async function insertManageToken(
     holder: holder.companionId ? 'companion' : 'student',
     companionId: holder.companionId ?? null,
     expiresAt: manageTokenExpiry(holder.endsAt),
+    issuedVia: holder.issuedVia ?? 'email',
   });
   return token;
+}
+
+/** The booking a live manage token opens, or null: for keying rate limits by booking. */
+export async function bookingIdOfToken(executor: Executor, token: string, now: Date): Promise<string | null> {
+  const [row] = await executor
+    .select({ bookingId: manageTokens.bookingId })
+    .from(manageTokens)
+    .where(
+      and(
+        eq(manageTokens.tokenHash, hashManageToken(token)),
+        gt(manageTokens.expiresAt, now),
+        isNull(manageTokens.revokedAt),
+      ),
+    );
+  return row?.bookingId ?? null;
 }
 
 /** Time held by a librarian's confirmed bookings near [fromMs, toMs), for slot computation. */
@@ -63,9 +79,10 @@ export async function lockBooking(executor: Executor, id: string): Promise<Booki
 
 export async function recordEvent(
   executor: Executor,
-  event: { bookingId: string; actor: string; action: string; before?: unknown; after?: unknown },
+  event: { bookingId: string; actor: string; action: string; before?: unknown; after?: unknown; at: Date },
 ): Promise<void> {
   await executor.insert(bookingEvents).values({
+    at: event.at,
     bookingId: event.bookingId,
     actor: event.actor,
     action: event.action,
@@ -84,7 +101,7 @@ export async function companionsOf(executor: Executor, bookingIds: string[]): Pr
     .select()
     .from(companions)
     .where(inArray(companions.bookingId, bookingIds))
-    .orderBy(asc(companions.createdAt), asc(companions.id));
+    .orderBy(asc(companions.ordinal));
 }
 
 /** What the viewer may see of people's contact details. */
@@ -137,7 +154,8 @@ export async function loadBookingViews(executor: Executor, ids: string[], option
         location: booking.location,
         meetingUrl: booking.meetingUrl,
         topic: booking.topic,
-        studentCategories: booking.studentCategories,
+        // A companion sees the student's name, not their email or how they describe themselves.
+        ...(options.showContacts ? { studentCategories: booking.studentCategories } : {}),
         companions: companionRows
           .filter((companion) => companion.bookingId === id)
           .map((companion) => ({

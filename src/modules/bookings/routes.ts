@@ -42,13 +42,18 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
   companions: CompanionService;
   rateLimit: Config['rateLimit'];
 }> = async (app, { bookings, companions, rateLimit }) => {
-  // Per signed-in student (or manage link), so one shared campus IP does not throttle everyone.
+  // Per signed-in student, so one shared campus IP does not throttle everyone; per booking for
+  // manage links (all links of a booking share one budget, however many were issued); per IP for
+  // a token that opens nothing.
   const writeLimit = {
     max: rateLimit.bookingWritesPerMinute,
     timeWindow: '1 minute',
     hook: 'preHandler' as const,
-    keyGenerator: (request: FastifyRequest) =>
-      `booking-write:${request.user?.sub ?? request.manageToken ?? request.ip}`,
+    keyGenerator: async (request: FastifyRequest) => {
+      if (request.user) return `booking-write:user:${request.user.sub}`;
+      const bookingId = request.manageToken ? await bookings.linkedBookingId(request.manageToken) : null;
+      return bookingId ? `booking-write:booking:${bookingId}` : `booking-write:ip:${request.ip}`;
+    },
   };
 
   app.post(

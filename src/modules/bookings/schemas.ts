@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Instant, IsoDate, ModeSchema, Nullable, Uuid } from '../../http/formats.js';
+import { described, Instant, IsoDate, ModeSchema, Nullable, Uuid } from '../../http/formats.js';
 import { CategoryValues } from '../categories/schemas.js';
 
 export const CompanionInput = Type.Object(
@@ -56,7 +56,9 @@ export const Booking = Type.Object({
   location: Nullable(Type.String()),
   meetingUrl: Nullable(Type.String()),
   topic: Nullable(Type.String()),
-  studentCategories: CategoryValues,
+  studentCategories: Type.Optional(
+    described(CategoryValues, "The student's categories at booking; not shown to companions"),
+  ),
   companions: Type.Array(Companion),
   attendance: Nullable(Type.Enum(['attended', 'no_show'])),
   cancellation: Nullable(

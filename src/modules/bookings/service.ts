@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gte, isNull, lt, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
@@ -18,6 +18,7 @@ import { claimIdempotencyKey, requestHash, storeIdempotentResponse } from './ide
 import {
   activeCompanions,
   type BookingRow,
+  bookingIdOfToken,
   companionsOf,
   countUpcoming,
   loadBookingViews,
@@ -126,10 +127,24 @@ export function createBookingService(deps: {
     }
   }
 
-  /** The first response again, with newly issued links (the first ones were never stored). */
-  async function replay(executor: Executor, stored: Booking): Promise<Booking> {
+  /**
+   * The first response again, with newly issued links (the first ones were never stored). The links
+   * an earlier response returned are revoked, so replays cannot pile up live tokens; emailed links
+   * are untouched.
+   */
+  async function replay(executor: Executor, stored: Booking, now: Date): Promise<Booking> {
     const [booking] = await executor.select().from(bookings).where(eq(bookings.id, stored.id));
     if (!booking) return stored;
+    await executor
+      .update(manageTokens)
+      .set({ revokedAt: now })
+      .where(
+        and(
+          eq(manageTokens.bookingId, booking.id),
+          eq(manageTokens.issuedVia, 'response'),
+          isNull(manageTokens.revokedAt),
+        ),
+      );
     const companionRows = activeCompanions(await companionsOf(executor, [booking.id]));
     const links: IssuedLinks = {
       manage: manageUrl(booking.id, await issueToken(executor, booking, {})),
@@ -152,8 +167,8 @@ export function createBookingService(deps: {
         db.transaction(async (tx) => {
           const key = options.idempotencyKey;
           if (key) {
-            const claim = await claimIdempotencyKey(tx, user.sub, key, requestHash(input));
-            if (claim) return { booking: await replay(tx, claim.replay as Booking), replayed: true };
+            const claim = await claimIdempotencyKey(tx, user.sub, key, requestHash(input), now);
+            if (claim) return { booking: await replay(tx, claim.replay as Booking, now), replayed: true };
           }
           await checkCompanionCategories(companionInputs, tx, (index) =>
             input.companion && index === 0
@@ -180,12 +195,14 @@ export function createBookingService(deps: {
               ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
               topic: input.topic ?? null,
               studentCategories: student.categories,
+              createdAt: now,
+              updatedAt: now,
             })
             .returning();
           const booking = inserted as BookingRow;
           const links: IssuedLinks = {
             manage: manageUrl(booking.id, await issueToken(tx, booking, {})),
-            companions: await addCompanions(tx, booking, companionInputs),
+            companions: await addCompanions(tx, booking, companionInputs, now),
           };
           const created = await view(tx, booking.id);
           await recordEvent(tx, {
@@ -193,6 +210,7 @@ export function createBookingService(deps: {
             actor: `student:${user.email ?? user.sub}`,
             action: 'created',
             after: created,
+            at: now,
           });
           await queueForBooking(tx, deps.outbox, { kind: 'booking_created', bookingId: booking.id, now });
           // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
@@ -200,6 +218,11 @@ export function createBookingService(deps: {
           return { booking: { ...created, links }, replayed: false };
         }),
       );
+    },
+
+    /** The booking a manage link opens (null for an unknown, expired or revoked one). */
+    linkedBookingId(token: string): Promise<string | null> {
+      return bookingIdOfToken(db, token, clock.now());
     },
 
     async get(id: string, caller: Caller): Promise<Booking> {
@@ -339,7 +362,7 @@ export function createBookingService(deps: {
         }
         const after = await view(tx, id);
         const action = row.attendance === null ? 'attendance_recorded' : 'attendance_corrected';
-        await recordEvent(tx, { bookingId: id, actor: party.label, action, before, after });
+        await recordEvent(tx, { bookingId: id, actor: party.label, action, before, after, at: now });
         return after;
       });
     },
@@ -383,13 +406,19 @@ export function createBookingService(deps: {
             location: mode === 'in_person' ? librarian.location : null,
             studentCategories: input.studentCategories,
             attendance: input.attendance,
+            createdAt: now,
+            updatedAt: now,
           })
           .returning();
         const booking = inserted as BookingRow;
         if (input.companion) {
-          await tx
-            .insert(companions)
-            .values({ bookingId: booking.id, name: null, attended: input.attendance === 'attended' });
+          await tx.insert(companions).values({
+            bookingId: booking.id,
+            name: null,
+            attended: input.attendance === 'attended',
+            createdAt: now,
+            statusChangedAt: now,
+          });
         }
         const after = await view(tx, booking.id);
         await recordEvent(tx, {
@@ -397,6 +426,7 @@ export function createBookingService(deps: {
           actor: `${isAdmin ? 'admin' : 'librarian'}:${user.email ?? user.sub}`,
           action: 'recorded',
           after,
+          at: now,
         });
         return after;
       });

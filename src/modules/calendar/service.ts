@@ -37,11 +37,12 @@ export function createCalendarService(deps: { db: Database; clock: Clock; config
       return renderInvite(cancelled ? 'CANCEL' : 'REQUEST', [event]);
     },
 
-    /** The librarian's subscription feed; a wrong or rotated token is a 404. */
+    /** The librarian's subscription feed; a wrong or rotated token, or a deactivated librarian, is a 404. */
     async librarianFeed(librarianId: string, token: string | undefined): Promise<string> {
       const [librarian] = await db.select().from(librarians).where(eq(librarians.id, librarianId));
+      // A deactivated librarian's feed stops with them: it names students.
       if (
-        !librarian ||
+        !librarian?.active ||
         !token ||
         !librarian.calendarTokenHash ||
         librarian.calendarTokenHash !== hashManageToken(token)

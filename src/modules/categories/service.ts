@@ -3,11 +3,12 @@ import type { Database, Executor } from '../../db/client.js';
 import { categoryDimensions, categoryValues, students } from '../../db/schema.js';
 import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
+import type { Clock } from '../../time/clock.js';
 import type { CategoryValues, Dimension, StudentProfile } from './schemas.js';
 
 type StudentRow = typeof students.$inferSelect;
 
-export function createCategoryService({ db }: { db: Database }) {
+export function createCategoryService({ db, clock }: { db: Database; clock: Clock }) {
   async function listDimensions(executor: Executor = db): Promise<Dimension[]> {
     const dimensions = await executor.select().from(categoryDimensions).orderBy(asc(categoryDimensions.position));
     const values = await executor.select().from(categoryValues).orderBy(asc(categoryValues.position));
@@ -57,10 +58,16 @@ export function createCategoryService({ db }: { db: Database }) {
     if (existing && existing.email === user.email && existing.name === user.name) return existing;
     const [row] = await executor
       .insert(students)
-      .values({ idpSubject: user.sub, email: user.email, name: user.name })
+      .values({
+        idpSubject: user.sub,
+        email: user.email,
+        name: user.name,
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
+      })
       .onConflictDoUpdate({
         target: students.idpSubject,
-        set: { email: sql`excluded.email`, name: sql`excluded.name` },
+        set: { email: sql`excluded.email`, name: sql`excluded.name`, updatedAt: clock.now() },
       })
       .returning();
     return row as StudentRow;
@@ -127,7 +134,7 @@ export function createCategoryService({ db }: { db: Database }) {
       const student = await ensureStudent(user);
       const [row] = await db
         .update(students)
-        .set({ categories, updatedAt: sql`now()` })
+        .set({ categories, updatedAt: clock.now() })
         .where(eq(students.id, student.id))
         .returning();
       return toProfile(row as StudentRow);

@@ -5,15 +5,16 @@ import { PG_UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import { librarians } from '../../db/schema.js';
 import { Conflict, InvalidInput, NotFound } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { isValidTimeZone } from '../../time/zone.js';
+import type { Clock } from '../../time/clock.js';
+import { isCanonicalTimeZone, TIME_ZONE_HINT } from '../../time/zone.js';
 import type { CreateLibrarian, Librarian, LibrarianQuery, UpdateLibrarian } from './schemas.js';
 
 type LibrarianRow = typeof librarians.$inferSelect;
 
 function checkTimeZone(zone: string | undefined): void {
-  if (zone !== undefined && !isValidTimeZone(zone)) {
+  if (zone !== undefined && !isCanonicalTimeZone(zone)) {
     throw new InvalidInput(`"${zone}" is not an IANA time zone.`, [
-      { pointer: '/timeZone', in: 'body', message: 'must be an IANA time zone such as Europe/London' },
+      { pointer: '/timeZone', in: 'body', message: TIME_ZONE_HINT },
     ]);
   }
 }
@@ -48,7 +49,15 @@ async function uniqueEmail<T>(write: () => Promise<T>, email: string | undefined
   }
 }
 
-export function createLibrarianService({ db, config }: { db: Database; config: Pick<Config, 'libraryTimeZone'> }) {
+export function createLibrarianService({
+  db,
+  clock,
+  config,
+}: {
+  db: Database;
+  clock: Clock;
+  config: Pick<Config, 'libraryTimeZone'>;
+}) {
   async function findRow(id: string, executor: Executor = db): Promise<LibrarianRow> {
     const [row] = await executor.select().from(librarians).where(eq(librarians.id, id));
     if (!row) throw new NotFound(`Librarian ${id}`);
@@ -90,6 +99,8 @@ export function createLibrarianService({ db, config }: { db: Database; config: P
           db
             .insert(librarians)
             .values({
+              createdAt: clock.now(),
+              updatedAt: clock.now(),
               email: input.email,
               name: input.name,
               subjects: input.subjects ?? [],
@@ -111,7 +122,7 @@ export function createLibrarianService({ db, config }: { db: Database; config: P
         () =>
           db
             .update(librarians)
-            .set({ ...input, updatedAt: sql`now()` })
+            .set({ ...input, updatedAt: clock.now() })
             .where(eq(librarians.id, id))
             .returning(),
         input.email,

@@ -27,6 +27,28 @@ export function eventUid(bookingId: string): string {
 }
 
 /**
+ * A value for a quoted iCalendar parameter (CN). RFC 5545 has no escape for `"` inside quotes, and
+ * ical-generator's `\"` ends the quote, so a name could add parameters (ROLE=CHAIR, a new
+ * address). RFC 6868 caret encoding instead: ^ -> ^^, " -> ^', newline -> ^n; other controls go.
+ */
+export function parameterText(value: string): string {
+  return Array.from(value, (character) => {
+    const code = character.charCodeAt(0);
+    if (character === '^') return '^^';
+    if (character === '"') return "^'";
+    if (character === '\n') return '^n';
+    return code < 32 || code === 127 ? ' ' : character;
+  }).join('');
+}
+
+function utcStamp(ms: number): string {
+  return `${new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}`;
+}
+
+/**
  * iCalendar text for one or more sessions (RFC 5545; iTIP method per RFC 5546). ical-generator
  * escapes user text (names, topics, reasons) in TEXT values, so it cannot start new properties.
  */
@@ -52,15 +74,21 @@ export function renderInvite(method: InviteMethod, events: InviteEvent[], calend
       location: event.location,
       url: event.url,
       status: event.cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
-      organizer: { name: event.organizer.name, email: event.organizer.email },
+      organizer: { name: parameterText(event.organizer.name), email: event.organizer.email },
       attendees: event.attendees.map((attendee) => ({
         email: attendee.email,
-        name: attendee.name,
+        name: attendee.name === null ? null : parameterText(attendee.name),
         role: attendee.optional ? ICalAttendeeRole.OPT : ICalAttendeeRole.REQ,
         status: attendee.declined ? ICalAttendeeStatus.DECLINED : ICalAttendeeStatus.NEEDSACTION,
         rsvp: !attendee.declined,
       })),
     });
   }
-  return calendar.toString();
+  // With a calendar zone, ical-generator writes DTSTAMP as local time without Z (RFC 5545 §3.8.7.2
+  // requires UTC) and adds a non-standard TIMEZONE-ID line: put both right.
+  let index = 0;
+  return calendar
+    .toString()
+    .replace(/^TIMEZONE-ID:.*\r\n/m, '')
+    .replace(/^DTSTAMP:.*$/gm, () => `DTSTAMP:${utcStamp((events[index++] as InviteEvent).stampMs)}`);
 }

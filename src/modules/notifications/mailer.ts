@@ -29,12 +29,9 @@ function mailOptions(mail: OutgoingMail, from: string) {
     text: mail.text,
     html: mail.html,
     messageId: mail.messageId,
-    // RFC 6047 practice: the invite as a text/calendar alternative (what Outlook turns into
-    // Accept/Decline) and as an attachment, both carrying the calendar's METHOD.
-    icalEvent: { method: mail.method, content: mail.ics },
-    attachments: [
-      { filename: 'invite.ics', content: mail.ics, contentType: `text/calendar; charset=utf-8; method=${mail.method}` },
-    ],
+    // RFC 6047 practice: the invite as a text/calendar; method=… alternative (what Outlook turns
+    // into Accept/Decline); nodemailer adds it once more as the invite.ics attachment, and no more.
+    icalEvent: { method: mail.method, content: mail.ics, filename: 'invite.ics' },
   };
 }
 

@@ -23,10 +23,15 @@ export interface MessageContext {
   librarian: { name: string; email: string };
   student: { name: string | null; email: string | null };
   companions: { id: string; name: string | null; email: string | null; status: 'invited' | 'declined' | 'removed' }[];
+  /** For a move: where the session was before, as the recipient last heard it. */
+  previous?: { startMs: number; endMs: number } | undefined;
   /** The recipient's own link (student or companion); the librarian's points at the API. */
   manageUrl: string;
   nowMs: number;
 }
+
+/** What a message says, fixed when the change is queued: later changes never rewrite it. */
+export type MessageSnapshot = Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions' | 'previous'>;
 
 export interface ComposedMessage {
   subject: string;
@@ -45,10 +50,14 @@ export function headerText(value: string): string {
   return withoutControls.replace(/\s+/g, ' ').trim();
 }
 
-function when(context: MessageContext): string {
-  const start = DateTime.fromMillis(context.booking.startMs, { zone: context.booking.timeZone });
-  const end = DateTime.fromMillis(context.booking.endMs, { zone: context.booking.timeZone });
-  return `${start.toFormat('cccc d LLLL yyyy, HH:mm')}–${end.toFormat('HH:mm')} (${start.toFormat('ZZZZ')}, ${context.booking.timeZone})`;
+function span(startMs: number, endMs: number, timeZone: string): string {
+  const start = DateTime.fromMillis(startMs, { zone: timeZone });
+  const end = DateTime.fromMillis(endMs, { zone: timeZone });
+  return `${start.toFormat('cccc d LLLL yyyy, HH:mm')}–${end.toFormat('HH:mm')} (${start.toFormat('ZZZZ')}, ${timeZone})`;
+}
+
+function when(context: Pick<MessageContext, 'booking'>): string {
+  return span(context.booking.startMs, context.booking.endMs, context.booking.timeZone);
 }
 
 function where(context: MessageContext): string {
@@ -94,8 +103,14 @@ export function composeMessage(context: MessageContext): ComposedMessage {
   const subject = headerText(`${headline(context, studentName, librarianName)}, ${when(context)}`);
   const activeCompanions = context.companions.filter((companion) => companion.status === 'invited');
 
+  const isMove = context.kind === 'booking_rescheduled' && !cancelled && context.previous;
   const lines: [string, string][] = [
-    ['When', when(context)],
+    ...(isMove && context.previous
+      ? ([
+          ['Was', span(context.previous.startMs, context.previous.endMs, context.booking.timeZone)],
+          ['Now', when(context)],
+        ] as [string, string][])
+      : ([['When', when(context)]] as [string, string][])),
     ['Where', where(context)],
     ['With', `${context.librarian.name} (librarian)`],
     ['Student', context.student.name ?? 'A student'],
@@ -136,10 +151,12 @@ export function composeMessage(context: MessageContext): ComposedMessage {
     '</body></html>',
   ].join('\n');
 
-  const event = sessionEvent(context, cancelled, [
-    ...lines.filter(([label]) => label !== 'When').map(([label, value]) => `${label}: ${value}`),
-    ...(cancelled ? [] : [`${linkLabel}: ${context.manageUrl}`]),
-  ]);
+  // Invites are forwarded and synced to shared calendars: they carry no manage link.
+  const event = sessionEvent(
+    context,
+    cancelled,
+    lines.filter(([label]) => !['When', 'Was', 'Now'].includes(label)).map(([label, value]) => `${label}: ${value}`),
+  );
   return { subject, text, html, ics: renderInvite(method, [event]), method };
 }
 
@@ -161,12 +178,18 @@ export function sessionEvent(
     location: context.booking.mode === 'online' ? context.booking.meetingUrl : context.booking.location,
     url: context.booking.mode === 'online' ? context.booking.meetingUrl : null,
     organizer: context.librarian,
+    // A companion's copy lists only the companion: the student's address is not theirs to see.
     attendees: [
-      ...(context.student.email ? [{ name: context.student.name, email: context.student.email, optional: false }] : []),
+      ...(context.student.email && context.recipientCompanionId === null
+        ? [{ name: context.student.name, email: context.student.email, optional: false }]
+        : []),
       ...context.companions
         .filter(
           (companion) =>
-            companion.email && (companion.status !== 'removed' || companion.id === context.recipientCompanionId),
+            companion.email &&
+            (context.recipientCompanionId === null
+              ? companion.status !== 'removed'
+              : companion.id === context.recipientCompanionId),
         )
         .map((companion) => ({
           name: companion.name,

@@ -6,7 +6,7 @@ import type { Clock } from '../../time/clock.js';
 import { insertManageToken } from '../bookings/repository.js';
 import { loadSessionContexts } from './context.js';
 import type { Mailer } from './mailer.js';
-import { composeMessage } from './message.js';
+import { composeMessage, type MessageSnapshot } from './message.js';
 import type { NotificationKind } from './outbox.js';
 
 type NotificationRow = typeof notifications.$inferSelect;
@@ -73,14 +73,28 @@ export function createNotificationWorker(deps: {
     });
   }
 
-  async function mintLink(row: NotificationRow, bookingId: string, endsAt: Date): Promise<string> {
+  /**
+   * The recipient's link. A message gets one token, at its first attempt, kept in the row until it
+   * is sent so every retry carries the same link (and retries never pile up live tokens).
+   */
+  async function linkFor(row: NotificationRow, bookingId: string, endsAt: Date): Promise<string> {
     const url = `${deps.config.publicUrl}/api/v1/bookings/${bookingId}`;
     if (row.recipientRole === 'librarian') return url;
+    if (row.linkToken) return `${url}?token=${row.linkToken}`;
     const companionId = row.recipientRole === 'companion' ? row.companionId : null;
-    return `${url}?token=${await insertManageToken(db, { bookingId, endsAt, companionId })}`;
+    const token = await db.transaction(async (tx) => {
+      const minted = await insertManageToken(tx, { bookingId, endsAt, companionId });
+      await tx.update(notifications).set({ linkToken: minted }).where(eq(notifications.id, row.id));
+      return minted;
+    });
+    row.linkToken = token;
+    return `${url}?token=${token}`;
   }
 
-  /** Renders from the booking as it is now and sends; returns 'skipped' for a stale reminder. */
+  /**
+   * Renders and sends one message: from what it said when queued (payload), or for a reminder from
+   * the booking as it now is; returns 'skipped' for a stale reminder.
+   */
   async function deliver(row: NotificationRow): Promise<'sent' | 'skipped'> {
     const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
     if (!found) return 'skipped';
@@ -92,13 +106,14 @@ export function createNotificationWorker(deps: {
         (row.recipientRole === 'companion' && own?.status !== 'invited');
       if (stale) return 'skipped';
     }
+    const snapshot = row.kind === 'reminder' ? null : (row.payload as MessageSnapshot | null);
     const now = clock.now();
     const message = composeMessage({
-      ...found,
+      ...(snapshot ?? found),
       kind: row.kind as NotificationKind,
       recipientRole: row.recipientRole,
       recipientCompanionId: row.companionId,
-      manageUrl: await mintLink(row, found.booking.id, found.raw.endsAt),
+      manageUrl: await linkFor(row, found.booking.id, found.raw.endsAt),
       nowMs: now.getTime(),
     });
     await mailer.send({
@@ -109,18 +124,26 @@ export function createNotificationWorker(deps: {
     return 'sent';
   }
 
-  /** Sends one row; successes are recorded together at the end of the batch, failures at once. */
-  async function settle(
-    row: NotificationRow,
-    run: WorkerRun,
-    done: Record<'sent' | 'skipped', string[]>,
-  ): Promise<void> {
-    const now = clock.now();
+  /**
+   * Sends one row and records the outcome at once, so a slow batch never outlives its claim with
+   * sends done but unrecorded (another worker would send them again).
+   */
+  async function settle(row: NotificationRow, run: WorkerRun): Promise<void> {
     try {
       const outcome = await deliver(row);
-      done[outcome].push(row.id);
+      await db
+        .update(notifications)
+        .set({
+          status: outcome,
+          sentAt: outcome === 'sent' ? clock.now() : null,
+          lockedUntil: null,
+          lastError: null,
+          linkToken: null,
+        })
+        .where(eq(notifications.id, row.id));
       run[outcome]++;
     } catch (error) {
+      const now = clock.now();
       const lastError = error instanceof Error ? error.message.slice(0, 1000) : String(error).slice(0, 1000);
       const isDead = row.attempts >= MAX_ATTEMPTS;
       await db
@@ -140,22 +163,12 @@ export function createNotificationWorker(deps: {
   async function runOnce(): Promise<WorkerRun> {
     const run: WorkerRun = { sent: 0, failed: 0, dead: 0, skipped: 0 };
     const rows = await claim(clock.now());
-    const done: Record<'sent' | 'skipped', string[]> = { sent: [], skipped: [] };
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
-        while (next < rows.length) await settle(rows[next++] as NotificationRow, run, done);
+        while (next < rows.length) await settle(rows[next++] as NotificationRow, run);
       }),
     );
-    // A crash before this line resends these rows once their claim lapses, with the same Message-ID.
-    const now = clock.now();
-    for (const outcome of ['sent', 'skipped'] as const) {
-      if (done[outcome].length === 0) continue;
-      await db
-        .update(notifications)
-        .set({ status: outcome, sentAt: outcome === 'sent' ? now : null, lockedUntil: null, lastError: null })
-        .where(inArray(notifications.id, done[outcome]));
-    }
     return run;
   }
 

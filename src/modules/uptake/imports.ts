@@ -37,13 +37,22 @@ interface RawSession {
   outcome?: unknown;
 }
 
+function parseCsv(text: string): string[][] {
+  try {
+    return parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][];
+  } catch (error) {
+    // csv-parse says where (an unclosed quote, a stray quote in a field): pass the line on.
+    const line = (error as { lines?: unknown }).lines;
+    const where = typeof line === 'number' ? ` at line ${line}` : '';
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '').split(', value is')[0] : '';
+    throw new RuleViolation('import_invalid', `The body is not readable as CSV${where}: ${reason}`, [
+      { pointer: '/', in: 'body', message: `is not valid CSV${where}` },
+    ]);
+  }
+}
+
 function csvSessions(text: string, dimensions: string[]): { sessions: RawSession[]; headerError?: string } {
-  const records = parse(text, {
-    bom: true,
-    skip_empty_lines: true,
-    relax_column_count: true,
-    trim: true,
-  }) as string[][];
+  const records = parseCsv(text);
   const [header = [], ...rows] = records;
   const missing = CSV_COLUMNS.filter((column) => !header.includes(column));
   const unknown = header.filter((column) => !CSV_COLUMNS.includes(column) && !dimensions.includes(column));

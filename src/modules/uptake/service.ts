@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { cohorts, terms } from '../../db/schema.js';
-import { InvalidInput } from '../../errors.js';
+import { InvalidInput, RuleViolation } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
 import { addDays, formatCivilDate as formatDate, localDaysToInstants, parseCivilDate } from '../../time/zone.js';
 import type { Dimension } from '../categories/schemas.js';
@@ -39,6 +39,23 @@ const COMPANION_BOOKINGS = sql`select booking_id from companions where status = 
   union
   select c.booking_id from companions c join bookings cb on cb.id = c.booking_id
   where c.status <> 'invited' and c.status_changed_at >= cb.starts_at`;
+
+/**
+ * The most groups one answer may hold: enough for any table a person reads (10 years by week is
+ * 522), and a bound on the work one request can ask of the database and the event loop.
+ */
+export const MAX_GROUPS = 5000;
+
+function tooManyGroups(detail: string): RuleViolation {
+  return new RuleViolation(
+    'too_many_groups',
+    `${detail}; at most ${MAX_GROUPS}. Group by fewer keys, a longer period or a shorter range, or leave out fill.`,
+    [
+      { pointer: '/groupBy', in: 'query', message: `gives more than ${MAX_GROUPS} groups` },
+      { pointer: '/fill', in: 'query', message: 'adds every combination of the grouped keys' },
+    ],
+  );
+}
 
 function badQuery(pointer: string, message: string): InvalidInput {
   return new InvalidInput(`${pointer.slice(1)} ${message}.`, [{ pointer, in: 'query', message }]);
@@ -186,15 +203,18 @@ export function createUptakeService(deps: {
       group by ${sql.join([...groupNames, sql`is_total`], sql`, `)}
       ${
         groupNames.length > 0
-          ? sql`order by ${sql.join(
+          ? sql`order by is_total desc, ${sql.join(
               groupNames.map((name) => sql`${name} nulls last`),
               sql`, `,
             )}`
           : sql``
-      }`;
+      }
+      limit ${MAX_GROUPS + 2}`;
     const result = (await db.execute(query)) as unknown as { rows: Row[] };
     const totals = result.rows.find((row) => row.is_total === true) ?? {};
-    return { rows: result.rows.filter((row) => row.is_total !== true), totals };
+    const rows = result.rows.filter((row) => row.is_total !== true);
+    if (rows.length > MAX_GROUPS) throw tooManyGroups(`These groupings give more than ${MAX_GROUPS} groups`);
+    return { rows, totals };
   }
 
   function figures(row: Row, cohortSize: number | null, hesa: boolean): Figures {
@@ -353,6 +373,10 @@ export function createUptakeService(deps: {
         };
         domains.push(result.rows.map((row) => row.v));
       } else domains.push(periodLabels(key, query.from, query.to, config.academicYearStartMonth));
+    }
+    const size = domains.reduce((product, domain) => product * Math.max(domain.length, 1), 1);
+    if (size > MAX_GROUPS) {
+      throw tooManyGroups(`fill=true would give ${size} groups (${groupBy.join(' × ')})`);
     }
     const combinations = domains.reduce<(string | boolean | null)[][]>(
       (product, domain) => product.flatMap((prefix) => domain.map((value) => [...prefix, value])),
