@@ -13,7 +13,12 @@ export interface SmtpSink {
   restart(): Promise<void>;
 }
 
-function createServer(received: Buffer[]): SMTPServer {
+export interface SinkOptions {
+  /** Awaited before a message is accepted: a slow or stalled mail server. */
+  beforeAccept?: () => Promise<void>;
+}
+
+function createServer(received: Buffer[], options: SinkOptions): SMTPServer {
   return new SMTPServer({
     authOptional: true,
     closeTimeout: 100,
@@ -23,16 +28,20 @@ function createServer(received: Buffer[]): SMTPServer {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        received.push(Buffer.concat(chunks));
-        callback();
+        const accept = () => {
+          received.push(Buffer.concat(chunks));
+          callback();
+        };
+        if (options.beforeAccept) void options.beforeAccept().then(accept);
+        else accept();
       });
     },
   });
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink> {
   const received: Buffer[] = [];
-  let server = createServer(received);
+  let server = createServer(received, options);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
@@ -42,7 +51,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     parsed: () => Promise.all(received.map((raw) => simpleParser(raw))),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
     async restart() {
-      server = createServer(received);
+      server = createServer(received, options);
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     },
   };
