@@ -18,22 +18,25 @@ With DATABASE_URL unset it uses the embedded database in DATA_DIR (one process a
 async function main() {
   const { config, created, isDevelopmentSecret } = withSigningSecret(loadConfig());
   checkListenSafety(config, isDevelopmentSecret);
-  let handle: DatabaseHandle | undefined;
   let stopRetention: () => void = () => {};
   let closing = false;
+  // A signal before the server is up is noted; each start-up step then stops cleanly after itself.
+  let stopRequested = false;
   let shutdown: (signal: string) => Promise<void> = async () => {
-    // A signal before the server is up: release the database (and its lock) and leave.
-    if (closing) return;
-    closing = true;
-    await handle?.close();
-    process.exit(0);
+    stopRequested = true;
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  const stopEarly = async (open?: DatabaseHandle) => {
+    await open?.close();
+    process.exit(0);
+  };
 
-  handle = await openDatabase(config);
-  await runMigrations(handle);
-  const database = handle;
+  if (stopRequested) return stopEarly();
+  const database = await openDatabase(config);
+  if (stopRequested) return stopEarly(database);
+  await runMigrations(database);
+  if (stopRequested) return stopEarly(database);
   const app = await buildApp({ db: database.db, clock: systemClock, config });
   const mailer = createMailer(config);
   const worker = createNotificationWorker({
@@ -55,6 +58,7 @@ async function main() {
     process.exit(0);
   };
 
+  if (stopRequested) return shutdown('SIGTERM');
   await app.listen({ port: config.port, host: config.host });
   if (config.worker) {
     worker.start();

@@ -1,0 +1,173 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeFailure } from '../../src/cli/command.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { openPglite } from '../../src/db/client.js';
+import { DataDirLocked } from '../../src/db/data-dir-lock.js';
+import { checkListenSafety } from '../../src/dev-secret.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Runs one of the project's commands with only the environment given (no inherited settings). */
+function run(script: string, args: string[], env: Record<string, string>) {
+  return spawnSync(tsx, [path.join(root, script), ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+function sleeper(): ChildProcess {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+describe('A: one process at a time on the embedded database', () => {
+  it('A: refuses a second opener of the same DATA_DIR, naming the holder and what to do', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
+    const first = await openPglite(path.join(dataDir, 'pglite'));
+    try {
+      const second = openPglite(path.join(dataDir, 'pglite'));
+      await expect(second).rejects.toThrow(DataDirLocked);
+      await expect(second).rejects.toThrow(
+        `The embedded database in ${dataDir} is in use by process ${process.pid} (this one). Stop that process first, or set DATABASE_URL to a PostgreSQL database to run several processes.`,
+      );
+    } finally {
+      await first.close();
+    }
+    const again = await openPglite(path.join(dataDir, 'pglite'));
+    await again.close();
+  });
+
+  it('A: refuses while another live process holds the lock, and takes over a lock whose process is gone', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
+    const holder = sleeper();
+    writeFileSync(path.join(dataDir, 'liaison.lock'), String(holder.pid));
+    await expect(openPglite(path.join(dataDir, 'pglite'))).rejects.toThrow(`in use by process ${holder.pid}.`);
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
+    const opened = await openPglite(path.join(dataDir, 'pglite'));
+    await opened.close();
+  });
+
+  it('A: makes the CLIs obey the lock: seed-demo while a server runs stops with one line', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
+    const holder = sleeper();
+    writeFileSync(path.join(dataDir, 'liaison.lock'), String(holder.pid));
+    const result = run('src/cli/seed-demo.ts', [], { DATA_DIR: dataDir });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `The embedded database in ${dataDir} is in use by process ${holder.pid}. Stop that process first, or set DATABASE_URL to a PostgreSQL database to run several processes.`,
+    );
+  });
+});
+
+describe('M: start-up and the command line', () => {
+  it('M: names DATABASE_URL and the cause in one line, with the password masked, when the database is unreachable', () => {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    const result = run('src/main.ts', [], {
+      DATABASE_URL: 'postgres://liaison:Sup3rS3cretPw@127.0.0.1:1/liaison',
+      AUTH_JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123456789',
+      PORT: '39871',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'Cannot use DATABASE_URL (postgres://liaison:***@127.0.0.1:1/liaison): connection refused (is PostgreSQL running, and on that host and port?) [ECONNREFUSED]',
+    );
+    expect(result.stdout + result.stderr).not.toContain('Sup3rS3cretPw');
+  });
+
+  it('M: a SIGTERM while the server is still starting stops it cleanly and releases DATA_DIR', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-start-'));
+    const child = spawn(tsx, [path.join(root, 'src/main.ts')], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, PORT: '39872' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const lock = path.join(dataDir, 'liaison.lock');
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(lock)) {
+      if (Date.now() > deadline) throw new Error('the server never opened its database');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it.each([
+    ['src/main.ts', 'npm start'],
+    ['src/cli/token.ts', 'npm run -s token'],
+    ['src/cli/seed-demo.ts', 'npm run seed-demo'],
+    ['src/cli/migrate.ts', 'npm run db:migrate'],
+    ['src/cli/worker.ts', 'npm run worker'],
+    ['src/cli/openapi.ts', 'npm run openapi'],
+  ])('M: %s --help prints its usage and exits 0', (script, usage) => {
+    const result = run(script, ['--help'], {});
+    expect(result.status).toBe(0);
+    expect(result.stdout.startsWith(usage)).toBe(true);
+    expect(result.stderr).toBe('');
+  });
+
+  it('M: a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-token-'));
+    const result = run('src/cli/token.ts', ['--role', 'student', '--email', 'ana@example.ac.uk'], { DATA_DIR: dataDir });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
+  it('M: describes an unknown role and a missing database in one line each', () => {
+    const missingRole = Object.assign(new Error('role "nobody" does not exist'), { code: '28000' });
+    expect(describeFailure(missingRole, 'postgres://nobody:pw@127.0.0.1/x')).toBe(
+      'Cannot use DATABASE_URL (postgres://nobody:***@127.0.0.1/x): the role is not allowed to connect (or does not exist) [28000]',
+    );
+    const missingDatabase = Object.assign(new Error('database "x" does not exist'), { code: '3D000' });
+    expect(describeFailure(missingDatabase, 'postgres://u@127.0.0.1/x')).toBe(
+      'Cannot use DATABASE_URL (postgres://u@127.0.0.1/x): the database does not exist [3D000]',
+    );
+  });
+
+  it('M: points links in mail at the port the server listens on unless PUBLIC_URL says otherwise', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(loadConfig({ HOST: 'appointments.local', PORT: '8443' }).publicUrl).toBe('http://appointments.local:8443');
+    expect(loadConfig({ PORT: '8080', PUBLIC_URL: 'https://book.uni.example/' }).publicUrl).toBe(
+      'https://book.uni.example',
+    );
+  });
+});
+
+describe('J and K: settings that could leak or expose', () => {
+  it('J: masks the password of a malformed DATABASE_URL or SMTP_URL in the configuration error', () => {
+    for (const name of ['DATABASE_URL', 'SMTP_URL']) {
+      const attempt = () => loadConfig({ [name]: 'postgres://liaison:Sup3rS3cretPw@db host/liaison' });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow('liaison:***@');
+      expect(attempt).not.toThrow('Sup3rS3cretPw');
+    }
+  });
+
+  it('K: refuses to listen beyond loopback with the generated development secret', () => {
+    expect(() => checkListenSafety({ host: '0.0.0.0' }, true)).toThrow(
+      'HOST=0.0.0.0 would expose a server whose tokens are signed with the generated development secret',
+    );
+    expect(() => checkListenSafety({ host: '127.0.0.1' }, true)).not.toThrow();
+    expect(() => checkListenSafety({ host: '0.0.0.0' }, false)).not.toThrow();
+  });
+});
