@@ -135,6 +135,7 @@ export async function buildApp({ db, clock, config, logStream, logger }: AppDeps
     {
       schema: {
         operationId: 'health',
+        summary: 'Health check',
         tags: ['platform'],
         description: 'Liveness and database reachability, for load balancers. Anyone may call it.',
         response: {

@@ -6,6 +6,7 @@ interface Operation {
   operationId?: string;
   tags?: string[];
   description?: string;
+  summary?: string;
   security?: unknown[];
   responses?: Record<string, { description?: string }>;
 }
@@ -37,6 +38,9 @@ describe('OpenAPI contract', () => {
       ids.add(operation.operationId as string);
       expect(operation.tags?.length, name).toBeGreaterThan(0);
       expect(operation.description, name).toBeTruthy();
+      // N: Swagger UI's collapsed list shows the summary; keep it short.
+      expect(operation.summary, `${name} has a summary`).toBeTruthy();
+      expect((operation.summary ?? '').length, `${name} summary is short`).toBeLessThanOrEqual(50);
       expect(operation.responses?.['500'], `${name} declares 500`).toBeDefined();
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         expect(response.description, `${name} ${status}`).toBeTruthy();

@@ -128,7 +128,9 @@ describe('M: start-up and the command line', () => {
 
   it('M: a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-token-'));
-    const result = run('src/cli/token.ts', ['--role', 'student', '--email', 'ana@example.ac.uk'], { DATA_DIR: dataDir });
+    const result = run('src/cli/token.ts', ['--role', 'student', '--email', 'ana@example.ac.uk'], {
+      DATA_DIR: dataDir,
+    });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });

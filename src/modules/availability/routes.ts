@@ -31,6 +31,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'getAvailability',
+        summary: 'Get weekly availability',
         tags: ['availability'],
         description: "A librarian's weekly rules and booking settings (their own, or any for an admin).",
         params: IdParams,
@@ -49,6 +50,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'putAvailability',
+        summary: 'Set weekly availability',
         tags: ['availability'],
         description:
           'Replace the weekly rules (wall-clock times in timeZone) and update the settings given; omitted settings keep their value.',
@@ -69,6 +71,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'listOverrides',
+        summary: 'List time off and extra hours',
         tags: ['availability'],
         description: "A librarian's closures and extra hours, and the library-wide closures (librarianId null).",
         params: IdParams,
@@ -88,6 +91,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'createOverride',
+        summary: 'Add time off or extra hours',
         tags: ['availability'],
         description: 'Close time (leave, a meeting) or open extra hours, as whole local days or exact instants.',
         params: IdParams,
@@ -108,6 +112,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'deleteOverride',
+        summary: 'Remove time off or extra hours',
         tags: ['availability'],
         description: "Remove one of a librarian's overrides.",
         params: OverrideParams,
@@ -127,6 +132,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: 'public' },
       schema: {
         operationId: 'listClosures',
+        summary: 'List library closures',
         tags: ['availability'],
         description: 'Library-wide closures (bank holidays, closure days), which apply to every librarian.',
         querystring: OverrideQuery,
@@ -142,6 +148,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: ['admin'] },
       schema: {
         operationId: 'createClosure',
+        summary: 'Add a library closure',
         tags: ['availability'],
         description: 'Close the whole library. Dates are whole local days in each librarian zone; instants are exact.',
         body: CreateClosure,
@@ -160,6 +167,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: ['admin'] },
       schema: {
         operationId: 'deleteClosure',
+        summary: 'Remove a library closure',
         tags: ['availability'],
         description: 'Remove a library-wide closure.',
         params: ClosureParams,
@@ -178,6 +186,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       config: { access: 'public' },
       schema: {
         operationId: 'listSlots',
+        summary: 'Bookable slots',
         tags: ['availability'],
         description:
           'Bookable slots between two dates (inclusive, at most 62 days), shown in tz. Honours weekly rules, closures, extra hours, notice, horizon, existing bookings and buffers.',

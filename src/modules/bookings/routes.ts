@@ -62,6 +62,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['student'], rateLimit: writeLimit },
       schema: {
         operationId: 'createBooking',
+        summary: 'Book a session',
         tags: ['bookings'],
         description:
           'Book one of the offered slots, optionally with a companion. Honours Idempotency-Key. The response carries the manage links, once.',
@@ -97,6 +98,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['student', 'librarian', 'admin'] },
       schema: {
         operationId: 'listBookings',
+        summary: 'List bookings',
         tags: ['bookings'],
         description:
           'Bookings the caller may see (a student their own, a librarian theirs, an admin all), earliest first, paged with limit/offset.',
@@ -113,6 +115,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['student', 'librarian', 'admin'], manageToken: true },
       schema: {
         operationId: 'getBooking',
+        summary: 'Get a booking',
         tags: ['bookings'],
         description: 'One booking: to its student, its librarian, an admin, or with a manage link.',
         params: IdParams,
@@ -133,6 +136,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       },
       schema: {
         operationId: 'cancelBooking',
+        summary: 'Cancel a booking',
         tags: ['bookings'],
         description:
           'Cancel a session that has not started; under 24 hours before it, it counts as a late cancellation.',
@@ -156,6 +160,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['student', 'librarian', 'admin'], manageToken: true, rateLimit: writeLimit },
       schema: {
         operationId: 'rescheduleBooking',
+        summary: 'Move a booking',
         tags: ['bookings'],
         description:
           'Move a booking to another offered slot in one step: the new slot is taken and the old released together, or nothing changes.',
@@ -179,6 +184,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['student'], manageToken: true, rateLimit: writeLimit },
       schema: {
         operationId: 'putCompanion',
+        summary: 'Add or update a companion',
         tags: ['bookings'],
         description:
           'Add a companion, or update the one with the same email (or name, without email), until the session starts. A new companion gets their own link.',
@@ -202,6 +208,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['student'], manageToken: true, rateLimit: writeLimit },
       schema: {
         operationId: 'removeCompanion',
+        summary: 'Remove a companion',
         tags: ['bookings'],
         description:
           'Remove the companion (or one, by companionId) until the session starts; their link stops working.',
@@ -224,6 +231,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: [], manageToken: true, rateLimit: writeLimit },
       schema: {
         operationId: 'declineAsCompanion',
+        summary: 'Decline as a companion',
         tags: ['bookings'],
         description: "The companion declines through their own link (the companion's manage token).",
         params: IdParams,
@@ -245,6 +253,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'recordAttendance',
+        summary: 'Record attendance',
         tags: ['bookings'],
         description: 'Record (or correct) whether the student and the companion came, once the session has started.',
         params: IdParams,
@@ -266,6 +275,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['admin'] },
       schema: {
         operationId: 'listBookingEvents',
+        summary: "A booking's audit trail",
         tags: ['bookings'],
         description: "A booking's audit trail: who changed what, when, with the booking before and after.",
         params: IdParams,
@@ -281,6 +291,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'recordSession',
+        summary: 'Record a walk-in session',
         tags: ['bookings'],
         description:
           'Record a consultation not booked here (walk-in, phone) so the figures include it. It is marked recorded and never occupies availability.',

@@ -18,7 +18,12 @@ export const CreateBooking = Type.Object(
   {
     librarianId: Uuid('Who the session is with'),
     start: Instant('One of the starts GET /librarians/{id}/slots offers, with its offset'),
-    mode: Type.Optional(ModeSchema),
+    mode: Type.Optional(
+      described(
+        ModeSchema,
+        "in_person or online. Default: the slot's first offered mode, in the order the librarian lists their modes (the slot's modes are in GET /slots)",
+      ),
+    ),
     topic: Type.Optional(Type.String({ maxLength: 2000, description: 'What the student would like help with' })),
     companion: Type.Optional(CompanionInput),
     companions: Type.Optional(

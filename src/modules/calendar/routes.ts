@@ -19,6 +19,7 @@ export const calendarRoutes: FastifyPluginAsyncTypebox<{ calendar: CalendarServi
       config: { access: ['student', 'librarian', 'admin'], manageToken: true },
       schema: {
         operationId: 'getBookingCalendar',
+        summary: "Download a booking's invite",
         tags: ['calendar'],
         description: "A booking's calendar invite (METHOD:CANCEL once cancelled).",
         params: IdParams,
@@ -48,6 +49,7 @@ export const calendarRoutes: FastifyPluginAsyncTypebox<{ calendar: CalendarServi
       config: { access: 'public' },
       schema: {
         operationId: 'getLibrarianCalendarFeed',
+        summary: "A librarian's calendar feed",
         tags: ['calendar'],
         description:
           "A librarian's sessions (last 30 days and ahead) as a feed for Outlook or Google 'subscribe from URL'. The secret token is the access.",
@@ -71,6 +73,7 @@ export const calendarRoutes: FastifyPluginAsyncTypebox<{ calendar: CalendarServi
       config: { access: ['librarian', 'admin'] },
       schema: {
         operationId: 'rotateLibrarianCalendarToken',
+        summary: 'Replace the calendar feed URL',
         tags: ['calendar'],
         description: 'Issue a new secret feed URL; the old URL stops working at once.',
         params: IdParams,

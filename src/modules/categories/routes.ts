@@ -15,6 +15,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: 'public' },
       schema: {
         operationId: 'listCategories',
+        summary: 'List category dimensions',
         tags: ['categories'],
         description: 'The category dimensions students describe themselves by, and their allowed values.',
         response: { 200: described(DimensionList, 'Dimensions in display order') },
@@ -29,6 +30,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['admin'] },
       schema: {
         operationId: 'putCategories',
+        summary: 'Redefine category dimensions',
         tags: ['categories'],
         description: 'Replace the category dimensions and values. Bookings keep the values they were made with.',
         body: DimensionList,
@@ -44,6 +46,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['student'] },
       schema: {
         operationId: 'getMyProfile',
+        summary: 'Get my student profile',
         tags: ['students'],
         description: "The signed-in student's profile (name and email come from the sign-in).",
         response: { 200: described(StudentProfile, 'The profile') },
@@ -58,6 +61,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['student'] },
       schema: {
         operationId: 'putMyProfile',
+        summary: 'Set my categories',
         tags: ['students'],
         description: "Set the signed-in student's category values; each must be one the admins defined.",
         body: PutProfile,
@@ -76,6 +80,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['analyst', 'admin'] },
       schema: {
         operationId: 'listTerms',
+        summary: 'List terms',
         tags: ['categories'],
         description: 'Named periods (terms), for uptake by term and cohort sizes.',
         response: { 200: described(TermList, 'Terms, earliest first') },
@@ -90,6 +95,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['admin'] },
       schema: {
         operationId: 'putTerms',
+        summary: 'Replace the terms',
         tags: ['categories'],
         description: 'Replace the terms. A term kept by name keeps its cohort sizes.',
         body: TermList,
@@ -105,6 +111,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['analyst', 'admin'] },
       schema: {
         operationId: 'listCohorts',
+        summary: 'List cohort sizes',
         tags: ['categories'],
         description: 'Enrolled students per term and category value: the denominators of uptake rates.',
         response: { 200: described(CohortList, 'Cohort sizes') },
@@ -119,6 +126,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['admin'] },
       schema: {
         operationId: 'putCohorts',
+        summary: 'Replace cohort sizes',
         tags: ['categories'],
         description: 'Replace the cohort sizes.',
         body: CohortList,

@@ -14,6 +14,7 @@ export const librarianRoutes: FastifyPluginAsyncTypebox<{ librarians: LibrarianS
       config: { access: 'public' },
       schema: {
         operationId: 'listLibrarians',
+        summary: 'List librarians',
         tags: ['librarians'],
         description: 'Active librarians and what they cover, by name; filter by subject or faculty.',
         querystring: LibrarianQuery,
@@ -29,6 +30,7 @@ export const librarianRoutes: FastifyPluginAsyncTypebox<{ librarians: LibrarianS
       config: { access: 'public' },
       schema: {
         operationId: 'getLibrarian',
+        summary: 'Get a librarian',
         tags: ['librarians'],
         description: "A librarian's public profile (admins and the librarian also see email, meeting link, active).",
         params: IdParams,
@@ -47,6 +49,7 @@ export const librarianRoutes: FastifyPluginAsyncTypebox<{ librarians: LibrarianS
       config: { access: ['admin'] },
       schema: {
         operationId: 'createLibrarian',
+        summary: 'Add a librarian',
         tags: ['librarians'],
         description: 'Add a librarian. Their sign-in is linked by email.',
         body: CreateLibrarian,
@@ -65,6 +68,7 @@ export const librarianRoutes: FastifyPluginAsyncTypebox<{ librarians: LibrarianS
       config: { access: ['admin'] },
       schema: {
         operationId: 'updateLibrarian',
+        summary: 'Edit or deactivate a librarian',
         tags: ['librarians'],
         description: 'Edit a librarian, or deactivate one with {"active": false}.',
         params: IdParams,

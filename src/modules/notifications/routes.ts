@@ -14,6 +14,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ notifications: Noti
       config: { access: ['admin'] },
       schema: {
         operationId: 'listNotifications',
+        summary: 'List outbox emails',
         tags: ['notifications'],
         description: 'The email outbox, newest first: filter by status (e.g. dead) or booking.',
         querystring: NotificationQuery,
@@ -29,6 +30,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ notifications: Noti
       config: { access: ['admin'] },
       schema: {
         operationId: 'retryNotification',
+        summary: 'Retry a failed email',
         tags: ['notifications'],
         description: 'Send a failed or dead notification again now, with a fresh retry schedule.',
         params: IdParams,

@@ -2,12 +2,12 @@ import { parse } from 'csv-parse/sync';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, librarians } from '../../db/schema.js';
 import { RuleViolation } from '../../errors.js';
+import { isIsoInstant, MAX_YEAR, MIN_YEAR } from '../../http/validation.js';
 import type { CategoryService } from '../categories/service.js';
 
 const OUTCOMES = ['attended', 'no_show', 'cancelled', 'late_cancelled'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 const CSV_COLUMNS = ['start', 'minutes', 'librarian_email', 'student_ref', 'companion', 'outcome'];
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const BATCH = 500;
 
 export interface ImportError {
@@ -118,9 +118,9 @@ export function createImportService({ db, categories }: { db: Database; categori
           errors.push({ line, message: 'must be an object' });
           return;
         }
-        const start = typeof session.start === 'string' && INSTANT.test(session.start) ? new Date(session.start) : null;
+        const start = typeof session.start === 'string' && isIsoInstant(session.start) ? new Date(session.start) : null;
         if (!start || Number.isNaN(start.getTime()))
-          problems.push('start must be an ISO 8601 date-time with an offset');
+          problems.push(`start must be an ISO 8601 date-time with an offset (years ${MIN_YEAR}–${MAX_YEAR})`);
         const minutes = session.minutes;
         if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 1 || minutes > 480) {
           problems.push('minutes must be a whole number from 1 to 480');

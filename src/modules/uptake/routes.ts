@@ -15,6 +15,29 @@ function wantsCsv(request: FastifyRequest, format: string | undefined): boolean 
   return format === 'csv' || (format !== 'json' && (request.headers.accept ?? '').includes('text/csv'));
 }
 
+/**
+ * One past session. The schema checks the types (a wrong type is a 400 naming the field); the
+ * import checks the values row by row (a real start, a known librarian, known categories), so a
+ * bad value is reported with its line and left out with skipInvalid.
+ */
+const ImportedSession = Type.Object(
+  {
+    start: Type.String({
+      description: 'When it started: ISO 8601 with offset',
+      examples: ['2026-10-12T14:00:00+01:00'],
+    }),
+    minutes: Type.Integer({ description: 'Length, 1–480' }),
+    librarianEmail: Type.Optional(Type.String({ description: 'A known librarian’s email; omit if unknown' })),
+    studentRef: Type.String({ description: 'A pseudonymous key for the student (unique-student counts)' }),
+    categories: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Category values, e.g. {"fee_status": "home"}' }),
+    ),
+    companion: Type.Boolean({ description: 'Whether the student brought a companion' }),
+    outcome: Type.String({ description: 'attended, no_show, cancelled or late_cancelled' }),
+  },
+  { description: 'A past session', additionalProperties: true },
+);
+
 const ImportResult = Type.Object({
   imported: Type.Integer({ description: 'New sessions stored' }),
   skipped: Type.Integer({
@@ -39,6 +62,7 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       config: { access: ['analyst', 'admin'] },
       schema: {
         operationId: 'getUptake',
+        summary: 'Uptake figures',
         tags: ['uptake'],
         description:
           'Uptake figures grouped by category, companion, librarian, faculty, mode and period. Aggregates only, never student identities. JSON, or CSV with Accept: text/csv or format=csv.',
@@ -66,6 +90,7 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       config: { access: ['analyst', 'admin'] },
       schema: {
         operationId: 'getUptakeChart',
+        summary: 'Uptake chart (SVG)',
         tags: ['uptake'],
         description:
           'The uptake figures as grouped bars (standalone SVG): clusters by the first grouping, bars by companion (or the second grouping), 95% whiskers for attendance rates.',
@@ -101,6 +126,7 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       config: { access: ['analyst', 'admin'] },
       schema: {
         operationId: 'getCompanionEffect',
+        summary: 'Companion effect on attendance',
         tags: ['uptake'],
         description:
           'For each value of one category: attendance with vs without a companion, with Wilson intervals, the difference (Newcombe hybrid score interval), a pooled two-proportion z-test and the companion share.',
@@ -128,6 +154,7 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       config: { access: ['admin'] },
       schema: {
         operationId: 'importSessions',
+        summary: 'Import past sessions',
         tags: ['uptake'],
         description:
           'Load past consultations (JSON {sessions: [...]}, or text/csv with header start,minutes,librarian_email,student_ref,companion,outcome plus one column per category). Every row is checked first; any bad row imports nothing unless skipInvalid=true. Re-imports are not double-counted.',
@@ -136,7 +163,10 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
           { additionalProperties: false },
         ),
         body: Type.Union([
-          Type.Object({ sessions: Type.Array(Type.Unknown(), { maxItems: 100_000 }) }, { additionalProperties: false }),
+          Type.Object(
+            { sessions: Type.Array(ImportedSession, { maxItems: 100_000 }) },
+            { additionalProperties: false },
+          ),
           CsvText,
         ]),
         response: {
