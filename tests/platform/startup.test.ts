@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { openPglite } from '../../src/db/client.js';
 import { DataDirLocked } from '../../src/db/data-dir-lock.js';
 import { checkListenSafety } from '../../src/dev-secret.js';
+import { childEnv } from '../helpers/processes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
@@ -20,7 +21,7 @@ afterEach(() => {
 function run(script: string, args: string[], env: Record<string, string>) {
   return spawnSync(tsx, [path.join(root, script), ...args], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: childEnv(env),
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -91,7 +92,7 @@ describe('M: start-up and the command line', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-start-'));
     const child = spawn(tsx, [path.join(root, 'src/main.ts')], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, PORT: '39872' },
+      env: childEnv({ DATA_DIR: dataDir, PORT: '39872' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
