@@ -10,6 +10,9 @@ import { CompanionEffectQuery, CompanionEffectReport, UptakeQuery, UptakeReport 
 import type { UptakeService } from './service.js';
 
 const CsvText = Type.String({ description: 'RFC 4180 CSV' });
+const tooManyGroups = problemResponse(
+  'The groupings (with fill) would give more than 5000 groups (too_many_groups); errors name groupBy and fill',
+);
 
 function wantsCsv(request: FastifyRequest, format: string | undefined): boolean {
   return format === 'csv' || (format !== 'json' && (request.headers.accept ?? '').includes('text/csv'));
@@ -72,6 +75,7 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
             description: 'One row per group and the totals',
             content: { 'application/json': { schema: UptakeReport }, 'text/csv': { schema: CsvText } },
           },
+          422: tooManyGroups,
         },
       },
     },
@@ -108,6 +112,7 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
             description: 'The chart',
             content: { 'image/svg+xml': { schema: Type.String({ description: 'SVG 1.1' }) } },
           },
+          422: tooManyGroups,
         },
       },
     },
