@@ -7,6 +7,13 @@ import { runMigrations } from '../../src/db/migrate.js';
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
 export const onPostgres = testDatabaseUrl !== undefined;
 
+// CI's PostgreSQL run sets REQUIRE_POSTGRES=1: the race tests must not be skipped silently there.
+if (process.env.REQUIRE_POSTGRES === '1' && !onPostgres) {
+  throw new Error(
+    'REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: the PostgreSQL-only race tests would be skipped',
+  );
+}
+
 export interface TestDatabase {
   handle: DatabaseHandle;
   /** Connection string of this file's own database (PostgreSQL only). */

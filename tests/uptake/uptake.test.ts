@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anonymiseBefore } from '../../src/modules/bookings/retention.js';
-import { newcombeInterval, twoProportionPValue, wilsonInterval } from '../../src/modules/uptake/statistics.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -161,7 +160,10 @@ describe('uptake figures', () => {
     const withFriend = row(report.rows, { fee_status: 'international', companion: true }) as Record<string, unknown>;
     expect(withFriend).toMatchObject({ bookings: 3, attended: 2, noShow: 1, uniqueStudents: 3, uniqueAttendees: 2 });
     expect(withFriend.attendanceRate).toBeCloseTo(2 / 3, 10);
-    expect(withFriend.attendanceRateCi95).toEqual(wilsonInterval(2, 3));
+    // R: Wilson(2, 3) by hand, z = 1.96: centre 0.5731, half-width 0.3654.
+    const [low, high] = withFriend.attendanceRateCi95 as [number, number];
+    expect(low).toBeCloseTo(0.2077, 4);
+    expect(high).toBeCloseTo(0.9385, 4);
     expect(report.totals).toMatchObject({
       bookings: 9,
       cancelled: 2,
@@ -249,8 +251,12 @@ describe('companion effect', () => {
     expect(international.withCompanion).toMatchObject({ bookings: 3, attended: 2, noShow: 1 });
     expect(international.withoutCompanion).toMatchObject({ bookings: 2, attended: 0, noShow: 1, attendanceRate: 0 });
     expect(international.difference).toBeCloseTo(2 / 3, 10);
-    expect(international.differenceCi95).toEqual(newcombeInterval(2, 3, 0, 1));
-    expect(international.pValue).toBeCloseTo(twoProportionPValue(2, 3, 0, 1) as number, 10);
+    // R: by hand. Newcombe's hybrid score interval for 2/3 − 0/1 from Wilson(2,3) = [0.2077, 0.9385]
+    // and Wilson(0,1) = [0, 0.7935]: 0.6667 − √(0.4590² + 0.7935²) and 0.6667 + √(0.2718² + 0²).
+    expect(international.differenceCi95[0]).toBeCloseTo(-0.25, 4);
+    expect(international.differenceCi95[1]).toBeCloseTo(0.9385, 4);
+    // Pooled p = 2/4; z = 0.6667 / √(0.25 × (1/3 + 1)) = 1.1547; two-sided p = 2(1 − Φ(1.1547)) = 0.2482.
+    expect(international.pValue).toBeCloseTo(0.2482, 4);
     expect(international.companionShare).toBeCloseTo(3 / 5, 10);
     expect(international.lowCount).toBe(true);
     const home = report.rows.find((r: { value: string }) => r.value === 'home');
@@ -267,12 +273,10 @@ describe('outputs people use', () => {
     expect(lines[0]).toBe(
       'fee_status,companion,bookings,cancelled,lateCancelled,attended,noShow,unrecorded,upcoming,attendanceRate,attendanceRateCi95Low,attendanceRateCi95High,uniqueStudents,uniqueAttendees,uptakeRate,suppressed',
     );
-    expect(lines[1]).toBe(
-      'home,false,2,1,1,1,0,0,0,1,0.20654329147389294,1,1,1,,false'.replace(
-        '0.20654329147389294',
-        String(wilsonInterval(1, 1)?.[0]),
-      ),
-    );
+    const cells = (lines[1] as string).split(',');
+    expect([...cells.slice(0, 10), ...cells.slice(11)]).toEqual('home,false,2,1,1,1,0,0,0,1,1,1,1,,false'.split(','));
+    // R: Wilson(1, 1) lower bound by hand: centre (1 + 1.9208) / 4.8415 = 0.6033, less 1.9208 / 4.8415 = 0.2065.
+    expect(Number(cells[10])).toBeCloseTo(0.2065, 4);
     expect(lines).toHaveLength(6);
     const effect = await get(`/api/v1/uptake/companion-effect?${RANGE}&by=fee_status&format=csv`);
     expect(effect.body.split('\r\n')[0]).toMatch(/^fee_status,withCompanionBookings,/);
