@@ -31,6 +31,14 @@ beforeAll(async () => {
     });
   librarianId = (await create('ada@uni.ac.uk', 'Ada')).json().id;
   otherLibrarianId = (await create('grace@uni.ac.uk', 'Grace')).json().id;
+  // S: every test starts from Ada's published week, whichever runs first.
+  const published = await t.app.inject({
+    method: 'PUT',
+    url: `/api/v1/librarians/${librarianId}/availability`,
+    headers: admin,
+    payload: weekly,
+  });
+  if (published.statusCode !== 200) throw new Error(`publishing the week failed: ${published.body}`);
 });
 afterAll(() => t.close());
 

@@ -252,27 +252,38 @@ describe('idempotency', () => {
   });
 
   it('refuses the same key with a different body with 422', async () => {
-    const response = await book('retry', { start: '2027-03-15T10:00:00Z' }, { 'idempotency-key': 'retry-1' });
+    const headers = { 'idempotency-key': 'reused-1' };
+    const first = await book('reuser', { start: '2027-03-15T10:00:00Z' }, headers);
+    expect(first.statusCode).toBe(201);
+    const response = await book('reuser', { start: '2027-03-29T08:00:00Z' }, headers);
     expect(response.statusCode).toBe(422);
     expect(response.json().code).toBe('idempotency_key_reused');
   });
 
   it('keeps keys per caller', async () => {
-    const response = await book('someone-else', { start: '2027-03-15T11:00:00Z' }, { 'idempotency-key': 'retry-1' });
+    const headers = { 'idempotency-key': 'shared-key' };
+    expect((await book('keeper-a', { start: '2027-03-15T11:00:00Z' }, headers)).statusCode).toBe(201);
+    const response = await book('keeper-b', { start: '2027-03-29T09:00:00Z' }, headers);
     expect(response.statusCode).toBe(201);
+    expect(response.headers['idempotent-replayed']).toBeUndefined();
   });
 });
 
 describe('who sees and changes a booking', () => {
-  let booking: { id: string; links: { manage: string; companions: { manage: string }[] } };
+  type Booked = { id: string; links: { manage: string; companions: { manage: string }[] } };
 
-  beforeAll(async () => {
-    booking = (
-      await book('owner', { start: '2027-03-16T09:00:00Z', companion: { name: 'Friend', email: 'friend@uni.ac.uk' } })
-    ).json();
-  });
+  /** S: each test books what it needs, on its own slot, for its own student. */
+  async function ownBooking(who: string, start: string, companion = true): Promise<Booked> {
+    const response = await book(who, {
+      start,
+      ...(companion ? { companion: { name: 'Friend', email: `friend.of.${who}@uni.ac.uk` } } : {}),
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    return response.json();
+  }
 
   it('hides another student’s booking behind a 404', async () => {
+    const booking = await ownBooking('hider', '2027-03-23T09:00:00Z');
     const response = await t.app.inject({
       method: 'GET',
       url: `/api/v1/bookings/${booking.id}`,
@@ -288,6 +299,7 @@ describe('who sees and changes a booking', () => {
   });
 
   it('shows it to its librarian and to admins, not to another librarian', async () => {
+    const booking = await ownBooking('shown', '2027-03-23T10:00:00Z');
     const own = await t.app.inject({
       method: 'GET',
       url: `/api/v1/bookings/${booking.id}`,
@@ -307,7 +319,15 @@ describe('who sees and changes a booking', () => {
     ).toBe(200);
   });
 
+  async function declineThroughLink(booking: Booked) {
+    return t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booking.id}/companion/decline?token=${tokenOf(booking.links.companions[0]?.manage as string)}`,
+    });
+  }
+
   it('lets the companion link view and decline, but not cancel', async () => {
+    const booking = await ownBooking('decliner', '2027-03-23T11:00:00Z');
     const token = tokenOf(booking.links.companions[0]?.manage as string);
     const viewed = await t.app.inject({
       method: 'GET',
@@ -318,20 +338,15 @@ describe('who sees and changes a booking', () => {
     expect(viewed.json().student).not.toHaveProperty('email');
     const cancel = await t.app.inject({ method: 'POST', url: `/api/v1/bookings/${booking.id}/cancel?token=${token}` });
     expect(cancel.statusCode).toBe(403);
-    const declined = await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/bookings/${booking.id}/companion/decline?token=${token}`,
-    });
+    const declined = await declineThroughLink(booking);
     expect(declined.statusCode).toBe(200);
     expect(declined.json().companions[0]).toMatchObject({ status: 'declined' });
-    const twice = await t.app.inject({
-      method: 'POST',
-      url: `/api/v1/bookings/${booking.id}/companion/decline?token=${token}`,
-    });
-    expect(twice.statusCode).toBe(409);
+    expect((await declineThroughLink(booking)).statusCode).toBe(409);
   });
 
   it('lets the student link add a companion, and refuses a token for another booking', async () => {
+    const booking = await ownBooking('adder', '2027-03-24T09:00:00Z');
+    expect((await declineThroughLink(booking)).statusCode).toBe(200);
     const token = tokenOf(booking.links.manage);
     const added = await t.app.inject({
       method: 'PUT',
@@ -342,7 +357,7 @@ describe('who sees and changes a booking', () => {
     expect(added.json().companions.map((c: { status: string }) => c.status)).toEqual(['declined', 'invited']);
     expect(added.json().links.companions).toHaveLength(1);
 
-    const elsewhere = (await book('elsewhere', { start: '2027-03-16T10:00:00Z' })).json();
+    const elsewhere = await ownBooking('elsewhere', '2027-03-24T10:00:00Z', false);
     const wrong = await t.app.inject({ method: 'GET', url: `/api/v1/bookings/${elsewhere.id}?token=${token}` });
     expect(wrong.statusCode).toBe(404);
     const decline = await t.app.inject({ method: 'POST', url: `/api/v1/bookings/${booking.id}/companion/decline` });
@@ -350,7 +365,17 @@ describe('who sees and changes a booking', () => {
   });
 
   it('updates a companion matched by email and removes one, revoking their link', async () => {
-    const headers = await student('owner');
+    const booking = await ownBooking('updater', '2027-03-24T11:00:00Z');
+    expect((await declineThroughLink(booking)).statusCode).toBe(200);
+    const headers = await student('updater');
+    const second = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/bookings/${booking.id}/companion`,
+      headers,
+      payload: { name: 'Second friend', email: 'second@uni.ac.uk' },
+    });
+    expect(second.statusCode).toBe(200);
+    const secondToken = tokenOf(second.json().links.companions[0].manage);
     const updated = await t.app.inject({
       method: 'PUT',
       url: `/api/v1/bookings/${booking.id}/companion`,
@@ -375,12 +400,18 @@ describe('who sees and changes a booking', () => {
     const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/bookings/${booking.id}/companion`, headers });
     expect(removed.statusCode).toBe(200);
     expect(removed.json().companions.map((c: { status: string }) => c.status)).toEqual(['declined', 'removed']);
+    const revoked = await t.app.inject({ method: 'GET', url: `/api/v1/bookings/${booking.id}?token=${secondToken}` });
+    expect(revoked.statusCode).toBe(404);
     const none = await t.app.inject({ method: 'DELETE', url: `/api/v1/bookings/${booking.id}/companion`, headers });
     expect(none.statusCode).toBe(404);
   });
 
   it('lists for each caller only what they may see, paged', async () => {
-    const mine = await t.app.inject({ method: 'GET', url: '/api/v1/bookings', headers: await student('owner') });
+    const booking = await ownBooking('lister', '2027-03-25T09:00:00Z', false);
+    await ownBooking('lister-b', '2027-03-25T10:00:00Z', false);
+    await ownBooking('lister-c', '2027-03-25T11:00:00Z', false);
+    await ownBooking('lister-d', '2027-03-26T09:00:00Z', false);
+    const mine = await t.app.inject({ method: 'GET', url: '/api/v1/bookings', headers: await student('lister') });
     expect(mine.json().bookings.map((b: { id: string }) => b.id)).toEqual([booking.id]);
     const theirs = await t.app.inject({
       method: 'GET',
@@ -400,12 +431,13 @@ describe('who sees and changes a booking', () => {
     ).toBe(true);
     const window = await t.app.inject({
       method: 'GET',
-      url: '/api/v1/bookings?from=2027-03-16&to=2027-03-16',
+      url: '/api/v1/bookings?from=2027-03-25&to=2027-03-25',
       headers: await t.auth('admin'),
     });
-    expect(window.json().bookings.map((b: { start: string }) => b.start.slice(0, 10))).toEqual([
-      '2027-03-16',
-      '2027-03-16',
+    expect(window.json().bookings.map((b: { start: string }) => b.start.slice(0, 16))).toEqual([
+      '2027-03-25T09:00',
+      '2027-03-25T10:00',
+      '2027-03-25T11:00',
     ]);
     const analyst = await t.app.inject({ method: 'GET', url: '/api/v1/bookings', headers: await t.auth('analyst') });
     expect(analyst.statusCode).toBe(403);

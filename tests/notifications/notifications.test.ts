@@ -92,10 +92,8 @@ async function deliver() {
 }
 
 describe('emails and invites', () => {
-  let booking: { id: string };
-
   it('sends the student a confirmation, the companion an invitation and the librarian a notice, each with an invite', async () => {
-    booking = await book('2027-03-23T09:00:00Z', {
+    const booking = await book('2027-03-23T09:00:00Z', {
       topic: 'Systematic review search strategy',
       companion: { name: 'Amira Haddad', email: 'amira@student.uni.example' },
     });
@@ -153,11 +151,25 @@ describe('emails and invites', () => {
     expect(byRecipient.get('ada@library.uni.example')?.subject).toMatch(/^New booking: Wei Zhang/);
   });
 
+  /** S: each test books its own session (its own student), delivers the confirmations and starts clean. */
+  async function bookedWithFriend(who: string, start: string) {
+    const claims = { sub: `idp|${who}`, email: `${who}@student.uni.example`, name: who };
+    const booked = await book(
+      start,
+      { companion: { name: `${who}'s friend`, email: `friend.${who}@student.uni.example` } },
+      claims,
+    );
+    await deliver();
+    sink.received.length = 0;
+    return { booking: booked as { id: string }, claims };
+  }
+
   it('sends updated invites when the session moves across the DST change: same UID, higher SEQUENCE, 09:00 local', async () => {
+    const { booking, claims } = await bookedWithFriend('ling', '2027-03-25T10:00:00Z');
     const moved = await t.app.inject({
       method: 'POST',
       url: `/api/v1/bookings/${booking.id}/reschedule`,
-      headers: await t.auth('student', studentClaims),
+      headers: await t.auth('student', claims),
       payload: { start: '2027-03-29T08:00:00Z' },
     });
     expect(moved.statusCode).toBe(200);
@@ -177,32 +189,43 @@ describe('emails and invites', () => {
   });
 
   it('sends reminders before the session, and none for the time it was moved from', async () => {
+    const { booking, claims } = await bookedWithFriend('rem', '2027-03-26T09:00:00Z');
+    const moved = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booking.id}/reschedule`,
+      headers: await t.auth('student', claims),
+      payload: { start: '2027-03-30T08:00:00Z' },
+    });
+    expect(moved.statusCode).toBe(200);
+    await deliver();
+    sink.received.length = 0;
     const rows = await t.db.select().from(notifications).where(eq(notifications.bookingId, booking.id));
     const reminders = rows.filter((row) => row.kind === 'reminder');
     expect(reminders.filter((row) => row.status === 'skipped')).toHaveLength(2);
     expect(reminders.filter((row) => row.status === 'pending').map((row) => row.sendAfter.toISOString())).toEqual([
-      '2027-03-28T08:00:00.000Z',
-      '2027-03-28T08:00:00.000Z',
+      '2027-03-29T08:00:00.000Z',
+      '2027-03-29T08:00:00.000Z',
     ]);
-    t.clock.set('2027-03-28T08:00:30Z');
+    t.clock.set('2027-03-29T08:00:30Z');
     expect(await deliver()).toMatchObject({ sent: 2 });
     const subjects = (await sink.parsed()).map((mail) => `${to(mail)} ${mail.subject}`).sort();
-    expect(subjects[0]).toMatch(/^amira@student\.uni\.example Reminder: library session with Ada Lovelace/);
-    expect(subjects[1]).toMatch(/^wei@student\.uni\.example Reminder: /);
+    expect(subjects[0]).toMatch(/^friend\.rem@student\.uni\.example Reminder: library session with Ada Lovelace/);
+    expect(subjects[1]).toMatch(/^rem@student\.uni\.example Reminder: /);
   });
 
   it('sends cancellations with METHOD:CANCEL and STATUS:CANCELLED', async () => {
+    const { booking, claims } = await bookedWithFriend('cal', '2027-03-26T10:00:00Z');
     const cancelled = await t.app.inject({
       method: 'POST',
       url: `/api/v1/bookings/${booking.id}/cancel`,
-      headers: await t.auth('student', studentClaims),
+      headers: await t.auth('student', claims),
       payload: { reason: 'Deadline moved' },
     });
     expect(cancelled.statusCode).toBe(200);
     expect(await deliver()).toMatchObject({ sent: 3 });
     for (const mail of await sink.parsed()) {
       expect(mail.subject).toMatch(/^Cancelled: /);
-      expect(inviteOf(mail)).toMatchObject({ method: 'CANCEL', status: 'CANCELLED', sequence: 2 });
+      expect(inviteOf(mail)).toMatchObject({ method: 'CANCEL', status: 'CANCELLED', sequence: 1 });
     }
     expect(sink.received.every((raw) => /method=CANCEL/i.test(raw.toString()))).toBe(true);
   });
