@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import fastifyView from '@fastify/view';
 import { sql } from 'drizzle-orm';
+import { Eta } from 'eta';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { Type } from 'typebox';
 import packageJson from '../package.json' with { type: 'json' };
@@ -32,20 +34,26 @@ import { createImportService } from './modules/uptake/imports.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
 import { createUptakeService } from './modules/uptake/service.js';
 import { authPlugin } from './plugins/auth.js';
-import { errorsPlugin, problemResponse, rawClientError, sendProblem } from './plugins/errors.js';
+import { type ErrorsOptions, errorsPlugin, problemResponse, rawClientError, sendProblem } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import type { Clock } from './time/clock.js';
+import { loadCatalogues } from './web/layout/i18n.js';
+import { renderErrorPage, VIEWS_DIR, webPlugin } from './web/plugin.js';
+import { createSessionStore } from './web/session.js';
+import { createSignInService } from './web/sign-in/service.js';
 
 export interface AppDeps {
   db: Database;
   clock: Clock;
   config: Config;
+  /** The message catalogues (tests add a language this way). */
+  messagesDir?: string;
   /** Where logs go (default stdout); tests read them to check what is never logged. */
   logStream?: Writable;
   logger?: false;
 }
 
-export async function buildApp({ db, clock, config, logStream, logger }: AppDeps) {
+export async function buildApp({ db, clock, config, logStream, logger, messagesDir }: AppDeps) {
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel, logStream),
     genReqId: () => randomUUID(),
@@ -90,7 +98,13 @@ export async function buildApp({ db, clock, config, logStream, logger }: AppDeps
   const uptake = createUptakeService({ db, clock, config, categories });
   const imports = createImportService({ db, categories });
 
-  await app.register(errorsPlugin);
+  const pages: ErrorsOptions['pages'] = {};
+  await app.register(errorsPlugin, { pages });
+  await app.register(fastifyView, {
+    engine: { eta: new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true, useWith: false }) },
+    root: VIEWS_DIR,
+    viewExt: 'eta',
+  });
   app.addHook('preValidation', refuseControlCharacters);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -175,6 +189,38 @@ export async function buildApp({ db, clock, config, logStream, logger }: AppDeps
     },
     { prefix: '/api/v1' },
   );
+
+  const catalogues = loadCatalogues(messagesDir);
+  const webDeps = {
+    config,
+    clock,
+    catalogues,
+    sessions: createSessionStore({
+      db,
+      clock,
+      sessionHours: config.web.sessionHours,
+      secureCookies: config.publicUrl.startsWith('https:'),
+      findLibrarianIdByEmail: librarians.findIdByEmail,
+    }),
+    signIn: createSignInService({
+      db,
+      clock,
+      config,
+      messageIdDomain: outbox.messageIdDomain,
+      findLibrarianIdByEmail: librarians.findIdByEmail,
+    }),
+    librarians,
+    availability,
+    bookings,
+    companions,
+    categories,
+    calendar,
+  };
+  await app.register(webPlugin, webDeps);
+  pages.notFound = async (request, reply) => {
+    request.session = null;
+    return renderErrorPage(request, reply, webDeps, 404);
+  };
 
   return app;
 }

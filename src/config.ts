@@ -92,6 +92,19 @@ export function loadConfig(env: Env = process.env) {
   const linkHost = host === '0.0.0.0' || host === '::' || isLoopbackHost(host) ? 'localhost' : host;
   const defaultPublicUrl = `http://${linkHost.includes(':') ? `[${linkHost}]` : linkHost}:${port}`;
 
+  const oidcIssuer = url(env, 'OIDC_ISSUER', ['https:', 'http:']);
+  const oidcClientId = text(env, 'OIDC_CLIENT_ID');
+  if (oidcIssuer && !oidcClientId) throw new ConfigError('OIDC_ISSUER needs OIDC_CLIENT_ID to be set as well');
+  const signInDomains = (text(env, 'SIGN_IN_EMAIL_DOMAINS') ?? '')
+    .split(',')
+    .map((domain) => domain.trim().toLowerCase().replace(/^@/, ''))
+    .filter(Boolean);
+  for (const domain of signInDomains) {
+    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain)) {
+      throw new ConfigError(`SIGN_IN_EMAIL_DOMAINS must be comma-separated domains such as uni.ac.uk, got "${domain}"`);
+    }
+  }
+
   return {
     port,
     host,
@@ -115,6 +128,23 @@ export function loadConfig(env: Env = process.env) {
     bookingLimitPerStudent: integer(env, 'BOOKING_LIMIT_PER_STUDENT', 3, 1, 100),
     /** Emails one booking's changes may cause per hour (cancellations always go). */
     emailsPerBookingPerHour: integer(env, 'EMAILS_PER_BOOKING_PER_HOUR', 30, 1, 10000),
+    web: {
+      /** The institution's OpenID provider for browser sign-in (authorization code with PKCE). */
+      oidc: oidcIssuer
+        ? {
+            issuer: oidcIssuer.toString(),
+            clientId: oidcClientId as string,
+            clientSecret: text(env, 'OIDC_CLIENT_SECRET'),
+            roleClaim: text(env, 'OIDC_ROLE_CLAIM') ?? 'roles',
+            defaultRole: oneOf(env, 'OIDC_DEFAULT_ROLE', ['student', 'none'] as const, 'student'),
+          }
+        : undefined,
+      /** Who may ask for an emailed sign-in link (empty: nobody, the form is not shown). */
+      signInEmailDomains: signInDomains,
+      /** The development sign-in form: only on the embedded database, without OIDC, on loopback. */
+      developmentSignIn: !databaseUrl && !oidcIssuer && isLoopbackHost(host),
+      sessionHours: integer(env, 'SESSION_HOURS', 12, 1, 24 * 30),
+    },
     rateLimit: {
       bookingWritesPerMinute: integer(env, 'RATE_LIMIT_BOOKING_WRITES_PER_MINUTE', 10, 1, 100000),
       publicReadsPerMinute: integer(env, 'RATE_LIMIT_PUBLIC_READS_PER_MINUTE', 300, 1, 1000000),

@@ -136,6 +136,8 @@ export const students = pgTable('students', {
   email: text('email'),
   name: text('name'),
   categories: jsonb('categories').$type<Record<string, string>>().notNull().default({}),
+  /** When the student answered the category questions (perhaps "prefer not to say"): never asked again. */
+  categoriesAnsweredAt: instant('categories_answered_at'),
   createdAt: createdAt(),
   updatedAt: instant('updated_at').notNull().defaultNow(),
 });
@@ -167,6 +169,8 @@ export const bookings = pgTable(
     location: text('location'),
     meetingUrl: text('meeting_url'),
     topic: text('topic'),
+    /** The zone the student booked in (their browser's), so emails show their time too. */
+    studentTimeZone: text('student_time_zone'),
     studentCategories: jsonb('student_categories').$type<Record<string, string>>().notNull().default({}),
     attendance: text('attendance', { enum: ATTENDANCE }),
     cancelledAt: instant('cancelled_at'),
@@ -284,9 +288,8 @@ export const notifications = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     kind: text('kind').notNull(),
-    bookingId: uuid('booking_id')
-      .notNull()
-      .references(() => bookings.id, { onDelete: 'cascade' }),
+    /** The booking the message is about; null for messages about no booking (sign-in links). */
+    bookingId: uuid('booking_id').references(() => bookings.id, { onDelete: 'cascade' }),
     recipientRole: text('recipient_role', { enum: ['student', 'companion', 'librarian'] }).notNull(),
     companionId: uuid('companion_id').references(() => companions.id, { onDelete: 'cascade' }),
     recipientEmail: text('recipient_email').notNull(),
@@ -340,4 +343,37 @@ export const cohorts = pgTable(
     size: integer('size').notNull(),
   },
   (t) => [primaryKey({ columns: [t.termId, t.dimension, t.value] }), check('cohorts_size_check', sql`${t.size} >= 0`)],
+);
+
+/**
+ * Browser sessions: only the SHA-256 of the cookie's random id is stored. A session starts
+ * anonymous (it carries the CSRF secret and the chosen time zone) and is replaced by a new id at
+ * sign-in, so an id planted before sign-in is worthless after it.
+ */
+export const webSessions = pgTable(
+  'web_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    /** The signed-in person (AuthUser without librarianId), or null. */
+    user: jsonb('user').$type<{ sub: string; email: string | null; name: string | null; roles: string[] }>(),
+    csrfSecret: text('csrf_secret').notNull(),
+    timeZone: text('time_zone'),
+    createdAt: instant('created_at').notNull(),
+    expiresAt: instant('expires_at').notNull(),
+  },
+  (t) => [index('web_sessions_expires_idx').on(t.expiresAt)],
+);
+
+/** One-time sign-in links sent by email: the hash only, 15 minutes, single use. */
+export const signInLinks = pgTable(
+  'sign_in_links',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    email: text('email').notNull(),
+    next: text('next'),
+    expiresAt: instant('expires_at').notNull(),
+    usedAt: instant('used_at'),
+    createdAt: instant('created_at').notNull(),
+  },
+  (t) => [index('sign_in_links_email_idx').on(t.email, t.createdAt)],
 );

@@ -125,8 +125,20 @@ export function rawClientError(error: Error & { code?: string }, socket: Socket)
   );
 }
 
+export interface ErrorsOptions {
+  /**
+   * Renders a page for a browser that asked for a path that is not the API (a readable 404 page
+   * instead of JSON); set by the web plugin once it is registered.
+   */
+  pages?: { notFound?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> };
+}
+
+function isApiPath(url: string): boolean {
+  return url.startsWith('/api/') || url === '/api' || url.startsWith('/docs') || url.startsWith('/health');
+}
+
 /** One place that turns every error into application/problem+json; no stack or SQL reaches a client. */
-export const errorsPlugin = fp(async (app: FastifyInstance) => {
+export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptions = {}) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof DomainError) {
       return sendProblem(request, reply, {
@@ -167,12 +179,16 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
     });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, {
+  app.setNotFoundHandler((request, reply) => {
+    const pageNotFound = options.pages?.notFound;
+    if (pageNotFound && !isApiPath(request.url) && (request.headers.accept ?? '').includes('text/html')) {
+      return pageNotFound(request, reply);
+    }
+    return sendProblem(request, reply, {
       status: 404,
       code: 'route_not_found',
       title: 'Not found',
       detail: `There is no ${request.method} ${request.url.split('?')[0]} in this API. See /docs for the routes.`,
-    }),
-  );
+    });
+  });
 });

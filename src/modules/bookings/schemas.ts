@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { described, Instant, IsoDate, ModeSchema, Nullable, Uuid } from '../../http/formats.js';
+import { described, Instant, IsoDate, ModeSchema, Nullable, TimeZoneName, Uuid } from '../../http/formats.js';
 import { CategoryValues } from '../categories/schemas.js';
 
 export const CompanionInput = Type.Object(
@@ -28,6 +28,9 @@ export const CreateBooking = Type.Object(
     companion: Type.Optional(CompanionInput),
     companions: Type.Optional(
       Type.Array(CompanionInput, { maxItems: 5, description: 'Several companions, where allowed' }),
+    ),
+    timeZone: Type.Optional(
+      TimeZoneName("The student's own IANA zone (their browser's): emails show the time in it as well"),
     ),
   },
   { additionalProperties: false },

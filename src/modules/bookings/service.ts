@@ -194,6 +194,7 @@ export function createBookingService(deps: {
               studentRef: `s:${student.id}`,
               ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
               topic: input.topic ?? null,
+              studentTimeZone: input.timeZone ?? null,
               studentCategories: student.categories,
               createdAt: now,
               updatedAt: now,
@@ -223,6 +224,16 @@ export function createBookingService(deps: {
     /** The booking a manage link opens (null for an unknown, expired or revoked one). */
     linkedBookingId(token: string): Promise<string | null> {
       return bookingIdOfToken(db, token, clock.now());
+    },
+
+    /** The booking as the caller may see it, and the companion the caller is (when a companion's link). */
+    async getWithParty(id: string, caller: Caller): Promise<{ booking: Booking; companionId: string | null }> {
+      const [booking] = await db.select().from(bookings).where(eq(bookings.id, id));
+      const party = await authorize(db, booking, id, caller, 'view', clock.now());
+      return {
+        booking: await view(db, id, party),
+        companionId: party.kind === 'companion_link' ? party.companionId : null,
+      };
     },
 
     async get(id: string, caller: Caller): Promise<Booking> {

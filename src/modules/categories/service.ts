@@ -125,6 +125,27 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
       });
     },
 
+    /** Whether the student has answered the category questions (so pages never ask twice). */
+    async hasAnsweredCategories(user: AuthUser): Promise<boolean> {
+      const [row] = await db
+        .select({ answeredAt: students.categoriesAnsweredAt, categories: students.categories })
+        .from(students)
+        .where(eq(students.idpSubject, user.sub));
+      return Boolean(row?.answeredAt) || Object.keys(row?.categories ?? {}).length > 0;
+    },
+
+    /** The student's answers, perhaps "prefer not to say" to some (left out): asked once. */
+    async answerCategories(user: AuthUser, categories: CategoryValues): Promise<StudentProfile> {
+      await checkCategories(categories, '/categories');
+      const student = await ensureStudent(user);
+      const [row] = await db
+        .update(students)
+        .set({ categories, categoriesAnsweredAt: clock.now(), updatedAt: clock.now() })
+        .where(eq(students.id, student.id))
+        .returning();
+      return toProfile(row as StudentRow);
+    },
+
     async getProfile(user: AuthUser): Promise<StudentProfile> {
       return toProfile(await ensureStudent(user));
     },

@@ -9,8 +9,9 @@ export interface OutgoingMail {
   subject: string;
   text: string;
   html: string;
-  ics: string;
-  method: InviteMethod;
+  /** The calendar invite, for messages about a session. */
+  ics?: string;
+  method?: InviteMethod;
   messageId: string;
 }
 
@@ -31,7 +32,9 @@ function mailOptions(mail: OutgoingMail, from: string) {
     messageId: mail.messageId,
     // RFC 6047 practice: the invite as a text/calendar; method=… alternative (what Outlook turns
     // into Accept/Decline); nodemailer adds it once more as the invite.ics attachment, and no more.
-    icalEvent: { method: mail.method, content: mail.ics, filename: 'invite.ics' },
+    ...(mail.ics && mail.method
+      ? { icalEvent: { method: mail.method, content: mail.ics, filename: 'invite.ics' } }
+      : {}),
   };
 }
 

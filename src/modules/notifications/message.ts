@@ -94,6 +94,28 @@ function headline(context: MessageContext, studentName: string, librarianName: s
   return `Confirmed: library session with ${librarianName}`;
 }
 
+/** The email with a one-time sign-in link (15 minutes, single use). */
+export function composeSignInMessage(url: string): Pick<ComposedMessage, 'subject' | 'text' | 'html'> {
+  const lines = [
+    'Use this link to sign in to library appointments. It works once, for 15 minutes.',
+    '',
+    url,
+    '',
+    'If you did not ask to sign in, you can ignore this email: nobody can sign in without the link.',
+  ];
+  return {
+    subject: 'Your sign-in link for library appointments',
+    text: lines.join('\n'),
+    html: [
+      '<!doctype html><html><body style="font-family: sans-serif">',
+      `<p>${escapeMarkup(lines[0] as string)}</p>`,
+      `<p><a href="${escapeMarkup(url)}">Sign in</a></p>`,
+      `<p>${escapeMarkup(lines[4] as string)}</p>`,
+      '</body></html>',
+    ].join('\n'),
+  };
+}
+
 /** Subject, plain text, HTML and invite for one recipient. Pure: all it needs is in `context`. */
 export function composeMessage(context: MessageContext): ComposedMessage {
   const studentName = headerText(context.student.name ?? 'A student');

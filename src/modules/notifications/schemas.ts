@@ -6,7 +6,7 @@ const Status = Type.Enum(['pending', 'sent', 'failed', 'dead', 'skipped']);
 export const Notification = Type.Object({
   id: Uuid(),
   kind: Type.String({ description: 'booking_created, booking_rescheduled, booking_cancelled, companion_*, reminder' }),
-  bookingId: Uuid(),
+  bookingId: Nullable(Uuid()),
   recipientRole: Type.Enum(['student', 'companion', 'librarian']),
   recipientEmail: Type.String(),
   status: Status,

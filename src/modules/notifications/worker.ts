@@ -6,7 +6,7 @@ import type { Clock } from '../../time/clock.js';
 import { insertManageToken } from '../bookings/repository.js';
 import { loadSessionContexts } from './context.js';
 import type { Mailer } from './mailer.js';
-import { composeMessage, type MessageSnapshot } from './message.js';
+import { composeMessage, composeSignInMessage, type MessageSnapshot } from './message.js';
 import type { NotificationKind } from './outbox.js';
 
 type NotificationRow = typeof notifications.$inferSelect;
@@ -78,7 +78,8 @@ export function createNotificationWorker(deps: {
    * is sent so every retry carries the same link (and retries never pile up live tokens).
    */
   async function linkFor(row: NotificationRow, bookingId: string, endsAt: Date): Promise<string> {
-    const url = `${deps.config.publicUrl}/api/v1/bookings/${bookingId}`;
+    // Pages, not API paths: the link opens the booking page (old API links keep working).
+    const url = `${deps.config.publicUrl}/bookings/${bookingId}`;
     if (row.recipientRole === 'librarian') return url;
     if (row.linkToken) return `${url}?token=${row.linkToken}`;
     const companionId = row.recipientRole === 'companion' ? row.companionId : null;
@@ -96,6 +97,8 @@ export function createNotificationWorker(deps: {
    * the booking as it now is; returns 'skipped' for a stale reminder.
    */
   async function deliver(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    if (row.kind === 'sign_in_link') return deliverSignInLink(row);
+    if (!row.bookingId) return 'skipped';
     const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
     if (!found) return 'skipped';
     if (row.kind === 'reminder') {
@@ -116,6 +119,18 @@ export function createNotificationWorker(deps: {
       manageUrl: await linkFor(row, found.booking.id, found.raw.endsAt),
       nowMs: now.getTime(),
     });
+    await mailer.send({
+      to: { name: row.recipientName, address: row.recipientEmail },
+      ...message,
+      messageId: row.messageId,
+    });
+    return 'sent';
+  }
+
+  /** A one-time sign-in link: its token was minted when asked for and lives in the row until sent. */
+  async function deliverSignInLink(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    if (!row.linkToken) return 'skipped';
+    const message = composeSignInMessage(`${deps.config.publicUrl}/sign-in/link?token=${row.linkToken}`);
     await mailer.send({
       to: { name: row.recipientName, address: row.recipientEmail },
       ...message,

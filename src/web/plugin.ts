@@ -1,0 +1,141 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import compress from '@fastify/compress';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { DomainError } from '../errors.js';
+import type { AvailabilityService } from '../modules/availability/service.js';
+import type { CompanionService } from '../modules/bookings/companions.js';
+import type { BookingService } from '../modules/bookings/service.js';
+import type { CalendarService } from '../modules/calendar/service.js';
+import type { CategoryService } from '../modules/categories/service.js';
+import type { LibrarianService } from '../modules/librarians/service.js';
+import type { Clock } from '../time/clock.js';
+import { isCanonicalTimeZone } from '../time/zone.js';
+import type { Catalogues } from './layout/i18n.js';
+import { pageContext, safeNext } from './layout/page.js';
+import { type SessionStore, sameToken } from './session.js';
+import { type SignInService, signInRoutes } from './sign-in/routes.js';
+import { studentRoutes } from './student/routes.js';
+
+export const ASSETS_DIR = fileURLToPath(new URL('./assets', import.meta.url));
+export const VIEWS_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+export interface WebDeps {
+  config: Config;
+  clock: Clock;
+  catalogues: Catalogues;
+  sessions: SessionStore;
+  signIn: SignInService;
+  librarians: LibrarianService;
+  availability: AvailabilityService;
+  bookings: BookingService;
+  companions: CompanionService;
+  categories: CategoryService;
+  calendar: CalendarService;
+}
+
+/** Renders a readable error page (never a stack, never JSON) with the request id to quote. */
+export async function renderErrorPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: Pick<WebDeps, 'catalogues' | 'config'>,
+  status: number,
+  detail?: string,
+) {
+  const context = pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
+  const kind = status === 404 ? 'notFound' : status === 403 ? 'forbidden' : status >= 500 ? 'server' : 'request';
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .view('layout/error', {
+      ...context,
+      title: context.t(`error.${kind}.title`),
+      message: detail ?? context.t(`error.${kind}.body`),
+      requestId: String(request.id),
+    });
+}
+
+/**
+ * The web front: server-rendered pages on the same services as the API. Helmet's strict CSP, the
+ * session cookie and CSRF checks apply to the pages only, inside this plugin's scope.
+ */
+export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
+  await app.register(compress, { global: true, threshold: 1024 });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    // Same-origin pages only; the API keeps its own headers.
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(fastifyStatic, {
+    root: ASSETS_DIR,
+    prefix: '/assets/',
+    maxAge: '1h',
+    decorateReply: false,
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config?.page === true) request.session = await deps.sessions.read(request);
+  });
+  // Every page gets a session on first visit: its forms need a CSRF token.
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.routeOptions.config?.page !== true) return;
+    if (!request.session) request.session = await deps.sessions.start(reply);
+    if (request.method === 'POST') {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      if (!sameToken(request.session.csrfToken, body._csrf)) {
+        // A fresh session has a token the form could not have carried: the form was stale or forged.
+        return renderErrorPage(
+          request,
+          reply,
+          deps,
+          403,
+          pageContext(request, deps.catalogues, deps.config.libraryTimeZone).t('error.csrf'),
+        );
+      }
+    }
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const status = error instanceof DomainError ? error.status : error.validation ? 400 : (error.statusCode ?? 500);
+    if (status >= 500) request.log.error({ err: error }, 'page error');
+    const detail = error instanceof DomainError && status < 500 ? error.message : undefined;
+    return renderErrorPage(request, reply, deps, status, detail);
+  });
+
+  app.post(
+    '/time-zone',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Body: { timeZone?: string; next?: string } }>, reply) => {
+      const zone = request.body?.timeZone;
+      if (request.session && typeof zone === 'string' && isCanonicalTimeZone(zone)) {
+        await deps.sessions.setTimeZone(request.session, zone);
+      }
+      return reply.redirect(safeNext(request.body?.next), 303);
+    },
+  );
+
+  app.get('/accessibility', { config: { page: true } }, async (request, reply) => {
+    const context = pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
+    return reply.view('layout/accessibility', { ...context, title: context.t('accessibility.title') });
+  });
+
+  await app.register(signInRoutes, deps);
+  await app.register(studentRoutes, deps);
+}

@@ -1,0 +1,127 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ROLES, type Role } from '../../plugins/auth.js';
+import { type PageError, pageContext, safeNext } from '../layout/page.js';
+import type { WebDeps } from '../plugin.js';
+
+export type { SignInService } from './service.js';
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+type Form = Record<string, string | undefined>;
+
+/** Sign-in pages: the institution's single sign-on, an emailed link, or (development only) a form. */
+export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
+  const { config } = deps;
+  const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
+
+  function renderSignIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: { errors?: PageError[]; values?: Form; status?: number } = {},
+  ) {
+    const page = context(request);
+    const next = safeNext((request.query as Form)?.next ?? (request.body as Form | undefined)?.next);
+    return reply.code(extra.status ?? 200).view('sign-in/sign-in', {
+      ...page,
+      title: page.t('signIn.title'),
+      next,
+      oidc: Boolean(config.web.oidc),
+      emailLink: config.web.signInEmailDomains.length > 0,
+      domains: config.web.signInEmailDomains,
+      development: config.web.developmentSignIn,
+      roles: ROLES,
+      errors: extra.errors ?? [],
+      values: extra.values ?? {},
+    });
+  }
+
+  app.get('/sign-in', { config: { page: true } }, async (request, reply) => renderSignIn(request, reply));
+
+  app.post(
+    '/sign-in/email',
+    {
+      config: {
+        page: true,
+        rateLimit: { max: 10, timeWindow: '1 minute', keyGenerator: (request) => `sign-in-email:${request.ip}` },
+      },
+    },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      const email = (request.body?.email ?? '').trim();
+      const page = context(request);
+      if (!config.web.signInEmailDomains.length) return reply.redirect('/sign-in', 303);
+      if (!EMAIL.test(email) || email.length > 254) {
+        return renderSignIn(request, reply, {
+          status: 400,
+          errors: [{ field: 'email', message: page.t('signIn.email.invalid') }],
+          values: { email },
+        });
+      }
+      if (!deps.signIn.isAllowedAddress(email)) {
+        return renderSignIn(request, reply, {
+          status: 400,
+          errors: [
+            {
+              field: 'email',
+              message: page.t('signIn.email.domain', { domains: config.web.signInEmailDomains.join(', ') }),
+            },
+          ],
+          values: { email },
+        });
+      }
+      await deps.signIn.requestLink(email, safeNext(request.body?.next));
+      return reply.redirect('/sign-in/check-email', 303);
+    },
+  );
+
+  app.get('/sign-in/check-email', { config: { page: true } }, async (request, reply) => {
+    const page = context(request);
+    return reply.view('sign-in/check-email', { ...page, title: page.t('signIn.checkEmail.title') });
+  });
+
+  app.get(
+    '/sign-in/link',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
+      const token = request.query.token;
+      const used = typeof token === 'string' && token.length <= 100 ? await deps.signIn.consumeLink(token) : null;
+      if (!used) {
+        const page = context(request);
+        return reply.code(410).view('sign-in/link-expired', { ...page, title: page.t('signIn.linkExpired.title') });
+      }
+      await deps.sessions.signIn(reply, request.session, used.person);
+      return reply.redirect(safeNext(used.next), 303);
+    },
+  );
+
+  app.post(
+    '/sign-in/development',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      if (!config.web.developmentSignIn) return reply.code(404).send();
+      const page = context(request);
+      const email = (request.body?.email ?? '').trim().toLowerCase();
+      const role = request.body?.role as Role | undefined;
+      const errors: PageError[] = [];
+      if (!EMAIL.test(email)) errors.push({ field: 'dev-email', message: page.t('signIn.email.invalid') });
+      if (!role || !(ROLES as readonly string[]).includes(role)) {
+        errors.push({ field: 'dev-role-student', message: page.t('signIn.development.roleRequired') });
+      }
+      if (errors.length > 0) {
+        return renderSignIn(request, reply, { status: 400, errors, values: { devEmail: email, role } });
+      }
+      await deps.sessions.signIn(reply, request.session, {
+        sub: `dev:${email}`,
+        email,
+        name: email.split('@')[0] ?? email,
+        roles: [role as Role],
+      });
+      const landing = role === 'student' ? '/' : '/';
+      return reply.redirect(safeNext(request.body?.next ?? landing), 303);
+    },
+  );
+
+  app.post('/sign-out', { config: { page: true } }, async (request, reply) => {
+    await deps.sessions.signOut(reply, request.session);
+    return reply.redirect('/', 303);
+  });
+}
