@@ -1,0 +1,106 @@
+import { createServer } from 'node:net';
+import { AxeBuilder } from '@axe-core/playwright';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
+import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
+import { createTestApp, type TestContext } from './app.js';
+import { type SmtpSink, startSmtpSink } from './smtp.js';
+
+/** Debian's chromium (installed by .ci/run); no browser is downloaded. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export interface WebContext {
+  t: TestContext;
+  baseUrl: string;
+  sink: SmtpSink;
+  mailer: Mailer;
+  worker: NotificationWorker;
+  close(): Promise<void>;
+}
+
+/** The app listening on loopback, with a real SMTP sink and a worker the test drives. */
+export async function startWebApp(options: { now?: string; env?: Record<string, string> } = {}): Promise<WebContext> {
+  const port = await freePort();
+  const sink = await startSmtpSink();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const t = await createTestApp({
+    ...(options.now ? { now: options.now } : {}),
+    env: { PUBLIC_URL: baseUrl, SMTP_URL: sink.url, PORT: String(port), ...options.env },
+  });
+  await t.app.listen({ port, host: '127.0.0.1' });
+  const mailer = createMailer(t.config);
+  const worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config });
+  return {
+    t,
+    baseUrl,
+    sink,
+    mailer,
+    worker,
+    async close() {
+      mailer.close();
+      await t.close();
+      await sink.stop();
+    },
+  };
+}
+
+const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+/**
+ * The accessibility bar for the page as it is now: no axe violations against WCAG 2.2 AA, and no
+ * sideways scrolling at 320 CSS pixels (WCAG 1.4.10), after which the viewport is restored.
+ */
+export async function expectAccessible(page: Page, label: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
+  const violations = results.violations.map(
+    (violation) =>
+      `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join('; ')})`,
+  );
+  expect(violations, `axe on ${label}`).toEqual([]);
+  expect(results.passes.length, `axe checked ${label}`).toBeGreaterThan(10);
+  const viewport = page.viewportSize();
+  await page.setViewportSize({ width: 320, height: 640 });
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  expect(overflow, `horizontal scroll at 320 px on ${label}`).toBeLessThanOrEqual(0);
+  if (viewport) await page.setViewportSize(viewport);
+}
+
+/** Waits for the first-visit zone detection (JavaScript on) to settle. */
+export async function settled(page: Page, javaScript = true): Promise<void> {
+  await page.waitForLoadState('load');
+  if (javaScript) {
+    await page.waitForFunction("document.body?.dataset.detectZone !== 'true'", undefined, { timeout: 10_000 });
+    await page.waitForLoadState('load');
+  }
+}
