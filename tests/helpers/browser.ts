@@ -89,8 +89,9 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
   expect(results.passes.length, `axe checked ${label}`).toBeGreaterThan(10);
   const viewport = page.viewportSize();
   await page.setViewportSize({ width: 320, height: 640 });
-  const overflow = await page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  // A string expression: it runs in the browser, and the project's types have no DOM.
+  const overflow = await page.evaluate<number>(
+    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
   );
   expect(overflow, `horizontal scroll at 320 px on ${label}`).toBeLessThanOrEqual(0);
   if (viewport) await page.setViewportSize(viewport);
