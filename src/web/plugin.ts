@@ -64,6 +64,10 @@ export async function renderErrorPage(
  * session cookie and CSRF checks apply to the pages only, inside this plugin's scope.
  */
 export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
+  // Pages are not part of the API contract: keep them out of the OpenAPI document.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...(route.schema ?? {}), hide: true };
+  });
   await app.register(compress, { global: true, threshold: 1024 });
   await app.register(helmet, {
     contentSecurityPolicy: {

@@ -75,7 +75,7 @@ describe('booking a session', () => {
       companions: [{ name: 'Amira', email: 'amira@uni.ac.uk', status: 'invited', attended: null }],
       sequence: 0,
     });
-    expect(booking.links.manage).toMatch(/^http:\/\/localhost:3000\/api\/v1\/bookings\/[0-9a-f-]+\?token=[\w-]{43}$/);
+    expect(booking.links.manage).toMatch(/^http:\/\/localhost:3000\/bookings\/[0-9a-f-]+\?token=[\w-]{43}$/);
     expect(booking.links.companions).toHaveLength(1);
 
     // Later profile edits do not rewrite the booking's snapshot.

@@ -22,7 +22,8 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
   const { config } = deps;
 
   function manageUrl(bookingId: string, token: string): string {
-    return `${config.publicUrl}/api/v1/bookings/${bookingId}?token=${token}`;
+    // The booking's page (the API route accepts the same token).
+    return `${config.publicUrl}/bookings/${bookingId}?token=${token}`;
   }
 
   function issueToken(

@@ -31,7 +31,7 @@ export function createCalendarService(deps: { db: Database; clock: Clock; config
         cancelled,
         [
           context.booking.topic ? `Topic: ${context.booking.topic}` : '',
-          `Booking: ${config.publicUrl}/api/v1/bookings/${id}`,
+          `Booking: ${config.publicUrl}/bookings/${id}`,
         ].filter(Boolean),
       );
       return renderInvite(cancelled ? 'CANCEL' : 'REQUEST', [event]);
@@ -70,7 +70,7 @@ export function createCalendarService(deps: { db: Database; clock: Clock; config
               ? `Companion: ${companions.map((c) => c.name ?? 'a companion').join(', ')}`
               : 'No companion',
             context.booking.topic ? `Topic: ${context.booking.topic}` : '',
-            `Booking: ${config.publicUrl}/api/v1/bookings/${context.booking.id}`,
+            `Booking: ${config.publicUrl}/bookings/${context.booking.id}`,
           ].filter(Boolean),
         );
         return companions.length > 0 ? { ...event, summary: `${event.summary} (+ companion)` } : event;
