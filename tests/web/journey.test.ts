@@ -103,3 +103,97 @@ describe('the student journey', () => {
     await page.context().close();
   });
 });
+
+async function bookThroughApi(who: string, start: string, companions: { name: string; email?: string }[] = []) {
+  const claims = { sub: `idp|${who}`, email: `${who}@student.uni.example`, name: `${who} Student` };
+  const response = await web.t.app.inject({
+    method: 'POST',
+    url: '/api/v1/bookings',
+    headers: await web.t.auth('student', claims),
+    payload: { librarianId: librarian.id, start, ...(companions.length > 0 ? { companions } : {}) },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  web.sink.received.length = 0;
+  await web.worker.runOnce();
+  return response.json() as { id: string };
+}
+
+function linkIn(text: string | undefined): string {
+  const link = new RegExp(`${web.baseUrl}/bookings/[0-9a-f-]{36}\\?token=[\\w-]+`).exec(text ?? '')?.[0];
+  if (!link) throw new Error(`no manage link in: ${text}`);
+  return link.replace(web.baseUrl, '');
+}
+
+describe('managing a booking from the emailed link', () => {
+  it('opens the link from the email, reschedules, adds a second friend and cancels, without signing in', async () => {
+    const booking = await bookThroughApi('mina', '2027-03-24T09:00:00Z', [
+      { name: 'Jo', email: 'jo@student.uni.example' },
+    ]);
+    const [mail] = await mailsTo('mina@student.uni.example');
+    const page = await newPage();
+    await page.goto(linkIn(mail?.text));
+    await settled(page);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Your booking');
+    await expectAccessible(page, 'booking page from link');
+
+    await page.getByRole('link', { name: 'Choose another time' }).click();
+    await expectAccessible(page, 'reschedule');
+    await page.getByRole('radio', { name: /^Wednesday, 24 March 2027, 11:00 Greenwich Mean Time/ }).check();
+    await page.getByRole('button', { name: 'Move my booking' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('moved to the new time');
+    await expectAccessible(page, 'booking moved');
+    expect(await page.locator('main').textContent()).toContain(
+      'Wednesday, 24 March 2027, 11:00–12:00 Greenwich Mean Time',
+    );
+
+    await page.getByLabel("Friend's name").fill('Sam');
+    await page.getByLabel("Friend's email (optional)").fill('sam@student.uni.example');
+    await page.getByRole('button', { name: 'Save friend' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('saved and invited');
+    expect(await page.getByRole('button', { name: /^Remove / }).count()).toBe(2);
+
+    await page.getByRole('link', { name: 'Cancel this booking' }).click();
+    await expectAccessible(page, 'cancel');
+    await page.getByLabel('Reason (optional)').fill('Deadline moved');
+    await page.getByRole('button', { name: 'Cancel booking' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('is cancelled');
+    await expectAccessible(page, 'cancelled');
+
+    const stored = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booking.id}`,
+      headers: await web.t.auth('admin'),
+    });
+    expect(stored.json()).toMatchObject({ status: 'cancelled', start: '2027-03-24T11:00:00+00:00' });
+    expect(stored.json().companions.map((c: { name: string; status: string }) => `${c.name} ${c.status}`)).toEqual([
+      'Jo invited',
+      'Sam invited',
+    ]);
+    await page.context().close();
+  });
+
+  it("lets a friend decline through their own link, showing the student's name but not their email", async () => {
+    const booking = await bookThroughApi('omar', '2027-03-25T09:00:00Z', [
+      { name: 'Lena', email: 'lena@student.uni.example' },
+    ]);
+    const [mail] = await mailsTo('lena@student.uni.example');
+    const page = await newPage();
+    await page.goto(linkIn(mail?.text));
+    await settled(page);
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toBe('omar Student invited you to a library session');
+    expect(await page.locator('main').textContent()).not.toContain('omar@student.uni.example');
+    await expectAccessible(page, 'friend view');
+    await page.getByRole('button', { name: "I can't come" }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain("can't come");
+    await expectAccessible(page, 'friend declined');
+    const stored = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booking.id}`,
+      headers: await web.t.auth('admin'),
+    });
+    expect(stored.json()).toMatchObject({ status: 'confirmed', companions: [{ name: 'Lena', status: 'declined' }] });
+    await page.context().close();
+  });
+});

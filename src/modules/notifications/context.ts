@@ -35,6 +35,7 @@ export async function loadSessionContexts(executor: Executor, condition: SQL | u
         topic: booking.topic,
         sequence: booking.sequence,
         cancellationReason: booking.cancellationReason,
+        studentTimeZone: booking.studentTimeZone,
       },
       librarian: { name: librarian.name, email: librarian.email },
       student: { name: student?.name ?? null, email: student?.email ?? null },

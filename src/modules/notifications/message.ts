@@ -19,6 +19,8 @@ export interface MessageContext {
     topic: string | null;
     sequence: number;
     cancellationReason: string | null;
+    /** The zone the student booked in (their browser's), when known. */
+    studentTimeZone?: string | null;
   };
   librarian: { name: string; email: string };
   student: { name: string | null; email: string | null };
@@ -126,6 +128,9 @@ export function composeMessage(context: MessageContext): ComposedMessage {
   const activeCompanions = context.companions.filter((companion) => companion.status === 'invited');
 
   const isMove = context.kind === 'booking_rescheduled' && !cancelled && context.previous;
+  // The student (and their friends, often from the same place) also see the time where they are.
+  const theirZone = context.booking.studentTimeZone;
+  const showsTheirTime = context.recipientRole !== 'librarian' && theirZone && theirZone !== context.booking.timeZone;
   const lines: [string, string][] = [
     ...(isMove && context.previous
       ? ([
@@ -133,6 +138,9 @@ export function composeMessage(context: MessageContext): ComposedMessage {
           ['Now', when(context)],
         ] as [string, string][])
       : ([['When', when(context)]] as [string, string][])),
+    ...(showsTheirTime && theirZone
+      ? ([['Your time', span(context.booking.startMs, context.booking.endMs, theirZone)]] as [string, string][])
+      : []),
     ['Where', where(context)],
     ['With', `${context.librarian.name} (librarian)`],
     ['Student', context.student.name ?? 'A student'],
@@ -177,7 +185,9 @@ export function composeMessage(context: MessageContext): ComposedMessage {
   const event = sessionEvent(
     context,
     cancelled,
-    lines.filter(([label]) => !['When', 'Was', 'Now'].includes(label)).map(([label, value]) => `${label}: ${value}`),
+    lines
+      .filter(([label]) => !['When', 'Was', 'Now', 'Your time'].includes(label))
+      .map(([label, value]) => `${label}: ${value}`),
   );
   return { subject, text, html, ics: renderInvite(method, [event]), method };
 }

@@ -95,6 +95,7 @@ export async function queueForBooking(
       topic: booking.topic,
       sequence: booking.sequence,
       cancellationReason: booking.cancellationReason,
+      studentTimeZone: booking.studentTimeZone,
     },
     librarian: { name: librarian.name, email: librarian.email },
     student: { name: row.student?.name ?? null, email: row.student?.email ?? null },
