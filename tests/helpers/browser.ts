@@ -79,7 +79,27 @@ const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
  * The accessibility bar for the page as it is now: no axe violations against WCAG 2.2 AA, and no
  * sideways scrolling at 320 CSS pixels (WCAG 1.4.10), after which the viewport is restored.
  */
-export async function expectAccessible(page: Page, label: string): Promise<void> {
+export async function expectAccessible(
+  page: Page,
+  label: string,
+  options: { javaScript?: boolean } = {},
+): Promise<void> {
+  if (options.javaScript === false) {
+    // axe runs as a script: check a copy of this page's document in a page that allows scripts, at
+    // the same origin (so its stylesheet loads), in the same viewport.
+    const html = await page.content();
+    const copyContext = await page.context().browser()?.newContext({ viewport: page.viewportSize() });
+    if (!copyContext) throw new Error('no browser');
+    try {
+      const copy = await copyContext.newPage();
+      await copy.goto(new URL('/accessibility', page.url()).toString());
+      await copy.setContent(html, { waitUntil: 'load' });
+      await expectAccessible(copy, `${label} (JavaScript off, checked as a copy)`);
+    } finally {
+      await copyContext.close();
+    }
+    return;
+  }
   const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
   const violations = results.violations.map(
     (violation) =>

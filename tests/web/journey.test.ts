@@ -33,7 +33,10 @@ async function newPage(options: { timezoneId?: string; locale?: string; javaScri
     locale: options.locale ?? 'en-GB',
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
-  return context.newPage();
+  const page = await context.newPage();
+  // Fail fast with the locator in the message, well inside the test's own timeout.
+  page.setDefaultTimeout(15_000);
+  return page;
 }
 
 async function signIn(page: Page, email: string, role = 'Student', javaScript = true) {
