@@ -218,7 +218,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   };
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {
-    request.session = null;
+    request.session = await webDeps.sessions.read(request);
     return renderErrorPage(request, reply, webDeps, 404);
   };
 

@@ -121,7 +121,14 @@ export async function expectAccessible(
 export async function settled(page: Page, javaScript = true): Promise<void> {
   await page.waitForLoadState('load');
   if (javaScript) {
-    await page.waitForFunction("document.body?.dataset.detectZone !== 'true'", undefined, { timeout: 10_000 });
+    // A function, not a string: the pages' CSP forbids eval.
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { document: { body: { dataset: Record<string, string | undefined> } | null } })
+          .document.body?.dataset.detectZone !== 'true',
+      undefined,
+      { timeout: 10_000 },
+    );
     await page.waitForLoadState('load');
   }
 }

@@ -250,8 +250,17 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
     if (!requireSignIn(request, reply)) return reply;
     const page = context(request);
     const form = request.body ?? {};
-    const draft = await draftFor(page, form.librarian, form.start);
+    const draft = await draftFor(page, form.librarian, form.start ?? form.wanted);
     if (!draft) return reply.redirect('/', 303);
+    if (!form.start) {
+      return renderForm(request, reply, draft, {
+        form,
+        taken: true,
+        status: 400,
+        errors: [{ field: 'start', message: page.t('reschedule.chooseTime') }],
+      });
+    }
+    if (!draft.available) return renderForm(request, reply, draft, { form, taken: true, status: 409 });
     if (form.edit === '1') return renderForm(request, reply, draft, { form });
     const dimensions = await dimensionsToAsk(request);
     const errors = checkForm(page, draft, form, dimensions);
