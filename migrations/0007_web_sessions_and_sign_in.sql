@@ -12,6 +12,7 @@ CREATE TABLE "web_sessions" (
 	"user" jsonb,
 	"csrf_secret" text NOT NULL,
 	"time_zone" text,
+	"oidc_pending" jsonb,
 	"created_at" timestamp with time zone NOT NULL,
 	"expires_at" timestamp with time zone NOT NULL
 );

@@ -40,6 +40,7 @@ import type { Clock } from './time/clock.js';
 import { loadCatalogues } from './web/layout/i18n.js';
 import { renderErrorPage, VIEWS_DIR, webPlugin } from './web/plugin.js';
 import { createSessionStore } from './web/session.js';
+import { createOidcSignOn } from './web/sign-in/oidc.js';
 import { createSignInService } from './web/sign-in/service.js';
 
 export interface AppDeps {
@@ -209,6 +210,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
       messageIdDomain: outbox.messageIdDomain,
       findLibrarianIdByEmail: librarians.findIdByEmail,
     }),
+    oidc: config.web.oidc ? createOidcSignOn(config.web.oidc, `${config.publicUrl}/sign-in/oidc/callback`) : null,
     librarians,
     availability,
     bookings,

@@ -358,6 +358,14 @@ export const webSessions = pgTable(
     user: jsonb('user').$type<{ sub: string; email: string | null; name: string | null; roles: string[] }>(),
     csrfSecret: text('csrf_secret').notNull(),
     timeZone: text('time_zone'),
+    /** A single sign-on in progress: PKCE verifier, state, nonce, where to go after, when it began. */
+    oidcPending: jsonb('oidc_pending').$type<{
+      verifier: string;
+      state: string;
+      nonce: string;
+      next: string;
+      startedAt: string;
+    }>(),
     createdAt: instant('created_at').notNull(),
     expiresAt: instant('expires_at').notNull(),
   },

@@ -18,6 +18,7 @@ import { isCanonicalTimeZone } from '../time/zone.js';
 import type { Catalogues } from './layout/i18n.js';
 import { pageContext, safeNext } from './layout/page.js';
 import { type SessionStore, sameToken } from './session.js';
+import type { OidcSignOn } from './sign-in/oidc.js';
 import { type SignInService, signInRoutes } from './sign-in/routes.js';
 import { studentRoutes } from './student/routes.js';
 
@@ -30,6 +31,8 @@ export interface WebDeps {
   catalogues: Catalogues;
   sessions: SessionStore;
   signIn: SignInService;
+  /** The institution's single sign-on, when OIDC_ISSUER is set. */
+  oidc: OidcSignOn | null;
   librarians: LibrarianService;
   availability: AvailabilityService;
   bookings: BookingService;

@@ -135,6 +135,27 @@ export function createSessionStore(deps: {
       reply.header('set-cookie', cookie('', 0));
     },
 
+    /** Remembers a single sign-on in progress (PKCE verifier, state, nonce) in this session. */
+    async beginSignOn(session: WebSession, pending: { verifier: string; state: string; nonce: string; next: string }) {
+      await db
+        .update(webSessions)
+        .set({ oidcPending: { ...pending, startedAt: clock.now().toISOString() } })
+        .where(eq(webSessions.idHash, hash(session.id)));
+    },
+
+    /** Takes the sign-on in progress out of the session (once: a replayed callback finds none). */
+    async takeSignOn(session: WebSession) {
+      const [row] = await db
+        .select({ pending: webSessions.oidcPending })
+        .from(webSessions)
+        .where(eq(webSessions.idHash, hash(session.id)));
+      await db
+        .update(webSessions)
+        .set({ oidcPending: null })
+        .where(eq(webSessions.idHash, hash(session.id)));
+      return row?.pending ?? null;
+    },
+
     async setTimeZone(session: WebSession, timeZone: string): Promise<void> {
       await db
         .update(webSessions)

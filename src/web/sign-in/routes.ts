@@ -11,7 +11,7 @@ type Form = Record<string, string | undefined>;
 
 /** Sign-in pages: the institution's single sign-on, an emailed link, or (development only) a form. */
 export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
-  const { config } = deps;
+  const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
   function renderSignIn(
@@ -119,6 +119,50 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
       return reply.redirect(safeNext(request.body?.next ?? landing), 303);
     },
   );
+
+  const SIGN_ON_MINUTES = 10;
+
+  app.get(
+    '/sign-in/oidc',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
+      if (!deps.oidc || !request.session) return reply.callNotFound();
+      const started = await deps.oidc.start();
+      await deps.sessions.beginSignOn(request.session, {
+        verifier: started.verifier,
+        state: started.state,
+        nonce: started.nonce,
+        next: safeNext(request.query.next),
+      });
+      return reply.redirect(started.url, 303);
+    },
+  );
+
+  app.get('/sign-in/oidc/callback', { config: { page: true } }, async (request, reply) => {
+    if (!deps.oidc || !request.session) return reply.callNotFound();
+    const page = context(request);
+    const failed = (message: string, status = 400) =>
+      reply.code(status).view('layout/message', {
+        ...page,
+        title: page.t('signIn.sso.failed.title'),
+        message,
+        link: { href: '/sign-in', text: page.t('signIn.linkExpired.again') },
+      });
+    // Taken once: a replayed callback (or a forged one) finds nothing to finish.
+    const pending = await deps.sessions.takeSignOn(request.session);
+    const ageMs = pending ? clock.now().getTime() - Date.parse(pending.startedAt) : Number.POSITIVE_INFINITY;
+    if (!pending || ageMs > SIGN_ON_MINUTES * 60_000) return failed(page.t('signIn.sso.failed.expired'));
+    let person: Awaited<ReturnType<NonNullable<WebDeps['oidc']>['finish']>>;
+    try {
+      person = await deps.oidc.finish(new URL(request.url, config.publicUrl), pending);
+    } catch (error) {
+      request.log.warn({ err: error }, 'single sign-on refused');
+      return failed(page.t('signIn.sso.failed.refused'));
+    }
+    if (person.roles.length === 0) return failed(page.t('signIn.sso.failed.noRole'), 403);
+    await deps.sessions.signIn(reply, request.session, person);
+    return reply.redirect(safeNext(pending.next), 303);
+  });
 
   app.post('/sign-out', { config: { page: true } }, async (request, reply) => {
     await deps.sessions.signOut(reply, request.session);
