@@ -1,0 +1,130 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { fixedClock } from '../../src/time/clock.js';
+import { loadCatalogues, MESSAGES_DIR } from '../../src/web/layout/i18n.js';
+import { TEST_JWT_SECRET } from '../helpers/app.js';
+import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+
+// Web pages, part 1: the pages not on the booking path, and the message catalogue.
+
+describe('the message catalogue', () => {
+  it('takes a new language from one more file, falling back to English for what it lacks', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'liaison-messages-'));
+    writeFileSync(path.join(folder, 'en.json'), readFileSync(path.join(MESSAGES_DIR, 'en.json')));
+    // A second language: Welsh, for two of the home page's lines.
+    writeFileSync(
+      path.join(folder, 'cy.json'),
+      JSON.stringify({ 'home.title': 'Dod o hyd i lyfrgellydd', 'nav.signIn': 'Mewngofnodi' }),
+    );
+    const database = await createTestDatabase();
+    const app = await buildApp({
+      db: database.handle.db,
+      clock: fixedClock('2027-03-16T08:00:00Z'),
+      config: loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' }),
+      messagesDir: folder,
+    });
+    try {
+      const welsh = await app.inject({
+        method: 'GET',
+        url: '/',
+        headers: { accept: 'text/html', 'accept-language': 'cy-GB,cy;q=0.9,en;q=0.5' },
+      });
+      expect(welsh.body).toContain('<html lang="cy">');
+      expect(welsh.body).toContain('<h1>Dod o hyd i lyfrgellydd</h1>');
+      expect(welsh.body).toContain('>Mewngofnodi</a>');
+      // Not translated yet: English.
+      expect(welsh.body).toContain('Skip to main content');
+      const english = await app.inject({
+        method: 'GET',
+        url: '/',
+        headers: { accept: 'text/html', 'accept-language': 'fr-FR,fr' },
+      });
+      expect(english.body).toContain('<h1>Find a librarian</h1>');
+    } finally {
+      await app.close();
+      await database.drop();
+    }
+  });
+
+  it('has every message the templates and routes use', () => {
+    const catalogue = JSON.parse(readFileSync(path.join(MESSAGES_DIR, 'en.json'), 'utf8')) as Record<string, string>;
+    const translate = loadCatalogues().translator('en');
+    const webDir = path.resolve(MESSAGES_DIR, '../..');
+    const sources = ['layout', 'student', 'sign-in']
+      .flatMap((folder) => {
+        const dir = path.join(webDir, folder);
+        return readdirSync(dir)
+          .filter((file: string) => /\.(eta|ts)$/.test(file))
+          .map((file: string) => readFileSync(path.join(dir, file), 'utf8'));
+      })
+      .join('\n');
+    const keys = [...sources.matchAll(/\bt\('([a-zA-Z]+\.[\w.]+)'/g)].map((match) => match[1] as string);
+    expect(keys.length).toBeGreaterThan(100);
+    for (const key of new Set(keys)) expect(catalogue[key], key).toBeDefined();
+    expect(() => translate('no.such.message')).toThrow('Message "no.such.message" is not in the catalogue');
+  });
+});
+
+describe('pages beside the booking path', () => {
+  let web: WebContext;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    web = await startWebApp({ now: '2027-03-16T08:00:00Z' });
+    await createLibrarianWithWeek(web.t, { email: 'mary@library.uni.example', name: 'Mary Somerville' });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+  });
+
+  it('lists my bookings, upcoming and past, each linking to its page', async () => {
+    const librarians = (await web.t.app.inject({ method: 'GET', url: '/api/v1/librarians' })).json().librarians;
+    const headers = await web.t.auth('student', {
+      sub: 'dev:list@student.uni.example',
+      email: 'list@student.uni.example',
+    });
+    const booked = await web.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers,
+      payload: { librarianId: librarians[0].id, start: '2027-03-17T10:00:00Z' },
+    });
+    expect(booked.statusCode).toBe(201);
+    const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'Europe/London' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto('/sign-in?next=/bookings');
+    await settled(page);
+    await page.getByLabel('Email', { exact: true }).fill('list@student.uni.example');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${web.baseUrl}/bookings`);
+    await expectAccessible(page, 'my bookings');
+    const link = page.getByRole('link', { name: 'Wednesday, 17 March 2027, 10:00–11:00 Greenwich Mean Time' });
+    expect(await link.getAttribute('href')).toBe(`/bookings/${booked.json().id}`);
+    await page.goto('/accessibility');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Accessibility statement');
+    await expectAccessible(page, 'accessibility statement');
+    await context.close();
+  });
+
+  it('serves pages with a strict Content-Security-Policy and no inline script or style', async () => {
+    const response = await fetch(`${web.baseUrl}/`, { headers: { accept: 'text/html' } });
+    const policy = response.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain('unsafe-inline');
+    const html = await response.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/\sstyle="/);
+    expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[\w.-]+\/[\w./-]*\.(css|js)/);
+  });
+});
