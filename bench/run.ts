@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { benchBookings } from './bookings.js';
 import { benchOutbox } from './outbox.js';
+import { benchPages } from './pages.js';
 import { benchSlots } from './slots.js';
 import { report } from './stats.js';
 import { benchUptake } from './uptake.js';
 
 /**
- * npm run bench [-- --only slots|bookings|outbox|uptake] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|pages|bookings|outbox|uptake] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary).
  */
 async function main() {
@@ -19,6 +20,7 @@ async function main() {
   const wanted = (name: string) => !values.only || values.only === name;
   console.log(`Node ${process.version}, ${new Date().toISOString()}\n`);
   if (wanted('slots')) report(benchSlots());
+  if (wanted('pages')) for (const measurement of await benchPages()) report(measurement);
   if (wanted('bookings')) {
     for (const measurement of await benchBookings({ adminUrl: values.postgres as string })) report(measurement);
   }

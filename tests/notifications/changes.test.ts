@@ -323,3 +323,30 @@ describe('E: secrets and other people’s details stay home', () => {
     expect(download.body).not.toContain('private@student.uni.example');
   });
 });
+
+describe('emails follow the student', () => {
+  it("shows the student and their friend the time in the zone they booked in, beside the library's", async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await t.auth('student', student('shanghai')),
+      payload: {
+        librarianId: librarian.id,
+        start: '2027-04-01T08:00:00Z',
+        timeZone: 'Asia/Shanghai',
+        companion: { name: 'Xiao', email: 'xiao@student.uni.example' },
+      },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    await worker.runOnce();
+    const mails = await simpleParsed();
+    for (const address of ['shanghai@student.uni.example', 'xiao@student.uni.example']) {
+      const mail = mails.find((candidate) => addressOf(candidate) === address);
+      expect(mail?.text).toContain('When: Thursday 1 April 2027, 09:00–10:00 (GMT+1, Europe/London)');
+      // 09:00 in London (BST, UTC+1) is 16:00 in Shanghai (UTC+8).
+      expect(mail?.text).toContain('Your time: Thursday 1 April 2027, 16:00–17:00 (GMT+8, Asia/Shanghai)');
+    }
+    const librarianMail = mails.find((candidate) => addressOf(candidate) === 'ada@library.uni.example');
+    expect(librarianMail?.text).not.toContain('Your time');
+  });
+});

@@ -90,7 +90,8 @@ describe('M: start-up and the command line', () => {
 
   it('M: a SIGTERM while the server is still starting stops it cleanly and releases DATA_DIR', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-start-'));
-    const child = spawn(tsx, [path.join(root, 'src/main.ts')], {
+    // node itself (tsx as a loader), so the signal reaches the server and not a wrapper process.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
       cwd: root,
       env: childEnv({ DATA_DIR: dataDir, PORT: '39872' }),
       stdio: ['ignore', 'pipe', 'pipe'],

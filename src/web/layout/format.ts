@@ -1,26 +1,47 @@
 import { DateTime } from 'luxon';
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Intl formatters are costly to build and cheap to use: one per locale, zone and shape. */
+function formatter(locale: string, timeZone: string, shape: 'day' | 'time' | 'zone'): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${shape}`;
+  let found = formatters.get(key);
+  if (!found) {
+    const options: Intl.DateTimeFormatOptions =
+      shape === 'day'
+        ? { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }
+        : shape === 'time'
+          ? { hour: '2-digit', minute: '2-digit' }
+          : { timeZoneName: 'long' };
+    found = new Intl.DateTimeFormat(locale, { ...options, timeZone });
+    formatters.set(key, found);
+  }
+  return found;
+}
+
 /**
  * Times as a person reads them, in their language and zone, always naming the zone
- * ("Tuesday 8 December 2026, 18:00 China Standard Time").
+ * ("Tuesday, 8 December 2026, 18:00 China Standard Time").
  */
 export function createTimeFormat(locale: string, timeZone: string) {
-  const at = (ms: number, zone = timeZone) => DateTime.fromMillis(ms, { zone }).setLocale(locale);
-  const zoneName = (ms: number, zone = timeZone) => at(ms, zone).toFormat('ZZZZZ');
+  const day = (ms: number, zone = timeZone) => formatter(locale, zone, 'day').format(ms);
+  const time = (ms: number, zone = timeZone) => formatter(locale, zone, 'time').format(ms);
+  const zoneName = (ms: number, zone = timeZone) =>
+    formatter(locale, zone, 'zone')
+      .formatToParts(ms)
+      .find((part) => part.type === 'timeZoneName')?.value ?? zone;
   return {
     locale,
     timeZone,
     zoneName,
-    day: (ms: number, zone = timeZone) =>
-      at(ms, zone).toLocaleString({ weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }),
-    time: (ms: number, zone = timeZone) => at(ms, zone).toLocaleString({ hour: '2-digit', minute: '2-digit' }),
+    day,
+    time,
     /** The full date, time and zone: what a slot's accessible name says. */
-    full: (ms: number, zone = timeZone) =>
-      `${at(ms, zone).toLocaleString({ weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' })}, ${at(ms, zone).toLocaleString({ hour: '2-digit', minute: '2-digit' })} ${zoneName(ms, zone)}`,
+    full: (ms: number, zone = timeZone) => `${day(ms, zone)}, ${time(ms, zone)} ${zoneName(ms, zone)}`,
     span: (startMs: number, endMs: number, zone = timeZone) =>
-      `${at(startMs, zone).toLocaleString({ weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' })}, ${at(startMs, zone).toLocaleString({ hour: '2-digit', minute: '2-digit' })}–${at(endMs, zone).toLocaleString({ hour: '2-digit', minute: '2-digit' })} ${zoneName(startMs, zone)}`,
+      `${day(startMs, zone)}, ${time(startMs, zone)}–${time(endMs, zone)} ${zoneName(startMs, zone)}`,
     /** YYYY-MM-DD of the instant in the zone, for grouping by day. */
-    dateKey: (ms: number, zone = timeZone) => at(ms, zone).toISODate() as string,
+    dateKey: (ms: number, zone = timeZone) => DateTime.fromMillis(ms, { zone }).toISODate() as string,
   };
 }
 
