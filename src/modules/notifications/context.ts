@@ -1,6 +1,6 @@
 import { eq, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { bookings, librarians, students } from '../../db/schema.js';
+import { bookings, type companions, librarians, students } from '../../db/schema.js';
 import { companionsOf } from '../bookings/repository.js';
 import type { MessageContext } from './message.js';
 
@@ -18,34 +18,46 @@ export async function loadSessionContexts(executor: Executor, condition: SQL | u
     executor,
     rows.map((row) => row.booking.id),
   );
-  const contexts: (SessionContext & { raw: (typeof rows)[number]['booking'] })[] = [];
-  for (const { booking, librarian, student } of rows) {
-    const companionRows = allCompanions.filter((companion) => companion.bookingId === booking.id);
-    contexts.push({
-      raw: booking,
-      booking: {
-        id: booking.id,
-        status: booking.status,
-        startMs: booking.startsAt.getTime(),
-        endMs: booking.endsAt.getTime(),
-        timeZone: librarian.timeZone,
-        mode: booking.mode,
-        location: booking.location,
-        meetingUrl: booking.meetingUrl,
-        topic: booking.topic,
-        sequence: booking.sequence,
-        cancellationReason: booking.cancellationReason,
-        studentTimeZone: booking.studentTimeZone,
-      },
-      librarian: { name: librarian.name, email: librarian.email },
-      student: { name: student?.name ?? null, email: student?.email ?? null },
-      companions: companionRows.map((companion) => ({
-        id: companion.id,
-        name: companion.name,
-        email: companion.email,
-        status: companion.status,
-      })),
-    });
-  }
-  return contexts;
+  return rows.map(({ booking, librarian, student }) => ({
+    raw: booking,
+    ...sessionSnapshot(
+      booking,
+      librarian,
+      student,
+      allCompanions.filter((companion) => companion.bookingId === booking.id),
+    ),
+  }));
+}
+
+/** A session as messages and invites describe it, from its rows. */
+export function sessionSnapshot(
+  booking: typeof bookings.$inferSelect,
+  librarian: Pick<typeof librarians.$inferSelect, 'name' | 'email' | 'timeZone'>,
+  student: Pick<typeof students.$inferSelect, 'name' | 'email'> | null,
+  companionRows: Pick<typeof companions.$inferSelect, 'id' | 'name' | 'email' | 'status'>[],
+): SessionContext {
+  return {
+    booking: {
+      id: booking.id,
+      status: booking.status,
+      startMs: booking.startsAt.getTime(),
+      endMs: booking.endsAt.getTime(),
+      timeZone: librarian.timeZone,
+      mode: booking.mode,
+      location: booking.location,
+      meetingUrl: booking.meetingUrl,
+      topic: booking.topic,
+      sequence: booking.sequence,
+      cancellationReason: booking.cancellationReason,
+      studentTimeZone: booking.studentTimeZone,
+    },
+    librarian: { name: librarian.name, email: librarian.email },
+    student: { name: student?.name ?? null, email: student?.email ?? null },
+    companions: companionRows.map((companion) => ({
+      id: companion.id,
+      name: companion.name,
+      email: companion.email,
+      status: companion.status,
+    })),
+  };
 }

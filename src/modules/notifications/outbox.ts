@@ -3,6 +3,7 @@ import { and, eq, gt, inArray, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { bookings, companions, librarians, notifications, students } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
+import { sessionSnapshot } from './context.js';
 import type { MessageSnapshot } from './message.js';
 
 export const NOTIFICATION_KINDS = [
@@ -82,25 +83,7 @@ export async function queueForBooking(
   const named = (ids: string[] | undefined) => allCompanions.filter((c) => ids?.includes(c.id) && c.email);
   const active = allCompanions.filter((c) => c.status === 'invited' && c.email);
 
-  const snapshot: MessageSnapshot = {
-    booking: {
-      id: booking.id,
-      status: booking.status,
-      startMs: booking.startsAt.getTime(),
-      endMs: booking.endsAt.getTime(),
-      timeZone: librarian.timeZone,
-      mode: booking.mode,
-      location: booking.location,
-      meetingUrl: booking.meetingUrl,
-      topic: booking.topic,
-      sequence: booking.sequence,
-      cancellationReason: booking.cancellationReason,
-      studentTimeZone: booking.studentTimeZone,
-    },
-    librarian: { name: librarian.name, email: librarian.email },
-    student: { name: row.student?.name ?? null, email: row.student?.email ?? null },
-    companions: allCompanions.map((c) => ({ id: c.id, name: c.name, email: c.email, status: c.status })),
-  };
+  const snapshot: MessageSnapshot = sessionSnapshot(booking, librarian, row.student, allCompanions);
 
   const messages: NewNotification[] = [];
   const message = (role: Role, email: string | null, name: string | null, companionId: string | null = null) => {

@@ -393,6 +393,27 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
     return (await deps.bookings.getWithParty(id, caller(request, token))).booking;
   }
 
+  /** The booking's page again (with the link's token, if that is how the person came), with a notice. */
+  function bookingUrl(id: string, token: string | undefined, notice: string): string {
+    return `/bookings/${id}${token ? `?token=${encodeURIComponent(token)}&` : '?'}notice=${notice}`;
+  }
+
+  /** A form posted about one booking: its fields, the link's token, and the booking (or the reply is sent). */
+  async function postedBooking(request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply: Reply) {
+    const form = request.body ?? {};
+    const token = form.token || undefined;
+    const booking = await loadBooking(request, request.params.id, token);
+    if (booking === 'sign-in') {
+      requireSignIn(request, reply);
+      return null;
+    }
+    if (!booking) {
+      await reply.callNotFound();
+      return null;
+    }
+    return { form, token, booking };
+  }
+
   function bookingView(page: PageContext, booking: Booking, token: string | undefined, companionId: string | null) {
     const startMs = Date.parse(booking.startUtc);
     const endMs = Date.parse(booking.endUtc);
@@ -477,11 +498,9 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
     '/bookings/:id/reschedule',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      const form = request.body ?? {};
-      const token = form.token || undefined;
-      const booking = await loadBooking(request, request.params.id, token);
-      if (booking === 'sign-in') return requireSignIn(request, reply) ?? reply;
-      if (!booking?.librarian) return reply.callNotFound();
+      const posted = await postedBooking(request, reply);
+      if (!posted?.booking.librarian) return posted ? reply.callNotFound() : reply;
+      const { form, token, booking } = posted;
       const page = context(request);
       const back = async (errors: PageError[], status: number) =>
         reply.code(status).view('student/reschedule', {
@@ -512,10 +531,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
             : ruleMessage(page, error);
         return back([{ field: 'slots', message }], error.status);
       }
-      return reply.redirect(
-        `/bookings/${booking.id}${token ? `?token=${encodeURIComponent(token)}&` : '?'}notice=moved`,
-        303,
-      );
+      return reply.redirect(bookingUrl(booking.id, token, 'moved'), 303);
     },
   );
 
@@ -541,11 +557,9 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
     '/bookings/:id/cancel',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      const form = request.body ?? {};
-      const token = form.token || undefined;
-      const booking = await loadBooking(request, request.params.id, token);
-      if (booking === 'sign-in') return requireSignIn(request, reply) ?? reply;
-      if (!booking) return reply.callNotFound();
+      const posted = await postedBooking(request, reply);
+      if (!posted) return reply;
+      const { form, token, booking } = posted;
       const page = context(request);
       const reason = (form.reason ?? '').trim();
       if (reason.length > 2000) {
@@ -558,10 +572,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
         });
       }
       await deps.bookings.cancel(booking.id, caller(request, token), reason ? { reason } : {});
-      return reply.redirect(
-        `/bookings/${booking.id}${token ? `?token=${encodeURIComponent(token)}&` : '?'}notice=cancelled`,
-        303,
-      );
+      return reply.redirect(bookingUrl(booking.id, token, 'cancelled'), 303);
     },
   );
 
@@ -569,11 +580,9 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
     '/bookings/:id/friends',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      const form = request.body ?? {};
-      const token = form.token || undefined;
-      const booking = await loadBooking(request, request.params.id, token);
-      if (booking === 'sign-in') return requireSignIn(request, reply) ?? reply;
-      if (!booking) return reply.callNotFound();
+      const posted = await postedBooking(request, reply);
+      if (!posted) return reply;
+      const { form, token, booking } = posted;
       const page = context(request);
       const name = (form.name ?? '').trim();
       const email = (form.email ?? '').trim();
@@ -601,10 +610,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
         return again(error.status, [{ field: 'friend-name', message: ruleMessage(page, error) }]);
       }
-      return reply.redirect(
-        `/bookings/${booking.id}${token ? `?token=${encodeURIComponent(token)}&` : '?'}notice=friendSaved`,
-        303,
-      );
+      return reply.redirect(bookingUrl(booking.id, token, 'friendSaved'), 303);
     },
   );
 
@@ -612,16 +618,12 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
     '/bookings/:id/friends/remove',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      const form = request.body ?? {};
-      const token = form.token || undefined;
-      const booking = await loadBooking(request, request.params.id, token);
-      if (booking === 'sign-in') return requireSignIn(request, reply) ?? reply;
-      if (!booking || !form.companionId || !UUID.test(form.companionId)) return reply.callNotFound();
+      const posted = await postedBooking(request, reply);
+      if (!posted) return reply;
+      const { form, token, booking } = posted;
+      if (!form.companionId || !UUID.test(form.companionId)) return reply.callNotFound();
       await deps.companions.removeCompanion(booking.id, caller(request, token), form.companionId);
-      return reply.redirect(
-        `/bookings/${booking.id}${token ? `?token=${encodeURIComponent(token)}&` : '?'}notice=friendRemoved`,
-        303,
-      );
+      return reply.redirect(bookingUrl(booking.id, token, 'friendRemoved'), 303);
     },
   );
 
@@ -632,7 +634,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
       const token = request.body?.token;
       if (!token || !UUID.test(request.params.id)) return reply.callNotFound();
       await deps.companions.declineAsCompanion(request.params.id, { user: null, manageToken: token });
-      return reply.redirect(`/bookings/${request.params.id}?token=${encodeURIComponent(token)}&notice=declined`, 303);
+      return reply.redirect(bookingUrl(request.params.id, token, 'declined'), 303);
     },
   );
 }
