@@ -123,6 +123,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
         title: page.t('librarian.title', { name: librarian.name }),
         librarian,
         days,
+        nowMs: clock.now().getTime(),
         later,
         earlier: earlier && earlier < first ? first : earlier,
       });
