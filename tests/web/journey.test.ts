@@ -1,6 +1,6 @@
 import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -24,6 +24,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await web?.close();
+});
+// Each test starts with an empty queue and mailbox, whatever ran before it.
+beforeEach(async () => {
+  await web.worker.runOnce();
+  web.sink.received.length = 0;
 });
 
 async function newPage(options: { timezoneId?: string; locale?: string; javaScriptEnabled?: boolean } = {}) {
