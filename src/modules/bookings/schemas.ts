@@ -155,7 +155,13 @@ export const RemoveCompanionQuery = Type.Object(
 export const Attendance = Type.Object(
   {
     student: Type.Enum(['attended', 'no_show']),
-    companion: Type.Optional(Type.Boolean({ description: 'Whether the companion came' })),
+    companion: Type.Optional(Type.Boolean({ description: 'Whether the companion came (all of them, when several)' })),
+    companions: Type.Optional(
+      Type.Array(Type.Object({ companionId: Uuid(), attended: Type.Boolean() }, { additionalProperties: false }), {
+        maxItems: 5,
+        description: 'Whether each companion came, one by one (instead of companion)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -359,17 +359,27 @@ export function createBookingService(deps: {
           throw new RuleViolation('session_not_started', 'Attendance can be recorded once the session has started.');
         }
         const active = activeCompanions(await companionsOf(tx, [id]));
-        if (input.companion !== undefined && active.length === 0) {
+        if ((input.companion !== undefined || (input.companions?.length ?? 0) > 0) && active.length === 0) {
           throw new RuleViolation('no_companion', 'This booking has no companion to record.', [
             { pointer: '/companion', in: 'body', message: 'the booking has no active companion' },
           ]);
         }
+        const unknown = (input.companions ?? []).find((entry) => !active.some((c) => c.id === entry.companionId));
+        if (unknown) {
+          throw new RuleViolation('no_companion', 'That companion is not coming to this booking.', [
+            { pointer: '/companions', in: 'body', message: `${unknown.companionId} is not an active companion` },
+          ]);
+        }
         const before = await view(tx, id);
         await tx.update(bookings).set({ attendance: input.student, updatedAt: now }).where(eq(bookings.id, id));
-        if (input.companion !== undefined) {
-          for (const companion of active) {
-            await tx.update(companions).set({ attended: input.companion }).where(eq(companions.id, companion.id));
-          }
+        const attended = new Map<string, boolean>([
+          ...(input.companion !== undefined
+            ? active.map((c): [string, boolean] => [c.id, input.companion as boolean])
+            : []),
+          ...(input.companions ?? []).map((entry): [string, boolean] => [entry.companionId, entry.attended]),
+        ]);
+        for (const [companionId, came] of attended) {
+          await tx.update(companions).set({ attended: came }).where(eq(companions.id, companionId));
         }
         const after = await view(tx, id);
         const action = row.attendance === null ? 'attendance_recorded' : 'attendance_corrected';

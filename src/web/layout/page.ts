@@ -75,6 +75,12 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
+/** Where a person goes after signing in: where they were going, or their own start page. */
+export function landingFor(roles: readonly Role[], next: unknown): string {
+  const safe = safeNext(next);
+  return safe === '/' && roles.includes('librarian') ? '/staff' : safe;
+}
+
 /** Sends a person who must sign in to the sign-in page, coming back here afterwards. */
 export function requireSignIn(request: FastifyRequest, reply: FastifyReply, roles?: Role[]): AuthUser | null {
   const user = request.session?.user ?? null;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ROLES, type Role } from '../../plugins/auth.js';
-import { type PageError, pageContext, safeNext } from '../layout/page.js';
+import { landingFor, type PageError, pageContext, safeNext } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 
 export type { SignInService } from './service.js';
@@ -89,7 +89,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
         return reply.code(410).view('sign-in/link-expired', { ...page, title: page.t('signIn.linkExpired.title') });
       }
       await deps.sessions.signIn(reply, request.session, used.person);
-      return reply.redirect(safeNext(used.next), 303);
+      return reply.redirect(landingFor(used.person.roles, used.next), 303);
     },
   );
 
@@ -115,8 +115,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
         name: email.split('@')[0] ?? email,
         roles: [role as Role],
       });
-      const landing = role === 'student' ? '/' : '/';
-      return reply.redirect(safeNext(request.body?.next ?? landing), 303);
+      return reply.redirect(landingFor([role as Role], request.body?.next), 303);
     },
   );
 
@@ -161,7 +160,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
     }
     if (person.roles.length === 0) return failed(page.t('signIn.sso.failed.noRole'), 403);
     await deps.sessions.signIn(reply, request.session, person);
-    return reply.redirect(safeNext(pending.next), 303);
+    return reply.redirect(landingFor(person.roles, pending.next), 303);
   });
 
   app.post('/sign-out', { config: { page: true } }, async (request, reply) => {

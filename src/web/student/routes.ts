@@ -426,6 +426,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
       when: page.fmt.span(startMs, endMs),
       libraryWhen: booking.timeZone !== page.timeZone ? page.fmt.span(startMs, endMs, booking.timeZone) : null,
       isCompanionView: companionId !== null,
+      hasStarted: startMs <= now,
       ownCompanion: booking.companions.find((companion) => companion.id === companionId) ?? null,
       activeFriends: booking.companions.filter((companion) => companion.status === 'invited'),
       canChange: booking.status === 'confirmed' && startMs > now,
@@ -447,6 +448,12 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
         title: page.t('booking.title'),
         ...bookingView(page, booking, token, companionId),
         justBooked: request.query.booked === '1',
+        isStaffView:
+          !token &&
+          Boolean(
+            request.session?.user?.roles.includes('admin') ||
+              (request.session?.user?.librarianId && request.session.user.librarianId === booking.librarian?.id),
+          ),
         notice: request.query.notice ? page.t(`booking.notice.${request.query.notice.replace(/\W/g, '')}`) : null,
         maxFriends:
           (await deps.librarians.get(null, booking.librarian?.id as string).catch(() => null))?.maxCompanions ?? 0,

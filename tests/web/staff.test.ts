@@ -1,0 +1,170 @@
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+
+// Web pages, part 2 (librarians): the day, attendance, walk-ins and the calendar feed.
+
+let web: WebContext;
+let browser: Browser;
+let ada: { id: string; email: string };
+let other: { id: string; email: string };
+// Monday 15 March 2027, 08:00 UTC.
+const NOW = '2027-03-15T08:00:00Z';
+
+beforeAll(async () => {
+  web = await startWebApp({ now: NOW });
+  ada = await createLibrarianWithWeek(web.t, {
+    email: 'ada@library.uni.example',
+    name: 'Ada Lovelace',
+    maxCompanions: 2,
+  });
+  other = await createLibrarianWithWeek(web.t, { email: 'other@library.uni.example', name: 'Other Librarian' });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+});
+
+async function signedInPage(email: string, role = 'Librarian'): Promise<Page> {
+  const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'Europe/London' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto('/sign-in');
+  await settled(page);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel(role, { exact: true }).check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('load');
+  return page;
+}
+
+async function book(librarianId: string, who: string, start: string, companions: { name: string }[] = []) {
+  const response = await web.t.app.inject({
+    method: 'POST',
+    url: '/api/v1/bookings',
+    headers: await web.t.auth('student', { sub: `idp|${who}`, email: `${who}@student.uni.example`, name: who }),
+    payload: { librarianId, start, ...(companions.length ? { companions } : {}) },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json() as { id: string; companions: { id: string; name: string }[] };
+}
+
+async function tabTo(page: Page, target: Locator, limit = 300) {
+  for (let presses = 0; presses < limit; presses++) {
+    if (await target.evaluate((element) => element === element.ownerDocument.activeElement)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`could not reach ${target} with the Tab key`);
+}
+
+describe("a librarian's day", () => {
+  it('lands on their sessions, sees a booking with a friend, and records with the keyboard that the student came and the friend did not', async () => {
+    const booked = await book(ada.id, 'sam', '2027-03-15T10:00:00Z', [{ name: 'Friend Fi' }]);
+    const page = await signedInPage(ada.email);
+    expect(page.url()).toBe(`${web.baseUrl}/staff`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('My sessions');
+    const card = page.getByRole('listitem').filter({ hasText: 'sam' });
+    expect(await card.textContent()).toContain('Friend Fi (invited)');
+    await expectAccessible(page, 'my sessions');
+
+    // The session has started: the form appears on its page, and the day flags it until recorded.
+    web.t.clock.set('2027-03-15T10:30:00Z');
+    try {
+      await page.reload();
+      await page.getByRole('link', { name: /sam$/ }).first().click();
+      await page.waitForURL(`${web.baseUrl}/bookings/${booked.id}`);
+      await expectAccessible(page, 'session with attendance form');
+      await tabTo(page, page.getByRole('group', { name: 'Did sam come?' }).getByLabel('Came'));
+      await page.keyboard.press('Space');
+      await tabTo(page, page.getByRole('group', { name: 'Did Friend Fi (friend) come?' }).getByLabel('Came'));
+      await page.keyboard.press('ArrowDown');
+      await tabTo(page, page.getByRole('button', { name: 'Save attendance' }));
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/notice=attendance$/);
+      expect(await page.getByRole('status').first().textContent()).toContain('Attendance saved.');
+      await expectAccessible(page, 'attendance saved');
+    } finally {
+      web.t.clock.set(NOW);
+    }
+    const stored = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booked.id}`,
+      headers: await web.t.auth('admin'),
+    });
+    expect(stored.json()).toMatchObject({
+      attendance: 'attended',
+      companions: [{ name: 'Friend Fi', attended: false }],
+    });
+    const uptake = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/uptake?from=2027-03-15&to=2027-03-15&librarianId=${ada.id}&groupBy=companion`,
+      headers: await web.t.auth('analyst'),
+    });
+    expect(uptake.json().rows).toEqual([
+      expect.objectContaining({ group: { companion: true }, bookings: 1, attended: 1, noShow: 0 }),
+    ]);
+    await page.context().close();
+  });
+
+  it("answers another librarian's session page with a 404, and a student on the staff page with a 403", async () => {
+    const theirs = await book(other.id, 'tia', '2027-03-17T09:00:00Z');
+    const page = await signedInPage(ada.email);
+    const response = await page.goto(`/bookings/${theirs.id}`);
+    expect(response?.status()).toBe(404);
+    await page.context().close();
+    const student = await signedInPage('stu@student.uni.example', 'Student');
+    expect((await student.goto('/staff'))?.status()).toBe(403);
+    await student.context().close();
+  });
+
+  it('records a walk-in that counts in the figures, refusing a time in the future by name', async () => {
+    const page = await signedInPage(ada.email);
+    await page.getByRole('link', { name: 'Record a walk-in or phone session' }).click();
+    await expectAccessible(page, 'record a walk-in');
+    await page.getByLabel('Date').fill('2027-03-15');
+    await page.getByLabel('Start time (Europe/London)').fill('10:00');
+    await page.getByRole('button', { name: 'Record the session' }).click();
+    expect(await page.getByRole('alert').getByRole('link').allTextContents()).toEqual([
+      'Record a session once it has started; the date and time are in the future',
+    ]);
+    await expectAccessible(page, 'walk-in with an error');
+    await page.getByLabel('Date').fill('2027-03-14');
+    await page.getByLabel('Start time (Europe/London)').fill('15:00');
+    await page.getByRole('group', { name: 'Did the student bring a friend?' }).getByLabel('Yes').check();
+    await page.getByRole('group', { name: 'Fee status' }).getByLabel('International').check();
+    await page.getByRole('button', { name: 'Record the session' }).click();
+    await page.waitForURL(`${web.baseUrl}/staff?notice=recorded`);
+    const uptake = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/uptake?from=2027-03-14&to=2027-03-14&librarianId=${ada.id}&groupBy=fee_status,companion`,
+      headers: await web.t.auth('analyst'),
+    });
+    expect(uptake.json().rows).toEqual([
+      expect.objectContaining({ group: { fee_status: 'international', companion: true }, bookings: 1, attended: 1 }),
+    ]);
+    await page.context().close();
+  });
+
+  it('replaces the calendar feed address, and the old one stops at once', async () => {
+    const old = await web.t.app.inject({
+      method: 'POST',
+      url: `/api/v1/librarians/${ada.id}/calendar-token`,
+      headers: await web.t.auth('admin'),
+    });
+    const oldUrl = new URL(old.json().url);
+    expect((await web.t.app.inject({ method: 'GET', url: `${oldUrl.pathname}${oldUrl.search}` })).statusCode).toBe(200);
+    const page = await signedInPage(ada.email);
+    await page.getByRole('link', { name: 'Calendar feed' }).click();
+    await expectAccessible(page, 'calendar feed');
+    await page.getByRole('button', { name: 'Make a new feed address' }).click();
+    const shown = await page.getByLabel('Feed address').inputValue();
+    expect(shown).toMatch(new RegExp(`^${web.baseUrl}/api/v1/librarians/${ada.id}/calendar\\.ics\\?token=[\\w-]{43}$`));
+    await expectAccessible(page, 'new feed address');
+    expect((await web.t.app.inject({ method: 'GET', url: `${oldUrl.pathname}${oldUrl.search}` })).statusCode).toBe(404);
+    const fresh = new URL(shown);
+    expect((await web.t.app.inject({ method: 'GET', url: `${fresh.pathname}${fresh.search}` })).statusCode).toBe(200);
+    await page.context().close();
+  });
+});
