@@ -21,7 +21,7 @@ import { pageContext, safeNext } from './layout/page.js';
 import { type SessionStore, sameToken } from './session.js';
 import type { OidcSignOn } from './sign-in/oidc.js';
 import { type SignInService, signInRoutes } from './sign-in/routes.js';
-import { staffRoutes } from './staff/routes.js';
+import { staffAvailabilityRoutes, staffRoutes } from './staff/routes.js';
 import { studentRoutes } from './student/routes.js';
 
 export const ASSETS_DIR = fileURLToPath(new URL('./assets', import.meta.url));
@@ -167,4 +167,5 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(signInRoutes, deps);
   await app.register(studentRoutes, deps);
   await app.register(staffRoutes, deps);
+  await app.register(staffAvailabilityRoutes, deps);
 }

@@ -168,3 +168,84 @@ describe("a librarian's day", () => {
     await page.context().close();
   });
 });
+
+describe('availability, as forms', () => {
+  async function slotStarts(librarianId: string, day: string) {
+    const response = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/librarians/${librarianId}/slots?from=${day}&to=${day}`,
+    });
+    return response.json().slots.map((slot: { start: string }) => slot.start);
+  }
+
+  it('changes a weekly window with the keyboard alone, and students see the new hours on both sides of the clock change', async () => {
+    const grace = await createLibrarianWithWeek(web.t, { email: 'grace@library.uni.example', name: 'Grace Hopper' });
+    const page = await signedInPage(grace.email);
+    await page.getByRole('link', { name: 'Availability' }).click();
+    await expectAccessible(page, 'availability editor');
+    const window1 = page.getByRole('group', { name: 'Window 1' });
+    expect(await window1.getByLabel('Day').inputValue()).toBe('1');
+    await tabTo(page, window1.getByLabel('From (HH:MM)'));
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('13:00');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('15:00');
+    await tabTo(page, page.getByRole('button', { name: 'Save availability' }));
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/saved=1$/);
+    expect(await page.getByRole('status').first().textContent()).toContain('Saved.');
+    await expectAccessible(page, 'availability saved');
+    // Monday 22 March (GMT) and Monday 29 March (BST): 13:00 and 14:00 on London's clock.
+    expect(await slotStarts(grace.id, '2027-03-22')).toEqual([
+      '2027-03-22T13:00:00+00:00',
+      '2027-03-22T14:00:00+00:00',
+    ]);
+    expect(await slotStarts(grace.id, '2027-03-29')).toEqual([
+      '2027-03-29T13:00:00+01:00',
+      '2027-03-29T14:00:00+01:00',
+    ]);
+    // Tuesday is as it was.
+    expect(await slotStarts(grace.id, '2027-03-23')).toHaveLength(3);
+    await page.context().close();
+  });
+
+  it('refuses a window that ends before it starts, naming the field, and saves nothing', async () => {
+    const kay = await createLibrarianWithWeek(web.t, { email: 'kay@library.uni.example', name: 'Kay Antcliff' });
+    const page = await signedInPage(kay.email);
+    await page.goto('/staff/availability');
+    const window2 = page.getByRole('group', { name: 'Window 2' });
+    await window2.getByLabel('From (HH:MM)').fill('11:00');
+    await window2.getByLabel('To (HH:MM)').fill('10:00');
+    await page.getByRole('button', { name: 'Save availability' }).click();
+    const summary = page.getByRole('alert');
+    expect(await summary.getByRole('link').allTextContents()).toEqual(['The end must be after the start']);
+    expect(await summary.getByRole('link').getAttribute('href')).toBe('#end_1');
+    await expectAccessible(page, 'availability with an error');
+    expect(await slotStarts(kay.id, '2027-03-23')).toEqual([
+      '2027-03-23T09:00:00+00:00',
+      '2027-03-23T10:00:00+00:00',
+      '2027-03-23T11:00:00+00:00',
+    ]);
+    await page.context().close();
+  });
+
+  it('adds a day off, and those slots disappear until it is removed', async () => {
+    const joan = await createLibrarianWithWeek(web.t, { email: 'joan@library.uni.example', name: 'Joan Clarke' });
+    expect(await slotStarts(joan.id, '2027-03-17')).toHaveLength(3);
+    const page = await signedInPage(joan.email);
+    await page.getByRole('link', { name: 'Time off and extra hours' }).click();
+    await expectAccessible(page, 'time off');
+    await page.getByLabel('From date').fill('2027-03-17');
+    await page.getByLabel('Reason (optional)').fill('Conference');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.waitForURL(`${web.baseUrl}/staff/time-off`);
+    expect(await page.locator('main').textContent()).toContain('Time off: 2027-03-17 – 2027-03-17 (Conference)');
+    await expectAccessible(page, 'time off added');
+    expect(await slotStarts(joan.id, '2027-03-17')).toEqual([]);
+    await page.getByRole('button', { name: 'Remove the entry from 2027-03-17' }).click();
+    await page.waitForURL(`${web.baseUrl}/staff/time-off`);
+    expect(await slotStarts(joan.id, '2027-03-17')).toHaveLength(3);
+    await page.context().close();
+  });
+});

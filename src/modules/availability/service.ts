@@ -248,6 +248,7 @@ export function createAvailabilityService(deps: {
           ...overrideRange(input),
           reason: input.reason ?? null,
           createdBy: actor,
+          createdAt: clock.now(),
         })
         .returning();
       return toOverride(row as OverrideRow, zone);
