@@ -217,6 +217,8 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
     companions,
     categories,
     calendar,
+    notifications,
+    imports,
   };
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {

@@ -14,8 +14,11 @@ import type { BookingService } from '../modules/bookings/service.js';
 import type { CalendarService } from '../modules/calendar/service.js';
 import type { CategoryService } from '../modules/categories/service.js';
 import type { LibrarianService } from '../modules/librarians/service.js';
+import type { NotificationService } from '../modules/notifications/service.js';
+import type { ImportService } from '../modules/uptake/imports.js';
 import type { Clock } from '../time/clock.js';
 import { isCanonicalTimeZone } from '../time/zone.js';
+import { adminRoutes } from './admin/routes.js';
 import type { Catalogues } from './layout/i18n.js';
 import { pageContext, safeNext } from './layout/page.js';
 import { type SessionStore, sameToken } from './session.js';
@@ -41,6 +44,8 @@ export interface WebDeps {
   companions: CompanionService;
   categories: CategoryService;
   calendar: CalendarService;
+  notifications: NotificationService;
+  imports: ImportService;
 }
 
 /** Renders a readable error page (never a stack, never JSON) with the request id to quote. */
@@ -112,7 +117,8 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.config?.page !== true) return;
     if (!request.session) request.session = await deps.sessions.start(reply);
-    if (request.method === 'POST') {
+    // A multipart form (a file upload) is read by its handler, which checks the token itself.
+    if (request.method === 'POST' && request.routeOptions.config?.csrfInHandler !== true) {
       const body = (request.body ?? {}) as Record<string, unknown>;
       if (!sameToken(request.session.csrfToken, body._csrf)) {
         // A fresh session has a token the form could not have carried: the form was stale or forged.
@@ -168,4 +174,5 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(studentRoutes, deps);
   await app.register(staffRoutes, deps);
   await app.register(staffAvailabilityRoutes, deps);
+  await app.register(adminRoutes, deps);
 }

@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** A server-rendered page: errors become HTML pages, not problem+json. */
     page?: boolean;
+    /** A multipart form: the handler checks the CSRF token once it has read the parts. */
+    csrfInHandler?: boolean;
   }
 }
 
@@ -78,7 +80,8 @@ export function safeNext(next: unknown): string {
 /** Where a person goes after signing in: where they were going, or their own start page. */
 export function landingFor(roles: readonly Role[], next: unknown): string {
   const safe = safeNext(next);
-  return safe === '/' && roles.includes('librarian') ? '/staff' : safe;
+  if (safe !== '/') return safe;
+  return roles.includes('librarian') ? '/staff' : roles.includes('admin') ? '/admin' : safe;
 }
 
 /** Sends a person who must sign in to the sign-in page, coming back here afterwards. */

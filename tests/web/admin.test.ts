@@ -1,0 +1,182 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { and, eq } from 'drizzle-orm';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifications } from '../../src/db/schema.js';
+import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+
+// Web pages, part 2 (admins): librarians, closures, imports and email problems.
+
+let web: WebContext;
+let browser: Browser;
+const NOW = '2027-03-15T08:00:00Z';
+
+beforeAll(async () => {
+  web = await startWebApp({ now: NOW });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+});
+
+async function signedInPage(email: string, role: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'Europe/London' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto('/sign-in');
+  await settled(page);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel(role, { exact: true }).check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('load');
+  return page;
+}
+
+describe('admin pages', () => {
+  it('adds a librarian, who then signs in and lands on their own empty day', async () => {
+    const admin = await signedInPage('boss@uni.example', 'Admin');
+    expect(admin.url()).toBe(`${web.baseUrl}/admin`);
+    await expectAccessible(admin, 'admin home');
+    await admin.getByRole('link', { name: 'Librarians' }).click();
+    await expectAccessible(admin, 'librarians');
+    await admin.getByLabel('Name').fill('Rosalind Franklin');
+    await admin.getByLabel('Email').fill('rosalind@library.uni.example');
+    await admin.getByLabel('Subjects (comma-separated, optional)').fill('Chemistry, Biology');
+    await admin.getByRole('button', { name: 'Add librarian' }).click();
+    await admin.waitForURL(/notice=added$/);
+    expect(await admin.getByRole('heading', { name: 'Rosalind Franklin' }).count()).toBe(1);
+    await expectAccessible(admin, 'librarian added');
+    await admin.context().close();
+
+    const rosalind = await signedInPage('rosalind@library.uni.example', 'Librarian');
+    expect(rosalind.url()).toBe(`${web.baseUrl}/staff`);
+    expect(await rosalind.locator('main').textContent()).toContain('No sessions booked in the coming week.');
+    await rosalind.context().close();
+  });
+
+  it('deactivates a librarian, cancelling their upcoming bookings with an email to each student', async () => {
+    const leaving = await createLibrarianWithWeek(web.t, {
+      email: 'leaving@library.uni.example',
+      name: 'Leaving Soon',
+    });
+    const booked = await web.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await web.t.auth('student', { sub: 'idp|left', email: 'left@student.uni.example', name: 'Left' }),
+      payload: { librarianId: leaving.id, start: '2027-03-16T09:00:00Z' },
+    });
+    const admin = await signedInPage('boss@uni.example', 'Admin');
+    await admin.goto('/admin/librarians');
+    await admin.getByRole('link', { name: 'Deactivate Leaving Soon' }).click();
+    await expectAccessible(admin, 'deactivate');
+    await admin.getByLabel('Cancel them, and email each student and friend').check();
+    await admin.getByRole('button', { name: 'Deactivate' }).click();
+    await admin.waitForURL(/notice=deactivated$/);
+    const stored = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booked.json().id}`,
+      headers: await web.t.auth('admin'),
+    });
+    expect(stored.json()).toMatchObject({ status: 'cancelled', cancellation: { by: 'admin' } });
+    const queued = await web.t.db.select().from(notifications).where(eq(notifications.bookingId, booked.json().id));
+    expect(
+      queued.some((row) => row.kind === 'booking_cancelled' && row.recipientEmail === 'left@student.uni.example'),
+    ).toBe(true);
+    expect((await web.t.app.inject({ method: 'GET', url: `/api/v1/librarians/${leaving.id}` })).statusCode).toBe(404);
+    await admin.context().close();
+  });
+
+  it('uploads a CSV with one bad row, sees its row and imports nothing; then skips it', async () => {
+    await createLibrarianWithWeek(web.t, { email: 'import@library.uni.example', name: 'Import Target' });
+    const folder = mkdtempSync(path.join(tmpdir(), 'liaison-import-'));
+    const file = path.join(folder, 'past.csv');
+    writeFileSync(
+      file,
+      [
+        'start,minutes,librarian_email,student_ref,companion,outcome,fee_status',
+        '2026-10-05T10:00:00+01:00,45,import@library.uni.example,s-1,yes,attended,international',
+        '2026-10-06T10:00:00+01:00,45,import@library.uni.example,s-2,no,maybe,home',
+        '2026-10-07T10:00:00+01:00,30,import@library.uni.example,s-3,no,no_show,home',
+      ].join('\n'),
+    );
+    const admin = await signedInPage('boss@uni.example', 'Admin');
+    await admin.goto('/admin/imports');
+    await expectAccessible(admin, 'imports');
+    await admin.getByLabel('CSV file').setInputFiles(file);
+    await admin.getByRole('button', { name: 'Import' }).click();
+    await admin.waitForLoadState('load');
+    const rows = await admin
+      .getByRole('region', { name: /Rows to fix/ })
+      .getByRole('listitem')
+      .allTextContents();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/^line 2: .*outcome/);
+    await expectAccessible(admin, 'import refused');
+    const before = await web.t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake?from=2026-10-01&to=2026-10-31',
+      headers: await web.t.auth('analyst'),
+    });
+    expect(before.json().totals.bookings).toBe(0);
+    await admin.getByLabel('CSV file').setInputFiles(file);
+    await admin.getByLabel('Import the good rows and skip the wrong ones').check();
+    await admin.getByRole('button', { name: 'Import' }).click();
+    await admin.waitForLoadState('load');
+    expect(await admin.getByRole('status').first().textContent()).toContain(
+      'Imported 2 session(s); 0 were already there; 1 row(s) skipped.',
+    );
+    await admin.context().close();
+  });
+
+  it('lists a dead email with its last error and sends it again on Retry', async () => {
+    const librarian = await createLibrarianWithWeek(web.t, { email: 'dead@library.uni.example', name: 'Dead Letters' });
+    const booked = await web.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await web.t.auth('student', { sub: 'idp|ghost', email: 'ghost@student.uni.example', name: 'Ghost' }),
+      payload: { librarianId: librarian.id, start: '2027-03-17T09:00:00Z' },
+    });
+    await web.t.db
+      .update(notifications)
+      .set({ status: 'dead', attempts: 32, lastError: '550 mailbox unavailable' })
+      .where(and(eq(notifications.bookingId, booked.json().id), eq(notifications.kind, 'booking_created')));
+    const admin = await signedInPage('boss@uni.example', 'Admin');
+    await admin.goto('/admin/emails');
+    await expectAccessible(admin, 'email problems');
+    expect(await admin.locator('main').textContent()).toContain('550 mailbox unavailable');
+    await admin.getByRole('button', { name: 'Retry the email to ghost@student.uni.example' }).click();
+    await admin.waitForURL(/notice=retried$/);
+    web.sink.received.length = 0;
+    await web.worker.runOnce();
+    const rows = await web.t.db.select().from(notifications).where(eq(notifications.bookingId, booked.json().id));
+    expect(
+      rows.find((row) => row.recipientEmail === 'ghost@student.uni.example' && row.kind === 'booking_created')?.status,
+    ).toBe('sent');
+    await admin.context().close();
+  });
+
+  it('refuses admin pages to students, librarians and analysts', async () => {
+    const response = async (role: 'student' | 'librarian' | 'analyst') => {
+      const context = await browser.newContext({ baseURL: web.baseUrl });
+      const page = await context.newPage();
+      await page.goto('/sign-in');
+      await page.getByLabel('Email', { exact: true }).fill(`${role}@uni.example`);
+      await page.getByLabel(role[0]?.toUpperCase() + role.slice(1), { exact: true }).check();
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForLoadState('load');
+      const statuses = [];
+      for (const url of ['/admin', '/admin/librarians', '/admin/closures', '/admin/imports', '/admin/emails']) {
+        statuses.push((await page.goto(url))?.status());
+      }
+      await context.close();
+      return statuses;
+    };
+    for (const role of ['student', 'librarian', 'analyst'] as const) {
+      expect(await response(role), role).toEqual([403, 403, 403, 403, 403]);
+    }
+  });
+});
