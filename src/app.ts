@@ -219,6 +219,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
     calendar,
     notifications,
     imports,
+    terms,
   };
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {

@@ -13,12 +13,13 @@ import type { CompanionService } from '../modules/bookings/companions.js';
 import type { BookingService } from '../modules/bookings/service.js';
 import type { CalendarService } from '../modules/calendar/service.js';
 import type { CategoryService } from '../modules/categories/service.js';
+import type { TermService } from '../modules/categories/terms.js';
 import type { LibrarianService } from '../modules/librarians/service.js';
 import type { NotificationService } from '../modules/notifications/service.js';
 import type { ImportService } from '../modules/uptake/imports.js';
 import type { Clock } from '../time/clock.js';
 import { isCanonicalTimeZone } from '../time/zone.js';
-import { adminRoutes } from './admin/routes.js';
+import { adminRoutes, adminTaxonomyRoutes } from './admin/routes.js';
 import type { Catalogues } from './layout/i18n.js';
 import { pageContext, safeNext } from './layout/page.js';
 import { type SessionStore, sameToken } from './session.js';
@@ -46,6 +47,7 @@ export interface WebDeps {
   calendar: CalendarService;
   notifications: NotificationService;
   imports: ImportService;
+  terms: TermService;
 }
 
 /** Renders a readable error page (never a stack, never JSON) with the request id to quote. */
@@ -175,4 +177,5 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(staffRoutes, deps);
   await app.register(staffAvailabilityRoutes, deps);
   await app.register(adminRoutes, deps);
+  await app.register(adminTaxonomyRoutes, deps);
 }

@@ -180,3 +180,40 @@ describe('admin pages', () => {
     }
   });
 });
+
+describe('categories, terms and cohort sizes', () => {
+  it('adds a category question, and sets a term and a cohort size for the uptake rates', async () => {
+    const admin = await signedInPage('boss@uni.example', 'Admin');
+    await admin.goto('/admin/categories');
+    await expectAccessible(admin, 'categories');
+    const blank = admin.getByRole('group', { name: 'Question 3' });
+    await blank.getByLabel('Question, as students read it').fill('First in family at university');
+    await blank.getByLabel('Key').fill('first_generation');
+    await blank.getByLabel('Answers').fill('yes = Yes\nno = No');
+    await admin.getByRole('button', { name: 'Save categories' }).click();
+    await admin.waitForURL(/saved=1$/);
+    const dimensions = (await web.t.app.inject({ method: 'GET', url: '/api/v1/categories' })).json().dimensions;
+    expect(dimensions.map((d: { key: string }) => d.key)).toEqual(['fee_status', 'study_level', 'first_generation']);
+
+    await admin.goto('/admin/terms');
+    await expectAccessible(admin, 'terms');
+    await admin.getByRole('group', { name: 'Term 1' }).getByLabel('Name').fill('Spring 2027');
+    await admin.getByRole('group', { name: 'Term 1' }).getByLabel('First day (YYYY-MM-DD)').fill('2027-01-04');
+    await admin.getByRole('group', { name: 'Term 1' }).getByLabel('Last day (YYYY-MM-DD)').fill('2027-03-26');
+    await admin.getByRole('button', { name: 'Save terms and cohort sizes' }).click();
+    await admin.waitForURL(/saved=1$/);
+    await admin.getByLabel('International students in Spring 2027').fill('400');
+    await admin.getByRole('button', { name: 'Save terms and cohort sizes' }).click();
+    await admin.waitForURL(/saved=1$/);
+    await expectAccessible(admin, 'terms with cohorts');
+    const cohorts = await web.t.app.inject({
+      method: 'GET',
+      url: '/api/v1/cohorts',
+      headers: await web.t.auth('admin'),
+    });
+    expect(cohorts.json().cohorts).toEqual([
+      { term: 'Spring 2027', dimension: 'fee_status', value: 'international', size: 400 },
+    ]);
+    await admin.context().close();
+  });
+});

@@ -277,3 +277,196 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     },
   );
 }
+
+const KEY = /^[a-z][a-z0-9_]{0,39}$/;
+const BLANK = 2;
+
+/** Admin pages for the taxonomy and the denominators: categories, terms and cohort sizes. */
+export async function adminTaxonomyRoutes(app: FastifyInstance, deps: WebDeps) {
+  const { config } = deps;
+  const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
+
+  function adminOnly(request: FastifyRequest, reply: FastifyReply): AuthUser | null {
+    const user = requireSignIn(request, reply);
+    if (!user) return null;
+    if (!user.roles.includes('admin')) {
+      const page = context(request);
+      void reply.code(403).view('layout/message', {
+        ...page,
+        title: page.t('error.forbidden.title'),
+        message: page.t('error.forbidden.body'),
+      });
+      return null;
+    }
+    return user;
+  }
+
+  /** "value = Label" per line, as the categories form shows them. */
+  function valueLines(values: { value: string; label: string }[]): string {
+    return values.map((value) => `${value.value} = ${value.label}`).join('\n');
+  }
+
+  async function renderCategories(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: Form | null,
+    errors: PageError[],
+    status = 200,
+  ) {
+    const page = context(request);
+    const current = await deps.categories.listDimensions();
+    const values: Form =
+      form ??
+      Object.fromEntries(
+        current.flatMap((dimension, index) => [
+          [`key_${index}`, dimension.key],
+          [`label_${index}`, dimension.label],
+          [`values_${index}`, valueLines(dimension.values)],
+        ]),
+      );
+    const rows = form ? Number(form.rows ?? 0) : current.length + BLANK;
+    return reply.code(status).view('admin/categories', {
+      ...page,
+      title: page.t('admin.categories.title'),
+      values,
+      rows: Array.from({ length: Math.min(rows, 20) }, (_, index) => index),
+      errors,
+      saved: (request.query as Form | undefined)?.saved === '1',
+    });
+  }
+
+  app.get('/admin/categories', { config: { page: true } }, async (request, reply) => {
+    if (!adminOnly(request, reply)) return reply;
+    return renderCategories(request, reply, null, []);
+  });
+
+  app.post('/admin/categories', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
+    if (!adminOnly(request, reply)) return reply;
+    const page = context(request);
+    const form = request.body ?? {};
+    const errors: PageError[] = [];
+    const dimensions: { key: string; label: string; values: { value: string; label: string }[] }[] = [];
+    for (let index = 0; index < Math.min(Number(form.rows ?? 0), 20); index++) {
+      const key = (form[`key_${index}`] ?? '').trim();
+      const label = (form[`label_${index}`] ?? '').trim();
+      const lines = (form[`values_${index}`] ?? '')
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+      if (form[`remove_${index}`] === 'yes' || (!key && !label && lines.length === 0)) continue;
+      if (!KEY.test(key)) errors.push({ field: `key_${index}`, message: page.t('admin.categories.keyInvalid') });
+      if (!label || label.length > 100)
+        errors.push({ field: `label_${index}`, message: page.t('admin.categories.labelRequired') });
+      const values = lines.map((line) => {
+        const [value = '', ...rest] = line.split('=');
+        return { value: value.trim(), label: rest.join('=').trim() };
+      });
+      if (
+        values.length === 0 ||
+        values.some((value) => !KEY.test(value.value) || !value.label || value.label.length > 100)
+      ) {
+        errors.push({ field: `values_${index}`, message: page.t('admin.categories.valuesInvalid') });
+      }
+      dimensions.push({ key, label, values });
+    }
+    if (errors.length > 0) return renderCategories(request, reply, form, errors, 400);
+    try {
+      await deps.categories.replaceDimensions(dimensions);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.status >= 500) throw error;
+      return renderCategories(request, reply, form, [{ field: 'key_0', message: error.message }], error.status);
+    }
+    return reply.redirect('/admin/categories?saved=1', 303);
+  });
+
+  async function renderTerms(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: Form | null,
+    errors: PageError[],
+    status = 200,
+  ) {
+    const page = context(request);
+    const terms = await deps.terms.listTerms();
+    const cohorts = await deps.terms.listCohorts();
+    const dimensions = await deps.categories.listDimensions();
+    const values: Form =
+      form ??
+      Object.fromEntries([
+        ...terms.flatMap((term, index) => [
+          [`name_${index}`, term.name],
+          [`startsOn_${index}`, term.startsOn],
+          [`endsOn_${index}`, term.endsOn],
+        ]),
+        ...cohorts.map((cohort) => [
+          `size.${terms.findIndex((term) => term.name === cohort.term)}.${cohort.dimension}.${cohort.value}`,
+          String(cohort.size),
+        ]),
+      ]);
+    const rows = form ? Number(form.rows ?? 0) : terms.length + BLANK;
+    return reply.code(status).view('admin/terms', {
+      ...page,
+      title: page.t('admin.terms.title'),
+      values,
+      rows: Array.from({ length: Math.min(rows, 50) }, (_, index) => index),
+      terms,
+      dimensions,
+      errors,
+      saved: (request.query as Form | undefined)?.saved === '1',
+    });
+  }
+
+  app.get('/admin/terms', { config: { page: true } }, async (request, reply) => {
+    if (!adminOnly(request, reply)) return reply;
+    return renderTerms(request, reply, null, []);
+  });
+
+  app.post('/admin/terms', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
+    if (!adminOnly(request, reply)) return reply;
+    const page = context(request);
+    const form = request.body ?? {};
+    const errors: PageError[] = [];
+    const date = /^\d{4}-\d{2}-\d{2}$/;
+    const terms: { name: string; startsOn: string; endsOn: string }[] = [];
+    for (let index = 0; index < Math.min(Number(form.rows ?? 0), 50); index++) {
+      const name = (form[`name_${index}`] ?? '').trim();
+      const startsOn = (form[`startsOn_${index}`] ?? '').trim();
+      const endsOn = (form[`endsOn_${index}`] ?? '').trim();
+      if (!name && !startsOn && !endsOn) continue;
+      if (!name || name.length > 100)
+        errors.push({ field: `name_${index}`, message: page.t('admin.terms.nameRequired') });
+      if (!date.test(startsOn))
+        errors.push({ field: `startsOn_${index}`, message: page.t('staff.record.dateInvalid') });
+      if (!date.test(endsOn) || endsOn < startsOn)
+        errors.push({ field: `endsOn_${index}`, message: page.t('staff.timeOff.toInvalid') });
+      terms.push({ name, startsOn, endsOn });
+    }
+    // Cohort fields are size.<term row>.<dimension key>.<value key>: keys never hold a dot.
+    const cohorts = Object.entries(form)
+      .filter(([name, value]) => name.startsWith('size.') && (value ?? '').trim() !== '')
+      .map(([name, value]) => {
+        const [, row = '', dimension = '', categoryValue = ''] = name.split('.');
+        const term = (form[`name_${row}`] ?? '').trim();
+        return { field: name, term, dimension, value: categoryValue, size: Number((value ?? '').trim()) };
+      });
+    for (const cohort of cohorts) {
+      if (!Number.isInteger(cohort.size) || cohort.size < 0 || cohort.size > 10_000_000) {
+        errors.push({ field: cohort.field, message: page.t('admin.terms.sizeInvalid') });
+      }
+    }
+    if (errors.length > 0) return renderTerms(request, reply, form, errors, 400);
+    try {
+      await deps.terms.putTerms(terms);
+      const names = new Set(terms.map((term) => term.name));
+      await deps.terms.putCohorts(
+        cohorts
+          .filter((cohort) => names.has(cohort.term))
+          .map(({ term, dimension, value, size }) => ({ term, dimension, value, size })),
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.status >= 500) throw error;
+      return renderTerms(request, reply, form, [{ field: 'name_0', message: error.message }], error.status);
+    }
+    return reply.redirect('/admin/terms?saved=1', 303);
+  });
+}
