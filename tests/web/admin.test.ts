@@ -50,6 +50,12 @@ describe('admin pages', () => {
     await admin.waitForURL(/notice=added$/);
     expect(await admin.getByRole('heading', { name: 'Rosalind Franklin' }).count()).toBe(1);
     await expectAccessible(admin, 'librarian added');
+    await admin.getByRole('link', { name: 'Edit Rosalind Franklin' }).click();
+    await expectAccessible(admin, 'edit librarian');
+    await admin.getByLabel('Faculty (optional)').fill('Natural Sciences');
+    await admin.getByRole('button', { name: 'Save changes' }).click();
+    await admin.waitForURL(/notice=saved$/);
+    expect(await admin.locator('main').textContent()).toContain('Subjects: Chemistry, Biology');
     await admin.context().close();
 
     const rosalind = await signedInPage('rosalind@library.uni.example', 'Librarian');

@@ -94,6 +94,72 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     return reply.redirect('/admin/librarians?notice=added', 303);
   });
 
+  async function renderEdit(
+    request: FastifyRequest<{ Params: { id: string } }>,
+    reply: FastifyReply,
+    form: Form | null,
+    errors: PageError[],
+    status = 200,
+  ) {
+    const page = context(request);
+    const librarian = await deps.librarians.get(request.session?.user ?? null, request.params.id);
+    return reply.code(status).view('admin/edit', {
+      ...page,
+      title: page.t('admin.edit.title', { name: librarian.name }),
+      librarian,
+      form: form ?? {
+        name: librarian.name,
+        email: librarian.email ?? '',
+        subjects: librarian.subjects.join(', '),
+        faculty: librarian.faculty ?? '',
+      },
+      errors,
+    });
+  }
+
+  app.get(
+    '/admin/librarians/:id/edit',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+      if (!adminOnly(request, reply)) return reply;
+      if (!UUID.test(request.params.id)) return reply.callNotFound();
+      return renderEdit(request, reply, null, []);
+    },
+  );
+
+  app.post(
+    '/admin/librarians/:id/edit',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
+      if (!adminOnly(request, reply)) return reply;
+      if (!UUID.test(request.params.id)) return reply.callNotFound();
+      const page = context(request);
+      const form = request.body ?? {};
+      const name = (form.name ?? '').trim();
+      const email = (form.email ?? '').trim();
+      const errors: PageError[] = [];
+      if (!name || name.length > 200) errors.push({ field: 'name', message: page.t('admin.librarians.nameRequired') });
+      if (!EMAIL.test(email)) errors.push({ field: 'email', message: page.t('signIn.email.invalid') });
+      if (errors.length > 0) return renderEdit(request, reply, form, errors, 400);
+      try {
+        await deps.librarians.update(request.params.id, {
+          name,
+          email,
+          subjects: (form.subjects ?? '')
+            .split(',')
+            .map((subject) => subject.trim())
+            .filter(Boolean)
+            .slice(0, 30),
+          faculty: form.faculty?.trim() || null,
+        });
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.status >= 500) throw error;
+        return renderEdit(request, reply, form, [{ field: 'email', message: error.message }], error.status);
+      }
+      return reply.redirect('/admin/librarians?notice=saved', 303);
+    },
+  );
+
   app.get(
     '/admin/librarians/:id/deactivate',
     { config: { page: true } },
