@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
 import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
@@ -131,4 +131,37 @@ export async function settled(page: Page, javaScript = true): Promise<void> {
     );
     await page.waitForLoadState('load');
   }
+}
+
+/** A new browser context (en-GB, London unless said) signed in through the development form. */
+export async function signedInPage(
+  browser: Browser,
+  baseUrl: string,
+  email: string,
+  role: 'Student' | 'Librarian' | 'Analyst' | 'Admin',
+  options: { timezoneId?: string } = {},
+): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL: baseUrl,
+    locale: 'en-GB',
+    timezoneId: options.timezoneId ?? 'Europe/London',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto('/sign-in');
+  await settled(page);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel(role, { exact: true }).check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('load');
+  return page;
+}
+
+/** Presses Tab until `target` has focus, as a keyboard user reaches it; fails past `limit` presses. */
+export async function tabTo(page: Page, target: Locator, limit = 400): Promise<void> {
+  for (let presses = 0; presses < limit; presses++) {
+    if (await target.evaluate((element) => element === element.ownerDocument.activeElement)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`could not reach ${target} with the Tab key`);
 }

@@ -1,6 +1,6 @@
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import { expectAccessible, launchBrowser, settled, startWebApp, tabTo, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Web pages, part 1: the journey with JavaScript off, with the keyboard alone, and in other zones.
@@ -32,15 +32,6 @@ async function newPage(options: { timezoneId?: string; javaScriptEnabled?: boole
   // Fail fast with the locator in the message, well inside the test's own timeout.
   page.setDefaultTimeout(15_000);
   return page;
-}
-
-/** Presses Tab until `target` has focus (as a keyboard user would reach it), then returns. */
-async function tabTo(page: Page, target: Locator, limit = 400) {
-  for (let presses = 0; presses < limit; presses++) {
-    if (await target.evaluate((element) => element === element.ownerDocument.activeElement)) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`could not reach ${target} with the Tab key`);
 }
 
 async function heading(page: Page) {

@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../src/db/schema.js';
-import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import { expectAccessible, launchBrowser, signedInPage, startWebApp, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Web pages, part 2 (admins): librarians, closures, imports and email problems.
@@ -23,22 +23,9 @@ afterAll(async () => {
   await web?.close();
 });
 
-async function signedInPage(email: string, role: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'Europe/London' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto('/sign-in');
-  await settled(page);
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel(role, { exact: true }).check();
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForLoadState('load');
-  return page;
-}
-
 describe('admin pages', () => {
   it('adds a librarian, who then signs in and lands on their own empty day', async () => {
-    const admin = await signedInPage('boss@uni.example', 'Admin');
+    const admin = await signedInPage(browser, web.baseUrl, 'boss@uni.example', 'Admin');
     expect(admin.url()).toBe(`${web.baseUrl}/admin`);
     await expectAccessible(admin, 'admin home');
     await admin.getByRole('link', { name: 'Librarians' }).click();
@@ -58,7 +45,7 @@ describe('admin pages', () => {
     expect(await admin.locator('main').textContent()).toContain('Subjects: Chemistry, Biology');
     await admin.context().close();
 
-    const rosalind = await signedInPage('rosalind@library.uni.example', 'Librarian');
+    const rosalind = await signedInPage(browser, web.baseUrl, 'rosalind@library.uni.example', 'Librarian');
     expect(rosalind.url()).toBe(`${web.baseUrl}/staff`);
     expect(await rosalind.locator('main').textContent()).toContain('No sessions booked in the coming week.');
     await rosalind.context().close();
@@ -75,7 +62,7 @@ describe('admin pages', () => {
       headers: await web.t.auth('student', { sub: 'idp|left', email: 'left@student.uni.example', name: 'Left' }),
       payload: { librarianId: leaving.id, start: '2027-03-16T09:00:00Z' },
     });
-    const admin = await signedInPage('boss@uni.example', 'Admin');
+    const admin = await signedInPage(browser, web.baseUrl, 'boss@uni.example', 'Admin');
     await admin.goto('/admin/librarians');
     await admin.getByRole('link', { name: 'Deactivate Leaving Soon' }).click();
     await expectAccessible(admin, 'deactivate');
@@ -109,7 +96,7 @@ describe('admin pages', () => {
         '2026-10-07T10:00:00+01:00,30,import@library.uni.example,s-3,no,no_show,home',
       ].join('\n'),
     );
-    const admin = await signedInPage('boss@uni.example', 'Admin');
+    const admin = await signedInPage(browser, web.baseUrl, 'boss@uni.example', 'Admin');
     await admin.goto('/admin/imports');
     await expectAccessible(admin, 'imports');
     await admin.getByLabel('CSV file').setInputFiles(file);
@@ -150,7 +137,7 @@ describe('admin pages', () => {
       .update(notifications)
       .set({ status: 'dead', attempts: 32, lastError: '550 mailbox unavailable' })
       .where(and(eq(notifications.bookingId, booked.json().id), eq(notifications.kind, 'booking_created')));
-    const admin = await signedInPage('boss@uni.example', 'Admin');
+    const admin = await signedInPage(browser, web.baseUrl, 'boss@uni.example', 'Admin');
     await admin.goto('/admin/emails');
     await expectAccessible(admin, 'email problems');
     expect(await admin.locator('main').textContent()).toContain('550 mailbox unavailable');
@@ -189,7 +176,7 @@ describe('admin pages', () => {
 
 describe('categories, terms and cohort sizes', () => {
   it('adds a category question, and sets a term and a cohort size for the uptake rates', async () => {
-    const admin = await signedInPage('boss@uni.example', 'Admin');
+    const admin = await signedInPage(browser, web.baseUrl, 'boss@uni.example', 'Admin');
     await admin.goto('/admin/categories');
     await expectAccessible(admin, 'categories');
     const blank = admin.getByRole('group', { name: 'Question 3' });

@@ -1,6 +1,13 @@
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import {
+  expectAccessible,
+  launchBrowser,
+  signedInPage,
+  startWebApp,
+  tabTo,
+  type WebContext,
+} from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Web pages, part 2 (librarians): the day, attendance, walk-ins and the calendar feed.
@@ -27,19 +34,6 @@ afterAll(async () => {
   await web?.close();
 });
 
-async function signedInPage(email: string, role = 'Librarian'): Promise<Page> {
-  const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'Europe/London' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto('/sign-in');
-  await settled(page);
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel(role, { exact: true }).check();
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForLoadState('load');
-  return page;
-}
-
 async function book(librarianId: string, who: string, start: string, companions: { name: string }[] = []) {
   const response = await web.t.app.inject({
     method: 'POST',
@@ -51,18 +45,10 @@ async function book(librarianId: string, who: string, start: string, companions:
   return response.json() as { id: string; companions: { id: string; name: string }[] };
 }
 
-async function tabTo(page: Page, target: Locator, limit = 300) {
-  for (let presses = 0; presses < limit; presses++) {
-    if (await target.evaluate((element) => element === element.ownerDocument.activeElement)) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`could not reach ${target} with the Tab key`);
-}
-
 describe("a librarian's day", () => {
   it('lands on their sessions, sees a booking with a friend, and records with the keyboard that the student came and the friend did not', async () => {
     const booked = await book(ada.id, 'sam', '2027-03-15T10:00:00Z', [{ name: 'Friend Fi' }]);
-    const page = await signedInPage(ada.email);
+    const page = await signedInPage(browser, web.baseUrl, ada.email, 'Librarian');
     expect(page.url()).toBe(`${web.baseUrl}/staff`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('My sessions');
     const card = page.getByRole('listitem').filter({ hasText: 'sam' });
@@ -110,17 +96,17 @@ describe("a librarian's day", () => {
 
   it("answers another librarian's session page with a 404, and a student on the staff page with a 403", async () => {
     const theirs = await book(other.id, 'tia', '2027-03-17T09:00:00Z');
-    const page = await signedInPage(ada.email);
+    const page = await signedInPage(browser, web.baseUrl, ada.email, 'Librarian');
     const response = await page.goto(`/bookings/${theirs.id}`);
     expect(response?.status()).toBe(404);
     await page.context().close();
-    const student = await signedInPage('stu@student.uni.example', 'Student');
+    const student = await signedInPage(browser, web.baseUrl, 'stu@student.uni.example', 'Student');
     expect((await student.goto('/staff'))?.status()).toBe(403);
     await student.context().close();
   });
 
   it('records a walk-in that counts in the figures, refusing a time in the future by name', async () => {
-    const page = await signedInPage(ada.email);
+    const page = await signedInPage(browser, web.baseUrl, ada.email, 'Librarian');
     await page.getByRole('link', { name: 'Record a walk-in or phone session' }).click();
     await expectAccessible(page, 'record a walk-in');
     await page.getByLabel('Date').fill('2027-03-15');
@@ -155,7 +141,7 @@ describe("a librarian's day", () => {
     });
     const oldUrl = new URL(old.json().url);
     expect((await web.t.app.inject({ method: 'GET', url: `${oldUrl.pathname}${oldUrl.search}` })).statusCode).toBe(200);
-    const page = await signedInPage(ada.email);
+    const page = await signedInPage(browser, web.baseUrl, ada.email, 'Librarian');
     await page.getByRole('link', { name: 'Calendar feed' }).click();
     await expectAccessible(page, 'calendar feed');
     await page.getByRole('button', { name: 'Make a new feed address' }).click();
@@ -180,7 +166,7 @@ describe('availability, as forms', () => {
 
   it('changes a weekly window with the keyboard alone, and students see the new hours on both sides of the clock change', async () => {
     const grace = await createLibrarianWithWeek(web.t, { email: 'grace@library.uni.example', name: 'Grace Hopper' });
-    const page = await signedInPage(grace.email);
+    const page = await signedInPage(browser, web.baseUrl, grace.email, 'Librarian');
     await page.getByRole('link', { name: 'Availability' }).click();
     await expectAccessible(page, 'availability editor');
     const window1 = page.getByRole('group', { name: 'Window 1' });
@@ -212,7 +198,7 @@ describe('availability, as forms', () => {
 
   it('refuses a window that ends before it starts, naming the field, and saves nothing', async () => {
     const kay = await createLibrarianWithWeek(web.t, { email: 'kay@library.uni.example', name: 'Kay Antcliff' });
-    const page = await signedInPage(kay.email);
+    const page = await signedInPage(browser, web.baseUrl, kay.email, 'Librarian');
     await page.goto('/staff/availability');
     const window2 = page.getByRole('group', { name: 'Window 2' });
     await window2.getByLabel('From (HH:MM)').fill('11:00');
@@ -233,7 +219,7 @@ describe('availability, as forms', () => {
   it('adds a day off, and those slots disappear until it is removed', async () => {
     const joan = await createLibrarianWithWeek(web.t, { email: 'joan@library.uni.example', name: 'Joan Clarke' });
     expect(await slotStarts(joan.id, '2027-03-17')).toHaveLength(3);
-    const page = await signedInPage(joan.email);
+    const page = await signedInPage(browser, web.baseUrl, joan.email, 'Librarian');
     await page.getByRole('link', { name: 'Time off and extra hours' }).click();
     await expectAccessible(page, 'time off');
     await page.getByLabel('From date').fill('2027-03-17');

@@ -2,8 +2,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
-import type { AuthUser } from '../../plugins/auth.js';
-import { type PageError, pageContext, requireSignIn } from '../layout/page.js';
+import { type PageError, pageContext, requireRole } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 import { sameToken } from '../session.js';
 
@@ -19,20 +18,8 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
   await app.register(multipart, { limits: { files: 1, fileSize: CSV_LIMIT_BYTES, fields: 10 } });
 
-  function adminOnly(request: FastifyRequest, reply: FastifyReply): AuthUser | null {
-    const user = requireSignIn(request, reply);
-    if (!user) return null;
-    if (!user.roles.includes('admin')) {
-      const page = context(request);
-      void reply.code(403).view('layout/message', {
-        ...page,
-        title: page.t('error.forbidden.title'),
-        message: page.t('error.forbidden.body'),
-      });
-      return null;
-    }
-    return user;
-  }
+  const adminOnly = (request: FastifyRequest, reply: FastifyReply) =>
+    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'admin');
 
   async function renderLibrarians(
     request: FastifyRequest,
@@ -352,20 +339,8 @@ export async function adminTaxonomyRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
-  function adminOnly(request: FastifyRequest, reply: FastifyReply): AuthUser | null {
-    const user = requireSignIn(request, reply);
-    if (!user) return null;
-    if (!user.roles.includes('admin')) {
-      const page = context(request);
-      void reply.code(403).view('layout/message', {
-        ...page,
-        title: page.t('error.forbidden.title'),
-        message: page.t('error.forbidden.body'),
-      });
-      return null;
-    }
-    return user;
-  }
+  const adminOnly = (request: FastifyRequest, reply: FastifyReply) =>
+    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'admin');
 
   /** "value = Label" per line, as the categories form shows them. */
   function valueLines(values: { value: string; label: string }[]): string {

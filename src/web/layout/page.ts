@@ -96,3 +96,31 @@ export function requireSignIn(request: FastifyRequest, reply: FastifyReply, role
   }
   return user;
 }
+
+/**
+ * The signed-in person when they hold `role` (a librarian also linked to a librarian record);
+ * otherwise the sign-in page, or a 403 page saying why, is sent and null returned.
+ */
+export function requireRole(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  catalogues: Catalogues,
+  defaultTimeZone: string,
+  role: 'librarian' | 'admin',
+): AuthUser | null {
+  const user = requireSignIn(request, reply);
+  if (!user) return null;
+  const allowed =
+    role === 'librarian' ? user.roles.includes('librarian') && Boolean(user.librarianId) : user.roles.includes(role);
+  if (!allowed) {
+    const page = pageContext(request, catalogues, defaultTimeZone);
+    void reply.code(403).view('layout/message', {
+      ...page,
+      title: page.t('error.forbidden.title'),
+      message: page.t(role === 'librarian' ? 'staff.notLibrarian' : 'error.forbidden.body'),
+      link: { href: '/', text: page.t('home.title') },
+    });
+    return null;
+  }
+  return user;
+}

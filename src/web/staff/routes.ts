@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import type { Booking } from '../../modules/bookings/schemas.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { type PageContext, type PageError, pageContext, requireSignIn } from '../layout/page.js';
+import { type PageContext, type PageError, pageContext, requireRole, requireSignIn } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 
 type Form = Record<string, string | undefined>;
@@ -17,22 +17,10 @@ export async function staffRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
-  /** The signed-in librarian linked to a librarian record; anyone else gets a page saying so. */
-  function librarianOf(request: FastifyRequest, reply: FastifyReply): (AuthUser & { librarianId: string }) | null {
-    const user = requireSignIn(request, reply);
-    if (!user) return null;
-    if (!user.roles.includes('librarian') || !user.librarianId) {
-      const page = context(request);
-      void reply.code(403).view('layout/message', {
-        ...page,
-        title: page.t('error.forbidden.title'),
-        message: page.t('staff.notLibrarian'),
-        link: { href: '/', text: page.t('home.title') },
-      });
-      return null;
-    }
-    return user as AuthUser & { librarianId: string };
-  }
+  const librarianOf = (request: FastifyRequest, reply: FastifyReply) =>
+    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'librarian') as
+      | (AuthUser & { librarianId: string })
+      | null;
 
   function sessionLine(page: PageContext, booking: Booking) {
     const startMs = Date.parse(booking.startUtc);
@@ -201,20 +189,10 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
-  function librarianOnly(request: FastifyRequest, reply: FastifyReply): (AuthUser & { librarianId: string }) | null {
-    const user = requireSignIn(request, reply);
-    if (!user) return null;
-    if (!user.roles.includes('librarian') || !user.librarianId) {
-      const page = context(request);
-      void reply.code(403).view('layout/message', {
-        ...page,
-        title: page.t('error.forbidden.title'),
-        message: page.t('staff.notLibrarian'),
-      });
-      return null;
-    }
-    return user as AuthUser & { librarianId: string };
-  }
+  const librarianOnly = (request: FastifyRequest, reply: FastifyReply) =>
+    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'librarian') as
+      | (AuthUser & { librarianId: string })
+      | null;
 
   async function preview(page: PageContext, librarianId: string) {
     const from = DateTime.fromMillis(clock.now().getTime(), { zone: page.timeZone });
