@@ -69,7 +69,11 @@ describe('the message catalogue', () => {
     expect(keys.length).toBeGreaterThan(100);
     for (const key of new Set(keys)) {
       // t('mode.' + mode): a prefix of keys made at run time; some key must start with it.
-      if (key.endsWith('.')) expect(Object.keys(catalogue).some((known) => known.startsWith(key)), key).toBe(true);
+      if (key.endsWith('.'))
+        expect(
+          Object.keys(catalogue).some((known) => known.startsWith(key)),
+          key,
+        ).toBe(true);
       else expect(catalogue[key], key).toBeDefined();
     }
     expect(() => translate('no.such.message')).toThrow('Message "no.such.message" is not in the catalogue');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectAccessible,
   launchBrowser,
+  settled,
   signedInPage,
   startWebApp,
   tabTo,
@@ -193,6 +194,19 @@ describe('availability, as forms', () => {
     ]);
     // Tuesday is as it was.
     expect(await slotStarts(grace.id, '2027-03-23')).toHaveLength(3);
+    // And the page students choose from says so, in their own zone (New York: EDT since the 14th).
+    const student = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'America/New_York' });
+    const times = await student.newPage();
+    await times.goto(`/librarians/${grace.id}?from=2027-03-22`);
+    await settled(times);
+    expect(
+      await times.getByRole('radio', { name: /^Monday, 22 March 2027, 09:00 Eastern Daylight Time/ }).count(),
+    ).toBe(1);
+    expect(
+      await times.getByRole('radio', { name: /^Monday, 29 March 2027, 08:00 Eastern Daylight Time/ }).count(),
+    ).toBe(1);
+    expect(await times.getByRole('radio', { name: /^Monday, 22 March 2027, 05:00/ }).count()).toBe(0);
+    await student.close();
     await page.context().close();
   });
 
