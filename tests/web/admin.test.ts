@@ -209,4 +209,34 @@ describe('categories, terms and cohort sizes', () => {
     ]);
     await admin.context().close();
   });
+
+  it('refuses a bad category key or term date in the error summary, saving nothing', async () => {
+    const admin = await signedInPage(browser, web.baseUrl, 'boss@uni.example', 'Admin');
+    await admin.goto('/admin/categories');
+    const before = (await web.t.app.inject({ method: 'GET', url: '/api/v1/categories' })).json();
+    const first = admin.getByRole('group', { name: 'Question 1' });
+    await first.getByLabel('Key').fill('Fee Status');
+    await admin.getByRole('button', { name: 'Save categories' }).click();
+    const summary = admin.getByRole('alert');
+    expect(await summary.getByRole('link').allTextContents()).toEqual([
+      'Enter a key of lower case letters, digits and _, starting with a letter',
+    ]);
+    expect(await summary.getByRole('link').getAttribute('href')).toBe('#key_0');
+    await expectAccessible(admin, 'categories with an error');
+    expect((await web.t.app.inject({ method: 'GET', url: '/api/v1/categories' })).json()).toEqual(before);
+
+    await admin.goto('/admin/terms');
+    const term = admin.getByRole('group', { name: 'Term 1' });
+    await term.getByLabel('Name').fill('Broken term');
+    await term.getByLabel('First day (YYYY-MM-DD)').fill('2027-05-01');
+    await term.getByLabel('Last day (YYYY-MM-DD)').fill('2027-04-01');
+    await admin.getByRole('button', { name: 'Save terms and cohort sizes' }).click();
+    expect(await admin.getByRole('alert').getByRole('link').getAttribute('href')).toBe('#endsOn_0');
+    await expectAccessible(admin, 'terms with an error');
+    const terms = (
+      await web.t.app.inject({ method: 'GET', url: '/api/v1/terms', headers: await web.t.auth('admin') })
+    ).json();
+    expect(terms.terms.map((t: { name: string }) => t.name)).not.toContain('Broken term');
+    await admin.context().close();
+  });
 });
