@@ -65,8 +65,6 @@ export async function renderErrorPage(
     .type('text/html; charset=utf-8')
     .view('layout/error', {
       ...context,
-      // Without a session there is nowhere to keep a detected zone: do not try.
-      hasChosenZone: context.hasChosenZone || !request.session,
       title: context.t(`error.${kind}.title`),
       message: detail ?? context.t(`error.${kind}.body`),
       requestId: String(request.id),

@@ -2,14 +2,14 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import { EMAIL, ISO_DATE, readDateRange, UUID } from '../layout/forms.js';
 import { type PageError, pageContext, requireRole } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 import { sameToken } from '../session.js';
 
 type Form = Record<string, string | undefined>;
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const UUID = /^[0-9a-f-]{36}$/;
 const CSV_LIMIT_BYTES = 5 * 1024 * 1024;
 
 /** Admin pages: librarians, closures, imports of past sessions and email problems. */
@@ -17,9 +17,6 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
   await app.register(multipart, { limits: { files: 1, fileSize: CSV_LIMIT_BYTES, fields: 10 } });
-
-  const adminOnly = (request: FastifyRequest, reply: FastifyReply) =>
-    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'admin');
 
   async function renderLibrarians(
     request: FastifyRequest,
@@ -41,19 +38,31 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     });
   }
 
+  /** A librarian's confirmed sessions still to come that were booked here (what deactivation affects). */
+  async function upcomingBookings(user: AuthUser, librarianId: string) {
+    const { bookings } = await deps.bookings.list(user, {
+      librarianId,
+      from: clock.now().toISOString(),
+      status: 'confirmed',
+      limit: 200,
+      offset: 0,
+    });
+    return bookings.filter((booking) => booking.source === 'booked');
+  }
+
   app.get('/admin', { config: { page: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     return reply.view('admin/home', { ...page, title: page.t('admin.title') });
   });
 
   app.get('/admin/librarians', { config: { page: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     return renderLibrarians(request, reply, {}, []);
   });
 
   app.post('/admin/librarians', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     const form = request.body ?? {};
     const errors: PageError[] = [];
@@ -108,7 +117,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     '/admin/librarians/:id/edit',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      if (!adminOnly(request, reply)) return reply;
+      if (!requireRole(request, reply, deps, 'admin')) return reply;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       return renderEdit(request, reply, null, []);
     },
@@ -118,7 +127,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     '/admin/librarians/:id/edit',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      if (!adminOnly(request, reply)) return reply;
+      if (!requireRole(request, reply, deps, 'admin')) return reply;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const page = context(request);
       const form = request.body ?? {};
@@ -151,23 +160,17 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     '/admin/librarians/:id/deactivate',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      const user = adminOnly(request, reply);
+      const user = requireRole(request, reply, deps, 'admin');
       if (!user) return reply;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const page = context(request);
       const librarian = await deps.librarians.get(user, request.params.id);
-      const upcoming = await deps.bookings.list(user, {
-        librarianId: librarian.id,
-        from: clock.now().toISOString(),
-        status: 'confirmed',
-        limit: 200,
-        offset: 0,
-      });
+      const upcoming = await upcomingBookings(user, librarian.id);
       return reply.view('admin/deactivate', {
         ...page,
         title: page.t('admin.deactivate.title', { name: librarian.name }),
         librarian,
-        upcoming: upcoming.bookings.filter((booking) => booking.source === 'booked'),
+        upcoming,
       });
     },
   );
@@ -176,20 +179,14 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     '/admin/librarians/:id/deactivate',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      const user = adminOnly(request, reply);
+      const user = requireRole(request, reply, deps, 'admin');
       if (!user) return reply;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const librarian = await deps.librarians.get(user, request.params.id);
       if (request.body?.upcoming === 'cancel') {
         const page = context(request);
-        const upcoming = await deps.bookings.list(user, {
-          librarianId: librarian.id,
-          from: clock.now().toISOString(),
-          status: 'confirmed',
-          limit: 200,
-          offset: 0,
-        });
-        for (const booking of upcoming.bookings.filter((b) => b.source === 'booked')) {
+        const upcoming = await upcomingBookings(user, librarian.id);
+        for (const booking of upcoming) {
           // Each student is emailed by the cancellation itself.
           await deps.bookings.cancel(
             booking.id,
@@ -223,21 +220,16 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
   }
 
   app.get('/admin/closures', { config: { page: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     return renderClosures(request, reply, {}, []);
   });
 
   app.post('/admin/closures', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const user = adminOnly(request, reply);
+    const user = requireRole(request, reply, deps, 'admin');
     if (!user) return reply;
     const page = context(request);
     const form = request.body ?? {};
-    const from = form.from ?? '';
-    const to = form.to?.trim() || from;
-    const errors: PageError[] = [];
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(from)) errors.push({ field: 'from', message: page.t('staff.record.dateInvalid') });
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(to) || to < from)
-      errors.push({ field: 'to', message: page.t('staff.timeOff.toInvalid') });
+    const { from, to, errors } = readDateRange(page, form);
     if (errors.length > 0) return renderClosures(request, reply, form, errors, 400);
     await deps.availability.createOverride(
       null,
@@ -251,7 +243,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     '/admin/closures/:closureId/remove',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { closureId: string } }>, reply) => {
-      if (!adminOnly(request, reply)) return reply;
+      if (!requireRole(request, reply, deps, 'admin')) return reply;
       if (!UUID.test(request.params.closureId)) return reply.callNotFound();
       await deps.availability.deleteOverride(null, request.params.closureId);
       return reply.redirect('/admin/closures', 303);
@@ -259,7 +251,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
   );
 
   app.get('/admin/imports', { config: { page: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     return reply.view('admin/imports', {
       ...page,
@@ -271,7 +263,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
   });
 
   app.post('/admin/imports', { config: { page: true, csrfInHandler: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     let csv = '';
     let skipInvalid = false;
@@ -308,7 +300,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
   });
 
   app.get('/admin/emails', { config: { page: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     const dead = await deps.notifications.list({ status: 'dead', limit: 100 });
     return reply.view('admin/emails', {
@@ -323,7 +315,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
     '/admin/emails/:id/retry',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      if (!adminOnly(request, reply)) return reply;
+      if (!requireRole(request, reply, deps, 'admin')) return reply;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       await deps.notifications.retry(request.params.id);
       return reply.redirect('/admin/emails?notice=retried', 303);
@@ -338,9 +330,6 @@ const BLANK = 2;
 export async function adminTaxonomyRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
-
-  const adminOnly = (request: FastifyRequest, reply: FastifyReply) =>
-    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'admin');
 
   /** "value = Label" per line, as the categories form shows them. */
   function valueLines(values: { value: string; label: string }[]): string {
@@ -377,12 +366,12 @@ export async function adminTaxonomyRoutes(app: FastifyInstance, deps: WebDeps) {
   }
 
   app.get('/admin/categories', { config: { page: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     return renderCategories(request, reply, null, []);
   });
 
   app.post('/admin/categories', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     const form = request.body ?? {};
     const errors: PageError[] = [];
@@ -458,16 +447,15 @@ export async function adminTaxonomyRoutes(app: FastifyInstance, deps: WebDeps) {
   }
 
   app.get('/admin/terms', { config: { page: true } }, async (request, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     return renderTerms(request, reply, null, []);
   });
 
   app.post('/admin/terms', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    if (!adminOnly(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     const form = request.body ?? {};
     const errors: PageError[] = [];
-    const date = /^\d{4}-\d{2}-\d{2}$/;
     const terms: { name: string; startsOn: string; endsOn: string }[] = [];
     for (let index = 0; index < Math.min(Number(form.rows ?? 0), 50); index++) {
       const name = (form[`name_${index}`] ?? '').trim();
@@ -476,9 +464,9 @@ export async function adminTaxonomyRoutes(app: FastifyInstance, deps: WebDeps) {
       if (!name && !startsOn && !endsOn) continue;
       if (!name || name.length > 100)
         errors.push({ field: `name_${index}`, message: page.t('admin.terms.nameRequired') });
-      if (!date.test(startsOn))
+      if (!ISO_DATE.test(startsOn))
         errors.push({ field: `startsOn_${index}`, message: page.t('staff.record.dateInvalid') });
-      if (!date.test(endsOn) || endsOn < startsOn)
+      if (!ISO_DATE.test(endsOn) || endsOn < startsOn)
         errors.push({ field: `endsOn_${index}`, message: page.t('staff.timeOff.toInvalid') });
       terms.push({ name, startsOn, endsOn });
     }

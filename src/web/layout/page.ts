@@ -64,7 +64,8 @@ export function pageContext(request: FastifyRequest, catalogues: Catalogues, def
     user: request.session?.user ?? null,
     csrfToken: request.session?.csrfToken ?? '',
     timeZone,
-    hasChosenZone: Boolean(request.session?.timeZone),
+    // Without a session there is nowhere to keep a detected zone: the page does not try.
+    hasChosenZone: !request.session || Boolean(request.session.timeZone),
     zones: TIME_ZONES,
     path: request.url,
   };
@@ -97,6 +98,9 @@ export function requireSignIn(request: FastifyRequest, reply: FastifyReply, role
   return user;
 }
 
+/** A librarian whose sign-in is linked to a librarian record. */
+export type SignedInLibrarian = AuthUser & { librarianId: string };
+
 /**
  * The signed-in person when they hold `role` (a librarian also linked to a librarian record);
  * otherwise the sign-in page, or a 403 page saying why, is sent and null returned.
@@ -104,8 +108,19 @@ export function requireSignIn(request: FastifyRequest, reply: FastifyReply, role
 export function requireRole(
   request: FastifyRequest,
   reply: FastifyReply,
-  catalogues: Catalogues,
-  defaultTimeZone: string,
+  deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
+  role: 'librarian',
+): SignedInLibrarian | null;
+export function requireRole(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
+  role: 'admin',
+): AuthUser | null;
+export function requireRole(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
   role: 'librarian' | 'admin',
 ): AuthUser | null {
   const user = requireSignIn(request, reply);
@@ -113,7 +128,7 @@ export function requireRole(
   const allowed =
     role === 'librarian' ? user.roles.includes('librarian') && Boolean(user.librarianId) : user.roles.includes(role);
   if (!allowed) {
-    const page = pageContext(request, catalogues, defaultTimeZone);
+    const page = pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
     void reply.code(403).view('layout/message', {
       ...page,
       title: page.t('error.forbidden.title'),

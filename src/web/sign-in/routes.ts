@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ROLES, type Role } from '../../plugins/auth.js';
+import { EMAIL } from '../layout/forms.js';
 import { landingFor, type PageError, pageContext, safeNext } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 
 export type { SignInService } from './service.js';
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Form = Record<string, string | undefined>;
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import type { Booking } from '../../modules/bookings/schemas.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import { ISO_DATE, readDateRange, TIME, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, pageContext, requireRole, requireSignIn } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 
@@ -17,11 +17,6 @@ export async function staffRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
-  const librarianOf = (request: FastifyRequest, reply: FastifyReply) =>
-    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'librarian') as
-      | (AuthUser & { librarianId: string })
-      | null;
-
   function sessionLine(page: PageContext, booking: Booking) {
     const startMs = Date.parse(booking.startUtc);
     return {
@@ -33,7 +28,7 @@ export async function staffRoutes(app: FastifyInstance, deps: WebDeps) {
   }
 
   app.get('/staff', { config: { page: true } }, async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
-    const user = librarianOf(request, reply);
+    const user = requireRole(request, reply, deps, 'librarian');
     if (!user) return reply;
     const page = context(request);
     const nowMs = clock.now().getTime();
@@ -97,14 +92,14 @@ export async function staffRoutes(app: FastifyInstance, deps: WebDeps) {
   );
 
   app.get('/staff/calendar', { config: { page: true } }, async (request, reply) => {
-    const user = librarianOf(request, reply);
+    const user = requireRole(request, reply, deps, 'librarian');
     if (!user) return reply;
     const page = context(request);
     return reply.view('staff/calendar', { ...page, title: page.t('staff.calendar.title'), feedUrl: null });
   });
 
   app.post('/staff/calendar', { config: { page: true } }, async (request, reply) => {
-    const user = librarianOf(request, reply);
+    const user = requireRole(request, reply, deps, 'librarian');
     if (!user) return reply;
     const page = context(request);
     const { url } = await deps.calendar.rotateFeedToken(user.librarianId);
@@ -131,19 +126,18 @@ export async function staffRoutes(app: FastifyInstance, deps: WebDeps) {
   }
 
   app.get('/staff/record', { config: { page: true } }, async (request, reply) => {
-    if (!librarianOf(request, reply)) return reply;
+    if (!requireRole(request, reply, deps, 'librarian')) return reply;
     return renderRecord(request, reply, { minutes: '30', mode: 'in_person', friend: 'no', attendance: 'attended' }, []);
   });
 
   app.post('/staff/record', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const user = librarianOf(request, reply);
+    const user = requireRole(request, reply, deps, 'librarian');
     if (!user) return reply;
     const page = context(request);
     const form = request.body ?? {};
     const errors: PageError[] = [];
     const start = DateTime.fromISO(`${form.date ?? ''}T${form.time ?? ''}`, { zone: page.timeZone });
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(form.date ?? ''))
-      errors.push({ field: 'date', message: page.t('staff.record.dateInvalid') });
+    if (!ISO_DATE.test(form.date ?? '')) errors.push({ field: 'date', message: page.t('staff.record.dateInvalid') });
     if (!/^\d{2}:\d{2}$/.test(form.time ?? '') || !start.isValid) {
       errors.push({ field: 'time', message: page.t('staff.record.timeInvalid') });
     } else if (start.toMillis() > clock.now().getTime()) {
@@ -182,17 +176,11 @@ const SETTING_LIMITS: Record<(typeof SETTINGS)[number], [number, number]> = {
   maxCompanions: [0, 5],
 };
 const BLANK_ROWS = 3;
-const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 /** The librarian's availability editor and time off, as forms (no dragging needed). */
 export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
-
-  const librarianOnly = (request: FastifyRequest, reply: FastifyReply) =>
-    requireRole(request, reply, deps.catalogues, config.libraryTimeZone, 'librarian') as
-      | (AuthUser & { librarianId: string })
-      | null;
 
   async function preview(page: PageContext, librarianId: string) {
     const from = DateTime.fromMillis(clock.now().getTime(), { zone: page.timeZone });
@@ -251,7 +239,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
   }
 
   app.get('/staff/availability', { config: { page: true } }, async (request, reply) => {
-    const user = librarianOnly(request, reply);
+    const user = requireRole(request, reply, deps, 'librarian');
     if (!user) return reply;
     return renderEditor(request, reply, user.librarianId, null, []);
   });
@@ -260,7 +248,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
     '/staff/availability',
     { config: { page: true } },
     async (request: FastifyRequest<{ Body: Form }>, reply) => {
-      const user = librarianOnly(request, reply);
+      const user = requireRole(request, reply, deps, 'librarian');
       if (!user) return reply;
       const page = context(request);
       const form = request.body ?? {};
@@ -337,23 +325,17 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
   }
 
   app.get('/staff/time-off', { config: { page: true } }, async (request, reply) => {
-    const user = librarianOnly(request, reply);
+    const user = requireRole(request, reply, deps, 'librarian');
     if (!user) return reply;
     return renderTimeOff(request, reply, user.librarianId, { kind: 'closed' }, []);
   });
 
   app.post('/staff/time-off', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const user = librarianOnly(request, reply);
+    const user = requireRole(request, reply, deps, 'librarian');
     if (!user) return reply;
     const page = context(request);
     const form = request.body ?? {};
-    const errors: PageError[] = [];
-    const date = /^\d{4}-\d{2}-\d{2}$/;
-    if (!date.test(form.from ?? '')) errors.push({ field: 'from', message: page.t('staff.record.dateInvalid') });
-    const to = form.to?.trim() || form.from;
-    if (!date.test(to ?? '') || (to ?? '') < (form.from ?? '')) {
-      errors.push({ field: 'to', message: page.t('staff.timeOff.toInvalid') });
-    }
+    const { to, errors } = readDateRange(page, form);
     const startTime = form.startTime?.trim();
     const endTime = form.endTime?.trim();
     const hasTimes = Boolean(startTime || endTime);
@@ -389,9 +371,9 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
     '/staff/time-off/:overrideId/remove',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { overrideId: string } }>, reply) => {
-      const user = librarianOnly(request, reply);
+      const user = requireRole(request, reply, deps, 'librarian');
       if (!user) return reply;
-      if (!/^[0-9a-f-]{36}$/.test(request.params.overrideId)) return reply.callNotFound();
+      if (!UUID.test(request.params.overrideId)) return reply.callNotFound();
       await deps.availability.deleteOverride(user.librarianId, request.params.overrideId);
       return reply.redirect('/staff/time-off', 303);
     },

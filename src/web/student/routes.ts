@@ -6,14 +6,13 @@ import type { Caller } from '../../modules/bookings/access.js';
 import type { Booking, CompanionInput } from '../../modules/bookings/schemas.js';
 import type { Dimension } from '../../modules/categories/schemas.js';
 import type { Librarian } from '../../modules/librarians/schemas.js';
+import { EMAIL, ISO_DATE, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, pageContext, requireSignIn } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 
 type Form = Record<string, string | undefined>;
 type Reply = FastifyReply;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const WEEKS_SHOWN = 3;
 const DAY = 86_400_000;
 
@@ -105,7 +104,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
       const librarian = await deps.librarians.get(null, request.params.id);
       const first = today(page);
       const from =
-        /^\d{4}-\d{2}-\d{2}$/.test(request.query.from ?? '') && (request.query.from as string) > first
+        ISO_DATE.test(request.query.from ?? '') && (request.query.from as string) > first
           ? (request.query.from as string)
           : first;
       const days = await slotDays(page, librarian.id, from, WEEKS_SHOWN * 7);
@@ -415,6 +414,13 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
     return { form, token, booking };
   }
 
+  /** How many friends the booking's librarian allows (none once the librarian has gone). */
+  async function maxFriendsOf(booking: Booking): Promise<number> {
+    if (!booking.librarian) return 0;
+    const librarian = await deps.librarians.get(null, booking.librarian.id).catch(() => null);
+    return librarian?.maxCompanions ?? 0;
+  }
+
   function bookingView(page: PageContext, booking: Booking, token: string | undefined, companionId: string | null) {
     const startMs = Date.parse(booking.startUtc);
     const endMs = Date.parse(booking.endUtc);
@@ -455,8 +461,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
               (request.session?.user?.librarianId && request.session.user.librarianId === booking.librarian?.id),
           ),
         notice: request.query.notice ? page.t(`booking.notice.${request.query.notice.replace(/\W/g, '')}`) : null,
-        maxFriends:
-          (await deps.librarians.get(null, booking.librarian?.id as string).catch(() => null))?.maxCompanions ?? 0,
+        maxFriends: await maxFriendsOf(booking),
       });
     },
   );
@@ -608,8 +613,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
           notice: null,
           friendErrors: extraErrors,
           friendForm: { name, email },
-          maxFriends:
-            (await deps.librarians.get(null, booking.librarian?.id as string).catch(() => null))?.maxCompanions ?? 0,
+          maxFriends: await maxFriendsOf(booking),
         });
       if (errors.length > 0) return again(400, errors);
       try {

@@ -1,0 +1,23 @@
+import type { PageContext, PageError } from './page.js';
+
+/** What the page forms accept, in one place. */
+export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+export const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/**
+ * A from/to date pair from a form (to empty means the same day), with the errors that name the
+ * fields: used by librarians' time off and admins' closures alike.
+ */
+export function readDateRange(
+  page: PageContext,
+  fields: { from?: string | undefined; to?: string | undefined },
+): { from: string; to: string; errors: PageError[] } {
+  const from = fields.from ?? '';
+  const to = fields.to?.trim() || from;
+  const errors: PageError[] = [];
+  if (!ISO_DATE.test(from)) errors.push({ field: 'from', message: page.t('staff.record.dateInvalid') });
+  if (!ISO_DATE.test(to) || to < from) errors.push({ field: 'to', message: page.t('staff.timeOff.toInvalid') });
+  return { from, to, errors };
+}
