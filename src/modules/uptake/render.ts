@@ -1,6 +1,6 @@
 import { type Cell, toCsv } from './csv.js';
 import { HESA_MIN_GROUP_STUDENTS } from './disclosure.js';
-import type { CompanionEffectReport, UptakeReport } from './schemas.js';
+import type { CompanionEffectReport, CompareReport, UptakeReport } from './schemas.js';
 
 const FIGURES = [
   'bookings',
@@ -99,6 +99,55 @@ export function companionEffectCsv(report: CompanionEffectReport, studentCounts:
         row.pValue,
         row.companionShare,
         row.lowCount,
+      ];
+      const suppressed = report.disclosure === 'hesa' && (studentCounts[index] ?? 0) < HESA_MIN_GROUP_STUDENTS;
+      return [row.value, ...(suppressed ? figures.map(() => null) : figures), suppressed];
+    }),
+  );
+}
+
+/** Before and after, one row per category value; with disclosure=hesa a value with fewer than 5 students in either period loses its figures. */
+export function compareCsv(report: CompareReport, studentCounts: number[]): string {
+  const side = (prefix: string) => [
+    `${prefix}Bookings`,
+    `${prefix}UniqueStudents`,
+    `${prefix}UniqueAttendees`,
+    `${prefix}CohortSize`,
+    `${prefix}UptakeRate`,
+    `${prefix}UptakeCi95Low`,
+    `${prefix}UptakeCi95High`,
+  ];
+  const header = [
+    report.by,
+    ...side('before'),
+    ...side('after'),
+    'attendeesChange',
+    'uptakeChange',
+    'uptakeChangeCi95Low',
+    'uptakeChangeCi95High',
+    'pValue',
+    'suppressed',
+  ];
+  const cells = (figures: CompareReport['rows'][number]['before']): Cell[] => [
+    figures.bookings,
+    figures.uniqueStudents,
+    figures.uniqueAttendees,
+    figures.cohortSize,
+    figures.uptakeRate,
+    figures.uptakeRateCi95?.[0] ?? null,
+    figures.uptakeRateCi95?.[1] ?? null,
+  ];
+  return toCsv(
+    header,
+    report.rows.map((row, index) => {
+      const figures: Cell[] = [
+        ...cells(row.before),
+        ...cells(row.after),
+        row.attendeesChange,
+        row.uptakeChange,
+        row.uptakeChangeCi95?.[0] ?? null,
+        row.uptakeChangeCi95?.[1] ?? null,
+        row.pValue,
       ];
       const suppressed = report.disclosure === 'hesa' && (studentCounts[index] ?? 0) < HESA_MIN_GROUP_STUDENTS;
       return [row.value, ...(suppressed ? figures.map(() => null) : figures), suppressed];

@@ -5,8 +5,15 @@ import { described } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
 import { renderChart } from './chart.js';
 import type { ImportService } from './imports.js';
-import { companionEffectCsv, uptakeCsv } from './render.js';
-import { CompanionEffectQuery, CompanionEffectReport, UptakeQuery, UptakeReport } from './schemas.js';
+import { companionEffectCsv, compareCsv, uptakeCsv } from './render.js';
+import {
+  CompanionEffectQuery,
+  CompanionEffectReport,
+  CompareQuery,
+  CompareReport,
+  UptakeQuery,
+  UptakeReport,
+} from './schemas.js';
 import type { UptakeService } from './service.js';
 
 const CsvText = Type.String({ description: 'RFC 4180 CSV' });
@@ -148,6 +155,34 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       const { studentCounts, ...report } = await uptake.companionEffect(request.query);
       if (wantsCsv(request, request.query.format)) {
         return reply.type('text/csv; charset=utf-8').send(companionEffectCsv(report, studentCounts));
+      }
+      return report;
+    },
+  );
+
+  app.get(
+    '/uptake/compare',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'compareUptake',
+        summary: 'Uptake before and after',
+        tags: ['uptake'],
+        description:
+          "Two periods compared, per value of one category: bookings, unique students and attendees, uptake against the cohort sizes of the terms each period overlaps (the largest term's size, as students stay enrolled across terms), and the change in uptake with a 95% interval by Newcombe's hybrid score method for two independent proportions, with a pooled two-proportion z-test. The later period must start after the earlier one ends.",
+        querystring: CompareQuery,
+        response: {
+          200: {
+            description: 'One row per category value',
+            content: { 'application/json': { schema: CompareReport }, 'text/csv': { schema: CsvText } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { studentCounts, ...report } = await uptake.compare(request.query);
+      if (wantsCsv(request, request.query.format)) {
+        return reply.type('text/csv; charset=utf-8').send(compareCsv(report, studentCounts));
       }
       return report;
     },

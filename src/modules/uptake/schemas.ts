@@ -110,3 +110,59 @@ export const CompanionEffectReport = Type.Object({
   ),
 });
 export type CompanionEffectReport = Static<typeof CompanionEffectReport>;
+
+export const CompareQuery = Type.Object(
+  {
+    by: Type.String({ maxLength: 40, description: 'One category dimension key, e.g. fee_status' }),
+    beforeFrom: IsoDate('First day of the earlier period (inclusive), in LIBRARY_TIME_ZONE'),
+    beforeTo: IsoDate('Last day of the earlier period (inclusive)'),
+    afterFrom: IsoDate('First day of the later period (inclusive)'),
+    afterTo: IsoDate('Last day of the later period (inclusive)'),
+    librarianId: Type.Optional(Uuid('Only this librarian')),
+    faculty: Type.Optional(Type.String({ maxLength: 200 })),
+    mode: Type.Optional(Type.Enum(['in_person', 'online'])),
+    format: Type.Optional(Type.Enum(['json', 'csv'])),
+    disclosure: Type.Optional(Type.Enum(['none', 'hesa'])),
+  },
+  { additionalProperties: CategoryFilterValue },
+);
+export type CompareQuery = Static<typeof CompareQuery> & Record<string, unknown>;
+
+const PeriodFigures = Type.Object({
+  bookings: Type.Integer(),
+  uniqueStudents: Type.Integer({ description: 'Students who booked' }),
+  uniqueAttendees: Type.Integer({ description: 'Students who attended at least once' }),
+  cohortSize: Nullable(
+    Type.Integer({
+      description:
+        'Students with this value: the largest cohort size among the terms overlapping the period (a student enrolled in several terms counts once); null when no overlapping term has one',
+    }),
+  ),
+  uptakeRate: Nullable(Type.Number({ description: 'uniqueAttendees / cohortSize' })),
+  uptakeRateCi95: Interval,
+});
+
+export const CompareReport = Type.Object({
+  by: Type.String(),
+  before: Type.Object({ from: Type.String(), to: Type.String(), terms: Type.Array(Type.String()) }),
+  after: Type.Object({ from: Type.String(), to: Type.String(), terms: Type.Array(Type.String()) }),
+  disclosure: Type.Enum(['none', 'hesa']),
+  rows: Type.Array(
+    Type.Object({
+      value: Nullable(Type.String({ description: 'The category value (null: not recorded)' })),
+      before: PeriodFigures,
+      after: PeriodFigures,
+      attendeesChange: Type.Integer({ description: 'after.uniqueAttendees − before.uniqueAttendees' }),
+      uptakeChange: Nullable(Type.Number({ description: 'after.uptakeRate − before.uptakeRate' })),
+      uptakeChangeCi95: Nullable(
+        Type.Array(Type.Number(), {
+          minItems: 2,
+          maxItems: 2,
+          description: "95% interval by Newcombe's hybrid score method (independent proportions)",
+        }),
+      ),
+      pValue: Nullable(Type.Number({ description: 'Pooled two-proportion z-test, two-sided' })),
+    }),
+  ),
+});
+export type CompareReport = Static<typeof CompareReport>;

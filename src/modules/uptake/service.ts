@@ -9,7 +9,14 @@ import type { Dimension } from '../categories/schemas.js';
 import type { CategoryService } from '../categories/service.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
 import { periodLabels } from './periods.js';
-import type { CompanionEffectQuery, CompanionEffectReport, UptakeQuery, UptakeReport } from './schemas.js';
+import type {
+  CompanionEffectQuery,
+  CompanionEffectReport,
+  CompareQuery,
+  CompareReport,
+  UptakeQuery,
+  UptakeReport,
+} from './schemas.js';
 import { newcombeInterval, rate, twoProportionPValue, wilsonInterval } from './statistics.js';
 
 const PERIODS = ['week', 'month', 'term', 'year'] as const;
@@ -29,6 +36,40 @@ const KNOWN_QUERY_KEYS = new Set([
 const MAX_RANGE_DAYS = 366 * 10;
 
 type Row = Record<string, unknown>;
+
+/** How a group key and its values read on a page or a chart. */
+export interface GroupLabeller {
+  key(key: string): string;
+  value(key: string, value: unknown): string;
+}
+
+/** The words a labeller uses for the fixed keys and values (pages pass their language's). */
+export interface LabelWords {
+  notRecorded: string;
+  withFriend: string;
+  withoutFriend: string;
+  inPerson: string;
+  online: string;
+  keys: Record<string, string>;
+}
+
+export const ENGLISH_WORDS: LabelWords = {
+  notRecorded: 'Not recorded',
+  withFriend: 'With a friend',
+  withoutFriend: 'Without a friend',
+  inPerson: 'In person',
+  online: 'Online',
+  keys: {
+    companion: 'Friend',
+    librarian: 'Librarian',
+    faculty: 'Faculty',
+    mode: 'Mode',
+    week: 'Week',
+    month: 'Month',
+    term: 'Term',
+    year: 'Academic year',
+  },
+};
 type Figures = Omit<UptakeReport['totals'], never>;
 
 /**
@@ -347,7 +388,126 @@ export function createUptakeService(deps: {
         }),
       };
     },
+
+    /**
+     * The library's before-and-after question: per value of one category, unique attendees in two
+     * periods, uptake against the cohort sizes of the terms each period overlaps, and the change in
+     * uptake with Newcombe's interval for two independent proportions.
+     */
+    async compare(query: CompareQuery): Promise<CompareReport & { studentCounts: number[] }> {
+      const { by, beforeFrom, beforeTo, afterFrom, afterTo, format: _format, disclosure, ...filters } = query;
+      if (beforeTo < beforeFrom) throw badQuery('/beforeTo', 'must be on or after beforeFrom');
+      if (afterTo < afterFrom) throw badQuery('/afterTo', 'must be on or after afterFrom');
+      if (afterFrom <= beforeTo) {
+        throw badQuery('/afterFrom', 'must be after beforeTo: the two periods are compared as separate groups');
+      }
+      const hesa = disclosure === 'hesa';
+      const dimensions = (await deps.categories.listDimensions()).map((dimension) => dimension.key);
+      if (!dimensions.includes(by)) throw badQuery('/by', `must be one of ${dimensions.join(', ')}`);
+      const before = await prepare({ ...filters, from: beforeFrom, to: beforeTo }, [by]);
+      const after = await prepare({ ...filters, from: afterFrom, to: afterTo }, [by]);
+      const [beforeRows, afterRows] = [
+        (await aggregate(before.where, [by])).rows,
+        (await aggregate(after.where, [by])).rows,
+      ];
+      const known = before.definitions.find((dimension) => dimension.key === by)?.values.map((v) => v.value) ?? [];
+      const seen = [...beforeRows, ...afterRows].map((row) => (row.g0 as string | null) ?? null);
+      const values: (string | null)[] = [...known, ...seen.filter((value) => value !== null && !known.includes(value))];
+      if (seen.includes(null)) values.push(null);
+      const beforeCohort = await periodCohorts(by, beforeFrom, beforeTo);
+      const afterCohort = await periodCohorts(by, afterFrom, afterTo);
+      const count = (value: number) => (hesa ? roundHesa(value) : value);
+      const side = (rows: Row[], cohort: Map<string, number>, value: string | null) => {
+        const row = rows.find((candidate) => (candidate.g0 ?? null) === value) ?? {};
+        const attendees = Number(row.unique_attendees ?? 0);
+        const size = value === null ? null : (cohort.get(value) ?? null);
+        const usable = size !== null && size > 0 && (!hesa || size >= HESA_MIN_DENOMINATOR);
+        return {
+          raw: { attendees, students: Number(row.unique_students ?? 0), size: usable ? size : null },
+          figures: {
+            bookings: count(Number(row.bookings ?? 0)),
+            uniqueStudents: count(Number(row.unique_students ?? 0)),
+            uniqueAttendees: count(attendees),
+            cohortSize: size === null ? null : hesa ? roundHesa(size) : size,
+            uptakeRate: usable ? rate(Math.min(attendees, size), size) : null,
+            uptakeRateCi95: usable ? wilsonInterval(Math.min(attendees, size), size) : null,
+          },
+        };
+      };
+      const rows = values.map((value) => {
+        const earlier = side(beforeRows, beforeCohort.sizes, value);
+        const later = side(afterRows, afterCohort.sizes, value);
+        const a = earlier.raw;
+        const b = later.raw;
+        const both = a.size !== null && b.size !== null;
+        const k1 = Math.min(b.attendees, b.size ?? 0);
+        const k2 = Math.min(a.attendees, a.size ?? 0);
+        return {
+          studentCount: Math.min(a.students, b.students),
+          row: {
+            value,
+            before: earlier.figures,
+            after: later.figures,
+            attendeesChange: later.figures.uniqueAttendees - earlier.figures.uniqueAttendees,
+            uptakeChange:
+              both && later.figures.uptakeRate !== null && earlier.figures.uptakeRate !== null
+                ? later.figures.uptakeRate - earlier.figures.uptakeRate
+                : null,
+            uptakeChangeCi95: both ? newcombeInterval(k1, b.size as number, k2, a.size as number) : null,
+            pValue: both ? twoProportionPValue(k1, b.size as number, k2, a.size as number) : null,
+          },
+        };
+      });
+      return {
+        by,
+        before: { from: beforeFrom, to: beforeTo, terms: beforeCohort.terms },
+        after: { from: afterFrom, to: afterTo, terms: afterCohort.terms },
+        disclosure: hesa ? 'hesa' : 'none',
+        rows: rows.map((entry) => entry.row),
+        studentCounts: rows.map((entry) => entry.studentCount),
+      };
+    },
+
+    /** Labels for group values as people read them: category labels, not keys. */
+    async labeller(words: LabelWords = ENGLISH_WORDS): Promise<GroupLabeller> {
+      const definitions = await deps.categories.listDimensions();
+      const labels = new Map(
+        definitions.flatMap((dimension) =>
+          dimension.values.map((value) => [`${dimension.key}|${value.value}`, value.label]),
+        ),
+      );
+      const dimensionLabels = new Map(definitions.map((dimension) => [dimension.key, dimension.label]));
+      return {
+        key: (key) => dimensionLabels.get(key) ?? words.keys[key] ?? key,
+        value: (key, value) => {
+          if (value === null || value === undefined) return words.notRecorded;
+          if (key === 'companion') return value === true ? words.withFriend : words.withoutFriend;
+          if (key === 'mode')
+            return value === 'in_person' ? words.inPerson : value === 'online' ? words.online : String(value);
+          return labels.get(`${key}|${value}`) ?? String(value);
+        },
+      };
+    },
   };
+
+  /**
+   * Cohort sizes for a period: for each value of the dimension, the largest size among the terms
+   * that overlap it (the same students are enrolled across terms, so sizes are not added up).
+   */
+  async function periodCohorts(dimension: string, from: string, to: string) {
+    const overlapping = await db
+      .select({ name: terms.name, value: cohorts.value, size: cohorts.size })
+      .from(terms)
+      .leftJoin(cohorts, sql`${cohorts.termId} = ${terms.id} and ${cohorts.dimension} = ${dimension}`)
+      .where(sql`${terms.startsOn} <= ${to} and ${terms.endsOn} >= ${from}`)
+      .orderBy(terms.startsOn);
+    const sizes = new Map<string, number>();
+    for (const row of overlapping) {
+      if (row.value === null || row.size === null) continue;
+      sizes.set(row.value, Math.max(sizes.get(row.value) ?? 0, row.size));
+    }
+    return { sizes, terms: [...new Set(overlapping.map((row) => row.name))] };
+  }
 
   /** Adds zero rows for groups with no bookings: every known value of each grouped key. */
   async function fillGroups(
