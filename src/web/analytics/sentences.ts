@@ -1,0 +1,78 @@
+import type { CompanionEffectReport, CompareReport } from '../../modules/uptake/schemas.js';
+import type { Translate } from '../layout/i18n.js';
+
+type EffectRow = CompanionEffectReport['rows'][number];
+type CompareRow = CompareReport['rows'][number];
+
+/** Numbers as a sentence reads them: whole percentages and signed whole percentage points. */
+export function numberWords(locale: string) {
+  const percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
+  const points = new Intl.NumberFormat(locale, { maximumFractionDigits: 0, signDisplay: 'exceptZero' });
+  const plain = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+  return {
+    percent: (value: number) => percent.format(value),
+    /** A difference of proportions in percentage points, signed: "+15", "−8", "0". */
+    points: (value: number) => points.format(Math.round(value * 100) || 0),
+    /** The size of a difference, unsigned: "15". */
+    size: (value: number) => plain.format(Math.abs(Math.round(value * 100))),
+  };
+}
+
+/** "p = 0.008", "p = 0.23", "p < 0.001": two significant figures, never a false zero. */
+export function pValueWords(p: number, t: Translate): string {
+  if (p < 0.001) return t('analytics.p.below');
+  return t('analytics.p.equals', { value: String(Number(p.toPrecision(2))) });
+}
+
+/**
+ * What the companion-effect figures for one group say, in plain words, for a reader who is not a
+ * statistician. The verdict follows the 95% interval of the difference: above zero, below zero, or
+ * spanning it; small or missing figures say so rather than a verdict.
+ */
+export function effectSentence(row: EffectRow, t: Translate, locale: string): string {
+  const words = numberWords(locale);
+  if (row.lowCount) return t('analytics.effect.tooFew');
+  const withRate = row.withCompanion.attendanceRate;
+  const withoutRate = row.withoutCompanion.attendanceRate;
+  if (row.difference === null || row.differenceCi95 === null || withRate === null || withoutRate === null) {
+    const recorded =
+      row.withCompanion.attended + row.withCompanion.noShow > 0 &&
+      row.withoutCompanion.attended + row.withoutCompanion.noShow > 0;
+    return t(recorded ? 'analytics.effect.withheld' : 'analytics.effect.notYet');
+  }
+  const [low, high] = row.differenceCi95 as [number, number];
+  const params = {
+    with: words.percent(withRate),
+    without: words.percent(withoutRate),
+    size: words.size(row.difference),
+    low: words.points(low),
+    high: words.points(high),
+    p: row.pValue === null ? t('analytics.p.undefined') : pValueWords(row.pValue, t),
+  };
+  if (low > 0) return t('analytics.effect.higher', params);
+  if (high < 0) return t('analytics.effect.lower', params);
+  return t('analytics.effect.unclear', params);
+}
+
+/** The same for one row of the before-and-after comparison. */
+export function compareSentence(row: CompareRow, t: Translate, locale: string): string {
+  const words = numberWords(locale);
+  if (row.uptakeChange === null || row.uptakeChangeCi95 === null) {
+    const missing = row.before.cohortSize === null || row.after.cohortSize === null;
+    return t(missing ? 'analytics.compare.noCohort' : 'analytics.compare.withheld', {
+      change: new Intl.NumberFormat(locale, { signDisplay: 'exceptZero' }).format(row.attendeesChange),
+    });
+  }
+  const [low, high] = row.uptakeChangeCi95 as [number, number];
+  const params = {
+    before: words.percent(row.before.uptakeRate as number),
+    after: words.percent(row.after.uptakeRate as number),
+    size: words.size(row.uptakeChange),
+    low: words.points(low),
+    high: words.points(high),
+    p: row.pValue === null ? t('analytics.p.undefined') : pValueWords(row.pValue, t),
+  };
+  if (low > 0) return t('analytics.compare.rose', params);
+  if (high < 0) return t('analytics.compare.fell', params);
+  return t('analytics.compare.unclear', params);
+}
