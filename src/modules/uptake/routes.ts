@@ -128,7 +128,9 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
         metric?: 'attendanceRate' | 'bookings' | 'uptakeRate';
       };
       const { studentCounts: _unused, ...report } = await uptake.uptake(query);
-      return reply.type('image/svg+xml; charset=utf-8').send(renderChart(report, metric ?? 'attendanceRate'));
+      return reply
+        .type('image/svg+xml; charset=utf-8')
+        .send(renderChart(report, metric ?? 'attendanceRate', { labeller: await uptake.labeller() }));
     },
   );
 

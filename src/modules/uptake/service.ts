@@ -68,6 +68,7 @@ export const ENGLISH_WORDS: LabelWords = {
     month: 'Month',
     term: 'Term',
     year: 'Academic year',
+    all: 'All sessions',
   },
 };
 type Figures = Omit<UptakeReport['totals'], never>;
