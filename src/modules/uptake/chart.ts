@@ -115,7 +115,7 @@ export function renderChart(report: UptakeReport, metric: ChartMetric, options: 
   const clusters = [...new Set(report.rows.map(clusterOf))];
   const series = [...new Set(report.rows.map(seriesOf))];
   const isRate = metric !== 'bookings';
-  const valueOf = (row: UptakeReport['rows'][number]) => row[metric] as number | null;
+  const metricValue = (row: UptakeReport['rows'][number]) => row[metric] as number | null;
   const nOf = (row: UptakeReport['rows'][number]) =>
     metric === 'attendanceRate'
       ? row.attended + row.noShow
@@ -129,7 +129,7 @@ export function renderChart(report: UptakeReport, metric: ChartMetric, options: 
   if (clusterKey) titleParts.push(fill(text.by, { key: words.key(clusterKey).toLowerCase() }));
   const title = `${titleParts.join(' ')}${seriesKey ? `, ${seriesKey === 'companion' ? text.versus : fill(text.by, { key: words.key(seriesKey).toLowerCase() })}` : ''}, ${report.from} – ${report.to}`;
 
-  const drawn = report.rows.filter((row) => valueOf(row) !== null);
+  const drawn = report.rows.filter((row) => metricValue(row) !== null);
   const slots = Math.max(1, clusters.length * series.length);
   const width = Math.max(800, MARGIN.left + MARGIN.right + slots * 56 + clusters.length * 16);
   const plotWidth = width - MARGIN.left - MARGIN.right;
@@ -145,7 +145,7 @@ export function renderChart(report: UptakeReport, metric: ChartMetric, options: 
     ].join('\n');
   }
 
-  const ticks = isRate ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(Math.max(...drawn.map((row) => valueOf(row) ?? 0)));
+  const ticks = isRate ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(Math.max(...drawn.map((row) => metricValue(row) ?? 0)));
   const top = ticks.at(-1) ?? 1;
   const y = (value: number) => MARGIN.top + plotHeight - (value / top) * plotHeight;
   const clusterWidth = plotWidth / Math.max(1, clusters.length);
@@ -176,7 +176,7 @@ export function renderChart(report: UptakeReport, metric: ChartMetric, options: 
     );
     series.forEach((name, seriesIndex) => {
       const row = report.rows.find((candidate) => clusterOf(candidate) === cluster && seriesOf(candidate) === name);
-      const value = row ? valueOf(row) : null;
+      const value = row ? metricValue(row) : null;
       if (!row || value === null) return;
       const n = nOf(row);
       const low = isRate && n < LOW_COUNT;
