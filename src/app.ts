@@ -220,6 +220,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
     notifications,
     imports,
     terms,
+    uptake,
   };
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {

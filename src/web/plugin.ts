@@ -17,9 +17,11 @@ import type { TermService } from '../modules/categories/terms.js';
 import type { LibrarianService } from '../modules/librarians/service.js';
 import type { NotificationService } from '../modules/notifications/service.js';
 import type { ImportService } from '../modules/uptake/imports.js';
+import type { UptakeService } from '../modules/uptake/service.js';
 import type { Clock } from '../time/clock.js';
 import { isCanonicalTimeZone } from '../time/zone.js';
 import { adminRoutes, adminTaxonomyRoutes } from './admin/routes.js';
+import { analyticsRoutes } from './analytics/routes.js';
 import type { Catalogues } from './layout/i18n.js';
 import { pageContext, safeNext } from './layout/page.js';
 import { type SessionStore, sameToken } from './session.js';
@@ -48,6 +50,7 @@ export interface WebDeps {
   notifications: NotificationService;
   imports: ImportService;
   terms: TermService;
+  uptake: UptakeService;
 }
 
 /** Renders a readable error page (never a stack, never JSON) with the request id to quote. */
@@ -176,4 +179,5 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(staffAvailabilityRoutes, deps);
   await app.register(adminRoutes, deps);
   await app.register(adminTaxonomyRoutes, deps);
+  await app.register(analyticsRoutes, deps);
 }

@@ -82,7 +82,9 @@ export function safeNext(next: unknown): string {
 export function landingFor(roles: readonly Role[], next: unknown): string {
   const safe = safeNext(next);
   if (safe !== '/') return safe;
-  return roles.includes('librarian') ? '/staff' : roles.includes('admin') ? '/admin' : safe;
+  if (roles.includes('librarian')) return '/staff';
+  if (roles.includes('admin')) return '/admin';
+  return roles.includes('analyst') ? '/analytics' : safe;
 }
 
 /** Sends a person who must sign in to the sign-in page, coming back here afterwards. */
@@ -115,18 +117,23 @@ export function requireRole(
   request: FastifyRequest,
   reply: FastifyReply,
   deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
-  role: 'admin',
+  role: 'admin' | 'analyst',
 ): AuthUser | null;
 export function requireRole(
   request: FastifyRequest,
   reply: FastifyReply,
   deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
-  role: 'librarian' | 'admin',
+  role: 'librarian' | 'admin' | 'analyst',
 ): AuthUser | null {
   const user = requireSignIn(request, reply);
   if (!user) return null;
+  // Analysts' pages are open to admins too, as the uptake API is.
   const allowed =
-    role === 'librarian' ? user.roles.includes('librarian') && Boolean(user.librarianId) : user.roles.includes(role);
+    role === 'librarian'
+      ? user.roles.includes('librarian') && Boolean(user.librarianId)
+      : role === 'analyst'
+        ? user.roles.includes('analyst') || user.roles.includes('admin')
+        : user.roles.includes(role);
   if (!allowed) {
     const page = pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
     void reply.code(403).view('layout/message', {
