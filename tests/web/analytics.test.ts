@@ -309,6 +309,36 @@ describe('the before-and-after page', () => {
   });
 });
 
+describe('without JavaScript', () => {
+  it('signs in as an analyst, changes the grouping and reads all three pages', async () => {
+    const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', javaScriptEnabled: false });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto('/sign-in');
+    await page.getByLabel('Email', { exact: true }).fill('nojs-analyst@uni.example');
+    await page.getByLabel('Analyst', { exact: true }).check();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${web.baseUrl}/analytics`);
+    await page.getByLabel('Academic year, term or dates').selectOption('year:2025');
+    await page.getByRole('group', { name: 'Group the figures by' }).getByLabel('With or without a friend').uncheck();
+    await page.getByLabel('Split by period').selectOption('month');
+    await page.getByRole('button', { name: 'Show figures' }).click();
+    await page.waitForURL(/split=month/);
+    // Fee status by month: October 2025 holds every 2025/26 session.
+    const rows = await tableRows(page, 'uptake-table');
+    expect(rows.map((row) => row.slice(0, 3))).toEqual([
+      ['Home', '2025-10', '24'],
+      ['International', '2025-10', '27'],
+    ]);
+    await expectAccessible(page, 'uptake by month without JavaScript', { javaScript: false });
+    await page.getByRole('link', { name: 'Did a friend help?' }).click();
+    await expectAccessible(page, 'companion effect without JavaScript', { javaScript: false });
+    await page.getByRole('link', { name: 'Before and after' }).click();
+    await expectAccessible(page, 'before and after without JavaScript', { javaScript: false });
+    await context.close();
+  });
+});
+
 describe('who may see the figures', () => {
   const PAGES = [
     '/analytics',
