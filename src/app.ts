@@ -26,6 +26,8 @@ import { createCalendarService } from './modules/calendar/service.js';
 import { categoryRoutes } from './modules/categories/routes.js';
 import { createCategoryService } from './modules/categories/service.js';
 import { createTermService } from './modules/categories/terms.js';
+import { feedbackRoutes } from './modules/feedback/routes.js';
+import { createFeedbackService } from './modules/feedback/service.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
 import { createLibrarianService } from './modules/librarians/service.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
@@ -87,6 +89,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   const categories = createCategoryService({ db, clock });
   const outbox = {
     reminderHours: config.reminderHours,
+    feedbackDelayHours: config.feedbackDelayHours,
     messageIdDomain: new URL(config.publicUrl).hostname,
     emailsPerBookingPerHour: config.emailsPerBookingPerHour,
   };
@@ -98,6 +101,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   const terms = createTermService({ db, categories });
   const uptake = createUptakeService({ db, clock, config, categories });
   const imports = createImportService({ db, categories });
+  const feedback = createFeedbackService({ db, clock, config, categories });
 
   const pages: ErrorsOptions['pages'] = {};
   await app.register(errorsPlugin, { pages });
@@ -184,6 +188,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
       await api.register(availabilityRoutes, { availability });
       await api.register(categoryRoutes, { categories, terms });
       await api.register(uptakeRoutes, { uptake, imports });
+      await api.register(feedbackRoutes, { feedback });
       await api.register(bookingRoutes, { bookings, companions, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, { calendar });
       await api.register(notificationRoutes, { notifications });
@@ -221,6 +226,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
     imports,
     terms,
     uptake,
+    feedback,
   };
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {

@@ -125,6 +125,8 @@ export function loadConfig(env: Env = process.env) {
     academicYearStartMonth: integer(env, 'ACADEMIC_YEAR_START_MONTH', 8, 1, 12),
     retentionMonths: integer(env, 'RETENTION_MONTHS', 24, 1, 1200),
     reminderHours: integer(env, 'REMINDER_HOURS', 24, 0, 336),
+    /** Hours after a session recorded as attended to ask how it went; 0 turns feedback off. */
+    feedbackDelayHours: integer(env, 'FEEDBACK_DELAY_HOURS', 2, 0, 336),
     bookingLimitPerStudent: integer(env, 'BOOKING_LIMIT_PER_STUDENT', 3, 1, 100),
     /** Emails one booking's changes may cause per hour (cancellations always go). */
     emailsPerBookingPerHour: integer(env, 'EMAILS_PER_BOOKING_PER_HOUR', 30, 1, 10000),

@@ -14,6 +14,7 @@ import type { BookingService } from '../modules/bookings/service.js';
 import type { CalendarService } from '../modules/calendar/service.js';
 import type { CategoryService } from '../modules/categories/service.js';
 import type { TermService } from '../modules/categories/terms.js';
+import type { FeedbackService } from '../modules/feedback/service.js';
 import type { LibrarianService } from '../modules/librarians/service.js';
 import type { NotificationService } from '../modules/notifications/service.js';
 import type { ImportService } from '../modules/uptake/imports.js';
@@ -22,6 +23,7 @@ import type { Clock } from '../time/clock.js';
 import { isCanonicalTimeZone } from '../time/zone.js';
 import { adminRoutes, adminTaxonomyRoutes } from './admin/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
+import { feedbackPageRoutes } from './feedback/routes.js';
 import type { Catalogues } from './layout/i18n.js';
 import { pageContext, safeNext } from './layout/page.js';
 import { type SessionStore, sameToken } from './session.js';
@@ -51,6 +53,7 @@ export interface WebDeps {
   imports: ImportService;
   terms: TermService;
   uptake: UptakeService;
+  feedback: FeedbackService;
 }
 
 /** Renders a readable error page (never a stack, never JSON) with the request id to quote. */
@@ -180,4 +183,5 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(adminRoutes, deps);
   await app.register(adminTaxonomyRoutes, deps);
   await app.register(analyticsRoutes, deps);
+  await app.register(feedbackPageRoutes, deps);
 }

@@ -57,7 +57,7 @@ describe('the message catalogue', () => {
     const catalogue = JSON.parse(readFileSync(path.join(MESSAGES_DIR, 'en.json'), 'utf8')) as Record<string, string>;
     const translate = loadCatalogues().translator('en');
     const webDir = path.resolve(MESSAGES_DIR, '../..');
-    const sources = ['layout', 'student', 'sign-in', 'staff', 'admin', 'analytics']
+    const sources = ['layout', 'student', 'sign-in', 'staff', 'admin', 'analytics', 'feedback']
       .flatMap((folder) => {
         const dir = path.join(webDir, folder);
         return readdirSync(dir)

@@ -1,10 +1,19 @@
 import { and, eq, gte, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { bookingEvents, bookings, companions, manageTokens, notifications, students } from '../../db/schema.js';
+import {
+  bookingEvents,
+  bookings,
+  companions,
+  feedbackRequests,
+  feedbackResponses,
+  manageTokens,
+  notifications,
+  students,
+} from '../../db/schema.js';
 
 /**
  * Anonymises sessions that started before `cutoff`: topics, reasons, meeting links, tokens, outbox
- * rows, audit snapshots and companions' names and emails go; times, category snapshots, companion
+ * rows, feedback comments and links, audit snapshots and companions' names and emails go; times, category snapshots, companion
  * yes/no, attendance and the pseudonymous student key stay, so uptake figures do not change.
  * Students with nothing newer lose their name and email (the id left on old bookings then names
  * no one).
@@ -27,6 +36,13 @@ export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ boo
       .set({ name: null, email: null, categories: null })
       .where(inArray(companions.bookingId, old));
     await tx.delete(manageTokens).where(inArray(manageTokens.bookingId, old));
+    // Feedback keeps its scores (figures do not change) and loses its words and its link.
+    const oldRequests = tx
+      .select({ id: feedbackRequests.id })
+      .from(feedbackRequests)
+      .where(inArray(feedbackRequests.bookingId, old));
+    await tx.update(feedbackResponses).set({ comment: null }).where(inArray(feedbackResponses.requestId, oldRequests));
+    await tx.update(feedbackRequests).set({ tokenHash: null }).where(inArray(feedbackRequests.bookingId, old));
     await tx.delete(notifications).where(inArray(notifications.bookingId, old));
     await tx
       .update(bookingEvents)

@@ -10,6 +10,7 @@ import { localDaysToInstants } from '../../time/zone.js';
 import type { AvailabilityService } from '../availability/service.js';
 import { findSlot, type Mode, type Slot } from '../availability/slots.js';
 import type { CategoryService } from '../categories/service.js';
+import { queueFeedback } from '../feedback/queue.js';
 import type { LibrarianService } from '../librarians/service.js';
 import { type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
 import { authorize, type Caller, studentIdOf } from './access.js';
@@ -381,6 +382,7 @@ export function createBookingService(deps: {
         for (const [companionId, came] of attended) {
           await tx.update(companions).set({ attended: came }).where(eq(companions.id, companionId));
         }
+        await queueFeedback(tx, deps.outbox, { bookingId: id, now });
         const after = await view(tx, id);
         const action = row.attendance === null ? 'attendance_recorded' : 'attendance_corrected';
         await recordEvent(tx, { bookingId: id, actor: party.label, action, before, after, at: now });

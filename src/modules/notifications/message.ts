@@ -233,3 +233,44 @@ export function sessionEvent(
     stampMs: context.nowMs,
   };
 }
+
+/** Days a feedback link works, from when its email is sent. */
+export const FEEDBACK_LINK_DAYS = 14;
+
+/** The after-session email: how did it go? Three short questions behind a personal link. */
+export function composeFeedbackMessage(context: {
+  recipientRole: 'student' | 'companion';
+  librarianName: string;
+  startMs: number;
+  endMs: number;
+  timeZone: string;
+  url: string;
+}): Pick<ComposedMessage, 'subject' | 'text' | 'html'> {
+  const librarian = headerText(context.librarianName);
+  const when = span(context.startMs, context.endMs, context.timeZone);
+  const intro =
+    context.recipientRole === 'companion'
+      ? `Thank you for going along as a friend to a library session with ${librarian} on ${when}.`
+      : `Thank you for coming to your library session with ${librarian} on ${when}.`;
+  const lines = [
+    intro,
+    '',
+    'Would you tell us how it went? Three short questions, all optional, take under a minute. Your answers help the library make these sessions less daunting for other students.',
+    '',
+    context.url,
+    '',
+    `The link is yours alone and works for ${FEEDBACK_LINK_DAYS} days; you can change your answers until then.`,
+  ];
+  return {
+    subject: `How was your library session with ${librarian}?`,
+    text: lines.join('\n'),
+    html: [
+      '<!doctype html><html><body style="font-family: sans-serif">',
+      `<p>${escapeMarkup(intro)}</p>`,
+      `<p>${escapeMarkup(lines[2] as string)}</p>`,
+      `<p><a href="${escapeMarkup(context.url)}">Tell us how it went</a></p>`,
+      `<p>${escapeMarkup(lines[6] as string)}</p>`,
+      '</body></html>',
+    ].join('\n'),
+  };
+}

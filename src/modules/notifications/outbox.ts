@@ -14,6 +14,7 @@ export const NOTIFICATION_KINDS = [
   'companion_removed',
   'companion_declined',
   'reminder',
+  'feedback_request',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -22,6 +23,8 @@ type Role = NewNotification['recipientRole'];
 
 export interface OutboxSettings {
   reminderHours: number;
+  /** Hours after attendance is recorded to ask for feedback; 0 = never. */
+  feedbackDelayHours: number;
   /** Host part of Message-IDs, from PUBLIC_URL. */
   messageIdDomain: string;
   /** Emails one booking may cause per hour; cancellations are never held back. */
@@ -59,7 +62,7 @@ export async function queueForBooking(
   executor: Executor,
   settings: OutboxSettings,
   change: {
-    kind: Exclude<NotificationKind, 'reminder'>;
+    kind: Exclude<NotificationKind, 'reminder' | 'feedback_request'>;
     bookingId: string;
     now: Date;
     companionIds?: string[];

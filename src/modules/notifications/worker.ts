@@ -1,12 +1,19 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { bookings, notifications } from '../../db/schema.js';
+import { bookings, companions, feedbackRequests, notifications } from '../../db/schema.js';
 import type { Clock } from '../../time/clock.js';
 import { insertManageToken } from '../bookings/repository.js';
+import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
 import { loadSessionContexts } from './context.js';
 import type { Mailer } from './mailer.js';
-import { composeMessage, composeSignInMessage, type MessageSnapshot } from './message.js';
+import {
+  composeFeedbackMessage,
+  composeMessage,
+  composeSignInMessage,
+  FEEDBACK_LINK_DAYS,
+  type MessageSnapshot,
+} from './message.js';
 import type { NotificationKind } from './outbox.js';
 
 type NotificationRow = typeof notifications.$inferSelect;
@@ -98,6 +105,7 @@ export function createNotificationWorker(deps: {
    */
   async function deliver(row: NotificationRow): Promise<'sent' | 'skipped'> {
     if (row.kind === 'sign_in_link') return deliverSignInLink(row);
+    if (row.kind === 'feedback_request') return deliverFeedbackRequest(row);
     if (!row.bookingId) return 'skipped';
     const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
     if (!found) return 'skipped';
@@ -118,6 +126,64 @@ export function createNotificationWorker(deps: {
       recipientCompanionId: row.companionId,
       manageUrl: await linkFor(row, found.booking.id, found.raw.endsAt),
       nowMs: now.getTime(),
+    });
+    await mailer.send({
+      to: { name: row.recipientName, address: row.recipientEmail },
+      ...message,
+      messageId: row.messageId,
+    });
+    return 'sent';
+  }
+
+  /**
+   * The after-session question. Sent only if the person is still recorded as having come (a
+   * correction to no-show skips it); the link's token is minted at the first attempt, its hash
+   * stored once per person and session, and kept in the row until sent so retries carry it.
+   */
+  async function deliverFeedbackRequest(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    if (!row.bookingId || row.recipientRole === 'librarian') return 'skipped';
+    const [booking] = await db.select().from(bookings).where(eq(bookings.id, row.bookingId));
+    if (!booking || booking.status !== 'confirmed') return 'skipped';
+    if (row.recipientRole === 'student' && booking.attendance !== 'attended') return 'skipped';
+    if (row.recipientRole === 'companion') {
+      const [companion] = await db
+        .select()
+        .from(companions)
+        .where(eq(companions.id, row.companionId ?? ''));
+      if (!companion || companion.attended !== true || companion.status !== 'invited') return 'skipped';
+    }
+    let token = row.linkToken;
+    if (!token) {
+      const minted = generateManageToken();
+      const expiresAt = new Date(clock.now().getTime() + FEEDBACK_LINK_DAYS * 86_400_000);
+      await db.transaction(async (tx) => {
+        await tx
+          .insert(feedbackRequests)
+          .values({
+            bookingId: booking.id,
+            respondent: row.recipientRole as 'student' | 'companion',
+            companionId: row.companionId,
+            tokenHash: hashManageToken(minted),
+            expiresAt,
+            createdAt: clock.now(),
+          })
+          .onConflictDoUpdate({
+            target: [feedbackRequests.bookingId, feedbackRequests.respondent, feedbackRequests.companionId],
+            set: { tokenHash: hashManageToken(minted), expiresAt },
+          });
+        await tx.update(notifications).set({ linkToken: minted }).where(eq(notifications.id, row.id));
+      });
+      token = minted;
+      row.linkToken = minted;
+    }
+    const snapshot = row.payload as MessageSnapshot;
+    const message = composeFeedbackMessage({
+      recipientRole: row.recipientRole,
+      librarianName: snapshot.librarian.name,
+      startMs: snapshot.booking.startMs,
+      endMs: snapshot.booking.endMs,
+      timeZone: snapshot.booking.studentTimeZone ?? snapshot.booking.timeZone,
+      url: `${deps.config.publicUrl}/feedback?token=${token}`,
     });
     await mailer.send({
       to: { name: row.recipientName, address: row.recipientEmail },

@@ -77,7 +77,7 @@ type Figures = Omit<UptakeReport['totals'], never>;
  * A booking counts with a companion when one is still invited, or was removed or declined only
  * after the session started (a later change does not rewrite what happened).
  */
-const COMPANION_BOOKINGS = sql`select booking_id from companions where status = 'invited'
+export const COMPANION_BOOKINGS = sql`select booking_id from companions where status = 'invited'
   union
   select c.booking_id from companions c join bookings cb on cb.id = c.booking_id
   where c.status <> 'invited' and c.status_changed_at >= cb.starts_at`;

@@ -1,0 +1,95 @@
+import { type Static, Type } from 'typebox';
+import { IsoDate, Nullable, Uuid } from '../../http/formats.js';
+
+/** One person's answers; every question is optional (null: not answered). */
+export interface FeedbackAnswers {
+  nervous: number | null;
+  useful: number | null;
+  comment: string | null;
+  bookMyself: 'yes' | 'maybe' | 'no' | null;
+}
+
+export const FeedbackQuery = Type.Object(
+  {
+    from: IsoDate('First day (inclusive) of the sessions, in LIBRARY_TIME_ZONE'),
+    to: IsoDate('Last day (inclusive)'),
+    by: Type.String({ maxLength: 40, description: 'One category dimension key, e.g. fee_status' }),
+    librarianId: Type.Optional(Uuid('Only this librarian')),
+    format: Type.Optional(Type.Enum(['json', 'csv'])),
+    disclosure: Type.Optional(Type.Enum(['none', 'hesa'])),
+  },
+  { additionalProperties: false },
+);
+export type FeedbackQuery = Static<typeof FeedbackQuery>;
+
+const Interval = Nullable(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }));
+
+export const FeedbackScale = Type.Object({
+  answered: Type.Integer({ description: 'Responses that answered this question' }),
+  mean: Nullable(Type.Number({ description: 'Mean on the 1–5 scale' })),
+  distribution: Type.Array(Type.Integer(), {
+    minItems: 5,
+    maxItems: 5,
+    description: 'How many answered 1, 2, 3, 4 and 5',
+  }),
+  highShare: Nullable(Type.Number({ description: 'Share answering 4 or 5' })),
+  highShareCi95: Interval,
+});
+export type FeedbackScale = Static<typeof FeedbackScale>;
+
+export const FeedbackGroup = Type.Object({
+  requests: Type.Integer({ description: 'Feedback emails sent (one per person who attended)' }),
+  responses: Type.Integer(),
+  responseRate: Nullable(Type.Number()),
+  nervous: FeedbackScale,
+  useful: FeedbackScale,
+});
+export type FeedbackGroup = Static<typeof FeedbackGroup>;
+
+export const FeedbackReport = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  by: Type.String(),
+  disclosure: Type.Enum(['none', 'hesa']),
+  rows: Type.Array(
+    Type.Object({
+      value: Nullable(Type.String({ description: 'The category value (null: not recorded)' })),
+      withCompanion: Type.Object(FeedbackGroup.properties, { description: 'Students who brought a friend' }),
+      withoutCompanion: Type.Object(FeedbackGroup.properties, { description: 'Students who came alone' }),
+      nervousHighDifference: Nullable(
+        Type.Number({ description: 'Share quite or very nervous (4–5), with minus without a friend' }),
+      ),
+      nervousHighDifferenceCi95: Interval,
+      usefulHighDifference: Nullable(Type.Number({ description: 'Share finding it useful (4–5), with minus without' })),
+      usefulHighDifferenceCi95: Interval,
+      companions: Type.Object(
+        {
+          ...FeedbackGroup.properties,
+          bookMyself: Type.Object({
+            yes: Type.Integer(),
+            maybe: Type.Integer(),
+            no: Type.Integer(),
+            yesShare: Nullable(Type.Number({ description: 'yes / (yes + maybe + no)' })),
+            yesShareCi95: Interval,
+          }),
+        },
+        { description: "The friends who came, by the student's category value" },
+      ),
+    }),
+  ),
+});
+export type FeedbackReport = Static<typeof FeedbackReport>;
+
+export const BookingFeedback = Type.Object({
+  feedback: Type.Array(
+    Type.Object({
+      respondent: Type.Enum(['student', 'companion']),
+      companionName: Nullable(Type.String()),
+      nervous: Nullable(Type.Integer()),
+      useful: Nullable(Type.Integer()),
+      bookMyself: Nullable(Type.Enum(['yes', 'maybe', 'no'])),
+      comment: Nullable(Type.String()),
+      updatedAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
