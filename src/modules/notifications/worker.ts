@@ -143,14 +143,12 @@ export function createNotificationWorker(deps: {
   async function deliverFeedbackRequest(row: NotificationRow): Promise<'sent' | 'skipped'> {
     if (!row.bookingId || row.recipientRole === 'librarian') return 'skipped';
     const [booking] = await db.select().from(bookings).where(eq(bookings.id, row.bookingId));
-    if (!booking || booking.status !== 'confirmed') return 'skipped';
+    if (booking?.status !== 'confirmed') return 'skipped';
     if (row.recipientRole === 'student' && booking.attendance !== 'attended') return 'skipped';
     if (row.recipientRole === 'companion') {
-      const [companion] = await db
-        .select()
-        .from(companions)
-        .where(eq(companions.id, row.companionId ?? ''));
-      if (!companion || companion.attended !== true || companion.status !== 'invited') return 'skipped';
+      if (!row.companionId) return 'skipped';
+      const [companion] = await db.select().from(companions).where(eq(companions.id, row.companionId));
+      if (companion?.attended !== true || companion.status !== 'invited') return 'skipped';
     }
     let token = row.linkToken;
     if (!token) {
