@@ -15,12 +15,19 @@ export const FeedbackQuery = Type.Object(
     to: IsoDate('Last day (inclusive)'),
     by: Type.String({ maxLength: 40, description: 'One category dimension key, e.g. fee_status' }),
     librarianId: Type.Optional(Uuid('Only this librarian')),
+    faculty: Type.Optional(Type.String({ maxLength: 200 })),
+    mode: Type.Optional(Type.Enum(['in_person', 'online'])),
     format: Type.Optional(Type.Enum(['json', 'csv'])),
     disclosure: Type.Optional(Type.Enum(['none', 'hesa'])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: Type.String({
+      maxLength: 40,
+      description: 'A category dimension key as a filter, e.g. study_level=undergraduate',
+    }),
+  },
 );
-export type FeedbackQuery = Static<typeof FeedbackQuery>;
+export type FeedbackQuery = Static<typeof FeedbackQuery> & Record<string, unknown>;
 
 const Interval = Nullable(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }));
 

@@ -1,4 +1,4 @@
-import { and, eq, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, feedbackRequests, feedbackResponses, librarians } from '../../db/schema.js';
@@ -177,7 +177,8 @@ export function createFeedbackService(deps: {
         .innerJoin(feedbackResponses, eq(feedbackResponses.requestId, feedbackRequests.id))
         .leftJoin(companions, eq(companions.id, feedbackRequests.companionId))
         .where(eq(feedbackRequests.bookingId, bookingId))
-        .orderBy(feedbackRequests.respondent);
+        // The student first, then each friend.
+        .orderBy(desc(feedbackRequests.respondent), feedbackRequests.createdAt);
       return rows.map((row) => ({
         respondent: row.request.respondent,
         companionName: row.companionName,
@@ -212,6 +213,18 @@ export function createFeedbackService(deps: {
       const { fromMs, toMs } = localDaysToInstants(query.from, query.to, deps.config.libraryTimeZone);
       const conditions: SQL[] = [sql`b.starts_at >= ${new Date(fromMs)}`, sql`b.starts_at < ${new Date(toMs)}`];
       if (query.librarianId) conditions.push(sql`b.librarian_id = ${query.librarianId}`);
+      if (query.faculty) conditions.push(sql`lower(l.faculty) = lower(${query.faculty})`);
+      if (query.mode) conditions.push(sql`b.mode = ${query.mode}`);
+      const known = new Set(['from', 'to', 'by', 'librarianId', 'faculty', 'mode', 'format', 'disclosure']);
+      for (const [key, value] of Object.entries(query)) {
+        if (known.has(key)) continue;
+        if (!definitions.some((candidate) => candidate.key === key) || typeof value !== 'string') {
+          throw new InvalidInput(`${key} is not a filter or a category.`, [
+            { pointer: `/${key}`, in: 'query', message: 'is not a filter or a category' },
+          ]);
+        }
+        conditions.push(sql`b.student_categories ->> ${key} = ${value}`);
+      }
       const points = (column: string, prefix: string) =>
         [1, 2, 3, 4, 5].map(
           (point) =>
@@ -231,15 +244,19 @@ export function createFeedbackService(deps: {
           count(*) filter (where r.book_myself = 'no')::int as no
         from feedback_requests fr
         join bookings b on b.id = fr.booking_id
+        left join librarians l on l.id = b.librarian_id
         left join feedback_responses r on r.request_id = fr.id
         left join companion_bookings cb on cb.booking_id = b.id
         where ${and(...conditions)}
         group by 1, 2, 3`)) as unknown as {
         rows: (Counts & { value: string | null; respondent: string; with_companion: boolean })[];
       };
-      const known = dimension.values.map((value) => value.value);
+      const knownValues = dimension.values.map((value) => value.value);
       const seen = result.rows.map((row) => row.value ?? null);
-      const values: (string | null)[] = [...known, ...seen.filter((value) => value !== null && !known.includes(value))];
+      const values: (string | null)[] = [
+        ...knownValues,
+        ...seen.filter((value) => value !== null && !knownValues.includes(value)),
+      ];
       if (seen.includes(null)) values.push(null);
       const empty: Counts = {};
       const find = (value: string | null, respondent: string, withCompanion?: boolean) =>

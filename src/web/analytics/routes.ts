@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
+import { feedbackCsv } from '../../modules/feedback/csv.js';
 import { type ChartMetric, type ChartText, renderChart, renderEffectChart } from '../../modules/uptake/chart.js';
 import { companionEffectCsv, compareCsv, uptakeCsv } from '../../modules/uptake/render.js';
 import type { GroupLabeller, LabelWords } from '../../modules/uptake/service.js';
@@ -349,6 +350,24 @@ export async function analyticsRoutes(app: FastifyInstance, deps: WebDeps) {
     }
   }
 
+  /** How the sessions felt, for the same period, category and librarian as the companion effect. */
+  async function feedbackReport(form: Awaited<ReturnType<typeof readEffect>>) {
+    return deps.feedback.figures(form.serviceQuery);
+  }
+
+  app.get('/analytics/feedback.csv', { config: { page: true } }, async (request, reply) => {
+    if (!requireRole(request, reply, deps, 'analyst')) return reply;
+    const form = await readEffect(request, context(request));
+    if (form.errors.length > 0) return reply.redirect(`/analytics/companion-effect${queryOf(request)}`, 303);
+    const { studentCounts, ...body } = await feedbackReport(form);
+    return download(
+      reply,
+      `feedback-${body.by}-${body.from}-to-${body.to}.csv`,
+      'text/csv; charset=utf-8',
+      BOM + feedbackCsv(body, studentCounts),
+    );
+  });
+
   app.get('/analytics/companion-effect', { config: { page: true } }, async (request, reply) => {
     if (!requireRole(request, reply, deps, 'analyst')) return reply;
     const page = context(request);
@@ -365,6 +384,7 @@ export async function analyticsRoutes(app: FastifyInstance, deps: WebDeps) {
       words,
       numbers: numberFormat(page.fmt.locale),
       sentences: report ? report.rows.map((row) => effectSentence(row, page.t, page.fmt.locale)) : [],
+      feedback: report ? await feedbackReport(form) : null,
       chart: report
         ? renderEffectChart(report, {
             labeller: words,

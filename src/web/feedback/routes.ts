@@ -20,14 +20,12 @@ function answersFrom(form: Form): FeedbackAnswers {
 }
 
 /**
- * After-session feedback, opened from the emailed link without signing in. The token is the only
- * key: it is never put in the page's own links (the path shown to the layout has no query).
+ * After-session feedback, opened from the emailed link without signing in: the token is the only
+ * key, and like a booking's manage link it stays in this site's own URLs (the zone choice returns
+ * here with it). The pages link nowhere else, and Referrer-Policy is no-referrer.
  */
 export async function feedbackPageRoutes(app: FastifyInstance, deps: WebDeps) {
-  const context = (request: FastifyRequest) => ({
-    ...pageContext(request, deps.catalogues, deps.config.libraryTimeZone),
-    path: '/feedback',
-  });
+  const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
 
   function renderLink(
     request: FastifyRequest,

@@ -449,17 +449,18 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
       if (!token && !request.session?.user) return requireSignIn(request, reply) ?? reply;
       const { booking, companionId } = await deps.bookings.getWithParty(request.params.id, caller(request, token));
       const page = context(request);
+      const user = request.session?.user ?? null;
+      const isStaffView =
+        !token &&
+        Boolean(user?.roles.includes('admin') || (user?.librarianId && user.librarianId === booking.librarian?.id));
       return reply.view('student/booking', {
         ...page,
         title: page.t('booking.title'),
         ...bookingView(page, booking, token, companionId),
         justBooked: request.query.booked === '1',
-        isStaffView:
-          !token &&
-          Boolean(
-            request.session?.user?.roles.includes('admin') ||
-              (request.session?.user?.librarianId && request.session.user.librarianId === booking.librarian?.id),
-          ),
+        isStaffView,
+        // What the student and friends said afterwards, comments included: staff only.
+        feedback: isStaffView && user ? await deps.feedback.forBooking(user, booking.id) : [],
         notice: request.query.notice ? page.t(`booking.notice.${request.query.notice.replace(/\W/g, '')}`) : null,
         maxFriends: await maxFriendsOf(booking),
       });
