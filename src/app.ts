@@ -35,6 +35,8 @@ import { createNotificationService } from './modules/notifications/service.js';
 import { createImportService } from './modules/uptake/imports.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
 import { createUptakeService } from './modules/uptake/service.js';
+import { webhookRoutes } from './modules/webhooks/routes.js';
+import { createWebhookService } from './modules/webhooks/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { type ErrorsOptions, errorsPlugin, problemResponse, rawClientError, sendProblem } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
@@ -102,6 +104,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   const uptake = createUptakeService({ db, clock, config, categories });
   const imports = createImportService({ db, categories });
   const feedback = createFeedbackService({ db, clock, config, categories });
+  const webhooks = createWebhookService({ db, clock, config });
 
   const pages: ErrorsOptions['pages'] = {};
   await app.register(errorsPlugin, { pages });
@@ -189,6 +192,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
       await api.register(categoryRoutes, { categories, terms });
       await api.register(uptakeRoutes, { uptake, imports });
       await api.register(feedbackRoutes, { feedback });
+      await api.register(webhookRoutes, { webhooks });
       await api.register(bookingRoutes, { bookings, companions, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, { calendar });
       await api.register(notificationRoutes, { notifications });

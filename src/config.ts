@@ -104,10 +104,32 @@ export function loadConfig(env: Env = process.env) {
       throw new ConfigError(`SIGN_IN_EMAIL_DOMAINS must be comma-separated domains such as uni.ac.uk, got "${domain}"`);
     }
   }
+  const webhookAllowHosts = (text(env, 'WEBHOOK_ALLOW_HOSTS') ?? '')
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter(Boolean);
+  for (const allowed of webhookAllowHosts) {
+    if (!/^[a-z0-9.:[\]-]+$/.test(allowed)) {
+      throw new ConfigError(`WEBHOOK_ALLOW_HOSTS must be comma-separated host names or addresses, got "${allowed}"`);
+    }
+  }
+  const adminAlertEmails = (text(env, 'ADMIN_ALERT_EMAILS') ?? '')
+    .split(',')
+    .map((address) => address.trim())
+    .filter(Boolean);
+  for (const address of adminAlertEmails) {
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address)) {
+      throw new ConfigError(`ADMIN_ALERT_EMAILS must be comma-separated email addresses, got "${address}"`);
+    }
+  }
 
   return {
     port,
     host,
+    /** Hosts a webhook may use over http:// or at a private address (tests: 127.0.0.1). */
+    webhookAllowHosts,
+    /** Who hears when a webhook endpoint is disabled after failing for three days. */
+    adminAlertEmails,
     databaseUrl: databaseUrl?.toString(),
     dataDir,
     auth: {

@@ -8,6 +8,7 @@ import { checkListenSafety, withSigningSecret } from './dev-secret.js';
 import { scheduleRetention } from './modules/bookings/retention.js';
 import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
+import { createWebhookWorker } from './modules/webhooks/worker.js';
 import { systemClock } from './time/clock.js';
 
 const USAGE = `
@@ -46,6 +47,7 @@ async function main() {
     config,
     log: (message, details) => app.log.warn(details, message),
   });
+  const webhookWorker = createWebhookWorker({ db: database.db, clock: systemClock, config });
   shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
@@ -53,6 +55,7 @@ async function main() {
     await app.close();
     stopRetention();
     await worker.stop();
+    await webhookWorker.stop();
     mailer.close();
     await database.close();
     process.exit(0);
@@ -62,6 +65,7 @@ async function main() {
   await app.listen({ port: config.port, host: config.host });
   if (config.worker) {
     worker.start();
+    webhookWorker.start();
     stopRetention = scheduleRetention(
       database.db,
       config.retentionMonths,

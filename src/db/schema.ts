@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -434,5 +435,70 @@ export const feedbackResponses = pgTable(
     check('feedback_responses_useful_check', sql`${t.useful} between 1 and 5`),
     check('feedback_responses_book_myself_check', sql`${t.bookMyself} in ('yes', 'maybe', 'no')`),
     check('feedback_responses_comment_check', sql`char_length(${t.comment}) <= 1000`),
+  ],
+);
+
+export const WEBHOOK_EVENT_TYPES = [
+  'booking.created',
+  'booking.rescheduled',
+  'booking.cancelled',
+  'booking.companion_changed',
+  'booking.attendance_recorded',
+] as const;
+
+/**
+ * The library's other systems, told of booking changes by signed HTTP requests (Standard
+ * Webhooks). The secret signs (it cannot be hashed); during a rotation the previous one also signs
+ * until previous_secret_expires_at.
+ */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  url: text('url').notNull(),
+  description: text('description'),
+  events: text('events').array().notNull(),
+  enabled: boolean('enabled').notNull().default(true),
+  /** Why it was turned off: 'gone' (410), 'failing' (3 days of failures) or 'admin'. */
+  disabledReason: text('disabled_reason'),
+  secret: text('secret').notNull(),
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: instant('previous_secret_expires_at'),
+  /** The first failure since the last success: 3 days of only failures disables the endpoint. */
+  failingSince: instant('failing_since'),
+  createdAt: createdAt(),
+  updatedAt: instant('updated_at').notNull(),
+});
+
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'succeeded', 'dead'] as const;
+
+/**
+ * One event for one endpoint, created in the transaction that appended the event, so no change is
+ * ever missed; the webhook worker claims due rows with FOR UPDATE SKIP LOCKED.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    /** Also the webhook-id header: the same on every attempt. */
+    id: text('id').primaryKey(),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    status: text('status', { enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: instant('next_attempt_at').notNull(),
+    lockedUntil: instant('locked_until'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    lastDurationMs: integer('last_duration_ms'),
+    lastAttemptAt: instant('last_attempt_at'),
+    deliveredAt: instant('delivered_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
+    check('webhook_deliveries_status_check', sql`${t.status} in ('pending', 'succeeded', 'dead')`),
   ],
 );

@@ -107,7 +107,10 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
       action: string;
       before: Booking;
       now: Date;
-      notify?: { kind: Exclude<NotificationKind, 'reminder' | 'feedback_request'>; companionIds?: string[] };
+      notify?: {
+        kind: Exclude<NotificationKind, 'reminder' | 'feedback_request' | 'webhook_disabled'>;
+        companionIds?: string[];
+      };
     },
   ): Promise<Booking> {
     const after = await view(tx, change.id, change.party);

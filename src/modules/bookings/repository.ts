@@ -1,8 +1,9 @@
 import { and, asc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { bookingEvents, bookings, companions, librarians, manageTokens, students } from '../../db/schema.js';
+import { bookings, companions, librarians, manageTokens, students } from '../../db/schema.js';
 import { formatInstant } from '../../time/zone.js';
 import type { BusyRange } from '../availability/slots.js';
+import { appendEvent } from '../events/feed.js';
 import type { Booking } from './schemas.js';
 import { generateManageToken, hashManageToken } from './tokens.js';
 
@@ -77,18 +78,12 @@ export async function lockBooking(executor: Executor, id: string): Promise<Booki
   return row;
 }
 
+/** A booking change's event on the change feed (audit trail and webhooks alike). */
 export async function recordEvent(
   executor: Executor,
   event: { bookingId: string; actor: string; action: string; before?: unknown; after?: unknown; at: Date },
 ): Promise<void> {
-  await executor.insert(bookingEvents).values({
-    at: event.at,
-    bookingId: event.bookingId,
-    actor: event.actor,
-    action: event.action,
-    before: event.before ?? null,
-    after: event.after ?? null,
-  });
+  await appendEvent(executor, event);
 }
 
 export function activeCompanions(rows: CompanionRow[]): CompanionRow[] {

@@ -15,6 +15,7 @@ export const NOTIFICATION_KINDS = [
   'companion_declined',
   'reminder',
   'feedback_request',
+  'webhook_disabled',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -62,7 +63,7 @@ export async function queueForBooking(
   executor: Executor,
   settings: OutboxSettings,
   change: {
-    kind: Exclude<NotificationKind, 'reminder' | 'feedback_request'>;
+    kind: Exclude<NotificationKind, 'reminder' | 'feedback_request' | 'webhook_disabled'>;
     bookingId: string;
     now: Date;
     companionIds?: string[];

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, feedbackRequests, notifications } from '../../db/schema.js';
+import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
 import { insertManageToken } from '../bookings/repository.js';
 import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
@@ -106,6 +107,7 @@ export function createNotificationWorker(deps: {
   async function deliver(row: NotificationRow): Promise<'sent' | 'skipped'> {
     if (row.kind === 'sign_in_link') return deliverSignInLink(row);
     if (row.kind === 'feedback_request') return deliverFeedbackRequest(row);
+    if (row.kind === 'webhook_disabled') return deliverWebhookAlert(row);
     if (!row.bookingId) return 'skipped';
     const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
     if (!found) return 'skipped';
@@ -186,6 +188,27 @@ export function createNotificationWorker(deps: {
     await mailer.send({
       to: { name: row.recipientName, address: row.recipientEmail },
       ...message,
+      messageId: row.messageId,
+    });
+    return 'sent';
+  }
+
+  /** Tells an admin (ADMIN_ALERT_EMAILS) that a webhook endpoint was turned off after failing for days. */
+  async function deliverWebhookAlert(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    const payload = (row.payload ?? {}) as { url?: string; failingSince?: string };
+    const lines = [
+      `The webhook endpoint ${payload.url ?? ''} has failed every delivery since ${payload.failingSince ?? 'three days ago'}, so it has been turned off.`,
+      '',
+      'Its deliveries are kept. Fix the receiver, then turn the endpoint on again (PATCH /api/v1/webhooks/{id} with {"enabled": true}) and retry the dead deliveries.',
+    ];
+    await mailer.send({
+      to: { name: null, address: row.recipientEmail },
+      subject: 'A webhook endpoint was turned off',
+      text: lines.join('\n'),
+      html: `<!doctype html><html><body style="font-family: sans-serif">${lines
+        .filter(Boolean)
+        .map((line) => `<p>${escapeMarkup(line)}</p>`)
+        .join('')}</body></html>`,
       messageId: row.messageId,
     });
     return 'sent';

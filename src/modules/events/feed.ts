@@ -1,0 +1,93 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { bookingEvents } from '../../db/schema.js';
+
+/** The webhook event type each booking change is published as (audit-only actions have none). */
+export const EVENT_TYPE_OF_ACTION: Record<string, string> = {
+  created: 'booking.created',
+  recorded: 'booking.attendance_recorded',
+  rescheduled: 'booking.rescheduled',
+  cancelled: 'booking.cancelled',
+  companion_added: 'booking.companion_changed',
+  companion_updated: 'booking.companion_changed',
+  companion_removed: 'booking.companion_changed',
+  companion_declined: 'booking.companion_changed',
+  attendance_recorded: 'booking.attendance_recorded',
+  attendance_corrected: 'booking.attendance_recorded',
+};
+
+interface BookingShape {
+  id?: string;
+  status?: string;
+  source?: string;
+  librarian?: { id: string } | null;
+  startUtc?: string;
+  endUtc?: string;
+  mode?: string;
+  attendance?: string | null;
+  sequence?: number;
+  companions?: { status: string; attended?: boolean | null }[];
+}
+
+/**
+ * A thin payload: ids, times, status and counts. No names, emails, topics or categories: a
+ * receiver fetches details through the API with its own credentials.
+ */
+export function thinPayload(type: string, at: Date, bookingId: string, after: unknown) {
+  const booking = (after ?? {}) as BookingShape;
+  const companions = booking.companions ?? [];
+  return {
+    type,
+    timestamp: at.toISOString(),
+    data: {
+      bookingId,
+      librarianId: booking.librarian?.id ?? null,
+      status: booking.status ?? null,
+      source: booking.source ?? null,
+      start: booking.startUtc ?? null,
+      end: booking.endUtc ?? null,
+      mode: booking.mode ?? null,
+      attendance: booking.attendance ?? null,
+      sequence: booking.sequence ?? null,
+      companions: {
+        invited: companions.filter((companion) => companion.status === 'invited').length,
+        attended: companions.filter((companion) => companion.attended === true).length,
+      },
+    },
+  };
+}
+
+/**
+ * The change feed: appends one event for a booking change, in the caller's transaction, at the
+ * next position (booking_events.id), and in the same statement's transaction creates one webhook
+ * delivery for every enabled endpoint that subscribes to its type. A rolled-back change leaves
+ * neither; a committed one can never be missed by the webhook channel.
+ */
+export async function appendEvent(
+  executor: Executor,
+  event: { bookingId: string; actor: string; action: string; before?: unknown; after?: unknown; at: Date },
+): Promise<number> {
+  const [row] = await executor
+    .insert(bookingEvents)
+    .values({
+      at: event.at,
+      bookingId: event.bookingId,
+      actor: event.actor,
+      action: event.action,
+      before: event.before ?? null,
+      after: event.after ?? null,
+    })
+    .returning({ id: bookingEvents.id });
+  const position = row?.id as number;
+  const type = EVENT_TYPE_OF_ACTION[event.action];
+  if (type) {
+    const payload = JSON.stringify(thinPayload(type, event.at, event.bookingId, event.after));
+    await executor.execute(sql`
+      insert into webhook_deliveries (id, endpoint_id, event_id, type, payload, next_attempt_at, created_at)
+      select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.id, ${position}, ${type}, ${payload}::jsonb,
+             ${event.at}, ${event.at}
+      from webhook_endpoints e
+      where e.enabled and ${type} = any(e.events)`);
+  }
+  return position;
+}
