@@ -3,8 +3,8 @@ import type { Executor } from '../../db/client.js';
 import { manageTokens, students } from '../../db/schema.js';
 import { Forbidden, NotFound } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
+import { hashManageToken } from '../links/tokens.js';
 import type { BookingRow } from './repository.js';
-import { hashManageToken } from './tokens.js';
 
 /** Who is asking: a signed-in user, or the holder of a manage link. */
 export interface Caller {

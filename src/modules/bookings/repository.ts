@@ -1,38 +1,19 @@
-import { and, asc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { bookings, companions, librarians, manageTokens, students } from '../../db/schema.js';
+import { activeCompanions, type CompanionRow, companionsOf } from '../../db/people.js';
+import { bookings, librarians, manageTokens, students } from '../../db/schema.js';
 import { formatInstant } from '../../time/zone.js';
 import type { BusyRange } from '../availability/slots.js';
 import { appendEvent } from '../events/feed.js';
+import { hashManageToken } from '../links/tokens.js';
 import type { Booking } from './schemas.js';
-import { generateManageToken, hashManageToken } from './tokens.js';
+
+export { insertManageToken, manageTokenExpiry } from '../links/tokens.js';
+export { activeCompanions, type CompanionRow, companionsOf };
 
 export type BookingRow = typeof bookings.$inferSelect;
-export type CompanionRow = typeof companions.$inferSelect;
 
 const DAY = 24 * 60 * 60_000;
-
-/** Manage links keep working for a day after the session, to see what happened. */
-export function manageTokenExpiry(endsAt: Date): Date {
-  return new Date(endsAt.getTime() + DAY);
-}
-
-/** A new manage link for the student (no companionId) or one companion; returns the token, stored only hashed. */
-export async function insertManageToken(
-  executor: Executor,
-  holder: { bookingId: string; endsAt: Date; companionId?: string | null; issuedVia?: 'email' | 'response' },
-): Promise<string> {
-  const token = generateManageToken();
-  await executor.insert(manageTokens).values({
-    tokenHash: hashManageToken(token),
-    bookingId: holder.bookingId,
-    holder: holder.companionId ? 'companion' : 'student',
-    companionId: holder.companionId ?? null,
-    expiresAt: manageTokenExpiry(holder.endsAt),
-    issuedVia: holder.issuedVia ?? 'email',
-  });
-  return token;
-}
 
 /** The booking a live manage token opens, or null: for keying rate limits by booking. */
 export async function bookingIdOfToken(executor: Executor, token: string, now: Date): Promise<string | null> {
@@ -86,20 +67,6 @@ export async function recordEvent(
   await appendEvent(executor, event);
 }
 
-export function activeCompanions(rows: CompanionRow[]): CompanionRow[] {
-  return rows.filter((companion) => companion.status === 'invited');
-}
-
-export async function companionsOf(executor: Executor, bookingIds: string[]): Promise<CompanionRow[]> {
-  if (bookingIds.length === 0) return [];
-  return executor
-    .select()
-    .from(companions)
-    .where(inArray(companions.bookingId, bookingIds))
-    .orderBy(asc(companions.ordinal));
-}
-
-/** What the viewer may see of people's contact details. */
 export interface ViewOptions {
   showContacts: boolean;
   ownCompanionId?: string;

@@ -5,7 +5,7 @@ import { bookings, librarians } from '../../db/schema.js';
 import { NotFound } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
 import { authorize, type Caller } from '../bookings/access.js';
-import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
+import { generateManageToken, hashManageToken } from '../links/tokens.js';
 import { loadSessionContexts } from '../notifications/context.js';
 import { renderInvite } from '../notifications/invite.js';
 import { isCancellation, sessionEvent } from '../notifications/message.js';

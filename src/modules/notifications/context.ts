@@ -1,7 +1,7 @@
 import { eq, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
+import { companionsOf } from '../../db/people.js';
 import { bookings, type companions, librarians, students } from '../../db/schema.js';
-import { companionsOf } from '../bookings/repository.js';
 import type { MessageContext } from './message.js';
 
 export type SessionContext = Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions'>;

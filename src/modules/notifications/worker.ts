@@ -4,8 +4,7 @@ import type { Database } from '../../db/client.js';
 import { bookings, companions, feedbackRequests, notifications } from '../../db/schema.js';
 import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
-import { insertManageToken } from '../bookings/repository.js';
-import { generateManageToken, hashManageToken } from '../bookings/tokens.js';
+import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
 import { loadSessionContexts } from './context.js';
 import type { Mailer } from './mailer.js';
 import {
