@@ -5,9 +5,10 @@ import { benchPages } from './pages.js';
 import { benchSlots } from './slots.js';
 import { report } from './stats.js';
 import { benchUptake } from './uptake.js';
+import { benchWebhooks } from './webhooks.js';
 
 /**
- * npm run bench [-- --only slots|pages|bookings|outbox|uptake] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary).
  */
 async function main() {
@@ -27,6 +28,7 @@ async function main() {
   if (wanted('outbox')) report(await benchOutbox({ adminUrl: values.postgres as string }));
   if (wanted('uptake'))
     for (const measurement of await benchUptake({ adminUrl: values.postgres as string })) report(measurement);
+  if (wanted('webhooks')) report(await benchWebhooks({ adminUrl: values.postgres as string }));
 }
 
 await main();

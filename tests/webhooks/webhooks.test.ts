@@ -84,7 +84,12 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   t = await createTestApp({
     now: NOW,
-    env: { SMTP_URL: sink.url, WEBHOOK_ALLOW_HOSTS: '127.0.0.1', PUBLIC_URL: 'https://appointments.uni.example' },
+    env: {
+      SMTP_URL: sink.url,
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      PUBLIC_URL: 'https://appointments.uni.example',
+      ADMIN_ALERT_EMAILS: 'systems@library.uni.example',
+    },
   });
   mailer = createMailer(t.config);
   emails = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config });
@@ -345,5 +350,34 @@ describe('webhooks', () => {
     await hooks.runOnce();
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([dead?.id, dead?.id]);
     expect(JSON.parse(receiver.received[1]?.body ?? '{}').type).toBe('booking.cancelled');
+  });
+
+  it('gives a delivery up after 3 days, and disables an endpoint that failed every delivery for 3 days, telling the admins', async () => {
+    const endpoint = await register();
+    receiver.script = Array.from({ length: 40 }, () => ({ status: 500 }));
+    await book();
+    // Hour by hour for 80 hours: the schedule's attempts at 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, then daily.
+    for (let hour = 0; hour < 80; hour++) {
+      if (hour === 74) await book();
+      await hooks.runOnce();
+      advance(3_600_000);
+    }
+    const list = await deliveries(endpoint.id);
+    const first = list.find((delivery) => delivery.attempts > 1);
+    // Attempts at 0, 1 h (the 5 s retry), 2 h (5 min), 3 h (30 min), 5 h, 10 h, 20 h, 44 h and 68 h; the next would pass 3 days.
+    expect(first).toMatchObject({ status: 'dead', attempts: 9 });
+    const after = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/webhooks/${endpoint.id}`,
+      headers: await t.auth('admin'),
+    });
+    expect(after.json()).toMatchObject({ enabled: false, disabledReason: 'failing' });
+    sink.received.length = 0;
+    await emails.runOnce();
+    const alerts = (await sink.parsed()).filter((mail) => mail.subject === 'A webhook endpoint was turned off');
+    expect(alerts.map((mail) => (Array.isArray(mail.to) ? mail.to[0] : mail.to)?.value[0]?.address)).toEqual([
+      'systems@library.uni.example',
+    ]);
+    expect(alerts[0]?.text).toContain(receiver.url);
   });
 });
