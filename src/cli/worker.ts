@@ -3,6 +3,7 @@ import { openPostgres } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { createMailer } from '../modules/notifications/mailer.js';
 import { createNotificationWorker } from '../modules/notifications/worker.js';
+import { createWebhookWorker } from '../modules/webhooks/worker.js';
 import { systemClock } from '../time/clock.js';
 import { runCommand } from './command.js';
 
@@ -28,10 +29,13 @@ async function main() {
     config,
     log: (message, details) => console.error(message, JSON.stringify(details ?? {})),
   });
+  const webhooks = createWebhookWorker({ db: handle.db, clock: systemClock, config });
   worker.start();
-  console.log(`Notification worker running; email: ${mailer.description}`);
+  webhooks.start();
+  console.log(`Email and webhook workers running; email: ${mailer.description}`);
   const stop = async () => {
     await worker.stop();
+    await webhooks.stop();
     mailer.close();
     await handle.close();
     process.exit(0);
