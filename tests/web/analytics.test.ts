@@ -203,6 +203,20 @@ describe('the uptake page', () => {
     await page.context().close();
   });
 
+  it('gives the totals alone when nothing is grouped, labelled as all sessions', async () => {
+    const page = await signedInPage(browser, web.baseUrl, 'analyst@uni.example', 'Analyst');
+    await page.goto('/analytics?period=year%3A2025');
+    const totals = await page
+      .locator('#uptake-table tfoot tr')
+      .evaluateAll((rows) =>
+        rows.map((row) => [...row.querySelectorAll('th, td')].map((cell) => (cell.textContent ?? '').trim())),
+      );
+    // 51 sessions in 2025/26: 38 attended, 13 no-shows.
+    expect(totals[0]?.slice(0, 4)).toEqual(['All sessions', '51', '38', '13']);
+    await expectAccessible(page, 'uptake without grouping');
+    await page.context().close();
+  });
+
   it('says there are no cohort sizes instead of an empty uptake chart', async () => {
     const page = await signedInPage(browser, web.baseUrl, 'analyst@uni.example', 'Analyst');
     await page.goto('/analytics?period=year%3A2025&group=companion&metric=uptakeRate');
