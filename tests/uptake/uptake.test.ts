@@ -411,6 +411,19 @@ describe('retention', () => {
   });
 });
 
+describe('the companion filter', () => {
+  it('keeps only bookings with, or without, a companion, as counted by hand from the fixture', async () => {
+    // With a companion at the start: 1, 3, 6, 7 and 9 (8's friend declined before it began).
+    const withFriend = (await get(`/api/v1/uptake?${RANGE}&companion=true`)).json();
+    expect(withFriend.totals).toMatchObject({ bookings: 5, attended: 2, noShow: 1, cancelled: 1, unrecorded: 1 });
+    const alone = (await get(`/api/v1/uptake?${RANGE}&companion=false`)).json();
+    expect(alone.totals).toMatchObject({ bookings: 4, attended: 1, noShow: 1, cancelled: 1, upcoming: 1 });
+    const elsewhere = await get(`/api/v1/uptake/companion-effect?${RANGE}&by=fee_status&companion=true`);
+    expect(elsewhere.statusCode).toBe(400);
+    expect(elsewhere.json().errors[0].pointer).toBe('/companion');
+  });
+});
+
 describe('chart', () => {
   it('draws grouped bars with whiskers, axis labels and a legend as standalone SVG', async () => {
     const response = await get(`/api/v1/uptake/chart.svg?${RANGE}&groupBy=fee_status,companion`);

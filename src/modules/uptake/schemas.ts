@@ -21,6 +21,7 @@ export const UptakeQuery = Type.Object(
     librarianId: Type.Optional(Uuid('Only this librarian')),
     faculty: Type.Optional(Type.String({ maxLength: 200 })),
     mode: Type.Optional(Type.Enum(['in_person', 'online'])),
+    companion: Type.Optional(Type.Boolean({ description: 'Only bookings with (true) or without (false) a companion' })),
     fill: Type.Optional(Type.Boolean({ description: 'Include groups with no bookings, as zeros' })),
     format: Type.Optional(Type.Enum(['json', 'csv'], { description: 'csv, or send Accept: text/csv' })),
     disclosure: Type.Optional(

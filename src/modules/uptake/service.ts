@@ -22,6 +22,7 @@ import { newcombeInterval, rate, twoProportionPValue, wilsonInterval } from './s
 const PERIODS = ['week', 'month', 'term', 'year'] as const;
 const FIXED_GROUPS = ['companion', 'librarian', 'faculty', 'mode', ...PERIODS] as const;
 const KNOWN_QUERY_KEYS = new Set([
+  'companion',
   'from',
   'to',
   'groupBy',
@@ -155,6 +156,7 @@ export function createUptakeService(deps: {
     if (query.to > formatDate(addDays(parseCivilDate(query.from), MAX_RANGE_DAYS))) {
       throw badQuery('/to', 'must be within ten years of from');
     }
+    if (typeof query.companion === 'string') throw badQuery('/companion', 'is a filter of uptake figures only');
     const definitions = await deps.categories.listDimensions();
     const dimensions = definitions.map((dimension) => dimension.key);
     const categoryFilters = Object.entries(query).filter(([key]) => !KNOWN_QUERY_KEYS.has(key));
@@ -177,6 +179,7 @@ export function createUptakeService(deps: {
     if (typeof query.librarianId === 'string') conditions.push(sql`b.librarian_id = ${query.librarianId}`);
     if (typeof query.faculty === 'string') conditions.push(sql`lower(l.faculty) = lower(${query.faculty})`);
     if (typeof query.mode === 'string') conditions.push(sql`b.mode = ${query.mode}`);
+    if (typeof query.companion === 'boolean') conditions.push(sql`(cb.booking_id is not null) = ${query.companion}`);
     for (const [key, value] of categoryFilters)
       conditions.push(sql`b.student_categories ->> ${key} = ${value as string}`);
     return {

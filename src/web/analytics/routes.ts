@@ -237,8 +237,10 @@ export async function analyticsRoutes(app: FastifyInstance, deps: WebDeps) {
     const hesa = one(query.hesa) === 'on';
     const fill = one(query.fill) === 'on';
     const groupBy = [...groups, ...(split && (PERIOD_SPLITS as readonly string[]).includes(split) ? [split] : [])];
+    const friend = one(query.friend);
     const serviceQuery = {
       ...filters,
+      ...(friend === 'with' || friend === 'without' ? { companion: friend === 'with' } : {}),
       from: period.from,
       to: period.to,
       ...(groupBy.length > 0 ? { groupBy: groupBy.join(',') } : {}),
