@@ -6,13 +6,14 @@ import fastifyView from '@fastify/view';
 import { sql } from 'drizzle-orm';
 import { Eta } from 'eta';
 import Fastify, { type FastifyServerOptions } from 'fastify';
+import { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import packageJson from '../package.json' with { type: 'json' };
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { DomainError } from './errors.js';
 import { loggerOptions } from './http/logging.js';
-import { SharedRateLimitStore } from './http/rate-limit-store.js';
+import { redisRateLimitStore, SharedRateLimitStore } from './http/rate-limit-store.js';
 import { isIsoDate, isIsoInstant, refuseControlCharacters } from './http/validation.js';
 import { availabilityRoutes } from './modules/availability/routes.js';
 import { createAvailabilityService } from './modules/availability/service.js';
@@ -135,12 +136,25 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
       };
     }
   });
-  // In-memory counters, per process. skipOnError: a limiter fault lets requests through, because
-  // the limits are a guard against abuse, while the rules that matter live in the database.
+  // Counters in Redis when REDIS_URL is set (shared by every process), else in this process.
+  // skipOnError: a limiter fault lets requests through, because the limits are a guard against
+  // abuse, while the rules that matter live in the database.
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, {
+        // Fail at once while Redis is away (no queue, no request waits), reconnect in the background.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 2_000,
+        retryStrategy: (times) => Math.min(times * 200, 2_000),
+        lazyConnect: false,
+      })
+    : null;
+  redis?.on('error', () => undefined);
+  if (redis) app.addHook('onClose', async () => void redis.disconnect());
   await app.register(rateLimit, {
     global: false,
     skipOnError: true,
-    store: SharedRateLimitStore as never,
+    store: (redis ? redisRateLimitStore(redis, (message) => app.log.warn(message)) : SharedRateLimitStore) as never,
     errorResponseBuilder: (_request, context) =>
       new DomainError(
         429,

@@ -131,6 +131,10 @@ export function loadConfig(env: Env = process.env) {
     /** Who hears when a webhook endpoint is disabled after failing for three days. */
     adminAlertEmails,
     databaseUrl: databaseUrl?.toString(),
+    /** Shared rate-limit counters for several processes; unset: counters in this process. */
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'])?.toString(),
+    /** After SIGTERM: how long in-flight requests may take before the process exits anyway. */
+    shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
     dataDir,
     auth: {
       jwtSecret,

@@ -47,3 +47,58 @@ export class SharedRateLimitStore {
     return this;
   }
 }
+
+/** One counter per key: INCR, and the window starts with the first hit (PEXPIRE), atomically. */
+const INCREMENT = `
+  local current = redis.call('INCR', KEYS[1])
+  if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+  return {current, ttl}`;
+
+interface RedisLike {
+  eval(script: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  pttl(key: string): Promise<number>;
+  get(key: string): Promise<string | null>;
+}
+
+/**
+ * The same shared budgets, kept in Redis (REDIS_URL) so every process counts together. When Redis
+ * cannot answer, the error goes back to @fastify/rate-limit, which (skipOnError) lets the request
+ * through: the limiter fails open, and `warn` is called at most once a minute.
+ */
+export function redisRateLimitStore(redis: RedisLike, warn: (message: string) => void, prefix = 'liaison:rl:') {
+  let lastWarningMs = 0;
+  const failed = (error: unknown) => {
+    const now = Date.now();
+    if (now - lastWarningMs >= 60_000) {
+      lastWarningMs = now;
+      warn(
+        `rate limits not enforced: Redis did not answer (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  };
+  return class RedisSharedRateLimitStore {
+    incr(key: string, callback: Callback, timeWindow: number): void {
+      redis.eval(INCREMENT, 1, `${prefix}${key}`, timeWindow).then(
+        (result) => {
+          const [current, ttl] = result as [number, number];
+          callback(null, { current: Number(current), ttl: Number(ttl) });
+        },
+        (error) => callback(failed(error), { current: 0, ttl: 0 }),
+      );
+    }
+
+    read(key: string, callback: Callback): void {
+      Promise.all([redis.get(`${prefix}${key}`), redis.pttl(`${prefix}${key}`)]).then(
+        ([current, ttl]) => callback(null, { current: Number(current ?? 0), ttl: Math.max(0, ttl) }),
+        (error) => callback(failed(error), { current: 0, ttl: 0 }),
+      );
+    }
+
+    child(): this {
+      return this;
+    }
+  };
+}
