@@ -7,8 +7,11 @@ import { runMigrations } from '../../src/db/migrate.js';
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
 export const onPostgres = testDatabaseUrl !== undefined;
 
+/** CI's PostgreSQL run: nothing may be skipped there (race tests, tests needing installed services). */
+export const inCi = process.env.REQUIRE_POSTGRES === '1';
+
 // CI's PostgreSQL run sets REQUIRE_POSTGRES=1: the race tests must not be skipped silently there.
-if (process.env.REQUIRE_POSTGRES === '1' && !onPostgres) {
+if (inCi && !onPostgres) {
   throw new Error(
     'REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: the PostgreSQL-only race tests would be skipped',
   );

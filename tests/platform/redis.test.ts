@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../helpers/app.js';
+import { inCi } from '../helpers/db.js';
 import { childEnv } from '../helpers/processes.js';
 
 // Shared rate limits through a real Redis (Debian's redis-server, started here on a port of its
@@ -11,7 +12,7 @@ import { childEnv } from '../helpers/processes.js';
 
 const REDIS = '/usr/bin/redis-server';
 // CI installs redis-server (.ci/run); a newcomer's machine may not have it.
-const available = existsSync(REDIS) || process.env.REQUIRE_POSTGRES === '1';
+const available = existsSync(REDIS) || inCi;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
