@@ -59,6 +59,13 @@ export interface AppDeps {
   logger?: false;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Marks the process as shutting down: /health/ready answers 503 from now on. */
+    drain(): void;
+  }
+}
+
 export async function buildApp({ db, clock, config, logStream, logger, messagesDir }: AppDeps) {
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel, logStream),
@@ -196,6 +203,65 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
         });
       }
       return { status: 'ok' as const, database: 'up' as const, version: packageJson.version };
+    },
+  );
+
+  /** Set on SIGTERM: readiness turns 503 so the load balancer stops sending new requests here. */
+  let draining = false;
+  app.decorate('drain', () => {
+    draining = true;
+  });
+
+  app.get(
+    '/health/live',
+    {
+      schema: {
+        operationId: 'healthLive',
+        summary: 'Liveness probe',
+        tags: ['platform'],
+        description: 'The process is up and answering (nothing else is checked). Anyone may call it.',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'Alive' }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        operationId: 'healthReady',
+        summary: 'Readiness probe',
+        tags: ['platform'],
+        description:
+          'Ready for new requests: the database answers and the process is not shutting down (503 from the moment it receives SIGTERM). For load balancer health checks. Anyone may call it.',
+        response: {
+          200: Type.Object({ status: Type.Literal('ready') }, { description: 'Send requests here' }),
+          503: problemResponse('Shutting down (draining), or the database cannot be reached'),
+        },
+      },
+    },
+    async (request, reply) => {
+      if (draining) {
+        return sendProblem(request, reply, {
+          status: 503,
+          code: 'draining',
+          title: 'Service unavailable',
+          detail: 'This process is shutting down.',
+        });
+      }
+      try {
+        await db.execute(sql`select 1`);
+      } catch (error) {
+        request.log.error({ err: error }, 'readiness: database unreachable');
+        return sendProblem(request, reply, {
+          status: 503,
+          code: 'database_unavailable',
+          title: 'Service unavailable',
+          detail: 'The database cannot be reached.',
+        });
+      }
+      return { status: 'ready' as const };
     },
   );
 

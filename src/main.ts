@@ -51,13 +51,20 @@ async function main() {
   shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    await app.close();
+    // Readiness turns 503 at once; no new connections; in-flight requests get the grace period;
+    // the workers stop claiming and hand back what they claimed but had not started.
+    app.drain();
+    app.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: finishing in-flight requests');
+    const grace = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), config.shutdownGraceSeconds * 1000).unref(),
+    );
+    const drained = Promise.all([app.close(), worker.stop(), webhookWorker.stop()]).then(() => 'done' as const);
     stopRetention();
-    await worker.stop();
-    await webhookWorker.stop();
+    if ((await Promise.race([drained, grace])) === 'timeout') {
+      app.log.warn('shutdown: grace period over; exiting with requests still open');
+    }
     mailer.close();
-    await database.close();
+    await database.close().catch(() => undefined);
     process.exit(0);
   };
 

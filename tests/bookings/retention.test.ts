@@ -1,8 +1,10 @@
 import { eq } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { students } from '../../src/db/schema.js';
 import { anonymiseBefore } from '../../src/modules/bookings/retention.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
+import { onPostgres } from '../helpers/db.js';
 
 // Hardening item P: one clock. Student rows take their times from the injected clock, so
 // retention decides by the same clock as everything else, whatever the real date.
@@ -34,5 +36,41 @@ describe('P: retention by the injected clock', () => {
     expect(old?.updatedAt.toISOString()).toBe('2020-01-10T12:00:00.000Z');
     expect(old).toMatchObject({ name: null, email: null });
     expect(recent).toMatchObject({ name: 'recent', email: 'recent@student.uni.example' });
+  });
+});
+
+describe.runIf(onPostgres)('retention runs in one process at a time', () => {
+  it('skips while another process holds the job, and runs once it is free', async () => {
+    // Another process, as far as PostgreSQL can tell: its own connection, holding the job's lock.
+    const other = new pg.Client({ connectionString: t.database.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query('select pg_advisory_xact_lock(7311001)');
+      expect(await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'))).toEqual({ bookings: 0, ran: false });
+      await other.query('commit');
+      expect((await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'))).ran).toBe(true);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('two processes starting it together: exactly one runs', async () => {
+    const second = new pg.Client({ connectionString: t.database.url });
+    await second.connect();
+    try {
+      // The same transaction the job opens, from a second connection, racing the app's own.
+      const race = async () => {
+        await second.query('begin');
+        const { rows } = await second.query('select pg_try_advisory_xact_lock(7311001) as locked');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await second.query('commit');
+        return rows[0].locked as boolean;
+      };
+      const [mine, theirs] = await Promise.all([anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z')), race()]);
+      expect([mine.ran, theirs].filter(Boolean)).toHaveLength(1);
+    } finally {
+      await second.end();
+    }
   });
 });

@@ -11,6 +11,9 @@ import {
   students,
 } from '../../db/schema.js';
 
+/** The advisory lock key of the retention job (any constant; it names the job). */
+const RETENTION_LOCK = 7_311_001;
+
 /**
  * Anonymises sessions that started before `cutoff`: topics, reasons, meeting links, tokens, outbox
  * rows, feedback comments and links, audit snapshots and companions' names and emails go; times, category snapshots, companion
@@ -18,8 +21,13 @@ import {
  * Students with nothing newer lose their name and email (the id left on old bookings then names
  * no one).
  */
-export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ bookings: number }> {
+export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ bookings: number; ran: boolean }> {
   return db.transaction(async (tx) => {
+    // One process at a time, whichever run the job: the others find the lock taken and skip.
+    const lock = (await tx.execute(sql`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as locked`)) as unknown as {
+      rows: { locked: boolean }[];
+    };
+    if (!lock.rows[0]?.locked) return { bookings: 0, ran: false };
     const old = tx.select({ id: bookings.id }).from(bookings).where(lt(bookings.startsAt, cutoff));
     const updated = await tx
       .update(bookings)
@@ -62,7 +70,7 @@ export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ boo
           ),
         ),
       );
-    return { bookings: updated.length };
+    return { bookings: updated.length, ran: true };
   });
 }
 

@@ -261,21 +261,35 @@ export function createNotificationWorker(deps: {
     }
   }
 
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let stopped = true;
+  let stopping = false;
+
   async function runOnce(): Promise<WorkerRun> {
     const run: WorkerRun = { sent: 0, failed: 0, dead: 0, skipped: 0 };
     const rows = await claim(clock.now());
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
-        while (next < rows.length) await settle(rows[next++] as NotificationRow, run);
+        while (next < rows.length && !stopping) await settle(rows[next++] as NotificationRow, run);
       }),
     );
+    // Stopping: messages claimed but not started go back at once (another process may send them).
+    const unstarted = rows.slice(next);
+    if (unstarted.length > 0) {
+      await db
+        .update(notifications)
+        .set({ lockedUntil: null, attempts: sql`greatest(${notifications.attempts} - 1, 0)` })
+        .where(
+          inArray(
+            notifications.id,
+            unstarted.map((row) => row.id),
+          ),
+        );
+    }
     return run;
   }
-
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = true;
 
   return {
     runOnce,
@@ -298,10 +312,13 @@ export function createNotificationWorker(deps: {
       timer = setTimeout(tick, 0);
     },
 
+    /** Stops claiming; messages being sent finish, claimed ones not yet started are released. */
     async stop() {
       stopped = true;
+      stopping = true;
       if (timer) clearTimeout(timer);
       await running?.catch(() => {});
+      stopping = false;
     },
   };
 }

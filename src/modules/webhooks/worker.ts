@@ -130,6 +130,7 @@ export function createWebhookWorker(deps: {
   const concurrency = deps.concurrency ?? 16;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
+  let stopTicks = () => {};
 
   async function claim(now: Date): Promise<DeliveryRow[]> {
     return db.transaction(async (tx) => {
@@ -265,35 +266,61 @@ export function createWebhookWorker(deps: {
       await disable({ ...endpoint, failingSince }, 'failing', now);
   }
 
+  let stopping = false;
+
   async function runOnce(): Promise<WebhookRun> {
     const run: WebhookRun = { succeeded: 0, failed: 0, dead: 0 };
-    for (;;) {
+    while (!stopping) {
       const claimed = await claim(clock.now());
       if (claimed.length === 0) return run;
-      for (let index = 0; index < claimed.length; index += concurrency) {
+      let index = 0;
+      for (; index < claimed.length && !stopping; index += concurrency) {
         await Promise.all(claimed.slice(index, index + concurrency).map((row) => deliver(row, run)));
+      }
+      // Stopping: deliveries claimed but not started go back at once.
+      const unstarted = claimed.slice(index);
+      if (unstarted.length > 0) {
+        await db
+          .update(webhookDeliveries)
+          .set({ lockedUntil: null })
+          .where(
+            inArray(
+              webhookDeliveries.id,
+              unstarted.map((row) => row.id),
+            ),
+          );
       }
       if (claimed.length < batchSize) return run;
     }
+    return run;
   }
 
   return {
     runOnce,
     start(intervalMs = 1000) {
+      let active = true;
       const tick = async () => {
         running = runOnce().catch(() => undefined);
         await running;
         running = null;
+        if (!active || stopping) return;
         timer = setTimeout(tick, intervalMs);
         timer.unref();
+      };
+      stopTicks = () => {
+        active = false;
       };
       timer = setTimeout(tick, 0);
       timer.unref();
     },
+    /** Stops claiming; requests in flight finish, claimed deliveries not yet started are released. */
     async stop() {
+      stopping = true;
+      stopTicks();
       if (timer) clearTimeout(timer);
       timer = null;
       await running;
+      stopping = false;
     },
   };
 }

@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, signToken, type TestContext } from '../helpers/app.js';
+import { childEnv } from '../helpers/processes.js';
+
+// Probes and a graceful stop: readiness turns 503 when draining; on SIGTERM the real process lets
+// a request in flight finish, takes no new connection, and exits 0 within SHUTDOWN_GRACE_SECONDS.
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const children: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm start` as a process of its own (embedded database in a new folder), ready on `port`. */
+const SECRET = 'shutdown-test-secret-that-is-long-enough-0123';
+
+async function startServer(port: number, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+    cwd: root,
+    env: childEnv({
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'liaison-stop-')),
+      PORT: String(port),
+      AUTH_JWT_SECRET: SECRET,
+      ...env,
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error('the server did not become ready');
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, exited };
+}
+
+/**
+ * A student's booking whose body is still arriving: past authentication, the server is reading
+ * it, so it is in flight until `finish` sends the rest.
+ */
+async function requestInFlight(port: number) {
+  const token = await signToken(
+    SECRET,
+    ['student'],
+    { sub: 'idp|stop', email: 'stop@student.uni.example' },
+    {
+      now: new Date(),
+    },
+  );
+  const socket: Socket = connect(port, '127.0.0.1');
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => {
+    answer += chunk.toString();
+  });
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const body = JSON.stringify({ librarianId: '00000000-0000-4000-8000-000000000000', start: '2027-03-10T10:00:00Z' });
+  socket.write(
+    `POST /api/v1/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  if (answer !== '') throw new Error(`answered before the body was sent: ${answer}`);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    finish: async () => {
+      socket.write(body.slice(10));
+      await closed;
+      return answer;
+    },
+    closed,
+  };
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('probes', () => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('live is always ok; ready is ok until the process starts draining, then 503', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'ok' });
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).json()).toEqual({ status: 'ready' });
+    t.app.drain();
+    const draining = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(draining.statusCode).toBe(503);
+    expect(draining.headers['content-type']).toContain('application/problem+json');
+    expect(draining.json().code).toBe('draining');
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+});
+
+describe('SIGTERM', () => {
+  it('lets the request in flight finish, refuses new connections, and exits 0', async () => {
+    const port = await freePort();
+    const server = await startServer(port);
+    const inFlight = await requestInFlight(port);
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
+    const answer = await inFlight.finish();
+    // It reached the route and got a real answer (no such librarian: 422 or 404), not a dropped connection.
+    expect(answer).toMatch(/^HTTP\/1\.1 (404|422) /);
+    expect(await server.exited).toBe(0);
+  });
+
+  it('exits 0 once SHUTDOWN_GRACE_SECONDS have passed, even with a request still open', async () => {
+    const port = await freePort();
+    const server = await startServer(port, { SHUTDOWN_GRACE_SECONDS: '1' });
+    const inFlight = await requestInFlight(port);
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    // At least the grace second; well before the 10 s default.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    await inFlight.closed;
+  });
+});
