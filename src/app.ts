@@ -70,6 +70,8 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel, logStream),
     genReqId: () => randomUUID(),
+    // Behind a load balancer (TRUST_PROXY), the client's address comes from X-Forwarded-For.
+    ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
     ajv: {
       customOptions: { removeAdditional: false, allErrors: true },
       // Stricter than ajv-formats: what passes must be readable by Date and by PostgreSQL.

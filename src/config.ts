@@ -131,6 +131,14 @@ export function loadConfig(env: Env = process.env) {
     /** Who hears when a webhook endpoint is disabled after failing for three days. */
     adminAlertEmails,
     databaseUrl: databaseUrl?.toString(),
+    /**
+     * The load balancers whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated), so
+     * per-address limits see the client, not the balancer. Unset: none.
+     */
+    trustProxy: (text(env, 'TRUST_PROXY') ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
     /** Shared rate-limit counters for several processes; unset: counters in this process. */
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'])?.toString(),
     /** After SIGTERM: how long in-flight requests may take before the process exits anyway. */

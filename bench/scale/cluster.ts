@@ -195,6 +195,8 @@ export async function runLoad(options: {
   students: number;
   until: number;
   prefix: string;
+  /** A pause between one student's steps, as people take (and to stay under the write limit). */
+  thinkMs?: number;
 }): Promise<LoadResult> {
   const result: LoadResult = {
     requests: 0,
@@ -221,6 +223,7 @@ export async function runLoad(options: {
       let step = student;
       while (Date.now() < options.until) {
         step++;
+        if (options.thinkMs) await sleep(options.thinkMs * (0.5 + ((step * 37) % 100) / 100));
         const librarian = options.librarians[step % options.librarians.length] as string;
         const slots = await call(
           options.bases,

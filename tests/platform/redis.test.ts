@@ -95,3 +95,19 @@ describe.runIf(available)('rate limits shared through Redis', () => {
     expect(refused).toBe(true);
   });
 });
+
+describe('behind a load balancer', () => {
+  it('counts public reads per client address from X-Forwarded-For when the balancer is trusted', async () => {
+    const behind = await createTestApp({ env: { TRUST_PROXY: '127.0.0.1', RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '2' } });
+    try {
+      const read = (client: string) =>
+        behind.app.inject({ method: 'GET', url: '/api/v1/librarians', headers: { 'x-forwarded-for': client } });
+      expect([(await read('198.51.100.1')).statusCode, (await read('198.51.100.1')).statusCode]).toEqual([200, 200]);
+      expect((await read('198.51.100.1')).statusCode).toBe(429);
+      // Another student behind the same balancer has a budget of their own.
+      expect((await read('198.51.100.2')).statusCode).toBe(200);
+    } finally {
+      await behind.close();
+    }
+  });
+});
