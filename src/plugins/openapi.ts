@@ -12,7 +12,7 @@ type RouteSchema = Record<string, unknown> & { response?: Record<string, unknown
  */
 export const openapiPlugin = fp(async (app: FastifyInstance, options: { version: string }) => {
   app.addHook('onRoute', (route: RouteOptions) => {
-    if (!route.url.startsWith('/api/') && route.url !== '/health') return;
+    if (!route.url.startsWith('/api/') && !route.url.startsWith('/health')) return;
     route.schema ??= {};
     const schema = route.schema as RouteSchema;
     schema.response ??= {};
