@@ -5,8 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { notifications } from '../../src/db/schema.js';
+import { createMailer } from '../../src/modules/notifications/mailer.js';
+import { createNotificationWorker } from '../../src/modules/notifications/worker.js';
 import { createTestApp, signToken, type TestContext } from '../helpers/app.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 import { childEnv } from '../helpers/processes.js';
+import { startSmtpSink } from '../helpers/smtp.js';
 
 // Probes and a graceful stop: readiness turns 503 when draining; on SIGTERM the real process lets
 // a request in flight finish, takes no new connection, and exits 0 within SHUTDOWN_GRACE_SECONDS.
@@ -139,5 +144,43 @@ describe('SIGTERM', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(Date.now() - started).toBeLessThan(8_000);
     await inFlight.closed;
+  });
+});
+
+describe('workers stopping', () => {
+  it('the email worker finishes what it is sending and hands back what it claimed but had not started', async () => {
+    // A slow mail server: each message takes 300 ms to be accepted.
+    const sink = await startSmtpSink({ beforeAccept: () => new Promise((resolve) => setTimeout(resolve, 300)) });
+    const t = await createTestApp({ now: '2027-03-01T08:00:00Z', env: { SMTP_URL: sink.url } });
+    const mailer = createMailer(t.config);
+    try {
+      const librarian = await createLibrarianWithWeek(t, { email: 'slow@library.uni.example' });
+      for (const hour of ['09', '10', '11']) {
+        const booked = await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/bookings',
+          headers: await t.auth('student', { sub: `idp|slow-${hour}`, email: `slow-${hour}@student.uni.example` }),
+          payload: { librarianId: librarian.id, start: `2027-03-02T${hour}:00:00Z` },
+        });
+        expect(booked.statusCode).toBe(201);
+      }
+      // One at a time, so most of the claimed batch has not started when the stop comes.
+      const worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config, concurrency: 1 });
+      worker.start();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await worker.stop();
+      const rows = (await t.db.select().from(notifications)).filter((row) => row.kind === 'booking_created');
+      const sent = rows.filter((row) => row.status === 'sent');
+      const waiting = rows.filter((row) => row.status === 'pending');
+      // The one in flight was sent; the rest are free for another process at once, never tried.
+      expect(sent.length).toBeGreaterThanOrEqual(1);
+      expect(waiting.length).toBeGreaterThan(0);
+      expect(waiting.every((row) => row.lockedUntil === null && row.attempts === 0)).toBe(true);
+      expect(sent.length + waiting.length).toBe(rows.length);
+    } finally {
+      mailer.close();
+      await t.close();
+      await sink.stop();
+    }
   });
 });
