@@ -149,8 +149,17 @@ describe('SIGTERM', () => {
 
 describe('workers stopping', () => {
   it('the email worker finishes what it is sending and hands back what it claimed but had not started', async () => {
-    // A slow mail server: each message takes 300 ms to be accepted.
-    const sink = await startSmtpSink({ beforeAccept: () => new Promise((resolve) => setTimeout(resolve, 300)) });
+    // A slow mail server: each message takes 300 ms to be accepted; the first one tells us it has arrived.
+    let firstArrived: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      firstArrived = resolve;
+    });
+    const sink = await startSmtpSink({
+      beforeAccept: () => {
+        firstArrived();
+        return new Promise((resolve) => setTimeout(resolve, 300));
+      },
+    });
     const t = await createTestApp({ now: '2027-03-01T08:00:00Z', env: { SMTP_URL: sink.url } });
     const mailer = createMailer(t.config);
     try {
@@ -167,7 +176,8 @@ describe('workers stopping', () => {
       // One at a time, so most of the claimed batch has not started when the stop comes.
       const worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config, concurrency: 1 });
       worker.start();
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Stop while the first message is being sent.
+      await arrived;
       await worker.stop();
       const rows = (await t.db.select().from(notifications)).filter((row) => row.kind === 'booking_created');
       const sent = rows.filter((row) => row.status === 'sent');
