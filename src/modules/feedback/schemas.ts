@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { IsoDate, Nullable, Uuid } from '../../http/formats.js';
+import { CategoryFilterValue } from '../uptake/schemas.js';
 
 /** One person's answers; every question is optional (null: not answered). */
 export interface FeedbackAnswers {
@@ -20,12 +21,7 @@ export const FeedbackQuery = Type.Object(
     format: Type.Optional(Type.Enum(['json', 'csv'])),
     disclosure: Type.Optional(Type.Enum(['none', 'hesa'])),
   },
-  {
-    additionalProperties: Type.String({
-      maxLength: 40,
-      description: 'A category dimension key as a filter, e.g. study_level=undergraduate',
-    }),
-  },
+  { additionalProperties: CategoryFilterValue },
 );
 export type FeedbackQuery = Static<typeof FeedbackQuery> & Record<string, unknown>;
 

@@ -9,6 +9,7 @@ import { localDaysToInstants } from '../../time/zone.js';
 import type { CategoryService } from '../categories/service.js';
 import { hashManageToken } from '../links/tokens.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from '../uptake/disclosure.js';
+import { bookingFilters } from '../uptake/filters.js';
 import { COMPANION_BOOKINGS } from '../uptake/service.js';
 import { newcombeInterval, rate, wilsonInterval } from '../uptake/statistics.js';
 import type { FeedbackAnswers, FeedbackGroup, FeedbackQuery, FeedbackReport, FeedbackScale } from './schemas.js';
@@ -197,11 +198,6 @@ export function createFeedbackService(deps: {
      * Aggregates only; comments never leave here.
      */
     async figures(query: FeedbackQuery): Promise<FeedbackReport & { studentCounts: number[] }> {
-      if (query.to < query.from) {
-        throw new InvalidInput('to must be on or after from.', [
-          { pointer: '/to', in: 'query', message: 'must be on or after from' },
-        ]);
-      }
       const definitions = await deps.categories.listDimensions();
       const dimension = definitions.find((candidate) => candidate.key === query.by);
       if (!dimension) {
@@ -210,21 +206,7 @@ export function createFeedbackService(deps: {
         ]);
       }
       const hesa = query.disclosure === 'hesa';
-      const { fromMs, toMs } = localDaysToInstants(query.from, query.to, deps.config.libraryTimeZone);
-      const conditions: SQL[] = [sql`b.starts_at >= ${new Date(fromMs)}`, sql`b.starts_at < ${new Date(toMs)}`];
-      if (query.librarianId) conditions.push(sql`b.librarian_id = ${query.librarianId}`);
-      if (query.faculty) conditions.push(sql`lower(l.faculty) = lower(${query.faculty})`);
-      if (query.mode) conditions.push(sql`b.mode = ${query.mode}`);
-      const known = new Set(['from', 'to', 'by', 'librarianId', 'faculty', 'mode', 'format', 'disclosure']);
-      for (const [key, value] of Object.entries(query)) {
-        if (known.has(key)) continue;
-        if (!definitions.some((candidate) => candidate.key === key) || typeof value !== 'string') {
-          throw new InvalidInput(`${key} is not a filter or a category.`, [
-            { pointer: `/${key}`, in: 'query', message: 'is not a filter or a category' },
-          ]);
-        }
-        conditions.push(sql`b.student_categories ->> ${key} = ${value}`);
-      }
+      const { conditions } = bookingFilters(query, definitions, deps.config.libraryTimeZone);
       const points = (column: string, prefix: string) =>
         [1, 2, 3, 4, 5].map(
           (point) =>

@@ -1,6 +1,6 @@
 import { escapeMarkup } from '../../text/markup.js';
 import type { CompanionEffectReport, UptakeReport } from './schemas.js';
-import { ENGLISH_WORDS, type GroupLabeller } from './service.js';
+import { type GroupLabeller, groupLabeller } from './service.js';
 
 export type ChartMetric = 'attendanceRate' | 'bookings' | 'uptakeRate';
 
@@ -95,17 +95,7 @@ function describe(entries: string[], text: ChartText): string {
 export function renderChart(report: UptakeReport, metric: ChartMetric, options: ChartOptions = {}): string {
   const text = options.text ?? ENGLISH_CHART_TEXT;
   const id = options.idPrefix ?? 'chart';
-  const words = options.labeller ?? {
-    key: (key: string) => ENGLISH_WORDS.keys[key] ?? key.replace(/_/g, ' '),
-    value: (key: string, value: unknown) =>
-      value === null || value === undefined
-        ? ENGLISH_WORDS.notRecorded
-        : key === 'companion'
-          ? value
-            ? ENGLISH_WORDS.withFriend
-            : ENGLISH_WORDS.withoutFriend
-          : String(value),
-  };
+  const words = options.labeller ?? groupLabeller([]);
   const seriesKey = report.groupBy.includes('companion') ? 'companion' : report.groupBy[1];
   const clusterKey = report.groupBy.find((key) => key !== seriesKey);
   const clusterOf = (row: UptakeReport['rows'][number]) =>
@@ -247,8 +237,7 @@ export function renderEffectChart(
 ): string {
   const text = options.text ?? ENGLISH_CHART_TEXT;
   const id = options.idPrefix ?? 'effect';
-  const valueLabel = (value: string | null) =>
-    options.labeller ? options.labeller.value(report.by, value) : (value ?? ENGLISH_WORDS.notRecorded);
+  const valueLabel = (value: string | null) => (options.labeller ?? groupLabeller([])).value(report.by, value);
   const title = `${fill(text.effectTitle, { key: (options.byLabel ?? report.by.replace(/_/g, ' ')).toLowerCase() })}, ${report.from} – ${report.to}`;
   const rowHeight = 44;
   const left = 200;

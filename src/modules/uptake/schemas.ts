@@ -1,7 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { IsoDate, Nullable, Uuid } from '../../http/formats.js';
 
-const CategoryFilterValue = Type.String({
+export const CategoryFilterValue = Type.String({
   maxLength: 40,
   description: 'A category dimension key as a filter, e.g. fee_status=international',
 });

@@ -8,6 +8,7 @@ import { addDays, formatCivilDate as formatDate, localDaysToInstants, parseCivil
 import type { Dimension } from '../categories/schemas.js';
 import type { CategoryService } from '../categories/service.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
+import { badQuery, bookingFilters } from './filters.js';
 import { periodLabels } from './periods.js';
 import type {
   CompanionEffectQuery,
@@ -21,20 +22,6 @@ import { newcombeInterval, rate, twoProportionPValue, wilsonInterval } from './s
 
 const PERIODS = ['week', 'month', 'term', 'year'] as const;
 const FIXED_GROUPS = ['companion', 'librarian', 'faculty', 'mode', ...PERIODS] as const;
-const KNOWN_QUERY_KEYS = new Set([
-  'companion',
-  'from',
-  'to',
-  'groupBy',
-  'librarianId',
-  'faculty',
-  'mode',
-  'fill',
-  'format',
-  'disclosure',
-  'by',
-]);
-const MAX_RANGE_DAYS = 366 * 10;
 
 type Row = Record<string, unknown>;
 
@@ -100,8 +87,24 @@ function tooManyGroups(detail: string): RuleViolation {
   );
 }
 
-function badQuery(pointer: string, message: string): InvalidInput {
-  return new InvalidInput(`${pointer.slice(1)} ${message}.`, [{ pointer, in: 'query', message }]);
+/** Labels for group values as people read them: category labels, not keys. Pure. */
+export function groupLabeller(definitions: Dimension[], words: LabelWords = ENGLISH_WORDS): GroupLabeller {
+  const labels = new Map(
+    definitions.flatMap((dimension) =>
+      dimension.values.map((value) => [`${dimension.key}|${value.value}`, value.label]),
+    ),
+  );
+  const dimensionLabels = new Map(definitions.map((dimension) => [dimension.key, dimension.label]));
+  return {
+    key: (key) => dimensionLabels.get(key) ?? words.keys[key] ?? key.replace(/_/g, ' '),
+    value: (key, value) => {
+      if (value === null || value === undefined) return words.notRecorded;
+      if (key === 'companion') return value === true ? words.withFriend : words.withoutFriend;
+      if (key === 'mode')
+        return value === 'in_person' ? words.inPerson : value === 'online' ? words.online : String(value);
+      return labels.get(`${key}|${value}`) ?? String(value);
+    },
+  };
 }
 
 export function createUptakeService(deps: {
@@ -150,21 +153,18 @@ export function createUptakeService(deps: {
     return sql`${column}`;
   }
 
-  /** Checks the range, filters and grouping; returns the WHERE clause. */
-  async function prepare(query: Record<string, unknown> & { from: string; to: string }, groupBy: string[]) {
-    if (query.to < query.from) throw badQuery('/to', 'must be on or after from');
-    if (query.to > formatDate(addDays(parseCivilDate(query.from), MAX_RANGE_DAYS))) {
-      throw badQuery('/to', 'must be within ten years of from');
-    }
-    if (typeof query.companion === 'string') throw badQuery('/companion', 'is a filter of uptake figures only');
-    const definitions = await deps.categories.listDimensions();
+  /**
+   * Checks the range, filters and grouping; returns the WHERE clause. `known`: the category
+   * definitions when the caller has read them already (one query, not two).
+   */
+  async function prepare(
+    query: Record<string, unknown> & { from: string; to: string },
+    groupBy: string[],
+    known?: Dimension[],
+  ) {
+    const definitions = known ?? (await deps.categories.listDimensions());
     const dimensions = definitions.map((dimension) => dimension.key);
-    const categoryFilters = Object.entries(query).filter(([key]) => !KNOWN_QUERY_KEYS.has(key));
-    for (const [key, value] of categoryFilters) {
-      if (!dimensions.includes(key))
-        throw badQuery(`/${key}`, `is not a filter or a category (${dimensions.join(', ')})`);
-      if (typeof value !== 'string') throw badQuery(`/${key}`, 'must be a single value');
-    }
+    const { conditions, categoryFilters } = bookingFilters(query, definitions, zone);
     for (const key of groupBy) {
       if (!(FIXED_GROUPS as readonly string[]).includes(key) && !dimensions.includes(key)) {
         throw badQuery('/groupBy', `has "${key}", which is not one of ${[...FIXED_GROUPS, ...dimensions].join(', ')}`);
@@ -174,19 +174,11 @@ export function createUptakeService(deps: {
       throw badQuery('/groupBy', 'may hold at most one period (week, month, term or year)');
     }
     if (new Set(groupBy).size !== groupBy.length) throw badQuery('/groupBy', 'names a group twice');
-    const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
-    const conditions: SQL[] = [sql`b.starts_at >= ${new Date(fromMs)}`, sql`b.starts_at < ${new Date(toMs)}`];
-    if (typeof query.librarianId === 'string') conditions.push(sql`b.librarian_id = ${query.librarianId}`);
-    if (typeof query.faculty === 'string') conditions.push(sql`lower(l.faculty) = lower(${query.faculty})`);
-    if (typeof query.mode === 'string') conditions.push(sql`b.mode = ${query.mode}`);
-    if (typeof query.companion === 'boolean') conditions.push(sql`(cb.booking_id is not null) = ${query.companion}`);
-    for (const [key, value] of categoryFilters)
-      conditions.push(sql`b.student_categories ->> ${key} = ${value as string}`);
     return {
       where: sql.join(conditions, sql` and `),
       definitions,
       dimensions,
-      categoryFilters: Object.fromEntries(categoryFilters),
+      categoryFilters,
     };
   }
 
@@ -427,10 +419,11 @@ export function createUptakeService(deps: {
         throw badQuery('/afterFrom', 'must be after beforeTo: the two periods are compared as separate groups');
       }
       const hesa = disclosure === 'hesa';
-      const dimensions = (await deps.categories.listDimensions()).map((dimension) => dimension.key);
+      const definitions = await deps.categories.listDimensions();
+      const dimensions = definitions.map((dimension) => dimension.key);
       if (!dimensions.includes(by)) throw badQuery('/by', `must be one of ${dimensions.join(', ')}`);
-      const before = await prepare({ ...filters, from: beforeFrom, to: beforeTo }, [by]);
-      const after = await prepare({ ...filters, from: afterFrom, to: afterTo }, [by]);
+      const before = await prepare({ ...filters, from: beforeFrom, to: beforeTo }, [by], definitions);
+      const after = await prepare({ ...filters, from: afterFrom, to: afterTo }, [by], definitions);
       const [beforeRows, afterRows] = [
         (await aggregate(before.where, [by])).rows,
         (await aggregate(after.where, [by])).rows,
@@ -495,23 +488,7 @@ export function createUptakeService(deps: {
 
     /** Labels for group values as people read them: category labels, not keys. */
     async labeller(words: LabelWords = ENGLISH_WORDS): Promise<GroupLabeller> {
-      const definitions = await deps.categories.listDimensions();
-      const labels = new Map(
-        definitions.flatMap((dimension) =>
-          dimension.values.map((value) => [`${dimension.key}|${value.value}`, value.label]),
-        ),
-      );
-      const dimensionLabels = new Map(definitions.map((dimension) => [dimension.key, dimension.label]));
-      return {
-        key: (key) => dimensionLabels.get(key) ?? words.keys[key] ?? key,
-        value: (key, value) => {
-          if (value === null || value === undefined) return words.notRecorded;
-          if (key === 'companion') return value === true ? words.withFriend : words.withoutFriend;
-          if (key === 'mode')
-            return value === 'in_person' ? words.inPerson : value === 'online' ? words.online : String(value);
-          return labels.get(`${key}|${value}`) ?? String(value);
-        },
-      };
+      return groupLabeller(await deps.categories.listDimensions(), words);
     },
   };
 

@@ -132,10 +132,10 @@ export function createWebhookWorker(deps: {
   let running: Promise<unknown> | null = null;
   let stopTicks = () => {};
 
-  async function claim(now: Date): Promise<DeliveryRow[]> {
+  async function claim(now: Date): Promise<{ delivery: DeliveryRow; endpoint: EndpointRow }[]> {
     return db.transaction(async (tx) => {
       const due = await tx
-        .select({ delivery: webhookDeliveries })
+        .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
         .from(webhookDeliveries)
         .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
         .where(
@@ -159,7 +159,7 @@ export function createWebhookWorker(deps: {
             due.map((row) => row.delivery.id),
           ),
         );
-      return due.map((row) => row.delivery);
+      return due;
     });
   }
 
@@ -194,12 +194,11 @@ export function createWebhookWorker(deps: {
     });
   }
 
-  async function deliver(row: DeliveryRow, run: WebhookRun): Promise<void> {
-    const [endpoint] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, row.endpointId));
-    if (!endpoint?.enabled) {
-      await db.update(webhookDeliveries).set({ lockedUntil: null }).where(eq(webhookDeliveries.id, row.id));
-      return;
-    }
+  /** One attempt; the endpoint was read with the claim (enabled then). */
+  async function deliver(
+    { delivery: row, endpoint }: { delivery: DeliveryRow; endpoint: EndpointRow },
+    run: WebhookRun,
+  ) {
     const now = clock.now();
     const url = new URL(endpoint.url);
     const allowed = deps.config.webhookAllowHosts.includes(url.hostname.replace(/^\[|\]$/g, '').toLowerCase());
@@ -286,7 +285,7 @@ export function createWebhookWorker(deps: {
           .where(
             inArray(
               webhookDeliveries.id,
-              unstarted.map((row) => row.id),
+              unstarted.map((row) => row.delivery.id),
             ),
           );
       }

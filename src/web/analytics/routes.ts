@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import { feedbackCsv } from '../../modules/feedback/csv.js';
 import { type ChartMetric, type ChartText, renderChart, renderEffectChart } from '../../modules/uptake/chart.js';
 import { companionEffectCsv, compareCsv, uptakeCsv } from '../../modules/uptake/render.js';
-import type { GroupLabeller, LabelWords } from '../../modules/uptake/service.js';
+import { groupLabeller, type LabelWords } from '../../modules/uptake/service.js';
 import { ISO_DATE, UUID } from '../layout/forms.js';
 import type { Translate } from '../layout/i18n.js';
 import { type PageContext, type PageError, pageContext, requireRole } from '../layout/page.js';
@@ -197,10 +197,6 @@ export async function analyticsRoutes(app: FastifyInstance, deps: WebDeps) {
     return { librarians: librarians.map((librarian) => ({ id: librarian.id, name: librarian.name })), faculties };
   }
 
-  async function labeller(page: PageContext): Promise<GroupLabeller> {
-    return deps.uptake.labeller(labelWords(page.t));
-  }
-
   /** A service refusal (a rule about the query) shown against the field it names. */
   function refusal(error: unknown, fieldFor: (pointer: string) => string): PageError[] {
     if (!(error instanceof DomainError) || error.status >= 500) throw error;
@@ -208,35 +204,97 @@ export async function analyticsRoutes(app: FastifyInstance, deps: WebDeps) {
     return [{ field: fieldFor(pointers[0] ?? ''), message: error.message }];
   }
 
-  const download = (reply: FastifyReply, name: string, type: string, body: string) =>
-    reply
-      .header('content-disposition', `attachment; filename="${name}"`)
-      .header('cache-control', 'private, no-store')
-      .type(type)
-      .send(body);
+  /** The report when the form is good and the service accepts it; else null, with the errors on the form. */
+  async function attempt<T>(
+    form: { errors: PageError[] },
+    run: () => Promise<T>,
+    fieldFor: (pointer: string) => string,
+  ): Promise<T | null> {
+    if (form.errors.length > 0) return null;
+    try {
+      return await run();
+    } catch (error) {
+      form.errors.push(...refusal(error, fieldFor));
+      return null;
+    }
+  }
+
+  /** What every analytics form reads: the query, the period choices, the filters and the categories. */
+  async function readCommon(request: FastifyRequest, page: PageContext) {
+    const query = (request.query ?? {}) as Query;
+    const options = await periodOptions(page);
+    const { dimensions, filters, errors } = await readFilters(page, query);
+    const words = groupLabeller(dimensions, labelWords(page.t));
+    return { query, options, dimensions, filters, errors, words, hesa: one(query.hesa) === 'on' };
+  }
+
+  /** The category to compare by: as chosen, else fee status, else the first. */
+  function readBy(page: PageContext, common: Awaited<ReturnType<typeof readCommon>>, errors: PageError[]): string {
+    const keys = common.dimensions.map((dimension) => dimension.key);
+    const by = one(common.query.by) || (keys.includes('fee_status') ? 'fee_status' : (keys[0] ?? ''));
+    if (!keys.includes(by)) errors.push({ field: 'by', message: page.t('analytics.filter.unknown') });
+    return by;
+  }
+
+  /** What every analytics page shows besides its own report. */
+  async function pageView(
+    request: FastifyRequest,
+    page: PageContext,
+    form: Awaited<ReturnType<typeof readCommon>> & { errors: PageError[] },
+  ) {
+    return {
+      ...page,
+      form,
+      filters: await filterOptions(request),
+      errors: form.errors,
+      words: form.words,
+      numbers: numberFormat(page.fmt.locale),
+      query: queryOf(request),
+      isAdmin: page.user?.roles.includes('admin') ?? false,
+    };
+  }
+
+  /**
+   * A download of a page's table or chart on the signed-in session: the same query as the page;
+   * a query the page would refuse goes back to the page, which says why.
+   */
+  function downloadRoute(
+    url: string,
+    pagePath: string,
+    produce: (request: FastifyRequest, page: PageContext) => Promise<{ name: string; body: string } | null>,
+  ) {
+    app.get(url, { config: { page: true } }, async (request, reply) => {
+      if (!requireRole(request, reply, deps, 'analyst')) return reply;
+      const file = await produce(request, context(request));
+      if (!file) return reply.redirect(`${pagePath}${queryOf(request)}`, 303);
+      const csv = file.name.endsWith('.csv');
+      return reply
+        .header('content-disposition', `attachment; filename="${file.name}"`)
+        .header('cache-control', 'private, no-store')
+        .type(csv ? 'text/csv; charset=utf-8' : 'image/svg+xml; charset=utf-8')
+        .send(csv ? BOM + file.body : file.body);
+    });
+  }
 
   // ---- Uptake ------------------------------------------------------------------------------
 
   async function readUptake(request: FastifyRequest, page: PageContext) {
-    const query = (request.query ?? {}) as Query;
-    const options = await periodOptions(page);
-    const { dimensions, filters, errors: filterErrors } = await readFilters(page, query);
+    const common = await readCommon(request, page);
+    const { query, dimensions, filters } = common;
     const submitted = query.period !== undefined;
-    const period = readPeriod(page, query, '', options, `year:${academicYearOf(today(), startMonth)}`);
+    const period = readPeriod(page, query, '', common.options, `year:${academicYearOf(today(), startMonth)}`);
     const groupKeys = [...dimensions.map((dimension) => dimension.key), ...FIXED_GROUPS];
     // First visit: the mission's question, fee status by with or without a friend.
     const groups = submitted
       ? many(query.group).filter((key) => groupKeys.includes(key))
       : ['fee_status', 'companion'].filter((key) => groupKeys.includes(key));
     const split = one(query.split);
-    const errors = [...period.errors, ...filterErrors];
-    if (split && !(PERIOD_SPLITS as readonly string[]).includes(split)) {
-      errors.push({ field: 'split', message: page.t('analytics.filter.unknown') });
-    }
+    const errors = [...period.errors, ...common.errors];
+    const knownSplit = (PERIOD_SPLITS as readonly string[]).includes(split);
+    if (split && !knownSplit) errors.push({ field: 'split', message: page.t('analytics.filter.unknown') });
     const metric = (METRICS as string[]).includes(one(query.metric)) ? (one(query.metric) as ChartMetric) : null;
-    const hesa = one(query.hesa) === 'on';
     const fill = one(query.fill) === 'on';
-    const groupBy = [...groups, ...(split && (PERIOD_SPLITS as readonly string[]).includes(split) ? [split] : [])];
+    const groupBy = [...groups, ...(knownSplit ? [split] : [])];
     const friend = one(query.friend);
     const serviceQuery = {
       ...filters,
@@ -244,270 +302,177 @@ export async function analyticsRoutes(app: FastifyInstance, deps: WebDeps) {
       from: period.from,
       to: period.to,
       ...(groupBy.length > 0 ? { groupBy: groupBy.join(',') } : {}),
-      ...(hesa ? { disclosure: 'hesa' as const } : {}),
+      ...(common.hesa ? { disclosure: 'hesa' as const } : {}),
       ...(fill ? { fill: true } : {}),
     };
-    return { options, dimensions, period, groups, split, metric, hesa, fill, groupBy, errors, serviceQuery, query };
-  }
-
-  async function uptakeReport(form: Awaited<ReturnType<typeof readUptake>>) {
-    if (form.errors.length > 0) return null;
-    try {
-      return await deps.uptake.uptake(form.serviceQuery);
-    } catch (error) {
-      form.errors.push(
-        ...refusal(error, (pointer) =>
-          pointer === '/groupBy' || pointer === '/fill' ? `group-${form.groups[0] ?? 'companion'}` : 'period',
-        ),
-      );
-      return null;
-    }
+    const form = { ...common, period, groups, split, metric, fill, groupBy, errors, serviceQuery };
+    const report = await attempt(
+      form,
+      () => deps.uptake.uptake(serviceQuery),
+      (pointer) => (pointer === '/groupBy' || pointer === '/fill' ? `group-${groups[0] ?? 'companion'}` : 'period'),
+    );
+    return { form, report };
   }
 
   app.get('/analytics', { config: { page: true } }, async (request, reply) => {
     if (!requireRole(request, reply, deps, 'analyst')) return reply;
     const page = context(request);
-    const form = await readUptake(request, page);
-    const report = await uptakeReport(form);
-    const words = await labeller(page);
+    const { form, report } = await readUptake(request, page);
     const metric = form.metric ?? 'attendanceRate';
-    const numbers = numberFormat(page.fmt.locale);
     return reply.code(form.errors.length > 0 ? 400 : 200).view('analytics/uptake', {
-      ...page,
+      ...(await pageView(request, page, form)),
       title: page.t('analytics.uptake.title'),
-      form,
-      filters: await filterOptions(request),
-      errors: form.errors,
       report,
-      words,
-      numbers,
       metric,
       metrics: METRICS,
       splits: PERIOD_SPLITS,
       fixedGroups: FIXED_GROUPS,
       hasUptake: Boolean(report?.rows.some((row) => row.uptakeRate !== null)),
       chart: report
-        ? renderChart(report, metric, { labeller: words, text: chartText(page.t), idPrefix: 'uptake-chart' })
+        ? renderChart(report, metric, { labeller: form.words, text: chartText(page.t), idPrefix: 'uptake-chart' })
         : null,
-      query: queryOf(request),
-      isAdmin: page.user?.roles.includes('admin') ?? false,
     });
   });
 
-  app.get('/analytics/uptake.csv', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
-    const page = context(request);
-    const form = await readUptake(request, page);
-    const report = await uptakeReport(form);
-    if (!report) return reply.redirect(`/analytics${queryOf(request)}`, 303);
+  downloadRoute('/analytics/uptake.csv', '/analytics', async (request, page) => {
+    const { report } = await readUptake(request, page);
+    if (!report) return null;
     const { studentCounts, ...body } = report;
-    return download(
-      reply,
-      `uptake-${body.from}-to-${body.to}.csv`,
-      'text/csv; charset=utf-8',
-      BOM + uptakeCsv(body, studentCounts),
-    );
+    return { name: `uptake-${body.from}-to-${body.to}.csv`, body: uptakeCsv(body, studentCounts) };
   });
 
-  app.get('/analytics/uptake.svg', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
-    const page = context(request);
-    const form = await readUptake(request, page);
-    const report = await uptakeReport(form);
-    if (!report) return reply.redirect(`/analytics${queryOf(request)}`, 303);
-    const words = await labeller(page);
-    const svg = renderChart(report, form.metric ?? 'attendanceRate', { labeller: words, text: chartText(page.t) });
-    return download(reply, `uptake-${report.from}-to-${report.to}.svg`, 'image/svg+xml; charset=utf-8', svg);
+  downloadRoute('/analytics/uptake.svg', '/analytics', async (request, page) => {
+    const { form, report } = await readUptake(request, page);
+    if (!report) return null;
+    const svg = renderChart(report, form.metric ?? 'attendanceRate', { labeller: form.words, text: chartText(page.t) });
+    return { name: `uptake-${report.from}-to-${report.to}.svg`, body: svg };
   });
 
-  // ---- Companion effect --------------------------------------------------------------------
+  // ---- Companion effect (and the feedback beside it) ----------------------------------------
 
-  async function readEffect(request: FastifyRequest, page: PageContext) {
-    const query = (request.query ?? {}) as Query;
-    const options = await periodOptions(page);
-    const { dimensions, filters, errors: filterErrors } = await readFilters(page, query);
-    const period = readPeriod(page, query, '', options, `year:${academicYearOf(today(), startMonth)}`);
-    const errors = [...period.errors, ...filterErrors];
-    const keys = dimensions.map((dimension) => dimension.key);
-    const by = one(query.by) || (keys.includes('fee_status') ? 'fee_status' : (keys[0] ?? ''));
-    if (!keys.includes(by)) errors.push({ field: 'by', message: page.t('analytics.filter.unknown') });
-    const hesa = one(query.hesa) === 'on';
+  /** The form and, unless only the form is wanted (the feedback download), its report. */
+  async function readEffect(request: FastifyRequest, page: PageContext, withReport = true) {
+    const common = await readCommon(request, page);
+    const period = readPeriod(page, common.query, '', common.options, `year:${academicYearOf(today(), startMonth)}`);
+    const errors = [...period.errors, ...common.errors];
+    const by = readBy(page, common, errors);
     const serviceQuery = {
-      ...filters,
+      ...common.filters,
       from: period.from,
       to: period.to,
       by,
-      ...(hesa ? { disclosure: 'hesa' as const } : {}),
+      ...(common.hesa ? { disclosure: 'hesa' as const } : {}),
     };
-    return { options, dimensions, period, by, hesa, errors, serviceQuery, query };
+    const form = { ...common, period, by, errors, serviceQuery };
+    const report = withReport
+      ? await attempt(
+          form,
+          () => deps.uptake.companionEffect(serviceQuery),
+          (pointer) => (pointer === '/by' ? 'by' : 'period'),
+        )
+      : null;
+    return { form, report };
   }
-
-  async function effectReport(form: Awaited<ReturnType<typeof readEffect>>) {
-    if (form.errors.length > 0) return null;
-    try {
-      return await deps.uptake.companionEffect(form.serviceQuery);
-    } catch (error) {
-      form.errors.push(...refusal(error, (pointer) => (pointer === '/by' ? 'by' : 'period')));
-      return null;
-    }
-  }
-
-  /** How the sessions felt, for the same period, category and librarian as the companion effect. */
-  async function feedbackReport(form: Awaited<ReturnType<typeof readEffect>>) {
-    return deps.feedback.figures(form.serviceQuery);
-  }
-
-  app.get('/analytics/feedback.csv', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
-    const form = await readEffect(request, context(request));
-    if (form.errors.length > 0) return reply.redirect(`/analytics/companion-effect${queryOf(request)}`, 303);
-    const { studentCounts, ...body } = await feedbackReport(form);
-    return download(
-      reply,
-      `feedback-${body.by}-${body.from}-to-${body.to}.csv`,
-      'text/csv; charset=utf-8',
-      BOM + feedbackCsv(body, studentCounts),
-    );
-  });
 
   app.get('/analytics/companion-effect', { config: { page: true } }, async (request, reply) => {
     if (!requireRole(request, reply, deps, 'analyst')) return reply;
     const page = context(request);
-    const form = await readEffect(request, page);
-    const report = await effectReport(form);
-    const words = await labeller(page);
+    const { form, report } = await readEffect(request, page);
     return reply.code(form.errors.length > 0 ? 400 : 200).view('analytics/effect', {
-      ...page,
+      ...(await pageView(request, page, form)),
       title: page.t('analytics.effect.title'),
-      form,
-      filters: await filterOptions(request),
-      errors: form.errors,
       report,
-      words,
-      numbers: numberFormat(page.fmt.locale),
       sentences: report ? report.rows.map((row) => effectSentence(row, page.t, page.fmt.locale)) : [],
-      feedback: report ? await feedbackReport(form) : null,
+      // How the sessions felt, for the same period, category and filters.
+      feedback: report ? await deps.feedback.figures(form.serviceQuery) : null,
       chart: report
         ? renderEffectChart(report, {
-            labeller: words,
+            labeller: form.words,
             text: chartText(page.t),
             idPrefix: 'effect-chart',
-            byLabel: words.key(report.by),
+            byLabel: form.words.key(report.by),
           })
         : null,
-      query: queryOf(request),
     });
   });
 
-  app.get('/analytics/companion-effect.csv', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
-    const form = await readEffect(request, context(request));
-    const report = await effectReport(form);
-    if (!report) {
-      return reply.redirect(`/analytics/companion-effect${queryOf(request)}`, 303);
-    }
+  downloadRoute('/analytics/companion-effect.csv', '/analytics/companion-effect', async (request, page) => {
+    const { report } = await readEffect(request, page);
+    if (!report) return null;
     const { studentCounts, ...body } = report;
-    return download(
-      reply,
-      `companion-effect-${body.by}-${body.from}-to-${body.to}.csv`,
-      'text/csv; charset=utf-8',
-      BOM + companionEffectCsv(body, studentCounts),
-    );
+    return {
+      name: `companion-effect-${body.by}-${body.from}-to-${body.to}.csv`,
+      body: companionEffectCsv(body, studentCounts),
+    };
   });
 
-  app.get('/analytics/companion-effect.svg', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
-    const page = context(request);
-    const form = await readEffect(request, page);
-    const report = await effectReport(form);
-    if (!report) {
-      return reply.redirect(`/analytics/companion-effect${queryOf(request)}`, 303);
-    }
-    const words = await labeller(page);
-    const svg = renderEffectChart(report, { labeller: words, text: chartText(page.t), byLabel: words.key(report.by) });
-    return download(
-      reply,
-      `companion-effect-${report.by}-${report.from}-to-${report.to}.svg`,
-      'image/svg+xml; charset=utf-8',
-      svg,
-    );
+  downloadRoute('/analytics/companion-effect.svg', '/analytics/companion-effect', async (request, page) => {
+    const { form, report } = await readEffect(request, page);
+    if (!report) return null;
+    const svg = renderEffectChart(report, {
+      labeller: form.words,
+      text: chartText(page.t),
+      byLabel: form.words.key(report.by),
+    });
+    return { name: `companion-effect-${report.by}-${report.from}-to-${report.to}.svg`, body: svg };
+  });
+
+  downloadRoute('/analytics/feedback.csv', '/analytics/companion-effect', async (request, page) => {
+    const { form } = await readEffect(request, page, false);
+    if (form.errors.length > 0) return null;
+    const { studentCounts, ...body } = await deps.feedback.figures(form.serviceQuery);
+    return { name: `feedback-${body.by}-${body.from}-to-${body.to}.csv`, body: feedbackCsv(body, studentCounts) };
   });
 
   // ---- Before and after --------------------------------------------------------------------
 
   async function readCompare(request: FastifyRequest, page: PageContext) {
-    const query = (request.query ?? {}) as Query;
-    const options = await periodOptions(page);
-    const { dimensions, filters, errors: filterErrors } = await readFilters(page, query);
+    const common = await readCommon(request, page);
     const thisYear = academicYearOf(today(), startMonth);
-    const before = readPeriod(page, query, 'before', options, `year:${thisYear - 1}`);
-    const after = readPeriod(page, query, 'after', options, `year:${thisYear}`);
-    const errors = [...before.errors, ...after.errors, ...filterErrors];
-    const keys = dimensions.map((dimension) => dimension.key);
-    const by = one(query.by) || (keys.includes('fee_status') ? 'fee_status' : (keys[0] ?? ''));
-    if (!keys.includes(by)) errors.push({ field: 'by', message: page.t('analytics.filter.unknown') });
+    const before = readPeriod(page, common.query, 'before', common.options, `year:${thisYear - 1}`);
+    const after = readPeriod(page, common.query, 'after', common.options, `year:${thisYear}`);
+    const errors = [...before.errors, ...after.errors, ...common.errors];
+    const by = readBy(page, common, errors);
     if (errors.length === 0 && after.from <= before.to) {
       errors.push({ field: 'afterPeriod', message: page.t('analytics.compare.overlap') });
     }
-    const hesa = one(query.hesa) === 'on';
     const serviceQuery = {
-      ...filters,
+      ...common.filters,
       by,
       beforeFrom: before.from,
       beforeTo: before.to,
       afterFrom: after.from,
       afterTo: after.to,
-      ...(hesa ? { disclosure: 'hesa' as const } : {}),
+      ...(common.hesa ? { disclosure: 'hesa' as const } : {}),
     };
-    return { options, dimensions, before, after, by, hesa, errors, serviceQuery, query };
-  }
-
-  async function compareReport(form: Awaited<ReturnType<typeof readCompare>>) {
-    if (form.errors.length > 0) return null;
-    try {
-      return await deps.uptake.compare(form.serviceQuery);
-    } catch (error) {
-      form.errors.push(
-        ...refusal(error, (pointer) =>
-          pointer === '/by' ? 'by' : pointer.startsWith('/after') ? 'afterPeriod' : 'beforePeriod',
-        ),
-      );
-      return null;
-    }
+    const form = { ...common, before, after, by, errors, serviceQuery };
+    const report = await attempt(
+      form,
+      () => deps.uptake.compare(serviceQuery),
+      (pointer) => (pointer === '/by' ? 'by' : pointer.startsWith('/after') ? 'afterPeriod' : 'beforePeriod'),
+    );
+    return { form, report };
   }
 
   app.get('/analytics/compare', { config: { page: true } }, async (request, reply) => {
     if (!requireRole(request, reply, deps, 'analyst')) return reply;
     const page = context(request);
-    const form = await readCompare(request, page);
-    const report = await compareReport(form);
-    const words = await labeller(page);
+    const { form, report } = await readCompare(request, page);
     return reply.code(form.errors.length > 0 ? 400 : 200).view('analytics/compare', {
-      ...page,
+      ...(await pageView(request, page, form)),
       title: page.t('analytics.compare.title'),
-      form,
-      filters: await filterOptions(request),
-      errors: form.errors,
       report,
-      words,
-      numbers: numberFormat(page.fmt.locale),
       sentences: report ? report.rows.map((row) => compareSentence(row, page.t, page.fmt.locale)) : [],
-      query: queryOf(request),
-      isAdmin: page.user?.roles.includes('admin') ?? false,
     });
   });
 
-  app.get('/analytics/compare.csv', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
-    const form = await readCompare(request, context(request));
-    const report = await compareReport(form);
-    if (!report) return reply.redirect(`/analytics/compare${queryOf(request)}`, 303);
+  downloadRoute('/analytics/compare.csv', '/analytics/compare', async (request, page) => {
+    const { report } = await readCompare(request, page);
+    if (!report) return null;
     const { studentCounts, ...body } = report;
-    return download(
-      reply,
-      `before-after-${body.by}-${body.before.from}-to-${body.after.to}.csv`,
-      'text/csv; charset=utf-8',
-      BOM + compareCsv(body, studentCounts),
-    );
+    return {
+      name: `before-after-${body.by}-${body.before.from}-to-${body.after.to}.csv`,
+      body: compareCsv(body, studentCounts),
+    };
   });
 }
