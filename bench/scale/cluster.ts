@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { signToken } from '../../tests/helpers/app.js';
+import { freePort } from '../../tests/helpers/processes.js';
+
+export { freePort };
 
 /**
  * Parts for running several Liaison processes on one machine and checking that nothing was lost
@@ -15,16 +17,6 @@ import { signToken } from '../../tests/helpers/app.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SECRET = 'scale-test-secret-that-is-long-enough-0123456789';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createNetServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Liaison {
   port: number;

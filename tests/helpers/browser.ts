@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
 import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
 import { createTestApp, type TestContext } from './app.js';
+import { freePort } from './processes.js';
 import { type SmtpSink, startSmtpSink } from './smtp.js';
 
 /** Debian's chromium (installed by .ci/run); no browser is downloaded. */
@@ -23,18 +23,6 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-sync',
       '--disable-dev-shm-usage',
     ],
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
   });
 }
 

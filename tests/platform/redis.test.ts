@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { inCi } from '../helpers/db.js';
-import { childEnv } from '../helpers/processes.js';
+import { childEnv, freePort } from '../helpers/processes.js';
 
 // Shared rate limits through a real Redis (Debian's redis-server, started here on a port of its
 // own): two processes' worth of app count together; with Redis gone the limiter fails open, and
@@ -13,16 +12,6 @@ import { childEnv } from '../helpers/processes.js';
 const REDIS = '/usr/bin/redis-server';
 // CI installs redis-server (.ci/run); a newcomer's machine may not have it.
 const available = existsSync(REDIS) || inCi;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {

@@ -1,62 +1,28 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startLiaison, token } from '../../bench/scale/cluster.js';
 import { notifications } from '../../src/db/schema.js';
 import { createMailer } from '../../src/modules/notifications/mailer.js';
 import { createNotificationWorker } from '../../src/modules/notifications/worker.js';
-import { createTestApp, signToken, type TestContext } from '../helpers/app.js';
+import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
-import { childEnv } from '../helpers/processes.js';
+import { freePort } from '../helpers/processes.js';
 import { startSmtpSink } from '../helpers/smtp.js';
 
 // Probes and a graceful stop: readiness turns 503 when draining; on SIGTERM the real process lets
 // a request in flight finish, takes no new connection, and exits 0 within SHUTDOWN_GRACE_SECONDS.
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** `npm start` as a process of its own (embedded database in a new folder), ready on `port`. */
-const SECRET = 'shutdown-test-secret-that-is-long-enough-0123';
-
 async function startServer(port: number, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-    cwd: root,
-    env: childEnv({
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'liaison-stop-')),
-      PORT: String(port),
-      AUTH_JWT_SECRET: SECRET,
-      ...env,
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error('the server did not become ready');
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
-      if (response.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, exited };
+  const server = await startLiaison(port, { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'liaison-stop-')), ...env });
+  children.push(server.child);
+  return server;
 }
 
 /**
@@ -64,14 +30,7 @@ async function startServer(port: number, env: Record<string, string> = {}) {
  * it, so it is in flight until `finish` sends the rest.
  */
 async function requestInFlight(port: number) {
-  const token = await signToken(
-    SECRET,
-    ['student'],
-    { sub: 'idp|stop', email: 'stop@student.uni.example' },
-    {
-      now: new Date(),
-    },
-  );
+  const auth = await token(['student'], { sub: 'idp|stop', email: 'stop@student.uni.example' });
   const socket: Socket = connect(port, '127.0.0.1');
   let answer = '';
   socket.on('data', (chunk: Buffer) => {
@@ -80,7 +39,7 @@ async function requestInFlight(port: number) {
   await new Promise((resolve) => socket.once('connect', resolve));
   const body = JSON.stringify({ librarianId: '00000000-0000-4000-8000-000000000000', start: '2027-03-10T10:00:00Z' });
   socket.write(
-    `POST /api/v1/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    `POST /api/v1/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
   );
   await new Promise((resolve) => setTimeout(resolve, 200));
   if (answer !== '') throw new Error(`answered before the body was sent: ${answer}`);

@@ -1,11 +1,10 @@
-import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, feedbackRequests, feedbackResponses, librarians } from '../../db/schema.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
-import { localDaysToInstants } from '../../time/zone.js';
 import type { CategoryService } from '../categories/service.js';
 import { hashManageToken } from '../links/tokens.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from '../uptake/disclosure.js';
