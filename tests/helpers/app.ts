@@ -1,9 +1,11 @@
 import { SignJWT } from 'jose';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { openPostgres } from '../../src/db/client.js';
 import type { Role } from '../../src/plugins/auth.js';
 import { fixedClock } from '../../src/time/clock.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { proxyPostgres, type StatementLog, watchPglite } from './statements.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
@@ -13,6 +15,8 @@ export interface TestContext {
   db: TestDatabase['handle']['db'];
   clock: ReturnType<typeof fixedClock>;
   config: Config;
+  /** With `countStatements`: every statement the app sends to the database (tests/helpers/statements.ts). */
+  statements: StatementLog;
   /** A signed bearer token for a user with these roles. */
   token(role: Role | Role[], claims?: { email?: string; name?: string; sub?: string }): Promise<string>;
   auth(
@@ -39,26 +43,40 @@ export async function signToken(
     .sign(new TextEncoder().encode(secret));
 }
 
+const noLog: StatementLog = {
+  take() {
+    throw new Error('createTestApp({ countStatements: true }) to count statements');
+  },
+  close: async () => {},
+};
+
 export async function createTestApp(
-  options: { now?: string; env?: Record<string, string> } = {},
+  options: { now?: string; env?: Record<string, string>; countStatements?: boolean } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase();
   const clock = fixedClock(options.now ?? '2027-03-01T12:00:00Z');
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...options.env });
-  const app = await buildApp({ db: database.handle.db, clock, config });
+  // Counting on PostgreSQL: the app connects through a loopback proxy that reads the wire protocol.
+  const proxy = options.countStatements && database.url ? await proxyPostgres(database.url) : undefined;
+  const counted = proxy ? openPostgres(proxy.url, { max: 10 }) : undefined;
+  const statements: StatementLog = proxy ?? (options.countStatements ? watchPglite(database.handle) : noLog);
+  const app = await buildApp({ db: counted?.db ?? database.handle.db, clock, config });
   await app.ready();
   const token: TestContext['token'] = (role, claims) =>
     signToken(TEST_JWT_SECRET, [role].flat(), claims, { now: clock.now() });
   return {
     app,
     database,
-    db: database.handle.db,
+    db: counted?.db ?? database.handle.db,
     clock,
     config,
+    statements,
     token,
     auth: async (role, claims) => ({ authorization: `Bearer ${await token(role, claims)}` }),
     async close() {
       await app.close();
+      await counted?.close();
+      await statements.close();
       await database.drop();
     },
   };

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import { availabilityOverrides, availabilityRules, librarians } from '../../db/schema.js';
@@ -24,7 +24,7 @@ import type {
   SlotList,
   SlotQuery,
 } from './schemas.js';
-import { type AvailabilityOverride, type BusyRange, computeSlots, type Mode, type SlotRequest } from './slots.js';
+import { type AvailabilityOverride, computeSlots, type Mode, type SlotRequest, type WeeklyRule } from './slots.js';
 
 type LibrarianRow = typeof librarians.$inferSelect;
 type OverrideRow = typeof availabilityOverrides.$inferSelect;
@@ -32,14 +32,30 @@ type OverrideRow = typeof availabilityOverrides.$inferSelect;
 const MAX_SLOT_RANGE_DAYS = 62;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Busy time of a librarian from bookings: supplied by the bookings feature. */
+/**
+ * Busy time of a librarian from bookings, supplied by the bookings feature as a scalar subquery
+ * (a jsonb array of [startMs, endMs] pairs), so slots are read in one statement with the rules.
+ */
 export type BusyRangeSource = (
-  executor: Executor,
   librarianId: string,
   fromMs: number,
   toMs: number,
   excludeBookingId?: string,
-) => Promise<BusyRange[]>;
+) => SQL<[number, number][]>;
+
+/** The outer librarian's id in a correlated subquery (drizzle leaves columns unqualified in one-table selects). */
+const LIBRARIAN_ID = sql`${librarians}.${sql.identifier('id')}`;
+
+/** A day either side of a range in UTC covers the same local days in any zone (offsets stay under 14 h). */
+const ZONE_MARGIN_MS = 24 * 60 * 60_000;
+
+interface OverrideJson {
+  kind: 'closed' | 'open';
+  fromDate: string | null;
+  toDate: string | null;
+  startMs: number | null;
+  endMs: number | null;
+}
 
 function badField(pointer: string, message: string, where: 'body' | 'query' = 'body'): InvalidInput {
   return new InvalidInput(`${pointer.slice(1)} ${message}.`, [{ pointer, in: where, message }]);
@@ -130,47 +146,95 @@ export function createAvailabilityService(deps: {
     };
   }
 
-  /** Everything computeSlots needs for one librarian between two instants. */
-  async function slotRequest(
-    row: LibrarianRow,
+  /**
+   * Everything computeSlots needs for one librarian near [fromMs, toMs), in one statement: the
+   * librarian, weekly rules, overrides and closures, busy time, and any `extra` columns a caller
+   * needs for the same decision (they are read in the same snapshot). Undefined when no such
+   * librarian exists. Rules, overrides and busy time are read a day wider on each side, so the
+   * caller may narrow fromMs and toMs once it knows the zone.
+   */
+  async function loadSlotInputs<X extends Record<string, SQL>>(
+    librarianId: string,
     fromMs: number,
     toMs: number,
-    executor: Executor = db,
-    excludeBookingId?: string,
-  ): Promise<SlotRequest> {
-    const availability = await readAvailability(row, executor);
-    const overrides = await executor
-      .select()
-      .from(availabilityOverrides)
-      .where(
-        and(
-          or(eq(availabilityOverrides.librarianId, row.id), isNull(availabilityOverrides.librarianId)),
-          overlapsDates({
-            from: new Date(fromMs).toISOString().slice(0, 10),
-            to: new Date(toMs).toISOString().slice(0, 10),
-          }),
-        ),
-      );
-    const busy = await deps.busyRanges(executor, row.id, fromMs, toMs, excludeBookingId);
-    return {
-      timeZone: row.timeZone,
-      slotMinutes: row.slotMinutes,
-      bufferMinutes: row.bufferMinutes,
-      minNoticeMinutes: row.minNoticeMinutes,
-      horizonDays: row.horizonDays,
-      defaultModes: row.modes as Mode[],
-      defaultLocation: row.location,
-      rules: availability.weekly,
-      overrides: overrides.map(toSlotOverride),
-      busy,
+    options: { executor?: Executor; excludeBookingId?: string; extra?: X } = {},
+  ): Promise<
+    | {
+        librarian: LibrarianRow;
+        request: SlotRequest;
+        extra: { [K in keyof X]: X[K] extends SQL<infer T> ? T : never };
+      }
+    | undefined
+  > {
+    const wideFrom = fromMs - ZONE_MARGIN_MS;
+    const wideTo = toMs + ZONE_MARGIN_MS;
+    const rules = sql<WeeklyRule[]>`(
+      select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+          'weekday', ${availabilityRules.weekday},
+          'start', left(${availabilityRules.startTime}::text, 5),
+          'end', left(${availabilityRules.endTime}::text, 5),
+          'validFrom', to_char(${availabilityRules.validFrom}, 'YYYY-MM-DD'),
+          'validTo', to_char(${availabilityRules.validTo}, 'YYYY-MM-DD'),
+          'mode', ${availabilityRules.mode},
+          'location', ${availabilityRules.location}))
+        order by ${availabilityRules.weekday}, ${availabilityRules.startTime}), '[]'::jsonb)
+      from ${availabilityRules} where ${availabilityRules.librarianId} = ${LIBRARIAN_ID})`;
+    const overrides = sql<OverrideJson[]>`(
+      select coalesce(jsonb_agg(jsonb_build_object(
+          'kind', ${availabilityOverrides.kind},
+          'fromDate', to_char(${availabilityOverrides.fromDate}, 'YYYY-MM-DD'),
+          'toDate', to_char(${availabilityOverrides.toDate}, 'YYYY-MM-DD'),
+          'startMs', (extract(epoch from ${availabilityOverrides.startsAt}) * 1000)::bigint,
+          'endMs', (extract(epoch from ${availabilityOverrides.endsAt}) * 1000)::bigint)), '[]'::jsonb)
+      from ${availabilityOverrides}
+      where ${and(
+        or(sql`${availabilityOverrides.librarianId} = ${LIBRARIAN_ID}`, isNull(availabilityOverrides.librarianId)),
+        overlapsDates({
+          from: new Date(wideFrom).toISOString().slice(0, 10),
+          to: new Date(wideTo).toISOString().slice(0, 10),
+        }),
+      )})`;
+    const executor = options.executor ?? db;
+    const [row] = await executor
+      .select({
+        librarian: librarians,
+        rules,
+        overrides,
+        busy: deps.busyRanges(librarianId, wideFrom, wideTo, options.excludeBookingId),
+        ...options.extra,
+      })
+      .from(librarians)
+      .where(eq(librarians.id, librarianId));
+    if (!row) return undefined;
+    const librarian = row.librarian as LibrarianRow;
+    const request: SlotRequest = {
+      timeZone: librarian.timeZone,
+      slotMinutes: librarian.slotMinutes,
+      bufferMinutes: librarian.bufferMinutes,
+      minNoticeMinutes: librarian.minNoticeMinutes,
+      horizonDays: librarian.horizonDays,
+      defaultModes: librarian.modes as Mode[],
+      defaultLocation: librarian.location,
+      rules: row.rules as WeeklyRule[],
+      overrides: (row.overrides as OverrideJson[]).map(
+        (override): AvailabilityOverride =>
+          override.fromDate !== null && override.toDate !== null
+            ? { kind: override.kind, fromDate: override.fromDate, toDate: override.toDate }
+            : { kind: override.kind, startMs: Number(override.startMs), endMs: Number(override.endMs) },
+      ),
+      busy: (row.busy as [number, number][]).map(([startMs, endMs]) => ({
+        startMs: Number(startMs),
+        endMs: Number(endMs),
+      })),
       nowMs: clock.now().getTime(),
       fromMs,
       toMs,
     };
+    return { librarian, request, extra: row as never };
   }
 
   return {
-    slotRequest,
+    loadSlotInputs,
 
     async get(librarianId: string): Promise<Availability> {
       return readAvailability(await deps.librarians.findRow(librarianId));
@@ -270,10 +334,7 @@ export function createAvailabilityService(deps: {
     },
 
     async listSlots(librarianId: string, query: SlotQuery): Promise<SlotList> {
-      const row = await deps.librarians.findRow(librarianId);
-      if (!row.active) throw new NotFound(`Librarian ${librarianId}`);
-      const zone = query.tz ?? row.timeZone;
-      if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
+      if (query.tz !== undefined && !isCanonicalTimeZone(query.tz)) throw badField('/tz', TIME_ZONE_HINT, 'query');
       if (query.to < query.from) throw badField('/to', 'must be on or after from', 'query');
       const lastAllowed = formatCivilDate(addDays(parseCivilDate(query.from), MAX_SLOT_RANGE_DAYS - 1));
       if (query.to > lastAllowed) {
@@ -283,8 +344,16 @@ export function createAvailabilityService(deps: {
           'query',
         );
       }
+      // The zone may be the librarian's, known only once read: read the days as UTC (the read is a
+      // day wider each side), then narrow to the days in the zone.
+      const utcDays = localDaysToInstants(query.from, query.to, 'UTC');
+      const inputs = await loadSlotInputs(librarianId, utcDays.fromMs, utcDays.toMs);
+      if (!inputs?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
+      const row = inputs.librarian;
+      const zone = query.tz ?? row.timeZone;
+      if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
       const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
-      const slots = computeSlots(await slotRequest(row, fromMs, toMs));
+      const slots = computeSlots({ ...inputs.request, fromMs, toMs });
       return {
         librarianId,
         timeZone: zone,

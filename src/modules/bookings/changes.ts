@@ -1,23 +1,77 @@
-import { eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { eq, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
+import { type Writes, writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
-import { bookings, companions } from '../../db/schema.js';
+import { bookings, companions, type librarians, manageTokens, type students } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
-import { type NotificationKind, type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
-import { authorize, type Caller, type Party } from './access.js';
+import { eventWrites } from '../events/feed.js';
+import { manageTokenRows } from '../links/tokens.js';
+import {
+  type NotificationKind,
+  type OutboxHistory,
+  type OutboxSettings,
+  outboxHistorySql,
+  outboxWrites,
+} from '../notifications/outbox.js';
+import {
+  allow,
+  type BookingAction,
+  type Caller,
+  type LinkToken,
+  linkTokenSql,
+  type Party,
+  partyFrom,
+} from './access.js';
 import {
   type BookingRow,
   type CompanionRow,
-  insertManageToken,
+  companionsOf,
   loadBookingViews,
-  lockBooking,
-  recordEvent,
+  lockBookingWithPeople,
+  toBookingView,
 } from './repository.js';
 import type { Booking, CompanionInput } from './schemas.js';
 
 export type IssuedLinks = NonNullable<Booking['links']>;
 
-/** What every change to a booking does the same way: lock and check, links, audit, outbox. */
+type LibrarianRow = typeof librarians.$inferSelect;
+type StudentRow = typeof students.$inferSelect;
+
+/** Reads the facts a change decides on, given columns every change needs (link token, message history). */
+export type FactReader = <X extends Record<string, SQL>>(
+  columns: X,
+) => Promise<{ [K in keyof X]: X[K] extends SQL<infer T> ? T : never }>;
+
+/** A change under way: the booking locked, its people, the caller's standing, and what was read. */
+export interface OpenChange {
+  booking: BookingRow;
+  librarian: LibrarianRow;
+  student: StudentRow | null;
+  companions: CompanionRow[];
+  party: Party;
+  history: OutboxHistory;
+}
+
+/** Plain columns, no table: one SELECT of scalar subqueries. */
+export function selectColumns(executor: Executor): FactReader {
+  return async (columns) => {
+    const entries = Object.entries(columns);
+    const result = await executor.execute(
+      sql`select ${sql.join(
+        entries.map(([name, column]) => sql`${column} as ${sql.identifier(name)}`),
+        sql`, `,
+      )}`,
+    );
+    return (result as unknown as { rows: never[] }).rows[0] as never;
+  };
+}
+
+/**
+ * What every change to a booking does the same way, in at most four statements: lock the booking
+ * with its people (1), read its companions (2) and the facts the change decides on (3), then write
+ * the change, its feed event, webhook deliveries and emails together (4).
+ */
 export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; outbox: OutboxSettings }) {
   const { config } = deps;
 
@@ -26,56 +80,68 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
     return `${config.publicUrl}/bookings/${bookingId}?token=${token}`;
   }
 
-  function issueToken(
-    executor: Executor,
-    booking: Pick<BookingRow, 'id' | 'endsAt'>,
-    holder: { companionId?: string },
-  ): Promise<string> {
-    return insertManageToken(executor, {
-      bookingId: booking.id,
-      endsAt: booking.endsAt,
-      companionId: holder.companionId ?? null,
-      issuedVia: 'response',
-    });
-  }
-
   async function view(executor: Executor, id: string, party?: Party): Promise<Booking> {
-    const showContacts = party?.kind !== 'companion_link';
-    const ownCompanionId = party?.kind === 'companion_link' ? party.companionId : undefined;
-    const [booking] = await loadBookingViews(executor, [id], {
-      showContacts,
-      ...(ownCompanionId ? { ownCompanionId } : {}),
-    });
+    const [booking] = await loadBookingViews(executor, [id], viewOptions(party));
     if (!booking) throw new NotFound(`Booking ${id}`);
     return booking;
   }
 
-  async function addCompanions(
-    executor: Executor,
+  function viewOptions(party?: Party) {
+    return {
+      showContacts: party?.kind !== 'companion_link',
+      ...(party?.kind === 'companion_link' ? { ownCompanionId: party.companionId } : {}),
+    };
+  }
+
+  /** The booking as the API shows it, from the rows of an open change (before or after). */
+  function viewOf(
+    open: Pick<OpenChange, 'librarian' | 'student'>,
     booking: BookingRow,
-    inputs: CompanionInput[],
-    now: Date,
-  ): Promise<IssuedLinks['companions']> {
-    const links: IssuedLinks['companions'] = [];
-    for (const input of inputs) {
-      const [companion] = await executor
-        .insert(companions)
-        .values({
-          bookingId: booking.id,
-          name: input.name,
-          email: input.email ?? null,
-          categories: input.categories ?? null,
-          createdAt: now,
-          statusChangedAt: now,
-        })
-        .returning();
-      const row = companion as CompanionRow;
-      links.push({
+    rows: CompanionRow[],
+    party?: Party,
+  ) {
+    return toBookingView(booking, open.librarian, open.student, rows, viewOptions(party));
+  }
+
+  /**
+   * New companions (ids chosen here) with a manage link each: the rows to insert, the rows as
+   * they will read, and the links to return.
+   */
+  function newCompanions(executor: Executor, booking: BookingRow, inputs: CompanionInput[], now: Date) {
+    const rows: CompanionRow[] = inputs.map((input) => ({
+      id: randomUUID(),
+      bookingId: booking.id,
+      name: input.name,
+      email: input.email ?? null,
+      categories: input.categories ?? null,
+      status: 'invited',
+      attended: null,
+      ordinal: 0,
+      statusChangedAt: now,
+      createdAt: now,
+    }));
+    const { tokens, rows: tokenRows } = manageTokenRows(
+      rows.map((row) => ({
+        bookingId: booking.id,
+        endsAt: booking.endsAt,
         companionId: row.id,
-        manage: manageUrl(booking.id, await issueToken(executor, booking, { companionId: row.id })),
-      });
-    }
-    return links;
+        issuedVia: 'response',
+        now,
+      })),
+    );
+    const links: IssuedLinks['companions'] = rows.map((row, index) => ({
+      companionId: row.id,
+      manage: manageUrl(booking.id, tokens[index] as string),
+    }));
+    const writes: Writes =
+      rows.length === 0
+        ? {}
+        : {
+            // Companions added together keep the order given (ordinal is assigned row by row).
+            new_companions: executor.insert(companions).values(rows.map(({ ordinal: _ordinal, ...row }) => row)),
+            new_companion_links: executor.insert(manageTokens).values(tokenRows),
+          };
+    return { rows, links, writes };
   }
 
   function tooManyCompanions(max: number): RuleViolation {
@@ -86,66 +152,132 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
     );
   }
 
-  /** Locks the booking, checks the caller may act, and that the session is still ahead. */
-  async function openForChange(tx: Executor, id: string, caller: Caller, action: 'change' | 'companion', now: Date) {
-    const booking = await lockBooking(tx, id);
-    const party = await authorize(tx, booking, id, caller, action, now);
-    const row = booking as BookingRow;
-    if (row.source !== 'booked') throw new RuleViolation('not_a_booking', 'Recorded sessions cannot be changed.');
-    if (row.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
-    if (row.startsAt <= now)
-      throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
-    return { booking: row, party };
+  /**
+   * Locks the booking and reads what the change needs; checks the caller may act and (unless a
+   * companion is declining) that the session is still ahead. `read` runs the third statement with
+   * the columns given plus any the change adds (slots for a move, categories for a companion).
+   */
+  async function openForChange<F extends Record<string, unknown>>(
+    tx: Executor,
+    id: string,
+    caller: Caller,
+    action: Extract<BookingAction, 'change' | 'companion' | 'decline'>,
+    now: Date,
+    read: (
+      columns: { token: SQL<LinkToken | null>; history: SQL<OutboxHistory> },
+      booking: BookingRow,
+    ) => Promise<F & { token: LinkToken | null; history: OutboxHistory }>,
+  ): Promise<OpenChange & { facts: F }> {
+    const locked = await lockBookingWithPeople(tx, id);
+    if (!locked?.librarian) throw new NotFound(`Booking ${id}`);
+    const companionRows = await companionsOf(tx, [id]);
+    const facts = await read(
+      {
+        token: caller.user || !caller.manageToken ? sql`null::jsonb` : linkTokenSql(id, caller.manageToken, now),
+        history: outboxHistorySql(id, now),
+      },
+      locked.booking,
+    );
+    const booking = locked.booking;
+    const party = allow(
+      partyFrom(booking, caller, { studentSubject: locked.student?.idpSubject ?? null, token: facts.token }),
+      id,
+      action,
+    );
+    if (action !== 'decline') {
+      if (booking.source !== 'booked') throw new RuleViolation('not_a_booking', 'Recorded sessions cannot be changed.');
+      if (booking.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
+      if (booking.startsAt <= now) {
+        throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
+      }
+    }
+    return {
+      booking,
+      librarian: locked.librarian,
+      student: locked.student,
+      companions: companionRows,
+      party,
+      history: facts.history,
+      facts,
+    };
   }
 
-  /** The end of every change: the booking as it now is, its audit event, and the emails it causes. */
+  /**
+   * The end of every change, in one statement: the change's own writes, its feed event (with
+   * webhook deliveries) and the emails it causes. The booking as it now is comes from what was
+   * written, not read back.
+   */
   async function finishChange(
     tx: Executor,
+    open: OpenChange,
     change: {
-      id: string;
-      party: Party;
       action: string;
       before: Booking;
       now: Date;
+      /** The rows as the change leaves them. */
+      booking: BookingRow;
+      companions: CompanionRow[];
+      writes: Writes;
       notify?: {
         kind: Exclude<NotificationKind, 'reminder' | 'feedback_request' | 'webhook_disabled'>;
         companionIds?: string[];
       };
     },
   ): Promise<Booking> {
-    const after = await view(tx, change.id, change.party);
-    await recordEvent(tx, {
-      bookingId: change.id,
-      actor: change.party.label,
-      action: change.action,
-      before: change.before,
-      after,
-      at: change.now,
+    const after = viewOf(open, change.booking, change.companions, open.party);
+    const previous =
+      change.notify?.kind === 'booking_rescheduled'
+        ? { startMs: Date.parse(change.before.startUtc), endMs: Date.parse(change.before.endUtc) }
+        : undefined;
+    await writeTogether(tx, {
+      ...change.writes,
+      ...eventWrites(tx, {
+        bookingId: change.booking.id,
+        actor: open.party.label,
+        action: change.action,
+        before: change.before,
+        after,
+        at: change.now,
+      }),
+      ...(change.notify
+        ? outboxWrites(
+            tx,
+            deps.outbox,
+            { ...change.notify, now: change.now, ...(previous ? { previous } : {}) },
+            {
+              booking: change.booking,
+              librarian: open.librarian,
+              student: open.student,
+              companions: change.companions,
+            },
+            open.history,
+          )
+        : {}),
     });
-    if (change.notify) {
-      const previous =
-        change.notify.kind === 'booking_rescheduled'
-          ? { startMs: Date.parse(change.before.startUtc), endMs: Date.parse(change.before.endUtc) }
-          : undefined;
-      await queueForBooking(tx, deps.outbox, {
-        ...change.notify,
-        bookingId: change.id,
-        now: change.now,
-        ...(previous ? { previous } : {}),
-      });
-    }
     return after;
   }
 
-  /** Attendees or times changed: calendars need a higher SEQUENCE to take the update. */
-  async function bumpSequence(tx: Executor, id: string, now: Date): Promise<void> {
-    await tx
-      .update(bookings)
-      .set({ sequence: sql`${bookings.sequence} + 1`, updatedAt: now })
-      .where(eq(bookings.id, id));
+  /** The booking row after a change that touched its people or times: calendars need a higher SEQUENCE. */
+  function bumped(booking: BookingRow, now: Date): BookingRow {
+    return { ...booking, sequence: booking.sequence + 1, updatedAt: now };
   }
 
-  return { manageUrl, issueToken, view, addCompanions, tooManyCompanions, openForChange, finishChange, bumpSequence };
+  function bookingUpdate(executor: Executor, booking: BookingRow) {
+    const { id, ...values } = booking;
+    return executor.update(bookings).set(values).where(eq(bookings.id, id));
+  }
+
+  return {
+    manageUrl,
+    view,
+    viewOf,
+    newCompanions,
+    tooManyCompanions,
+    openForChange,
+    finishChange,
+    bumped,
+    bookingUpdate,
+  };
 }
 
 export type BookingChanges = ReturnType<typeof createBookingChanges>;

@@ -1,16 +1,19 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { companions, manageTokens } from '../../db/schema.js';
-import { Conflict, Forbidden, NotFound, RuleViolation } from '../../errors.js';
+import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
-import type { CategoryService } from '../categories/service.js';
+import { type CategoryService, categoryErrors } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
-import { authorize, type Caller } from './access.js';
-import type { BookingChanges, IssuedLinks } from './changes.js';
-import { activeCompanions, type BookingRow, companionsOf, lockBooking } from './repository.js';
+import type { Caller } from './access.js';
+import { type BookingChanges, type IssuedLinks, selectColumns } from './changes.js';
+import { activeCompanions, type CompanionRow } from './repository.js';
 import type { Booking, CompanionInput } from './schemas.js';
 
-/** Bringing a friend: add, change or remove companions until the session starts; companions decline. */
+/**
+ * Bringing a friend: add, change or remove companions until the session starts; companions
+ * decline. Each change is four statements (changes.ts): lock, companions, facts, writes.
+ */
 export function createCompanionService(deps: {
   db: Database;
   clock: Clock;
@@ -19,46 +22,59 @@ export function createCompanionService(deps: {
   categories: CategoryService;
 }) {
   const { db, clock } = deps;
-  const { view, openForChange, finishChange, bumpSequence, addCompanions, tooManyCompanions } = deps.changes;
+  const { viewOf, openForChange, finishChange, bumped, bookingUpdate, newCompanions, tooManyCompanions } = deps.changes;
 
   return {
     /** Adds a companion, or updates the one with the same email (or, without email, the same name). */
     async putCompanion(id: string, caller: Caller, input: CompanionInput): Promise<Booking> {
       const now = clock.now();
       return db.transaction(async (tx) => {
-        const { booking, party } = await openForChange(tx, id, caller, 'companion', now);
-        if (input.categories) await deps.categories.checkCategories(input.categories, '/categories', tx);
-        const librarian = await deps.librarians.findRow(booking.librarianId as string, tx);
-        const active = activeCompanions(await companionsOf(tx, [id]));
+        const open = await openForChange(tx, id, caller, 'companion', now, (columns) =>
+          selectColumns(tx)({ ...columns, dimensions: deps.categories.dimensionsSql() }),
+        );
+        if (input.categories) {
+          const errors = categoryErrors(open.facts.dimensions, input.categories, '/categories');
+          if (errors.length > 0) {
+            throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
+          }
+        }
+        const active = activeCompanions(open.companions);
         const same = active.find((companion) =>
           input.email
             ? companion.email?.toLowerCase() === input.email.toLowerCase()
             : !companion.email && companion.name?.toLowerCase() === input.name.toLowerCase(),
         );
-        const before = await view(tx, id);
+        const before = viewOf(open, open.booking, open.companions);
         let links: IssuedLinks['companions'] = [];
+        let companionsAfter: CompanionRow[];
+        let writes: Parameters<typeof finishChange>[2]['writes'];
         if (same) {
-          await tx
-            .update(companions)
-            .set({ name: input.name, email: input.email ?? null, categories: input.categories ?? null })
-            .where(eq(companions.id, same.id));
+          const changed = { name: input.name, email: input.email ?? null, categories: input.categories ?? null };
+          companionsAfter = open.companions.map((companion) =>
+            companion.id === same.id ? { ...companion, ...changed } : companion,
+          );
+          writes = { changed_companion: tx.update(companions).set(changed).where(eq(companions.id, same.id)) };
         } else {
-          if (active.length >= librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
-          links = await addCompanions(tx, booking, [input], now);
+          if (active.length >= open.librarian.maxCompanions) throw tooManyCompanions(open.librarian.maxCompanions);
+          const added = newCompanions(tx, open.booking, [input], now);
+          links = added.links;
+          companionsAfter = [...open.companions, ...added.rows];
+          writes = added.writes;
         }
-        await bumpSequence(tx, id, now);
+        const booking = bumped(open.booking, now);
         // A new companion, or one whose email changed, gets an invitation; the librarian an update.
         const invited = same
           ? same.email?.toLowerCase() !== input.email?.toLowerCase() && input.email
             ? [same.id]
             : []
           : links.map((link) => link.companionId);
-        const after = await finishChange(tx, {
-          id,
-          party,
+        const after = await finishChange(tx, open, {
           action: same ? 'companion_updated' : 'companion_added',
           before,
           now,
+          booking,
+          companions: companionsAfter,
+          writes: { ...writes, changed_booking: bookingUpdate(tx, booking) },
           ...(invited.length > 0 ? { notify: { kind: 'companion_added' as const, companionIds: invited } } : {}),
         });
         return { ...after, ...(links.length > 0 ? { links: { companions: links } } : {}) };
@@ -68,26 +84,34 @@ export function createCompanionService(deps: {
     async removeCompanion(id: string, caller: Caller, companionId?: string): Promise<Booking> {
       const now = clock.now();
       return db.transaction(async (tx) => {
-        const { party } = await openForChange(tx, id, caller, 'companion', now);
-        const active = activeCompanions(await companionsOf(tx, [id]));
+        const open = await openForChange(tx, id, caller, 'companion', now, selectColumns(tx));
+        const active = activeCompanions(open.companions);
         const removing = companionId ? active.filter((companion) => companion.id === companionId) : active;
         if (removing.length === 0) throw new NotFound(companionId ? `Companion ${companionId}` : 'An active companion');
-        const before = await view(tx, id);
-        for (const companion of removing) {
-          await tx
-            .update(companions)
-            .set({ status: 'removed', statusChangedAt: now })
-            .where(eq(companions.id, companion.id));
-          await tx.update(manageTokens).set({ revokedAt: now }).where(eq(manageTokens.companionId, companion.id));
-        }
-        await bumpSequence(tx, id, now);
+        const before = viewOf(open, open.booking, open.companions);
         const companionIds = removing.map((companion) => companion.id);
-        return finishChange(tx, {
-          id,
-          party,
+        const booking = bumped(open.booking, now);
+        return finishChange(tx, open, {
           action: 'companion_removed',
           before,
           now,
+          booking,
+          companions: open.companions.map((companion) =>
+            companionIds.includes(companion.id)
+              ? { ...companion, status: 'removed' as const, statusChangedAt: now }
+              : companion,
+          ),
+          writes: {
+            removed_companions: tx
+              .update(companions)
+              .set({ status: 'removed', statusChangedAt: now })
+              .where(inArray(companions.id, companionIds)),
+            revoked_links: tx
+              .update(manageTokens)
+              .set({ revokedAt: now })
+              .where(inArray(manageTokens.companionId, companionIds)),
+            changed_booking: bookingUpdate(tx, booking),
+          },
           notify: { kind: 'companion_removed', companionIds },
         });
       });
@@ -96,28 +120,33 @@ export function createCompanionService(deps: {
     async declineAsCompanion(id: string, caller: Caller): Promise<Booking> {
       const now = clock.now();
       return db.transaction(async (tx) => {
-        const booking = await lockBooking(tx, id);
-        const party = await authorize(tx, booking, id, caller, 'decline', now);
-        if (party.kind !== 'companion_link') throw new Forbidden('Only the companion can decline.');
-        const [companion] = await tx.select().from(companions).where(eq(companions.id, party.companionId));
+        const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
+        const { party } = open;
+        const companion =
+          party.kind === 'companion_link' ? open.companions.find((row) => row.id === party.companionId) : undefined;
         if (companion?.status !== 'invited') {
           throw new Conflict('companion_not_invited', 'This invitation is no longer open.');
         }
-        if ((booking as BookingRow).startsAt <= now) {
+        if (open.booking.startsAt <= now) {
           throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
         }
-        const before = await view(tx, id, party);
-        await tx
-          .update(companions)
-          .set({ status: 'declined', statusChangedAt: now })
-          .where(eq(companions.id, companion.id));
-        await bumpSequence(tx, id, now);
-        return finishChange(tx, {
-          id,
-          party,
+        const before = viewOf(open, open.booking, open.companions, party);
+        const booking = bumped(open.booking, now);
+        return finishChange(tx, open, {
           action: 'companion_declined',
           before,
           now,
+          booking,
+          companions: open.companions.map((row) =>
+            row.id === companion.id ? { ...row, status: 'declined' as const, statusChangedAt: now } : row,
+          ),
+          writes: {
+            declined_companion: tx
+              .update(companions)
+              .set({ status: 'declined', statusChangedAt: now })
+              .where(eq(companions.id, companion.id)),
+            changed_booking: bookingUpdate(tx, booking),
+          },
           notify: { kind: 'companion_declined' },
         });
       });

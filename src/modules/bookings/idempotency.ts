@@ -59,14 +59,15 @@ export async function claimIdempotencyKey(
   return { replay: existing.response };
 }
 
-export async function storeIdempotentResponse(
+/** The response to replay, as a write to send with the request's own (writeTogether). */
+export function idempotentResponseWrite(
   executor: Executor,
   caller: string,
   key: string,
   statusCode: number,
   response: unknown,
-): Promise<void> {
-  await executor
+) {
+  return executor
     .update(idempotencyKeys)
     .set({ statusCode, response })
     .where(and(eq(idempotencyKeys.caller, caller), eq(idempotencyKeys.key, key)));

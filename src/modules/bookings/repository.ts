@@ -1,9 +1,8 @@
-import { and, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { activeCompanions, type CompanionRow, companionsOf } from '../../db/people.js';
 import { bookings, librarians, manageTokens, students } from '../../db/schema.js';
 import { formatInstant } from '../../time/zone.js';
-import type { BusyRange } from '../availability/slots.js';
 import { appendEvent } from '../events/feed.js';
 import { hashManageToken } from '../links/tokens.js';
 import type { Booking } from './schemas.js';
@@ -30,28 +29,29 @@ export async function bookingIdOfToken(executor: Executor, token: string, now: D
   return row?.bookingId ?? null;
 }
 
-/** Time held by a librarian's confirmed bookings near [fromMs, toMs), for slot computation. */
-export async function librarianBusyRanges(
-  executor: Executor,
+/**
+ * Time held by a librarian's confirmed bookings near [fromMs, toMs), for slot computation: a
+ * scalar subquery giving a jsonb array of [startMs, endMs], read with the librarian's rules.
+ */
+export function librarianBusyRanges(
   librarianId: string,
   fromMs: number,
   toMs: number,
   excludeBookingId?: string,
-): Promise<BusyRange[]> {
-  const rows = await executor
-    .select({ startsAt: bookings.startsAt, occupiedUntil: bookings.occupiedUntil })
-    .from(bookings)
-    .where(
-      and(
-        eq(bookings.librarianId, librarianId),
-        eq(bookings.status, 'confirmed'),
-        eq(bookings.source, 'booked'),
-        lt(bookings.startsAt, new Date(toMs + DAY)),
-        gt(bookings.occupiedUntil, new Date(fromMs - DAY)),
-        excludeBookingId ? ne(bookings.id, excludeBookingId) : undefined,
-      ),
-    );
-  return rows.map((row) => ({ startMs: row.startsAt.getTime(), endMs: row.occupiedUntil.getTime() }));
+): SQL<[number, number][]> {
+  return sql<[number, number][]>`(
+    select coalesce(jsonb_agg(jsonb_build_array(
+        (extract(epoch from ${bookings.startsAt}) * 1000)::bigint,
+        (extract(epoch from ${bookings.occupiedUntil}) * 1000)::bigint)), '[]'::jsonb)
+    from ${bookings}
+    where ${and(
+      eq(bookings.librarianId, librarianId),
+      eq(bookings.status, 'confirmed'),
+      eq(bookings.source, 'booked'),
+      lt(bookings.startsAt, new Date(toMs + DAY)),
+      gt(bookings.occupiedUntil, new Date(fromMs - DAY)),
+      excludeBookingId ? ne(bookings.id, excludeBookingId) : undefined,
+    )})`;
 }
 
 export async function lockBooking(executor: Executor, id: string): Promise<BookingRow | undefined> {
@@ -72,17 +72,69 @@ export interface ViewOptions {
   ownCompanionId?: string;
 }
 
+type LibrarianFacts = Pick<typeof librarians.$inferSelect, 'name' | 'timeZone'>;
+type StudentFacts = Pick<typeof students.$inferSelect, 'name' | 'email'>;
+type CompanionFacts = Pick<CompanionRow, 'id' | 'name' | 'email' | 'status' | 'attended'>;
+
+/** A booking as the API shows it, from its rows (as read, or as just written). */
+export function toBookingView(
+  booking: BookingRow,
+  librarian: LibrarianFacts | null,
+  student: StudentFacts | null,
+  companionRows: CompanionFacts[],
+  options: ViewOptions,
+): Booking {
+  const zone = librarian?.timeZone ?? 'UTC';
+  return {
+    id: booking.id,
+    status: booking.status,
+    source: booking.source,
+    librarian: booking.librarianId ? { id: booking.librarianId, name: librarian?.name ?? '' } : null,
+    student: booking.studentId
+      ? {
+          id: booking.studentId,
+          name: student?.name ?? null,
+          ...(options.showContacts ? { email: student?.email ?? null } : {}),
+        }
+      : null,
+    start: formatInstant(booking.startsAt.getTime(), zone),
+    end: formatInstant(booking.endsAt.getTime(), zone),
+    startUtc: booking.startsAt.toISOString(),
+    endUtc: booking.endsAt.toISOString(),
+    timeZone: zone,
+    mode: booking.mode,
+    location: booking.location,
+    meetingUrl: booking.meetingUrl,
+    topic: booking.topic,
+    // A companion sees the student's name, not their email or how they describe themselves.
+    ...(options.showContacts ? { studentCategories: booking.studentCategories } : {}),
+    companions: companionRows.map((companion) => ({
+      id: companion.id,
+      name: companion.name,
+      ...(options.showContacts || options.ownCompanionId === companion.id ? { email: companion.email } : {}),
+      status: companion.status,
+      attended: companion.attended,
+    })),
+    attendance: booking.attendance,
+    cancellation:
+      booking.status === 'cancelled' && booking.cancelledAt
+        ? {
+            at: booking.cancelledAt.toISOString(),
+            by: booking.cancelledBy ?? 'unknown',
+            reason: booking.cancellationReason,
+            late: booking.lateCancellation,
+          }
+        : null,
+    sequence: booking.sequence,
+    createdAt: booking.createdAt.toISOString(),
+  };
+}
+
 /** Bookings as the API shows them, in the order of `ids`. */
 export async function loadBookingViews(executor: Executor, ids: string[], options: ViewOptions): Promise<Booking[]> {
   if (ids.length === 0) return [];
   const rows = await executor
-    .select({
-      booking: bookings,
-      librarianName: librarians.name,
-      timeZone: librarians.timeZone,
-      studentName: students.name,
-      studentEmail: students.email,
-    })
+    .select({ booking: bookings, librarian: librarians, student: students })
     .from(bookings)
     .leftJoin(librarians, eq(librarians.id, bookings.librarianId))
     .leftJoin(students, eq(students.id, bookings.studentId))
@@ -92,70 +144,32 @@ export async function loadBookingViews(executor: Executor, ids: string[], option
   return ids.flatMap((id) => {
     const row = byId.get(id);
     if (!row) return [];
-    const { booking } = row;
-    const zone = row.timeZone ?? 'UTC';
-    return [
-      {
-        id: booking.id,
-        status: booking.status,
-        source: booking.source,
-        librarian: booking.librarianId ? { id: booking.librarianId, name: row.librarianName ?? '' } : null,
-        student: booking.studentId
-          ? {
-              id: booking.studentId,
-              name: row.studentName,
-              ...(options.showContacts ? { email: row.studentEmail } : {}),
-            }
-          : null,
-        start: formatInstant(booking.startsAt.getTime(), zone),
-        end: formatInstant(booking.endsAt.getTime(), zone),
-        startUtc: booking.startsAt.toISOString(),
-        endUtc: booking.endsAt.toISOString(),
-        timeZone: zone,
-        mode: booking.mode,
-        location: booking.location,
-        meetingUrl: booking.meetingUrl,
-        topic: booking.topic,
-        // A companion sees the student's name, not their email or how they describe themselves.
-        ...(options.showContacts ? { studentCategories: booking.studentCategories } : {}),
-        companions: companionRows
-          .filter((companion) => companion.bookingId === id)
-          .map((companion) => ({
-            id: companion.id,
-            name: companion.name,
-            ...(options.showContacts || options.ownCompanionId === companion.id ? { email: companion.email } : {}),
-            status: companion.status,
-            attended: companion.attended,
-          })),
-        attendance: booking.attendance,
-        cancellation:
-          booking.status === 'cancelled' && booking.cancelledAt
-            ? {
-                at: booking.cancelledAt.toISOString(),
-                by: booking.cancelledBy ?? 'unknown',
-                reason: booking.cancellationReason,
-                late: booking.lateCancellation,
-              }
-            : null,
-        sequence: booking.sequence,
-        createdAt: booking.createdAt.toISOString(),
-      },
-    ];
+    const own = companionRows.filter((companion) => companion.bookingId === id);
+    return [toBookingView(row.booking, row.librarian, row.student, own, options)];
   });
 }
 
-/** The student's confirmed sessions still to come, for the per-student limit. */
-export async function countUpcoming(executor: Executor, studentId: string, now: Date): Promise<number> {
+/**
+ * A booking locked FOR UPDATE (changes to one booking are serialised), with its librarian and
+ * student, in one statement. Rows read after this one see whatever the previous holder committed.
+ */
+export async function lockBookingWithPeople(executor: Executor, id: string) {
   const [row] = await executor
-    .select({ total: sql<number>`count(*)::int` })
+    .select({ booking: bookings, librarian: librarians, student: students })
     .from(bookings)
-    .where(
-      and(
-        eq(bookings.studentId, studentId),
-        eq(bookings.status, 'confirmed'),
-        eq(bookings.source, 'booked'),
-        gt(bookings.startsAt, now),
-      ),
-    );
-  return row?.total ?? 0;
+    .leftJoin(librarians, eq(librarians.id, bookings.librarianId))
+    .leftJoin(students, eq(students.id, bookings.studentId))
+    .where(eq(bookings.id, id))
+    .for('update', { of: bookings });
+  return row;
+}
+
+/** The student's confirmed sessions still to come, for the per-student limit: a scalar subquery. */
+export function countUpcomingSql(studentId: string, now: Date): SQL<number> {
+  return sql<number>`(select count(*)::int from ${bookings} where ${and(
+    eq(bookings.studentId, studentId),
+    eq(bookings.status, 'confirmed'),
+    eq(bookings.source, 'booked'),
+    gt(bookings.startsAt, now),
+  )})`;
 }

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { and, asc, count, eq, gte, isNull, lt, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
+import { writeTogether } from '../../db/batch.js';
 import type { Database, Executor } from '../../db/client.js';
 import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
 import { bookingEvents, bookings, companions, manageTokens } from '../../db/schema.js';
@@ -9,19 +11,22 @@ import type { Clock } from '../../time/clock.js';
 import { localDaysToInstants } from '../../time/zone.js';
 import type { AvailabilityService } from '../availability/service.js';
 import { findSlot, type Mode, type Slot } from '../availability/slots.js';
-import type { CategoryService } from '../categories/service.js';
+import type { Dimension } from '../categories/schemas.js';
+import { type CategoryService, categoryErrors } from '../categories/service.js';
+import { eventWrites } from '../events/feed.js';
 import { queueFeedback } from '../feedback/queue.js';
 import type { LibrarianService } from '../librarians/service.js';
-import { type OutboxSettings, queueForBooking } from '../notifications/outbox.js';
+import { manageTokenRows } from '../links/tokens.js';
+import { NO_HISTORY, type OutboxSettings, outboxWrites } from '../notifications/outbox.js';
 import { authorize, type Caller, studentIdOf } from './access.js';
-import type { BookingChanges, IssuedLinks } from './changes.js';
-import { claimIdempotencyKey, requestHash, storeIdempotentResponse } from './idempotency.js';
+import { type BookingChanges, type IssuedLinks, selectColumns } from './changes.js';
+import { claimIdempotencyKey, idempotentResponseWrite, requestHash } from './idempotency.js';
 import {
   activeCompanions,
   type BookingRow,
   bookingIdOfToken,
   companionsOf,
-  countUpcoming,
+  countUpcomingSql,
   loadBookingViews,
   lockBooking,
   manageTokenExpiry,
@@ -55,6 +60,8 @@ function placement(slot: Slot, bufferMinutes: number, mode: Mode, meetingUrl: st
   };
 }
 
+type SlotInputs = Awaited<ReturnType<AvailabilityService['loadSlotInputs']>>;
+
 function slotConflict(error: unknown): Conflict | undefined {
   const info = pgError(error);
   if (info?.code !== PG_EXCLUSION_VIOLATION) return undefined;
@@ -75,19 +82,22 @@ export function createBookingService(deps: {
   categories: CategoryService;
 }) {
   const { db, clock, config } = deps;
-  const { manageUrl, issueToken, view, addCompanions, tooManyCompanions, openForChange, finishChange } = deps.changes;
+  const {
+    manageUrl,
+    view,
+    viewOf,
+    newCompanions,
+    tooManyCompanions,
+    openForChange,
+    finishChange,
+    bumped,
+    bookingUpdate,
+  } = deps.changes;
 
-  /** The slot at `startMs`: 422 when the librarian does not offer it, 409 when it is taken. */
-  async function requireSlot(executor: Executor, librarianId: string, startMs: number, excludeBookingId?: string) {
-    const librarian = await deps.librarians.findRow(librarianId, executor);
-    if (!librarian.active) throw new NotFound(`Librarian ${librarianId}`);
-    const request = await deps.availability.slotRequest(
-      librarian,
-      startMs - HOUR,
-      startMs + HOUR,
-      executor,
-      excludeBookingId,
-    );
+  /** The slot at `startMs`, from inputs read: 422 when the librarian does not offer it, 409 when it is taken. */
+  function pickSlot(inputs: SlotInputs | undefined, librarianId: string, startMs: number) {
+    if (!inputs?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
+    const { request } = inputs;
     const offered = findSlot({ ...request, busy: [] }, startMs);
     if (!offered) {
       throw new RuleViolation(
@@ -98,7 +108,7 @@ export function createBookingService(deps: {
     }
     if (!findSlot(request, startMs))
       throw new Conflict('slot_unavailable', 'That slot is already taken; choose another.');
-    return { librarian, slot: offered, bufferMinutes: request.bufferMinutes };
+    return { librarian: inputs.librarian, slot: offered, bufferMinutes: request.bufferMinutes };
   }
 
   function chooseMode(offered: Mode[], wanted: Mode | undefined): Mode {
@@ -110,13 +120,16 @@ export function createBookingService(deps: {
     return wanted ?? (offered[0] as Mode);
   }
 
-  async function checkCompanionCategories(
+  /** Companions' categories against the defined ones: 422 naming the first companion's bad values. */
+  function checkCompanionCategories(
     inputs: CompanionInput[],
-    executor: Executor,
+    dimensions: Dimension[],
     pointer: (index: number) => string,
   ) {
     for (const [index, input] of inputs.entries()) {
-      if (input.categories) await deps.categories.checkCategories(input.categories, pointer(index), executor);
+      const errors = input.categories ? categoryErrors(dimensions, input.categories, pointer(index)) : [];
+      if (errors.length > 0)
+        throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
     }
   }
 
@@ -136,30 +149,46 @@ export function createBookingService(deps: {
   async function replay(executor: Executor, stored: Booking, now: Date): Promise<Booking> {
     const [booking] = await executor.select().from(bookings).where(eq(bookings.id, stored.id));
     if (!booking) return stored;
-    await executor
-      .update(manageTokens)
-      .set({ revokedAt: now })
-      .where(
-        and(
-          eq(manageTokens.bookingId, booking.id),
-          eq(manageTokens.issuedVia, 'response'),
-          isNull(manageTokens.revokedAt),
+    const active = activeCompanions(await companionsOf(executor, [booking.id]));
+    const { tokens, rows } = manageTokenRows(
+      [null, ...active.map((companion) => companion.id)].map((companionId) => ({
+        bookingId: booking.id,
+        endsAt: booking.endsAt,
+        companionId,
+        issuedVia: 'response' as const,
+        now,
+      })),
+    );
+    await writeTogether(executor, {
+      revoked_links: executor
+        .update(manageTokens)
+        .set({ revokedAt: now })
+        .where(
+          and(
+            eq(manageTokens.bookingId, booking.id),
+            eq(manageTokens.issuedVia, 'response'),
+            isNull(manageTokens.revokedAt),
+          ),
         ),
-      );
-    const companionRows = activeCompanions(await companionsOf(executor, [booking.id]));
+      new_links: executor.insert(manageTokens).values(rows),
+    });
+    const [studentToken, ...companionTokens] = tokens as [string, ...string[]];
     const links: IssuedLinks = {
-      manage: manageUrl(booking.id, await issueToken(executor, booking, {})),
-      companions: await Promise.all(
-        companionRows.map(async (companion) => ({
-          companionId: companion.id,
-          manage: manageUrl(booking.id, await issueToken(executor, booking, { companionId: companion.id })),
-        })),
-      ),
+      manage: manageUrl(booking.id, studentToken),
+      companions: active.map((companion, index) => ({
+        companionId: companion.id,
+        manage: manageUrl(booking.id, companionTokens[index] as string),
+      })),
     };
     return { ...stored, links };
   }
 
   return {
+    /**
+     * A booking in three statements (four with an Idempotency-Key): lock the student (1); read
+     * everything the decision needs at once, after the lock (2); write the booking, companions,
+     * links, feed event, webhook deliveries, emails and the stored response together (3).
+     */
     async create(user: AuthUser, input: CreateBooking, options: { idempotencyKey?: string } = {}) {
       const now = clock.now();
       const companionInputs = [...(input.companion ? [input.companion] : []), ...(input.companions ?? [])];
@@ -171,52 +200,81 @@ export function createBookingService(deps: {
             const claim = await claimIdempotencyKey(tx, user.sub, key, requestHash(input), now);
             if (claim) return { booking: await replay(tx, claim.replay as Booking, now), replayed: true };
           }
-          await checkCompanionCategories(companionInputs, tx, (index) =>
+          // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
+          const student = await deps.categories.lockStudent(user, tx);
+          const withCategories = companionInputs.some((companion) => companion.categories);
+          const inputs = await deps.availability.loadSlotInputs(input.librarianId, startMs - HOUR, startMs + HOUR, {
+            executor: tx,
+            extra: {
+              upcoming: countUpcomingSql(student.id, now),
+              dimensions: withCategories ? deps.categories.dimensionsSql() : sql<Dimension[]>`'[]'::jsonb`,
+            },
+          });
+          checkCompanionCategories(companionInputs, inputs?.extra.dimensions ?? [], (index) =>
             input.companion && index === 0
               ? '/companion/categories'
               : `/companions/${index - (input.companion ? 1 : 0)}/categories`,
           );
-          // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
-          const student = await deps.categories.ensureStudent(user, tx, { lock: true });
-          if ((await countUpcoming(tx, student.id, now)) >= config.bookingLimitPerStudent) {
+          if ((inputs?.extra.upcoming ?? 0) >= config.bookingLimitPerStudent) {
             throw new RuleViolation(
               'booking_limit_reached',
               `You already have ${config.bookingLimitPerStudent} upcoming sessions; cancel one or wait until one has taken place.`,
             );
           }
-          const { librarian, slot, bufferMinutes } = await requireSlot(tx, input.librarianId, startMs);
+          const { librarian, slot, bufferMinutes } = pickSlot(inputs, input.librarianId, startMs);
           if (companionInputs.length > librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
           const mode = chooseMode(slot.modes, input.mode);
-          const [inserted] = await tx
-            .insert(bookings)
-            .values({
-              librarianId: librarian.id,
-              studentId: student.id,
-              studentRef: `s:${student.id}`,
-              ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
-              topic: input.topic ?? null,
-              studentTimeZone: input.timeZone ?? null,
-              studentCategories: student.categories,
-              createdAt: now,
-              updatedAt: now,
-            })
-            .returning();
-          const booking = inserted as BookingRow;
-          const links: IssuedLinks = {
-            manage: manageUrl(booking.id, await issueToken(tx, booking, {})),
-            companions: await addCompanions(tx, booking, companionInputs, now),
+          const booking: BookingRow = {
+            id: randomUUID(),
+            librarianId: librarian.id,
+            studentId: student.id,
+            studentRef: `s:${student.id}`,
+            source: 'booked',
+            ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
+            status: 'confirmed',
+            topic: input.topic ?? null,
+            studentTimeZone: input.timeZone ?? null,
+            studentCategories: student.categories,
+            attendance: null,
+            cancelledAt: null,
+            cancelledBy: null,
+            cancellationReason: null,
+            lateCancellation: false,
+            sequence: 0,
+            createdAt: now,
+            updatedAt: now,
           };
-          const created = await view(tx, booking.id);
-          await recordEvent(tx, {
-            bookingId: booking.id,
-            actor: `student:${user.email ?? user.sub}`,
-            action: 'created',
-            after: created,
-            at: now,
+          const added = newCompanions(tx, booking, companionInputs, now);
+          const studentLink = manageTokenRows([
+            { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },
+          ]);
+          const open = { librarian, student, party: undefined };
+          const created = viewOf(open, booking, added.rows);
+          await writeTogether(tx, {
+            new_booking: tx.insert(bookings).values(booking),
+            new_booking_link: tx.insert(manageTokens).values(studentLink.rows),
+            ...added.writes,
+            ...eventWrites(tx, {
+              bookingId: booking.id,
+              actor: `student:${user.email ?? user.sub}`,
+              action: 'created',
+              after: created,
+              at: now,
+            }),
+            ...outboxWrites(
+              tx,
+              deps.outbox,
+              { kind: 'booking_created', now },
+              { booking, librarian, student, companions: added.rows },
+              NO_HISTORY,
+            ),
+            // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
+            ...(key ? { stored_response: idempotentResponseWrite(tx, user.sub, key, 201, created) } : {}),
           });
-          await queueForBooking(tx, deps.outbox, { kind: 'booking_created', bookingId: booking.id, now });
-          // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
-          if (key) await storeIdempotentResponse(tx, user.sub, key, 201, created);
+          const links: IssuedLinks = {
+            manage: manageUrl(booking.id, studentLink.tokens[0] as string),
+            companions: added.links,
+          };
           return { booking: { ...created, links }, replayed: false };
         }),
       );
@@ -288,21 +346,25 @@ export function createBookingService(deps: {
     async cancel(id: string, caller: Caller, input: CancelBooking): Promise<Booking> {
       const now = clock.now();
       return db.transaction(async (tx) => {
-        const { booking, party } = await openForChange(tx, id, caller, 'change', now);
-        const before = await view(tx, id);
-        await tx
-          .update(bookings)
-          .set({
-            status: 'cancelled',
-            cancelledAt: now,
-            cancelledBy: party.kind === 'student_link' ? 'student' : party.kind,
-            cancellationReason: input.reason ?? null,
-            lateCancellation: booking.startsAt.getTime() - now.getTime() < LATE_CANCELLATION_HOURS * HOUR,
-            sequence: sql`${bookings.sequence} + 1`,
-            updatedAt: now,
-          })
-          .where(eq(bookings.id, id));
-        return finishChange(tx, { id, party, action: 'cancelled', before, now, notify: { kind: 'booking_cancelled' } });
+        const open = await openForChange(tx, id, caller, 'change', now, selectColumns(tx));
+        const before = viewOf(open, open.booking, open.companions);
+        const booking: BookingRow = {
+          ...bumped(open.booking, now),
+          status: 'cancelled',
+          cancelledAt: now,
+          cancelledBy: open.party.kind === 'student_link' ? 'student' : open.party.kind,
+          cancellationReason: input.reason ?? null,
+          lateCancellation: open.booking.startsAt.getTime() - now.getTime() < LATE_CANCELLATION_HOURS * HOUR,
+        };
+        return finishChange(tx, open, {
+          action: 'cancelled',
+          before,
+          now,
+          booking,
+          companions: open.companions,
+          writes: { changed_booking: bookingUpdate(tx, booking) },
+          notify: { kind: 'booking_cancelled' },
+        });
       });
     },
 
@@ -311,38 +373,53 @@ export function createBookingService(deps: {
       const startMs = Date.parse(input.start);
       return runWithSlotConflicts(() =>
         db.transaction(async (tx) => {
-          const { booking, party } = await openForChange(tx, id, caller, 'change', now);
-          if (booking.startsAt.getTime() === startMs) {
+          const open = await openForChange(tx, id, caller, 'change', now, async (columns, locked) => {
+            const librarianId = locked.librarianId as string;
+            const inputs = await deps.availability.loadSlotInputs(librarianId, startMs - HOUR, startMs + HOUR, {
+              executor: tx,
+              excludeBookingId: id,
+              extra: columns,
+            });
+            return {
+              token: inputs?.extra.token ?? null,
+              history: inputs?.extra.history ?? NO_HISTORY,
+              inputs,
+            };
+          });
+          if (open.booking.startsAt.getTime() === startMs) {
             throw new RuleViolation('same_slot', 'The booking is already at that time.', [
               { pointer: '/start', in: 'body', message: 'is the current start' },
             ]);
           }
-          const { librarian, slot, bufferMinutes } = await requireSlot(tx, booking.librarianId as string, startMs, id);
+          const { librarian, slot, bufferMinutes } = pickSlot(
+            open.facts.inputs,
+            open.booking.librarianId as string,
+            startMs,
+          );
           const mode = chooseMode(
             slot.modes,
-            input.mode ?? (slot.modes.includes(booking.mode) ? booking.mode : undefined),
+            input.mode ?? (slot.modes.includes(open.booking.mode) ? open.booking.mode : undefined),
           );
-          const before = await view(tx, id);
+          const before = viewOf(open, open.booking, open.companions);
+          const booking: BookingRow = {
+            ...bumped(open.booking, now),
+            ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
+          };
           // One UPDATE moves the booking: the old time is released and the new one taken atomically,
           // and the exclusion constraint checks the new range against every other booking.
-          await tx
-            .update(bookings)
-            .set({
-              ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
-              sequence: sql`${bookings.sequence} + 1`,
-              updatedAt: now,
-            })
-            .where(eq(bookings.id, id));
-          await tx
-            .update(manageTokens)
-            .set({ expiresAt: manageTokenExpiry(new Date(slot.endMs)) })
-            .where(eq(manageTokens.bookingId, id));
-          return finishChange(tx, {
-            id,
-            party,
+          return finishChange(tx, open, {
             action: 'rescheduled',
             before,
             now,
+            booking,
+            companions: open.companions,
+            writes: {
+              changed_booking: bookingUpdate(tx, booking),
+              moved_links: tx
+                .update(manageTokens)
+                .set({ expiresAt: manageTokenExpiry(booking.endsAt) })
+                .where(eq(manageTokens.bookingId, id)),
+            },
             notify: { kind: 'booking_rescheduled' },
           });
         }),

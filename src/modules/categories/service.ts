@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { categoryDimensions, categoryValues, students } from '../../db/schema.js';
 import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
@@ -7,6 +7,38 @@ import type { Clock } from '../../time/clock.js';
 import type { CategoryValues, Dimension, StudentProfile } from './schemas.js';
 
 type StudentRow = typeof students.$inferSelect;
+
+/** The defined categories as a scalar subquery (jsonb), to read with other facts in one statement. */
+function dimensionsSql(): SQL<Dimension[]> {
+  return sql<Dimension[]>`(select coalesce(jsonb_agg(jsonb_build_object(
+      'key', d.key, 'label', d.label,
+      'values', (select coalesce(jsonb_agg(jsonb_build_object('value', v.value, 'label', v.label) order by v.position), '[]'::jsonb)
+                 from ${categoryValues} v where v.dimension_key = d.key))
+    order by d.position), '[]'::jsonb)
+    from ${categoryDimensions} d)`;
+}
+
+/** What is wrong with category values, given the defined dimensions: one error per bad key or value. */
+export function categoryErrors(dimensions: Dimension[], categories: CategoryValues, pointerBase: string): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [key, value] of Object.entries(categories)) {
+    const dimension = dimensions.find((candidate) => candidate.key === key);
+    if (!dimension) {
+      errors.push({
+        pointer: `${pointerBase}/${key}`,
+        in: 'body',
+        message: `is not a category (${dimensions.map((d) => d.key).join(', ')})`,
+      });
+    } else if (!dimension.values.some((candidate) => candidate.value === value)) {
+      errors.push({
+        pointer: `${pointerBase}/${key}`,
+        in: 'body',
+        message: `must be one of ${dimension.values.map((v) => v.value).join(', ')}`,
+      });
+    }
+  }
+  return errors;
+}
 
 export function createCategoryService({ db, clock }: { db: Database; clock: Clock }) {
   async function listDimensions(executor: Executor = db): Promise<Dimension[]> {
@@ -23,24 +55,7 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
 
   /** Each key must be a dimension and each value one of its values; 422 naming every bad one. */
   async function checkCategories(categories: CategoryValues, pointerBase: string, executor: Executor = db) {
-    const dimensions = await listDimensions(executor);
-    const errors: FieldError[] = [];
-    for (const [key, value] of Object.entries(categories)) {
-      const dimension = dimensions.find((candidate) => candidate.key === key);
-      if (!dimension) {
-        errors.push({
-          pointer: `${pointerBase}/${key}`,
-          in: 'body',
-          message: `is not a category (${dimensions.map((d) => d.key).join(', ')})`,
-        });
-      } else if (!dimension.values.some((candidate) => candidate.value === value)) {
-        errors.push({
-          pointer: `${pointerBase}/${key}`,
-          in: 'body',
-          message: `must be one of ${dimension.values.map((v) => v.value).join(', ')}`,
-        });
-      }
-    }
+    const errors = categoryErrors(await listDimensions(executor), categories, pointerBase);
     if (errors.length > 0) throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
   }
 
@@ -73,6 +88,30 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
     return row as StudentRow;
   }
 
+  /**
+   * The student record for a token, created on first use, name and email following the token,
+   * and locked FOR UPDATE until the caller's transaction ends: one statement (an upsert always
+   * locks the row it lands on, and returns it as it now is).
+   */
+  async function lockStudent(user: AuthUser, executor: Executor): Promise<StudentRow> {
+    const now = clock.now();
+    const [row] = await executor
+      .insert(students)
+      .values({ idpSubject: user.sub, email: user.email, name: user.name, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({
+        target: students.idpSubject,
+        set: {
+          email: sql`excluded.email`,
+          name: sql`excluded.name`,
+          updatedAt: sql`case when ${students.email} is not distinct from excluded.email
+            and ${students.name} is not distinct from excluded.name
+            then ${students.updatedAt} else excluded.updated_at end`,
+        },
+      })
+      .returning();
+    return row as StudentRow;
+  }
+
   function toProfile(row: StudentRow): StudentProfile {
     return { id: row.id, name: row.name, email: row.email, categories: row.categories };
   }
@@ -81,6 +120,8 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
     listDimensions,
     checkCategories,
     ensureStudent,
+    lockStudent,
+    dimensionsSql,
 
     async replaceDimensions(dimensions: Dimension[]): Promise<Dimension[]> {
       const keys = dimensions.map((dimension) => dimension.key);

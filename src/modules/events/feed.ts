@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { type Writes, writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
 import { bookingEvents } from '../../db/schema.js';
 
@@ -57,37 +58,53 @@ export function thinPayload(type: string, at: Date, bookingId: string, after: un
   };
 }
 
+export interface FeedEvent {
+  bookingId: string;
+  actor: string;
+  action: string;
+  before?: unknown;
+  after?: unknown;
+  at: Date;
+}
+
 /**
- * The change feed: appends one event for a booking change, in the caller's transaction, at the
- * next position (booking_events.id), and in the same statement's transaction creates one webhook
- * delivery for every enabled endpoint that subscribes to its type. A rolled-back change leaves
- * neither; a committed one can never be missed by the webhook channel.
+ * The change feed's writes for one booking change, to send with the change's own writes
+ * (writeTogether): the event, at the next position (booking_events.id), and one webhook delivery
+ * for every enabled endpoint that subscribes to its type. A rolled-back change leaves neither; a
+ * committed one can never be missed by the webhook channel.
  */
-export async function appendEvent(
-  executor: Executor,
-  event: { bookingId: string; actor: string; action: string; before?: unknown; after?: unknown; at: Date },
-): Promise<number> {
-  const [row] = await executor
-    .insert(bookingEvents)
-    .values({
-      at: event.at,
-      bookingId: event.bookingId,
-      actor: event.actor,
-      action: event.action,
-      before: event.before ?? null,
-      after: event.after ?? null,
-    })
-    .returning({ id: bookingEvents.id });
-  const position = row?.id as number;
+export function eventWrites(executor: Executor, event: FeedEvent): Writes {
   const type = EVENT_TYPE_OF_ACTION[event.action];
-  if (type) {
-    const payload = JSON.stringify(thinPayload(type, event.at, event.bookingId, event.after));
-    await executor.execute(sql`
+  const payload = type ? JSON.stringify(thinPayload(type, event.at, event.bookingId, event.after)) : undefined;
+  return {
+    feed_event: executor
+      .insert(bookingEvents)
+      .values({
+        at: event.at,
+        bookingId: event.bookingId,
+        actor: event.actor,
+        action: event.action,
+        before: event.before ?? null,
+        after: event.after ?? null,
+      })
+      .returning({ id: bookingEvents.id }),
+    feed_webhooks: type
+      ? sql`
       insert into webhook_deliveries (id, endpoint_id, event_id, type, payload, next_attempt_at, created_at)
-      select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.id, ${position}, ${type}, ${payload}::jsonb,
+      select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.id, feed_event.id, ${type}, ${payload}::jsonb,
              ${event.at}, ${event.at}
-      from webhook_endpoints e
-      where e.enabled and ${type} = any(e.events)`);
-  }
-  return position;
+      from webhook_endpoints e, feed_event
+      where e.enabled and ${type} = any(e.events)`
+      : undefined,
+  };
+}
+
+/** Appends one event (and its webhook deliveries) on its own; returns its position. */
+export async function appendEvent(executor: Executor, event: FeedEvent): Promise<number> {
+  const [row] = await writeTogether<{ id: number }>(
+    executor,
+    eventWrites(executor, event),
+    sql`select id from feed_event`,
+  );
+  return Number(row?.id);
 }

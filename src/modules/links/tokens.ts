@@ -40,3 +40,26 @@ export async function insertManageToken(
   });
   return token;
 }
+
+/** New manage links for several holders, as rows for one multi-row insert, with the tokens to hand out. */
+export function manageTokenRows(
+  holders: {
+    bookingId: string;
+    endsAt: Date;
+    companionId?: string | null;
+    issuedVia: 'email' | 'response';
+    now: Date;
+  }[],
+): { tokens: string[]; rows: (typeof manageTokens.$inferInsert)[] } {
+  const tokens = holders.map(() => generateManageToken());
+  const rows = holders.map((holder, index) => ({
+    tokenHash: hashManageToken(tokens[index] as string),
+    bookingId: holder.bookingId,
+    holder: holder.companionId ? ('companion' as const) : ('student' as const),
+    companionId: holder.companionId ?? null,
+    expiresAt: manageTokenExpiry(holder.endsAt),
+    issuedVia: holder.issuedVia,
+    createdAt: holder.now,
+  }));
+  return { tokens, rows };
+}

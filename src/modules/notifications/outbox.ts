@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, gt, inArray, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, ne, type SQL, sql } from 'drizzle-orm';
+import type { Writes } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
-import { bookings, companions, librarians, notifications, students } from '../../db/schema.js';
+import { type bookings, type companions, type librarians, notifications, type students } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { sessionSnapshot } from './context.js';
 import type { MessageSnapshot } from './message.js';
@@ -52,42 +53,77 @@ function recipientKey(row: { recipientRole: Role; companionId?: string | null })
   return `${row.recipientRole}:${row.companionId ?? ''}`;
 }
 
+type BookingChangeKind = Exclude<NotificationKind, 'reminder' | 'feedback_request' | 'webhook_disabled'>;
+
+/** The session as the change leaves it: the rows the messages describe. */
+export interface OutboxSession {
+  booking: typeof bookings.$inferSelect;
+  librarian: typeof librarians.$inferSelect;
+  student: typeof students.$inferSelect | null;
+  companions: (typeof companions.$inferSelect)[];
+}
+
+/** What the booking's earlier messages mean for this change: the hourly limit and what a change supersedes. */
+export interface OutboxHistory {
+  /** Messages other than reminders queued in the last hour. */
+  recent: number;
+  /** Messages other than reminders not yet sent (pending or failed). */
+  unsent: { id: string; kind: string; recipientRole: Role; companionId: string | null; payload: unknown }[];
+}
+
+/** A booking that has only just been written has no history. */
+export const NO_HISTORY: OutboxHistory = { recent: 0, unsent: [] };
+
+/** The booking's message history as one scalar subquery (jsonb), to read with the change's other facts. */
+export function outboxHistorySql(bookingId: string, now: Date): SQL<OutboxHistory> {
+  return sql<OutboxHistory>`jsonb_build_object(
+    'recent', (select count(*)::int from ${notifications}
+               where ${and(
+                 eq(notifications.bookingId, bookingId),
+                 ne(notifications.kind, 'reminder'),
+                 gt(notifications.createdAt, new Date(now.getTime() - HOUR)),
+               )}),
+    'unsent', (select coalesce(jsonb_agg(jsonb_build_object(
+                 'id', ${notifications.id}, 'kind', ${notifications.kind},
+                 'recipientRole', ${notifications.recipientRole}, 'companionId', ${notifications.companionId},
+                 'payload', ${notifications.payload})), '[]'::jsonb)
+               from ${notifications}
+               where ${and(
+                 eq(notifications.bookingId, bookingId),
+                 ne(notifications.kind, 'reminder'),
+                 inArray(notifications.status, ['pending', 'failed']),
+               )}))`;
+}
+
 /**
- * Writes the emails a booking change causes into the outbox, in the caller's transaction, so the
+ * The emails a booking change causes, as writes to send with the change (writeTogether), so the
  * change and its notifications commit or roll back together. Each message's content is fixed now
  * (payload), so a later change can never turn it into a copy of a later message; instead, a
  * cancellation or a move supersedes the same person's messages not yet sent (status skipped, with
- * the reason), and a move then states the time that person last heard of.
+ * the reason), and a move then states the time that person last heard of. Throws TooManyEmails
+ * (nothing written) past the hourly limit. Pure: what to write is decided from `session` and
+ * `history`, read by the caller.
  */
-export async function queueForBooking(
+export function outboxWrites(
   executor: Executor,
   settings: OutboxSettings,
   change: {
-    kind: Exclude<NotificationKind, 'reminder' | 'feedback_request' | 'webhook_disabled'>;
-    bookingId: string;
+    kind: BookingChangeKind;
     now: Date;
     companionIds?: string[];
     /** For a move: where the session was. */
     previous?: { startMs: number; endMs: number };
   },
-): Promise<void> {
-  const [row] = await executor
-    .select({ booking: bookings, librarian: librarians, student: students })
-    .from(bookings)
-    .innerJoin(librarians, eq(librarians.id, bookings.librarianId))
-    .leftJoin(students, eq(students.id, bookings.studentId))
-    .where(eq(bookings.id, change.bookingId));
-  if (row?.booking.source !== 'booked') return;
-  const { booking, librarian } = row;
-  const allCompanions = await executor
-    .select()
-    .from(companions)
-    .where(eq(companions.bookingId, booking.id))
-    .orderBy(companions.ordinal);
+  session: OutboxSession,
+  history: OutboxHistory,
+): Writes {
+  const { booking, librarian } = session;
+  if (booking.source !== 'booked') return {};
+  const allCompanions = session.companions;
   const named = (ids: string[] | undefined) => allCompanions.filter((c) => ids?.includes(c.id) && c.email);
   const active = allCompanions.filter((c) => c.status === 'invited' && c.email);
 
-  const snapshot: MessageSnapshot = sessionSnapshot(booking, librarian, row.student, allCompanions);
+  const snapshot: MessageSnapshot = sessionSnapshot(booking, librarian, session.student, allCompanions);
 
   const messages: NewNotification[] = [];
   const message = (role: Role, email: string | null, name: string | null, companionId: string | null = null) => {
@@ -105,7 +141,7 @@ export async function queueForBooking(
       payload: snapshot,
     });
   };
-  const student = () => message('student', row.student?.email ?? null, row.student?.name ?? null);
+  const student = () => message('student', session.student?.email ?? null, session.student?.name ?? null);
   const librarianMessage = () => message('librarian', librarian.email, librarian.name);
   const companion = (c: (typeof allCompanions)[number]) => message('companion', c.email, c.name, c.id);
 
@@ -129,40 +165,21 @@ export async function queueForBooking(
   }
 
   if (change.kind !== 'booking_cancelled' && messages.length > 0) {
-    const [sent] = await executor
-      .select({ total: sql<number>`count(*)::int` })
-      .from(notifications)
-      .where(
-        and(
-          eq(notifications.bookingId, booking.id),
-          ne(notifications.kind, 'reminder'),
-          gt(notifications.createdAt, new Date(change.now.getTime() - HOUR)),
-        ),
-      );
-    if ((sent?.total ?? 0) + messages.length > settings.emailsPerBookingPerHour) {
+    if (history.recent + messages.length > settings.emailsPerBookingPerHour) {
       throw new TooManyEmails(settings.emailsPerBookingPerHour);
     }
   }
 
+  const writes: Writes = {};
   if (change.kind === 'booking_cancelled' || change.kind === 'booking_rescheduled') {
     const recipients = new Set(messages.map(recipientKey));
-    const unsent = await executor
-      .select()
-      .from(notifications)
-      .where(
-        and(
-          eq(notifications.bookingId, booking.id),
-          ne(notifications.kind, 'reminder'),
-          inArray(notifications.status, ['pending', 'failed']),
-        ),
-      );
-    const superseded = unsent.filter(
+    const superseded = history.unsent.filter(
       (old) =>
         recipients.has(recipientKey(old)) &&
         (change.kind === 'booking_cancelled' || old.kind === 'booking_rescheduled'),
     );
     if (superseded.length > 0) {
-      await executor
+      writes.outbox_superseded = executor
         .update(notifications)
         .set({ status: 'skipped', lastError: `superseded by ${change.kind}`, lockedUntil: null, linkToken: null })
         .where(
@@ -182,25 +199,22 @@ export async function queueForBooking(
     }
   }
 
-  // Reminders: replaced whenever the session moves or its people change.
+  // Reminders: replaced whenever the session moves or its people change (a new booking has none).
   const affected =
     change.kind === 'companion_added' || change.kind === 'companion_removed' ? (change.companionIds ?? []) : null;
-  await executor
-    .update(notifications)
-    .set({ status: 'skipped', lastError: `superseded by ${change.kind}` })
-    .where(
-      and(
-        eq(notifications.bookingId, booking.id),
-        eq(notifications.kind, 'reminder'),
-        inArray(notifications.status, ['pending', 'failed']),
-        affected
-          ? inArray(
-              notifications.companionId,
-              affected.length > 0 ? affected : ['00000000-0000-0000-0000-000000000000'],
-            )
-          : undefined,
-      ),
-    );
+  if (change.kind !== 'booking_created' && (affected === null || affected.length > 0)) {
+    writes.outbox_reminders = executor
+      .update(notifications)
+      .set({ status: 'skipped', lastError: `superseded by ${change.kind}` })
+      .where(
+        and(
+          eq(notifications.bookingId, booking.id),
+          eq(notifications.kind, 'reminder'),
+          inArray(notifications.status, ['pending', 'failed']),
+          affected ? inArray(notifications.companionId, affected) : undefined,
+        ),
+      );
+  }
   const remindAt = new Date(booking.startsAt.getTime() - settings.reminderHours * HOUR);
   if (
     booking.status === 'confirmed' &&
@@ -222,9 +236,12 @@ export async function queueForBooking(
         createdAt: change.now,
         messageId: `<${randomUUID()}@${settings.messageIdDomain}>`,
       });
-    if (change.kind !== 'companion_added') reminder('student', row.student?.email ?? null, row.student?.name ?? null);
+    if (change.kind !== 'companion_added') {
+      reminder('student', session.student?.email ?? null, session.student?.name ?? null);
+    }
     const remindCompanions = change.kind === 'companion_added' ? named(change.companionIds) : active;
     for (const c of remindCompanions) if (c.status === 'invited') reminder('companion', c.email, c.name, c.id);
   }
-  if (messages.length > 0) await executor.insert(notifications).values(messages);
+  if (messages.length > 0) writes.outbox_messages = executor.insert(notifications).values(messages);
+  return writes;
 }
