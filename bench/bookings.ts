@@ -1,41 +1,181 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { signToken } from '../tests/helpers/app.js';
+import { countStatements, proxyPostgres, type StatementCount } from '../tests/helpers/statements.js';
+import { freePort, type Liaison, startLiaison, token } from './scale/cluster.js';
 import { type Measurement, summarise } from './stats.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SECRET = randomBytes(32).toString('base64url');
+const SERVER_ENV = {
+  WORKER: 'off',
+  LOG_LEVEL: 'warn',
+  BOOKING_LIMIT_PER_STUDENT: '100',
+  RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
+  RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '1000000',
+  EMAILS_PER_BOOKING_PER_HOUR: '1000',
+};
 
-async function waitForHealth(url: string, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`server exited with ${server.exitCode}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('server did not become healthy');
+interface Reply {
+  status: number;
+  body: unknown;
 }
 
-async function request(url: string, token: string, method: string, body?: unknown) {
-  const response = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+async function request(base: string, path: string, options: { token?: string; method?: string; body?: unknown } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method: options.method ?? 'GET',
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+  return { status: response.status, body: text ? JSON.parse(text) : null } as Reply;
+}
+
+/** A fresh database on the bench's PostgreSQL server; dropped by the returned function. */
+export async function benchDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `liaison_bench_${Date.now()}_${Math.floor(Math.random() * 1000)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+export async function stopServer(server: Liaison): Promise<void> {
+  server.child.kill('SIGTERM');
+  await server.exited;
+}
+
+/** Peak resident memory of a process so far (Linux: VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+  return kilobytes / 1024;
+}
+
+/** Librarians open Monday to Friday 08:00–20:00 London, 15-minute slots, one companion allowed. */
+async function seedLibrarians(base: string, count: number): Promise<string[]> {
+  const admin = await token(['admin']);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const created = await request(base, '/api/v1/librarians', {
+      token: admin,
+      method: 'POST',
+      body: { email: `bench-${i}@uni.ac.uk`, name: `Bench ${i}` },
+    });
+    const id = (created.body as { id: string }).id;
+    await request(base, `/api/v1/librarians/${id}/availability`, {
+      token: admin,
+      method: 'PUT',
+      body: {
+        timeZone: 'Europe/London',
+        slotMinutes: 15,
+        bufferMinutes: 0,
+        minNoticeMinutes: 0,
+        horizonDays: 365,
+        maxCompanions: 2,
+        weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '08:00', end: '20:00' })),
+      },
+    });
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** Next Monday 00:00 UTC: every bench booking lies in the weeks after it. */
+function nextMonday(): number {
+  const day = new Date();
+  day.setUTCDate(day.getUTCDate() + ((8 - day.getUTCDay()) % 7 || 7));
+  day.setUTCHours(0, 0, 0, 0);
+  return day.getTime();
+}
+
+/** The n-th distinct weekday quarter-hour 09:00–20:00 UTC (clear of 08:00 BST) from `monday`. */
+function quarterHour(monday: number, n: number): string {
+  const day = Math.floor(n / 44);
+  const week = Math.floor(day / 5);
+  return new Date(monday + (week * 7 + (day % 5)) * 86_400_000 + (9 * 60 + (n % 44) * 15) * 60_000).toISOString();
 }
 
 /**
- * POST /api/v1/bookings against real PostgreSQL through one server process (a child process, so
- * the load generator does not share its CPU time): distinct slots across many librarians, many
- * concurrent clients. Prints throughput and latency percentiles.
+ * Statements each operation sends, read off the wire by a loopback proxy between one server and
+ * PostgreSQL (tests/helpers/statements.ts, the counter the round-trip test uses).
+ */
+async function countOperations(databaseUrl: string): Promise<Measurement[]> {
+  const proxy = await proxyPostgres(databaseUrl);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: proxy.url });
+  try {
+    const [librarianId] = await seedLibrarians(base, 1);
+    const student = await token(['student'], { sub: 'bench|count', email: 'count@uni.ac.uk' });
+    const monday = nextMonday();
+    const counts: [string, StatementCount][] = [];
+    const measure = async (name: string, run: () => Promise<Reply>) => {
+      proxy.take();
+      const reply = await run();
+      if (reply.status >= 300) throw new Error(`${name}: ${reply.status} ${JSON.stringify(reply.body)}`);
+      counts.push([name, countStatements(proxy.take())]);
+      return reply.body as { id: string; links: { companions: { manage: string }[] } };
+    };
+    const booking = await measure('booking with a companion', () =>
+      request(base, '/api/v1/bookings', {
+        token: student,
+        method: 'POST',
+        body: { librarianId, start: quarterHour(monday, 0), companion: { name: 'Wei', email: 'wei@uni.ac.uk' } },
+      }),
+    );
+    const path = `/api/v1/bookings/${booking.id}`;
+    const companionToken = new URL(booking.links.companions[0]?.manage as string).searchParams.get('token');
+    await measure('reschedule', () =>
+      request(base, `${path}/reschedule`, { token: student, method: 'POST', body: { start: quarterHour(monday, 1) } }),
+    );
+    await measure('add a companion', () =>
+      request(base, `${path}/companion`, {
+        token: student,
+        method: 'PUT',
+        body: { name: 'Omar', email: 'omar@uni.ac.uk' },
+      }),
+    );
+    await measure('companion declines', () =>
+      request(base, `${path}/companion/decline?token=${companionToken}`, { method: 'POST' }),
+    );
+    await measure('remove companions', () => request(base, `${path}/companion`, { token: student, method: 'DELETE' }));
+    await measure('cancel', () => request(base, `${path}/cancel`, { token: student, method: 'POST', body: {} }));
+    const from = new Date(monday).toISOString().slice(0, 10);
+    const to = new Date(monday + 60 * 86_400_000).toISOString().slice(0, 10);
+    await measure('two-month slot listing', () =>
+      request(base, `/api/v1/librarians/${librarianId}/slots?from=${from}&to=${to}`),
+    );
+    return counts.map(([name, count]) => ({
+      name: `statements: ${name} (${count.inTransaction} between BEGIN and COMMIT)`,
+      median: count.total,
+      p99: count.total,
+      runs: 1,
+      unit: 'statements in all',
+      target: name.includes('slot') ? '<= 2 queries' : '<= 6 between BEGIN and COMMIT',
+    }));
+  } finally {
+    await stopServer(server);
+    await proxy.close();
+  }
+}
+
+/**
+ * POST /api/v1/bookings with a companion against real PostgreSQL through one server process (a
+ * child process, so the load generator does not share its CPU time): distinct slots across many
+ * librarians, many concurrent clients. Prints statements per operation, throughput, latency
+ * percentiles and the server's peak resident memory.
  */
 export async function benchBookings(options: {
   adminUrl: string;
@@ -44,71 +184,28 @@ export async function benchBookings(options: {
   clients?: number;
 }): Promise<Measurement[]> {
   const librarianCount = options.librarians ?? 40;
-  const total = options.bookings ?? 4000;
+  const total = options.bookings ?? 6000;
   const clients = options.clients ?? 32;
-  const database = `liaison_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: options.adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
-  const databaseUrl = new URL(options.adminUrl);
-  databaseUrl.pathname = `/${database}`;
-  const port = 3900 + Math.floor(Math.random() * 90);
+  const database = await benchDatabase(options.adminUrl);
+  const measurements = await countOperations(database.url);
+  const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: databaseUrl.toString(),
-      AUTH_JWT_SECRET: SECRET,
-      PORT: String(port),
-      WORKER: 'off',
-      LOG_LEVEL: 'warn',
-      BOOKING_LIMIT_PER_STUDENT: '100',
-      RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
-    },
-  });
+  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url });
   try {
-    await waitForHealth(base, server);
-    const adminToken = await signToken(SECRET, ['admin'], {}, { now: new Date() });
-    const librarianIds: string[] = [];
-    for (let i = 0; i < librarianCount; i++) {
-      const created = await request(`${base}/api/v1/librarians`, adminToken, 'POST', {
-        email: `bench-${i}@uni.ac.uk`,
-        name: `Bench ${i}`,
-      });
-      await request(`${base}/api/v1/librarians/${created.body.id}/availability`, adminToken, 'PUT', {
-        timeZone: 'Europe/London',
-        slotMinutes: 15,
-        bufferMinutes: 0,
-        minNoticeMinutes: 0,
-        horizonDays: 365,
-        maxCompanions: 1,
-        weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '08:00', end: '20:00' })),
-      });
-      librarianIds.push(created.body.id);
-    }
-    // Distinct weekday quarter-hours, from next Monday on, spread over the librarians.
-    const firstMonday = new Date();
-    firstMonday.setUTCDate(firstMonday.getUTCDate() + ((8 - firstMonday.getUTCDay()) % 7 || 7));
-    firstMonday.setUTCHours(0, 0, 0, 0);
-    const jobs: { librarianId: string; start: string; token: string }[] = [];
+    const librarianIds = await seedLibrarians(base, librarianCount);
+    const monday = nextMonday() + 7 * 86_400_000; // a week after the counted bookings
     const studentTokens = await Promise.all(
       Array.from({ length: Math.ceil(total / 50) }, (_, i) =>
-        signToken(SECRET, ['student'], { sub: `bench|${i}` }, { now: new Date() }),
+        token(['student'], { sub: `bench|${i}`, email: `student-${i}@uni.ac.uk` }),
       ),
     );
-    for (let i = 0; i < total; i++) {
-      const librarianId = librarianIds[i % librarianCount] as string;
-      const perLibrarian = Math.floor(i / librarianCount);
-      const day = Math.floor(perLibrarian / 44); // 44 quarter-hours 09:00–20:00 (UTC, clear of the 08:00 BST edge)
-      const week = Math.floor(day / 5);
-      const start = new Date(
-        firstMonday.getTime() + (week * 7 + (day % 5)) * 86_400_000 + (9 * 60 + (perLibrarian % 44) * 15) * 60_000,
-      );
-      jobs.push({ librarianId, start: start.toISOString(), token: studentTokens[i % studentTokens.length] as string });
-    }
-    // Students' own overlaps would 409: give each student's jobs distinct times by construction (i % tokens).
+    // Students' own overlaps would 409: each student's jobs fall at distinct times by construction (i % tokens).
+    const jobs = Array.from({ length: total }, (_, i) => ({
+      librarianId: librarianIds[i % librarianCount] as string,
+      start: quarterHour(monday, Math.floor(i / librarianCount)),
+      token: studentTokens[i % studentTokens.length] as string,
+      companion: { name: `Friend ${i}`, email: `friend-${i}@uni.ac.uk` },
+    }));
     const latencies: number[] = [];
     const statuses: Record<number, number> = {};
     let next = 0;
@@ -118,9 +215,10 @@ export async function benchBookings(options: {
         while (next < jobs.length) {
           const job = jobs[next++] as (typeof jobs)[number];
           const sent = performance.now();
-          const result = await request(`${base}/api/v1/bookings`, job.token, 'POST', {
-            librarianId: job.librarianId,
-            start: job.start,
+          const result = await request(base, '/api/v1/bookings', {
+            token: job.token,
+            method: 'POST',
+            body: { librarianId: job.librarianId, start: job.start, companion: job.companion },
           });
           latencies.push(performance.now() - sent);
           statuses[result.status] = (statuses[result.status] ?? 0) + 1;
@@ -129,10 +227,12 @@ export async function benchBookings(options: {
     );
     const seconds = (performance.now() - started) / 1000;
     const created = statuses[201] ?? 0;
-    return [
+    const peak = peakRssMb(server.child.pid as number);
+    measurements.push(
       {
-        name: `bookings: ${total} POST /api/v1/bookings, ${librarianCount} librarians, ${clients} clients, PostgreSQL (statuses ${JSON.stringify(statuses)})`,
+        name: `bookings: ${total} POST /api/v1/bookings with a companion, ${librarianCount} librarians, ${clients} clients, PostgreSQL (statuses ${JSON.stringify(statuses)})`,
         ...summarise(latencies),
+        target: 'p99 < 150 ms',
       },
       {
         name: 'bookings: throughput (created per second, one server process)',
@@ -142,11 +242,18 @@ export async function benchBookings(options: {
         unit: 'bookings/s',
         target: '>= 500 bookings/s',
       },
-    ];
+      {
+        name: 'bookings: peak resident memory of the server process (VmHWM)',
+        median: peak,
+        p99: peak,
+        runs: 1,
+        unit: 'MB',
+        target: '< 150 MB',
+      },
+    );
+    return measurements;
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
-    await admin.query(`drop database if exists ${database} with (force)`);
-    await admin.end();
+    await stopServer(server);
+    await database.drop();
   }
 }

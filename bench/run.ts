@@ -2,14 +2,15 @@ import { parseArgs } from 'node:util';
 import { benchBookings } from './bookings.js';
 import { benchOutbox } from './outbox.js';
 import { benchPages } from './pages.js';
-import { benchSlots } from './slots.js';
+import { benchSlotRequests, benchSlots } from './slots.js';
 import { report } from './stats.js';
 import { benchUptake } from './uptake.js';
 import { benchWebhooks } from './webhooks.js';
 
 /**
  * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
- * Prints figures; never asserts on time (shared machines vary).
+ * Prints figures; never asserts on time (shared machines vary). slots (over HTTP), bookings, outbox, uptake
+ * and webhooks need PostgreSQL.
  */
 async function main() {
   const { values } = parseArgs({
@@ -20,7 +21,10 @@ async function main() {
   });
   const wanted = (name: string) => !values.only || values.only === name;
   console.log(`Node ${process.version}, ${new Date().toISOString()}\n`);
-  if (wanted('slots')) report(benchSlots());
+  if (wanted('slots')) {
+    report(benchSlots());
+    for (const measurement of await benchSlotRequests({ adminUrl: values.postgres as string })) report(measurement);
+  }
   if (wanted('pages')) for (const measurement of await benchPages()) report(measurement);
   if (wanted('bookings')) {
     for (const measurement of await benchBookings({ adminUrl: values.postgres as string })) report(measurement);

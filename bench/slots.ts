@@ -1,4 +1,6 @@
 import { computeSlots, type SlotRequest, type WeeklyRule } from '../src/modules/availability/slots.js';
+import { benchDatabase, stopServer } from './bookings.js';
+import { freePort, startLiaison, token } from './scale/cluster.js';
 import { type Measurement, summarise } from './stats.js';
 
 const MINUTE = 60_000;
@@ -49,4 +51,108 @@ export function benchSlots(): Measurement {
     ...summarise(samples),
     target: 'median < 5 ms',
   };
+}
+
+/**
+ * GET /api/v1/librarians/{id}/slots for two months through one server process on PostgreSQL, 50
+ * clients at once: a librarian open 08:00–18:00 on weekdays in 30-minute slots, with 300 sessions
+ * already booked in the range. Throughput and latency as a student's browser sees them (gzip on).
+ */
+export async function benchSlotRequests(options: {
+  adminUrl: string;
+  clients?: number;
+  requests?: number;
+}): Promise<Measurement[]> {
+  const clients = options.clients ?? 50;
+  const total = options.requests ?? 20_000;
+  const database = await benchDatabase(options.adminUrl);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startLiaison(port, {
+    DATABASE_URL: database.url,
+    WORKER: 'off',
+    LOG_LEVEL: 'warn',
+    BOOKING_LIMIT_PER_STUDENT: '1000',
+    RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
+    RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '10000000',
+  });
+  try {
+    const admin = await token(['admin']);
+    const json = { 'content-type': 'application/json' };
+    const created = await fetch(`${base}/api/v1/librarians`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, ...json },
+      body: JSON.stringify({ email: 'slots@uni.ac.uk', name: 'Slots Bench' }),
+    });
+    const librarianId = ((await created.json()) as { id: string }).id;
+    await fetch(`${base}/api/v1/librarians/${librarianId}/availability`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, ...json },
+      body: JSON.stringify({
+        timeZone: 'Europe/London',
+        slotMinutes: 30,
+        bufferMinutes: 0,
+        minNoticeMinutes: 0,
+        horizonDays: 120,
+        weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '08:00', end: '18:00' })),
+      }),
+    });
+    // Next Monday, and 300 of the 880 weekday half-hours 09:00–17:00 UTC in the two months after it booked.
+    const monday = new Date();
+    monday.setUTCDate(monday.getUTCDate() + ((8 - monday.getUTCDay()) % 7 || 7));
+    monday.setUTCHours(0, 0, 0, 0);
+    const student = await token(['student'], { sub: 'bench|slots', email: 'slots-student@uni.ac.uk' });
+    for (let i = 0; i < 300; i++) {
+      const day = Math.floor(i / 7);
+      const week = Math.floor(day / 5);
+      const start = monday.getTime() + (week * 7 + (day % 5)) * DAY + (9 * 60 + (i % 7) * 60) * MINUTE;
+      await fetch(`${base}/api/v1/bookings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${student}`, ...json },
+        body: JSON.stringify({ librarianId, start: new Date(start).toISOString() }),
+      });
+    }
+    const from = monday.toISOString().slice(0, 10);
+    const to = new Date(monday.getTime() + 61 * DAY).toISOString().slice(0, 10);
+    const url = `${base}/api/v1/librarians/${librarianId}/slots?from=${from}&to=${to}`;
+    const first = (await (await fetch(url)).json()) as { slots: unknown[] };
+    const run = async (count: number) => {
+      const latencies: number[] = [];
+      let next = 0;
+      let failures = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (next++ < count) {
+            const sent = performance.now();
+            const response = await fetch(url, { headers: { 'accept-encoding': 'gzip' } });
+            await response.arrayBuffer();
+            if (response.status !== 200) failures++;
+            latencies.push(performance.now() - sent);
+          }
+        }),
+      );
+      return { latencies, failures, seconds: (performance.now() - started) / 1000 };
+    };
+    await run(2000); // warm up
+    const { latencies, failures, seconds } = await run(total);
+    return [
+      {
+        name: `slots over HTTP: ${total} GET two months (${first.slots.length} slots each), ${clients} clients, one process, PostgreSQL (${failures} failed)`,
+        ...summarise(latencies),
+        target: 'p99 < 50 ms',
+      },
+      {
+        name: 'slots over HTTP: throughput',
+        median: total / seconds,
+        p99: total / seconds,
+        runs: 1,
+        unit: 'requests/s',
+        target: '>= 1,200 requests/s',
+      },
+    ];
+  } finally {
+    await stopServer(server);
+    await database.drop();
+  }
 }

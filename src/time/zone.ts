@@ -128,6 +128,35 @@ export function formatInstant(instantMs: number, zone: string): string {
   return DateTime.fromMillis(instantMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
 }
 
+const DAY_MS = 24 * HOUR;
+
+/**
+ * formatInstant for many instants in one zone (a slot list formats thousands): the same strings,
+ * but on a UTC day whose offset does not change (all but a few a year) each instant is plain
+ * arithmetic after two offset look-ups for the day. Zones luxon treats as fixed (UTC) keep luxon.
+ */
+export function instantFormatter(zone: string): (instantMs: number) => string {
+  const ianaZone = IANAZone.create(zone);
+  if (zone === 'UTC' || !ianaZone.isValid) return (instantMs) => formatInstant(instantMs, zone);
+  const dayOffsets = new Map<number, number | null>();
+  return (instantMs) => {
+    if (instantMs % 1000 !== 0) return formatInstant(instantMs, zone);
+    const day = Math.floor(instantMs / DAY_MS);
+    let offset = dayOffsets.get(day);
+    if (offset === undefined) {
+      const atStart = ianaZone.offset(day * DAY_MS);
+      offset = atStart === ianaZone.offset((day + 1) * DAY_MS) ? atStart : null;
+      dayOffsets.set(day, offset);
+    }
+    const minutes = offset ?? ianaZone.offset(instantMs);
+    const sign = minutes < 0 ? '-' : '+';
+    const absolute = Math.abs(minutes);
+    const pad = (value: number) => String(value).padStart(2, '0');
+    const local = new Date(instantMs + minutes * MINUTE).toISOString().slice(0, 19);
+    return `${local}${sign}${pad(Math.floor(absolute / 60))}:${pad(absolute % 60)}`;
+  };
+}
+
 /**
  * instantOfWallTime for many times in one zone: on a day whose offset does not change (all but
  * a few a year) the answer is plain arithmetic, so each local date costs two offset look-ups.

@@ -8,6 +8,7 @@ import {
   addDays,
   formatCivilDate,
   formatInstant,
+  instantFormatter,
   isCanonicalTimeZone,
   localDaysToInstants,
   parseCivilDate,
@@ -354,13 +355,14 @@ export function createAvailabilityService(deps: {
       if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
       const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
       const slots = computeSlots({ ...inputs.request, fromMs, toMs });
+      const format = instantFormatter(zone);
       return {
         librarianId,
         timeZone: zone,
         slotMinutes: row.slotMinutes,
         slots: slots.map((slot) => ({
-          start: formatInstant(slot.startMs, zone),
-          end: formatInstant(slot.endMs, zone),
+          start: format(slot.startMs),
+          end: format(slot.endMs),
           modes: slot.modes,
           location: slot.location,
         })),
