@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manageTokens } from '../../src/db/schema.js';
-import { insertManageToken } from '../../src/modules/bookings/repository.js';
+import { insertManageToken } from '../../src/modules/links/tokens.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 

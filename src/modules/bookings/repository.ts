@@ -7,7 +7,7 @@ import { appendEvent } from '../events/feed.js';
 import { hashManageToken } from '../links/tokens.js';
 import type { Booking } from './schemas.js';
 
-export { insertManageToken, manageTokenExpiry } from '../links/tokens.js';
+export { manageTokenExpiry } from '../links/tokens.js';
 export { activeCompanions, type CompanionRow, companionsOf };
 
 export type BookingRow = typeof bookings.$inferSelect;

@@ -59,17 +59,9 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
     if (errors.length > 0) throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
   }
 
-  /**
-   * The student record for a token, created on first use; name and email follow the token.
-   * With `lock`, the row is held FOR UPDATE until the caller's transaction ends.
-   */
-  async function ensureStudent(
-    user: AuthUser,
-    executor: Executor = db,
-    options: { lock?: boolean } = {},
-  ): Promise<StudentRow> {
-    const query = executor.select().from(students).where(eq(students.idpSubject, user.sub));
-    const [existing] = await (options.lock ? query.for('update') : query);
+  /** The student record for a token, created on first use; name and email follow the token. */
+  async function ensureStudent(user: AuthUser, executor: Executor = db): Promise<StudentRow> {
+    const [existing] = await executor.select().from(students).where(eq(students.idpSubject, user.sub));
     if (existing && existing.email === user.email && existing.name === user.name) return existing;
     const [row] = await executor
       .insert(students)
