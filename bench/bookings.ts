@@ -64,14 +64,14 @@ export function peakRssMb(pid: number): number {
 }
 
 /** Librarians open Monday to Friday 08:00–20:00 London, 15-minute slots, one companion allowed. */
-async function seedLibrarians(base: string, count: number): Promise<string[]> {
+async function seedLibrarians(base: string, count: number, prefix: string): Promise<string[]> {
   const admin = await token(['admin']);
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const created = await request(base, '/api/v1/librarians', {
       token: admin,
       method: 'POST',
-      body: { email: `bench-${i}@uni.ac.uk`, name: `Bench ${i}` },
+      body: { email: `${prefix}-${i}@uni.ac.uk`, name: `Bench ${prefix} ${i}` },
     });
     const id = (created.body as { id: string }).id;
     await request(base, `/api/v1/librarians/${id}/availability`, {
@@ -117,7 +117,7 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
   const base = `http://127.0.0.1:${port}`;
   const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: proxy.url });
   try {
-    const [librarianId] = await seedLibrarians(base, 1);
+    const [librarianId] = await seedLibrarians(base, 1, 'counted');
     const student = await token(['student'], { sub: 'bench|count', email: 'count@uni.ac.uk' });
     const monday = nextMonday();
     const counts: [string, StatementCount][] = [];
@@ -190,9 +190,11 @@ export async function benchBookings(options: {
   const measurements = await countOperations(database.url);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url });
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the measured server.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url }, nodeArgs);
   try {
-    const librarianIds = await seedLibrarians(base, librarianCount);
+    const librarianIds = await seedLibrarians(base, librarianCount, 'load');
     const monday = nextMonday() + 7 * 86_400_000; // a week after the counted bookings
     const studentTokens = await Promise.all(
       Array.from({ length: Math.ceil(total / 50) }, (_, i) =>
@@ -208,6 +210,7 @@ export async function benchBookings(options: {
     }));
     const latencies: number[] = [];
     const statuses: Record<number, number> = {};
+    const problems = new Map<string, number>();
     let next = 0;
     const started = performance.now();
     await Promise.all(
@@ -222,11 +225,17 @@ export async function benchBookings(options: {
           });
           latencies.push(performance.now() - sent);
           statuses[result.status] = (statuses[result.status] ?? 0) + 1;
+          if (result.status !== 201) {
+            const problem = result.body as { code?: string; errors?: { pointer: string }[] } | null;
+            const what = `${result.status} ${problem?.code ?? ''} ${problem?.errors?.map((e) => e.pointer).join(',') ?? ''}`;
+            problems.set(what, (problems.get(what) ?? 0) + 1);
+          }
         }
       }),
     );
     const seconds = (performance.now() - started) / 1000;
     const created = statuses[201] ?? 0;
+    for (const [what, times] of problems) console.log(`  refused ${times}×: ${what}`);
     const peak = peakRssMb(server.child.pid as number);
     measurements.push(
       {

@@ -25,8 +25,12 @@ export interface Liaison {
 }
 
 /** One `npm start` process on PostgreSQL, on `port`, resolved once /health/ready answers 200. */
-export async function startLiaison(port: number, env: Record<string, string>): Promise<Liaison> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+export async function startLiaison(
+  port: number,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Liaison> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

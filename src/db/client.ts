@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import type { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
@@ -59,7 +57,15 @@ export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
     lock = lockDataDir(path.dirname(dataDir));
   }
   let client: PGlite;
+  let drizzlePglite: typeof import('drizzle-orm/pglite').drizzle;
   try {
+    // Loaded only when used: the embedded engine adds ~40 MB to a process that runs on PostgreSQL.
+    const [{ PGlite }, { btree_gist }, { drizzle }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite/contrib/btree_gist'),
+      import('drizzle-orm/pglite'),
+    ]);
+    drizzlePglite = drizzle;
     client = await PGlite.create(dataDir, { extensions: { btree_gist } });
   } catch (error) {
     lock?.release();

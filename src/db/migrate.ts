@@ -2,7 +2,6 @@ import { fileURLToPath } from 'node:url';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate as migrateWithPg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
-import { migrate as migrateWithPglite } from 'drizzle-orm/pglite/migrator';
 import type { DatabaseHandle } from './client.js';
 
 /** migrations/ at the repository root. */
@@ -14,7 +13,8 @@ export async function runMigrations(handle: DatabaseHandle): Promise<void> {
     if (handle.kind === 'postgres') {
       await migrateWithPg(db as unknown as NodePgDatabase, { migrationsFolder });
     } else {
-      await migrateWithPglite(db as unknown as PgliteDatabase, { migrationsFolder });
+      const { migrate } = await import('drizzle-orm/pglite/migrator');
+      await migrate(db as unknown as PgliteDatabase, { migrationsFolder });
     }
   });
 }
