@@ -64,18 +64,22 @@ export async function benchSlotRequests(options: {
   requests?: number;
 }): Promise<Measurement[]> {
   const clients = options.clients ?? 50;
-  const total = options.requests ?? 20_000;
+  const total = options.requests ?? Number(process.env.BENCH_SLOT_REQUESTS ?? 20_000);
   const database = await benchDatabase(options.adminUrl);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await startLiaison(port, {
-    DATABASE_URL: database.url,
-    WORKER: 'off',
-    LOG_LEVEL: 'warn',
-    BOOKING_LIMIT_PER_STUDENT: '1000',
-    RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
-    RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '10000000',
-  });
+  const server = await startLiaison(
+    port,
+    {
+      DATABASE_URL: database.url,
+      WORKER: 'off',
+      LOG_LEVEL: 'warn',
+      BOOKING_LIMIT_PER_STUDENT: '100',
+      RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
+      RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '1000000',
+    },
+    process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+  );
   try {
     const admin = await token(['admin']);
     const json = { 'content-type': 'application/json' };
@@ -101,14 +105,16 @@ export async function benchSlotRequests(options: {
     const monday = new Date();
     monday.setUTCDate(monday.getUTCDate() + ((8 - monday.getUTCDay()) % 7 || 7));
     monday.setUTCHours(0, 0, 0, 0);
-    const student = await token(['student'], { sub: 'bench|slots', email: 'slots-student@uni.ac.uk' });
+    const students = await Promise.all(
+      [0, 1, 2, 3].map((n) => token(['student'], { sub: `bench|slots|${n}`, email: `slots-${n}@uni.ac.uk` })),
+    );
     for (let i = 0; i < 300; i++) {
       const day = Math.floor(i / 7);
       const week = Math.floor(day / 5);
       const start = monday.getTime() + (week * 7 + (day % 5)) * DAY + (9 * 60 + (i % 7) * 60) * MINUTE;
       await fetch(`${base}/api/v1/bookings`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${student}`, ...json },
+        headers: { authorization: `Bearer ${students[i % 4]}`, ...json },
         body: JSON.stringify({ librarianId, start: new Date(start).toISOString() }),
       });
     }
