@@ -195,6 +195,10 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
         response: { 200: described(SlotList, 'Bookable slots, earliest first'), 404: noLibrarian },
       },
     },
-    async (request) => availability.listSlots(request.params.id, request.query),
+    async (request, reply) =>
+      // Already JSON (built from text cached across requests): sent as it is, not serialised again.
+      reply
+        .type('application/json; charset=utf-8')
+        .send((await availability.slotListJson(request.params.id, request.query)) as never),
   );
 };

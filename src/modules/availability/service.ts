@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { and, asc, eq, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
@@ -6,12 +7,14 @@ import { InvalidInput, NotFound } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
 import {
   addDays,
+  civilDateAt,
   formatCivilDate,
   formatInstant,
   instantFormatter,
   isCanonicalTimeZone,
   localDaysToInstants,
   parseCivilDate,
+  startOfCivilDate,
   TIME_ZONE_HINT,
 } from '../../time/zone.js';
 import type { LibrarianService } from '../librarians/service.js';
@@ -25,12 +28,22 @@ import type {
   SlotList,
   SlotQuery,
 } from './schemas.js';
-import { type AvailabilityOverride, computeSlots, type Mode, type SlotRequest, type WeeklyRule } from './slots.js';
+import {
+  type AvailabilityOverride,
+  computeSlots,
+  type Mode,
+  type Slot,
+  type SlotRequest,
+  startBounds,
+  type WeeklyRule,
+} from './slots.js';
 
 type LibrarianRow = typeof librarians.$inferSelect;
 type OverrideRow = typeof availabilityOverrides.$inferSelect;
 
 const MAX_SLOT_RANGE_DAYS = 62;
+/** Slot lists kept (a two-month list is ~80 KB of text): enough for the librarians students are looking at. */
+const SLOT_CACHE_ENTRIES = 200;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
@@ -234,6 +247,73 @@ export function createAvailabilityService(deps: {
     return { librarian, request, extra: row as never };
   }
 
+  /**
+   * Slot lists by everything they depend on: what the one query read (librarian, rules,
+   * overrides, busy time), the range and zone shown, and the local dates of the first and last
+   * possible start. Computed for whole days of starts, then narrowed to notice and horizon per
+   * request (computeSlots: exact), so a list is reused until a booking or a rule changes, or the
+   * day turns. The least recently used go first.
+   */
+  const slotCache = new Map<string, { slots: Slot[]; json: string[] }>();
+
+  async function currentSlots(librarianId: string, query: SlotQuery) {
+    if (query.tz !== undefined && !isCanonicalTimeZone(query.tz)) throw badField('/tz', TIME_ZONE_HINT, 'query');
+    if (query.to < query.from) throw badField('/to', 'must be on or after from', 'query');
+    const lastAllowed = formatCivilDate(addDays(parseCivilDate(query.from), MAX_SLOT_RANGE_DAYS - 1));
+    if (query.to > lastAllowed) {
+      throw badField(
+        '/to',
+        `must be at most ${MAX_SLOT_RANGE_DAYS} days from from (${lastAllowed} at the latest)`,
+        'query',
+      );
+    }
+    // The zone may be the librarian's, known only once read: read the days as UTC (the read is a
+    // day wider each side), then narrow to the days in the zone.
+    const utcDays = localDaysToInstants(query.from, query.to, 'UTC');
+    const inputs = await loadSlotInputs(librarianId, utcDays.fromMs, utcDays.toMs);
+    if (!inputs?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
+    const { librarian } = inputs;
+    const zone = query.tz ?? librarian.timeZone;
+    if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
+    const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
+    const request = { ...inputs.request, fromMs, toMs };
+    const bounds = startBounds(request);
+    const found = { zone, slotMinutes: librarian.slotMinutes, slots: [] as Slot[], json: [] as string[] };
+    if (bounds.latestStart < bounds.earliestStart) return found;
+    const firstDay = civilDateAt(bounds.earliestStart, librarian.timeZone);
+    const lastDay = civilDateAt(bounds.latestStart, librarian.timeZone);
+    const key = createHash('sha256')
+      .update(JSON.stringify([inputs.librarian, request.rules, request.overrides, request.busy]))
+      .update(JSON.stringify([zone, fromMs, toMs, firstDay, lastDay]))
+      .digest('base64');
+    let entry = slotCache.get(key);
+    if (entry) {
+      slotCache.delete(key);
+    } else {
+      const slots = computeSlots(request, {
+        earliestStart: Math.max(fromMs, startOfCivilDate(firstDay, librarian.timeZone)),
+        latestStart: Math.min(toMs - 1, startOfCivilDate(addDays(lastDay, 1), librarian.timeZone) - 1),
+      });
+      const format = instantFormatter(zone);
+      const json = slots.map((slot) =>
+        JSON.stringify({
+          start: format(slot.startMs),
+          end: format(slot.endMs),
+          modes: slot.modes,
+          location: slot.location,
+        }),
+      );
+      entry = { slots, json };
+      if (slotCache.size >= SLOT_CACHE_ENTRIES) slotCache.delete(slotCache.keys().next().value as string);
+    }
+    slotCache.set(key, entry);
+    const first = entry.slots.findIndex((slot) => slot.startMs >= bounds.earliestStart);
+    if (first < 0) return found;
+    let end = first;
+    while (end < entry.slots.length && (entry.slots[end] as Slot).startMs <= bounds.latestStart) end++;
+    return { ...found, slots: entry.slots.slice(first, end), json: entry.json.slice(first, end) };
+  }
+
   return {
     loadSlotInputs,
 
@@ -334,39 +414,28 @@ export function createAvailabilityService(deps: {
       if (deleted.length === 0) throw new NotFound(librarianId ? `Override ${overrideId}` : `Closure ${overrideId}`);
     },
 
+    /** The slots as objects (for pages). */
     async listSlots(librarianId: string, query: SlotQuery): Promise<SlotList> {
-      if (query.tz !== undefined && !isCanonicalTimeZone(query.tz)) throw badField('/tz', TIME_ZONE_HINT, 'query');
-      if (query.to < query.from) throw badField('/to', 'must be on or after from', 'query');
-      const lastAllowed = formatCivilDate(addDays(parseCivilDate(query.from), MAX_SLOT_RANGE_DAYS - 1));
-      if (query.to > lastAllowed) {
-        throw badField(
-          '/to',
-          `must be at most ${MAX_SLOT_RANGE_DAYS} days from from (${lastAllowed} at the latest)`,
-          'query',
-        );
-      }
-      // The zone may be the librarian's, known only once read: read the days as UTC (the read is a
-      // day wider each side), then narrow to the days in the zone.
-      const utcDays = localDaysToInstants(query.from, query.to, 'UTC');
-      const inputs = await loadSlotInputs(librarianId, utcDays.fromMs, utcDays.toMs);
-      if (!inputs?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
-      const row = inputs.librarian;
-      const zone = query.tz ?? row.timeZone;
-      if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
-      const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
-      const slots = computeSlots({ ...inputs.request, fromMs, toMs });
-      const format = instantFormatter(zone);
+      const found = await currentSlots(librarianId, query);
+      const format = instantFormatter(found.zone);
       return {
         librarianId,
-        timeZone: zone,
-        slotMinutes: row.slotMinutes,
-        slots: slots.map((slot) => ({
+        timeZone: found.zone,
+        slotMinutes: found.slotMinutes,
+        slots: found.slots.map((slot) => ({
           start: format(slot.startMs),
           end: format(slot.endMs),
           modes: slot.modes,
           location: slot.location,
         })),
       };
+    },
+
+    /** The same list as JSON text (for the API): built from slots and text cached across requests. */
+    async slotListJson(librarianId: string, query: SlotQuery): Promise<string> {
+      const found = await currentSlots(librarianId, query);
+      const head = JSON.stringify({ librarianId, timeZone: found.zone, slotMinutes: found.slotMinutes }).slice(0, -1);
+      return `${head},"slots":[${found.json.join(',')}]}`;
     },
   };
 }

@@ -135,17 +135,32 @@ function overlapChecker(intervals: BusyRange[]) {
   };
 }
 
+/** The first and last instants a slot may start at: the range, less notice, within the horizon. */
+export interface StartBounds {
+  earliestStart: number;
+  latestStart: number;
+}
+
+export function startBounds(request: SlotRequest): StartBounds {
+  return {
+    earliestStart: Math.max(request.fromMs, request.nowMs + request.minNoticeMinutes * MINUTE),
+    latestStart: Math.min(request.toMs - 1, request.nowMs + request.horizonDays * DAY),
+  };
+}
+
 /**
  * Bookable slots: every start on the slotMinutes grid from each open window's start (weekly
  * windows and extra hours joined where they meet), wholly inside the window, clear of closures,
  * clear of busy time (the slot plus its buffer), at least minNotice after now, and no later than
- * horizonDays after now. Pure: everything it needs comes in `request`.
+ * horizonDays after now. Pure: everything it needs comes in `request`. `bounds` may widen the
+ * starts considered (slot lists cached across requests, availability/service.ts): the windows,
+ * and so the grid, depend only on the local dates of the two bounds, so slots computed for wider
+ * bounds on the same dates and then narrowed are exactly the slots for the narrow ones.
  */
-export function computeSlots(request: SlotRequest): Slot[] {
+export function computeSlots(request: SlotRequest, bounds: StartBounds = startBounds(request)): Slot[] {
   const zone = request.timeZone;
   const slotMs = request.slotMinutes * MINUTE;
-  const earliestStart = Math.max(request.fromMs, request.nowMs + request.minNoticeMinutes * MINUTE);
-  const latestStart = Math.min(request.toMs - 1, request.nowMs + request.horizonDays * DAY);
+  const { earliestStart, latestStart } = bounds;
   if (latestStart < earliestStart) return [];
 
   // A local day's windows lie within a day of its UTC midnight, whatever the zone.
