@@ -43,7 +43,7 @@ type OverrideRow = typeof availabilityOverrides.$inferSelect;
 
 const MAX_SLOT_RANGE_DAYS = 62;
 /** Slot lists kept (a two-month list is ~80 KB of text): enough for the librarians students are looking at. */
-const SLOT_CACHE_ENTRIES = 200;
+const SLOT_CACHE_ENTRIES = 100;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
