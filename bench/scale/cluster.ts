@@ -30,19 +30,24 @@ export async function startLiaison(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Promise<Liaison> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      AUTH_JWT_SECRET: SECRET,
-      LOG_LEVEL: 'error',
-      ...env,
+  // As `npm start` runs it (package.json): young-generation space capped at 4 MB per semi-space.
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=4', ...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src/main.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        AUTH_JWT_SECRET: SECRET,
+        LOG_LEVEL: 'error',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitReady(port, 60_000);
   return { port, child, exited };

@@ -19,8 +19,15 @@ const IANA_AREAS =
  * knows one: "CST" means US Central to it, China Standard Time to a student in Shanghai.
  */
 export function isCanonicalTimeZone(zone: string): boolean {
-  return (zone === 'UTC' || IANA_AREAS.test(zone)) && IANAZone.isValidZone(zone);
+  if (zone !== 'UTC' && !IANA_AREAS.test(zone)) return false;
+  // luxon tries each name with a new Intl.DateTimeFormat: remember the (few hundred) real zones.
+  if (validZones.has(zone)) return true;
+  const valid = IANAZone.isValidZone(zone);
+  if (valid) validZones.add(zone);
+  return valid;
 }
+
+const validZones = new Set<string>();
 
 export const TIME_ZONE_HINT =
   'must be an IANA time zone name such as Asia/Shanghai or Europe/London (abbreviations such as CST are ambiguous)';
