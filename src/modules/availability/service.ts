@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, eq, isNull, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import { availabilityOverrides, availabilityRules, librarians } from '../../db/schema.js';
@@ -46,16 +46,30 @@ const MAX_SLOT_RANGE_DAYS = 62;
 const SLOT_CACHE_ENTRIES = 100;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A value for a query: given now, or a placeholder filled when a prepared query runs. */
+export type QueryValue<T> = T | Placeholder;
+
 /**
  * Busy time of a librarian from bookings, supplied by the bookings feature as a scalar subquery
- * (a jsonb array of [startMs, endMs] pairs), so slots are read in one statement with the rules.
+ * (a jsonb array of [startMs, endMs] pairs): bookings starting before `startsBefore` and holding
+ * time after `heldAfter`, so slots are read in one statement with the rules.
  */
 export type BusyRangeSource = (
-  librarianId: string,
-  fromMs: number,
-  toMs: number,
+  librarianId: QueryValue<string>,
+  startsBefore: QueryValue<Date>,
+  heldAfter: QueryValue<Date>,
   excludeBookingId?: string,
 ) => SQL<[number, number][]>;
+
+/** What the slot-inputs statement is given: the librarian and the reach of overrides and bookings. */
+interface SlotInputsParams {
+  librarianId: QueryValue<string>;
+  /** Overrides and closures touching these dates (YYYY-MM-DD), inclusive. */
+  overridesFrom: QueryValue<string>;
+  overridesTo: QueryValue<string>;
+  busyStartsBefore: QueryValue<Date>;
+  busyHeldAfter: QueryValue<Date>;
+}
 
 /** The outer librarian's id in a correlated subquery (drizzle leaves columns unqualified in one-table selects). */
 const LIBRARIAN_ID = sql`${librarians}.${sql.identifier('id')}`;
@@ -167,21 +181,12 @@ export function createAvailabilityService(deps: {
    * librarian exists. Rules, overrides and busy time are read a day wider on each side, so the
    * caller may narrow fromMs and toMs once it knows the zone.
    */
-  async function loadSlotInputs<X extends Record<string, SQL>>(
-    librarianId: string,
-    fromMs: number,
-    toMs: number,
-    options: { executor?: Executor; excludeBookingId?: string; extra?: X } = {},
-  ): Promise<
-    | {
-        librarian: LibrarianRow;
-        request: SlotRequest;
-        extra: { [K in keyof X]: X[K] extends SQL<infer T> ? T : never };
-      }
-    | undefined
-  > {
-    const wideFrom = fromMs - ZONE_MARGIN_MS;
-    const wideTo = toMs + ZONE_MARGIN_MS;
+  /** The one statement that reads a librarian with everything slots need, and any extra columns. */
+  function slotInputsSelect<X extends Record<string, SQL>>(
+    executor: Executor,
+    p: SlotInputsParams,
+    options: { excludeBookingId?: string; extra?: X } = {},
+  ) {
     const rules = sql<WeeklyRule[]>`(
       select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
           'weekday', ${availabilityRules.weekday},
@@ -201,24 +206,74 @@ export function createAvailabilityService(deps: {
           'startMs', (extract(epoch from ${availabilityOverrides.startsAt}) * 1000)::bigint,
           'endMs', (extract(epoch from ${availabilityOverrides.endsAt}) * 1000)::bigint)), '[]'::jsonb)
       from ${availabilityOverrides}
-      where ${and(
-        or(sql`${availabilityOverrides.librarianId} = ${LIBRARIAN_ID}`, isNull(availabilityOverrides.librarianId)),
-        overlapsDates({
-          from: new Date(wideFrom).toISOString().slice(0, 10),
-          to: new Date(wideTo).toISOString().slice(0, 10),
-        }),
-      )})`;
-    const executor = options.executor ?? db;
-    const [row] = await executor
+      where (${availabilityOverrides.librarianId} = ${LIBRARIAN_ID} or ${availabilityOverrides.librarianId} is null)
+        and (${availabilityOverrides.toDate} >= ${p.overridesFrom}::date or ${availabilityOverrides.endsAt} >= ${p.overridesFrom}::date)
+        and (${availabilityOverrides.fromDate} <= ${p.overridesTo}::date or ${availabilityOverrides.startsAt} <= ${p.overridesTo}::date))`;
+    return executor
       .select({
         librarian: librarians,
         rules,
         overrides,
-        busy: deps.busyRanges(librarianId, wideFrom, wideTo, options.excludeBookingId),
-        ...options.extra,
+        busy: deps.busyRanges(p.librarianId, p.busyStartsBefore, p.busyHeldAfter, options.excludeBookingId),
+        ...(options.extra as X),
       })
       .from(librarians)
-      .where(eq(librarians.id, librarianId));
+      .where(eq(librarians.id, p.librarianId));
+  }
+
+  /** The reach of one read for slots starting in [fromMs, toMs): a day wider, and busy time a day more. */
+  function slotInputsReach(librarianId: string, fromMs: number, toMs: number): SlotInputsParams {
+    const wideFrom = fromMs - ZONE_MARGIN_MS;
+    const wideTo = toMs + ZONE_MARGIN_MS;
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    return {
+      librarianId,
+      // Dates compared loosely: a day either side covers any zone.
+      overridesFrom: day(wideFrom - ZONE_MARGIN_MS),
+      overridesTo: day(wideTo + ZONE_MARGIN_MS),
+      busyStartsBefore: new Date(wideTo + ZONE_MARGIN_MS),
+      busyHeldAfter: new Date(wideFrom - ZONE_MARGIN_MS),
+    };
+  }
+
+  /** The slot listing's read, prepared once (parsed and planned once per connection). */
+  let preparedSlotInputs: ReturnType<ReturnType<typeof slotInputsSelect>['prepare']> | undefined;
+
+  /**
+   * Everything computeSlots needs for one librarian near [fromMs, toMs), in one statement: the
+   * librarian, weekly rules, overrides and closures, busy time, and any `extra` columns a caller
+   * needs for the same decision (they are read in the same snapshot). Undefined when no such
+   * librarian exists. Rules, overrides and busy time are read a day wider on each side, so the
+   * caller may narrow fromMs and toMs once it knows the zone.
+   */
+  async function loadSlotInputs<X extends Record<string, SQL>>(
+    librarianId: string,
+    fromMs: number,
+    toMs: number,
+    options: { executor?: Executor; excludeBookingId?: string; extra?: X; prepared?: boolean } = {},
+  ): Promise<
+    | {
+        librarian: LibrarianRow;
+        request: SlotRequest;
+        extra: { [K in keyof X]: X[K] extends SQL<infer T> ? T : never };
+      }
+    | undefined
+  > {
+    const reach = slotInputsReach(librarianId, fromMs, toMs);
+    let rows: Awaited<ReturnType<typeof slotInputsSelect>>;
+    if (options.prepared) {
+      preparedSlotInputs ??= slotInputsSelect(db, {
+        librarianId: sql.placeholder('librarianId'),
+        overridesFrom: sql.placeholder('overridesFrom'),
+        overridesTo: sql.placeholder('overridesTo'),
+        busyStartsBefore: sql.placeholder('busyStartsBefore'),
+        busyHeldAfter: sql.placeholder('busyHeldAfter'),
+      }).prepare('liaison_slot_inputs');
+      rows = await preparedSlotInputs.execute({ ...reach });
+    } else {
+      rows = await slotInputsSelect(options.executor ?? db, reach, options);
+    }
+    const row = rows[0] as (typeof rows)[number] & Record<string, unknown>;
     if (!row) return undefined;
     const librarian = row.librarian as LibrarianRow;
     const request: SlotRequest = {
@@ -270,7 +325,7 @@ export function createAvailabilityService(deps: {
     // The zone may be the librarian's, known only once read: read the days as UTC (the read is a
     // day wider each side), then narrow to the days in the zone.
     const utcDays = localDaysToInstants(query.from, query.to, 'UTC');
-    const inputs = await loadSlotInputs(librarianId, utcDays.fromMs, utcDays.toMs);
+    const inputs = await loadSlotInputs(librarianId, utcDays.fromMs, utcDays.toMs, { prepared: true });
     if (!inputs?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
     const { librarian } = inputs;
     const zone = query.tz ?? librarian.timeZone;

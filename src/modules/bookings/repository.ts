@@ -3,6 +3,7 @@ import type { Executor } from '../../db/client.js';
 import { activeCompanions, type CompanionRow, companionsOf } from '../../db/people.js';
 import { bookings, librarians, manageTokens, students } from '../../db/schema.js';
 import { formatInstant } from '../../time/zone.js';
+import type { BusyRangeSource } from '../availability/service.js';
 import { appendEvent } from '../events/feed.js';
 import { hashManageToken } from '../links/tokens.js';
 import type { Booking } from './schemas.js';
@@ -30,16 +31,12 @@ export async function bookingIdOfToken(executor: Executor, token: string, now: D
 }
 
 /**
- * Time held by a librarian's confirmed bookings near [fromMs, toMs), for slot computation: a
- * scalar subquery giving a jsonb array of [startMs, endMs], read with the librarian's rules.
+ * Time held by a librarian's confirmed bookings that start before `startsBefore` and hold time
+ * after `heldAfter`, for slot computation: a scalar subquery giving a jsonb array of
+ * [startMs, endMs], read with the librarian's rules.
  */
-export function librarianBusyRanges(
-  librarianId: string,
-  fromMs: number,
-  toMs: number,
-  excludeBookingId?: string,
-): SQL<[number, number][]> {
-  return sql<[number, number][]>`(
+export const librarianBusyRanges: BusyRangeSource = (librarianId, startsBefore, heldAfter, excludeBookingId) =>
+  sql<[number, number][]>`(
     select coalesce(jsonb_agg(jsonb_build_array(
         (extract(epoch from ${bookings.startsAt}) * 1000)::bigint,
         (extract(epoch from ${bookings.occupiedUntil}) * 1000)::bigint)), '[]'::jsonb)
@@ -48,11 +45,10 @@ export function librarianBusyRanges(
       eq(bookings.librarianId, librarianId),
       eq(bookings.status, 'confirmed'),
       eq(bookings.source, 'booked'),
-      lt(bookings.startsAt, new Date(toMs + DAY)),
-      gt(bookings.occupiedUntil, new Date(fromMs - DAY)),
+      lt(bookings.startsAt, startsBefore),
+      gt(bookings.occupiedUntil, heldAfter),
       excludeBookingId ? ne(bookings.id, excludeBookingId) : undefined,
     )})`;
-}
 
 export async function lockBooking(executor: Executor, id: string): Promise<BookingRow | undefined> {
   const [row] = await executor.select().from(bookings).where(eq(bookings.id, id)).for('update');
