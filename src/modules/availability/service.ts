@@ -74,6 +74,13 @@ interface SlotInputsParams {
 /** The outer librarian's id in a correlated subquery (drizzle leaves columns unqualified in one-table selects). */
 const LIBRARIAN_ID = sql`${librarians}.${sql.identifier('id')}`;
 
+/** A slot list kept across requests: slots for whole days, their JSON text, and the last body sent. */
+interface CachedSlots {
+  slots: Slot[];
+  json: string[];
+  body?: { first: number; end: number; bytes: Buffer };
+}
+
 /** A day either side of a range in UTC covers the same local days in any zone (offsets stay under 14 h). */
 const ZONE_MARGIN_MS = 24 * 60 * 60_000;
 
@@ -309,7 +316,7 @@ export function createAvailabilityService(deps: {
    * request (computeSlots: exact), so a list is reused until a booking or a rule changes, or the
    * day turns. The least recently used go first.
    */
-  const slotCache = new Map<string, { slots: Slot[]; json: string[] }>();
+  const slotCache = new Map<string, CachedSlots>();
 
   async function currentSlots(librarianId: string, query: SlotQuery) {
     if (query.tz !== undefined && !isCanonicalTimeZone(query.tz)) throw badField('/tz', TIME_ZONE_HINT, 'query');
@@ -333,7 +340,17 @@ export function createAvailabilityService(deps: {
     const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
     const request = { ...inputs.request, fromMs, toMs };
     const bounds = startBounds(request);
-    const found = { zone, slotMinutes: librarian.slotMinutes, slots: [] as Slot[], json: [] as string[] };
+    const found = {
+      zone,
+      slotMinutes: librarian.slotMinutes,
+      slots: [] as Slot[],
+      /** The list as the API sends it: JSON bytes, kept with the entry while notice and horizon stay put. */
+      body: (): Buffer => listBody([]),
+    };
+    const listBody = (json: string[]) => {
+      const head = JSON.stringify({ librarianId, timeZone: zone, slotMinutes: librarian.slotMinutes }).slice(0, -1);
+      return Buffer.from(`${head},"slots":[${json.join(',')}]}`);
+    };
     if (bounds.latestStart < bounds.earliestStart) return found;
     const firstDay = civilDateAt(bounds.earliestStart, librarian.timeZone);
     const lastDay = civilDateAt(bounds.latestStart, librarian.timeZone);
@@ -366,7 +383,17 @@ export function createAvailabilityService(deps: {
     if (first < 0) return found;
     let end = first;
     while (end < entry.slots.length && (entry.slots[end] as Slot).startMs <= bounds.latestStart) end++;
-    return { ...found, slots: entry.slots.slice(first, end), json: entry.json.slice(first, end) };
+    const cached = entry;
+    return {
+      ...found,
+      slots: cached.slots.slice(first, end),
+      body() {
+        if (cached.body?.first !== first || cached.body.end !== end) {
+          cached.body = { first, end, bytes: listBody(cached.json.slice(first, end)) };
+        }
+        return cached.body.bytes;
+      },
+    };
   }
 
   return {
@@ -487,10 +514,9 @@ export function createAvailabilityService(deps: {
     },
 
     /** The same list as JSON text (for the API): built from slots and text cached across requests. */
-    async slotListJson(librarianId: string, query: SlotQuery): Promise<string> {
-      const found = await currentSlots(librarianId, query);
-      const head = JSON.stringify({ librarianId, timeZone: found.zone, slotMinutes: found.slotMinutes }).slice(0, -1);
-      return `${head},"slots":[${found.json.join(',')}]}`;
+    /** The same list as JSON bytes (for the API), reused across requests while nothing changes. */
+    async slotListJson(librarianId: string, query: SlotQuery): Promise<Buffer> {
+      return (await currentSlots(librarianId, query)).body();
     },
   };
 }
