@@ -181,19 +181,20 @@ export function createAvailabilityService(deps: {
     };
   }
 
-  /**
-   * Everything computeSlots needs for one librarian near [fromMs, toMs), in one statement: the
-   * librarian, weekly rules, overrides and closures, busy time, and any `extra` columns a caller
-   * needs for the same decision (they are read in the same snapshot). Undefined when no such
-   * librarian exists. Rules, overrides and busy time are read a day wider on each side, so the
-   * caller may narrow fromMs and toMs once it knows the zone.
-   */
   /** The one statement that reads a librarian with everything slots need, and any extra columns. */
   function slotInputsSelect<X extends Record<string, SQL>>(
     executor: Executor,
     p: SlotInputsParams,
     options: { excludeBookingId?: string; extra?: X } = {},
   ) {
+    return executor
+      .select({ ...slotInputColumns(p, options.excludeBookingId), ...(options.extra as X) })
+      .from(librarians)
+      .where(eq(librarians.id, p.librarianId));
+  }
+
+  /** The columns of that statement: the librarian, and rules, overrides and busy time as jsonb. */
+  function slotInputColumns(p: SlotInputsParams, excludeBookingId?: string) {
     const rules = sql<WeeklyRule[]>`(
       select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
           'weekday', ${availabilityRules.weekday},
@@ -216,16 +217,12 @@ export function createAvailabilityService(deps: {
       where (${availabilityOverrides.librarianId} = ${LIBRARIAN_ID} or ${availabilityOverrides.librarianId} is null)
         and (${availabilityOverrides.toDate} >= ${p.overridesFrom}::date or ${availabilityOverrides.endsAt} >= ${p.overridesFrom}::date)
         and (${availabilityOverrides.fromDate} <= ${p.overridesTo}::date or ${availabilityOverrides.startsAt} <= ${p.overridesTo}::date))`;
-    return executor
-      .select({
-        librarian: librarians,
-        rules,
-        overrides,
-        busy: deps.busyRanges(p.librarianId, p.busyStartsBefore, p.busyHeldAfter, options.excludeBookingId),
-        ...(options.extra as X),
-      })
-      .from(librarians)
-      .where(eq(librarians.id, p.librarianId));
+    return {
+      librarian: librarians,
+      rules,
+      overrides,
+      busy: deps.busyRanges(p.librarianId, p.busyStartsBefore, p.busyHeldAfter, excludeBookingId),
+    };
   }
 
   /** The reach of one read for slots starting in [fromMs, toMs): a day wider, and busy time a day more. */
@@ -243,8 +240,77 @@ export function createAvailabilityService(deps: {
     };
   }
 
-  /** The slot listing's read, prepared once (parsed and planned once per connection). */
-  let preparedSlotInputs: ReturnType<ReturnType<typeof slotInputsSelect>['prepare']> | undefined;
+  /** SlotRequest from what the slot-inputs statement read. */
+  function toSlotRequest(
+    librarian: LibrarianRow,
+    rules: WeeklyRule[],
+    overrides: OverrideJson[],
+    busy: [number, number][],
+    fromMs: number,
+    toMs: number,
+  ): SlotRequest {
+    return {
+      timeZone: librarian.timeZone,
+      slotMinutes: librarian.slotMinutes,
+      bufferMinutes: librarian.bufferMinutes,
+      minNoticeMinutes: librarian.minNoticeMinutes,
+      horizonDays: librarian.horizonDays,
+      defaultModes: librarian.modes as Mode[],
+      defaultLocation: librarian.location,
+      rules,
+      overrides: overrides.map(
+        (override): AvailabilityOverride =>
+          override.fromDate !== null && override.toDate !== null
+            ? { kind: override.kind, fromDate: override.fromDate, toDate: override.toDate }
+            : { kind: override.kind, startMs: Number(override.startMs), endMs: Number(override.endMs) },
+      ),
+      busy: busy.map(([startMs, endMs]) => ({ startMs: Number(startMs), endMs: Number(endMs) })),
+      nowMs: clock.now().getTime(),
+      fromMs,
+      toMs,
+    };
+  }
+
+  const placeholders: SlotInputsParams = {
+    librarianId: sql.placeholder('librarianId'),
+    overridesFrom: sql.placeholder('overridesFrom'),
+    overridesTo: sql.placeholder('overridesTo'),
+    busyStartsBefore: sql.placeholder('busyStartsBefore'),
+    busyHeldAfter: sql.placeholder('busyHeldAfter'),
+  };
+
+  /**
+   * The slot listing's read: prepared once (built, parsed and planned once per connection), with
+   * rules, overrides and busy time left as text, so a list already cached for exactly these costs
+   * no parsing; `inputs` is what `text` says, parsed, when the list must be computed.
+   */
+  function prepareListingRead() {
+    const { librarian, rules, overrides, busy } = slotInputColumns(placeholders);
+    return db
+      .select({
+        librarian,
+        rules: sql<string>`(${rules})::text`,
+        overrides: sql<string>`(${overrides})::text`,
+        busy: sql<string>`(${busy})::text`,
+      })
+      .from(librarians)
+      .where(eq(librarians.id, placeholders.librarianId))
+      .prepare('liaison_slot_listing');
+  }
+  let listingRead: ReturnType<typeof prepareListingRead> | undefined;
+
+  async function loadSlotListing(librarianId: string, fromMs: number, toMs: number) {
+    listingRead ??= prepareListingRead();
+    const [row] = await listingRead.execute({ ...slotInputsReach(librarianId, fromMs, toMs) });
+    if (!row) return undefined;
+    const librarian = row.librarian as LibrarianRow;
+    return {
+      librarian,
+      text: `${row.rules}\n${row.overrides}\n${row.busy}`,
+      inputs: (from: number, to: number) =>
+        toSlotRequest(librarian, JSON.parse(row.rules), JSON.parse(row.overrides), JSON.parse(row.busy), from, to),
+    };
+  }
 
   /**
    * Everything computeSlots needs for one librarian near [fromMs, toMs), in one statement: the
@@ -257,7 +323,7 @@ export function createAvailabilityService(deps: {
     librarianId: string,
     fromMs: number,
     toMs: number,
-    options: { executor?: Executor; excludeBookingId?: string; extra?: X; prepared?: boolean } = {},
+    options: { executor?: Executor; excludeBookingId?: string; extra?: X } = {},
   ): Promise<
     | {
         librarian: LibrarianRow;
@@ -266,46 +332,18 @@ export function createAvailabilityService(deps: {
       }
     | undefined
   > {
-    const reach = slotInputsReach(librarianId, fromMs, toMs);
-    let rows: Awaited<ReturnType<typeof slotInputsSelect>>;
-    if (options.prepared) {
-      preparedSlotInputs ??= slotInputsSelect(db, {
-        librarianId: sql.placeholder('librarianId'),
-        overridesFrom: sql.placeholder('overridesFrom'),
-        overridesTo: sql.placeholder('overridesTo'),
-        busyStartsBefore: sql.placeholder('busyStartsBefore'),
-        busyHeldAfter: sql.placeholder('busyHeldAfter'),
-      }).prepare('liaison_slot_inputs');
-      rows = await preparedSlotInputs.execute({ ...reach });
-    } else {
-      rows = await slotInputsSelect(options.executor ?? db, reach, options);
-    }
+    const rows = await slotInputsSelect(options.executor ?? db, slotInputsReach(librarianId, fromMs, toMs), options);
     const row = rows[0] as (typeof rows)[number] & Record<string, unknown>;
     if (!row) return undefined;
     const librarian = row.librarian as LibrarianRow;
-    const request: SlotRequest = {
-      timeZone: librarian.timeZone,
-      slotMinutes: librarian.slotMinutes,
-      bufferMinutes: librarian.bufferMinutes,
-      minNoticeMinutes: librarian.minNoticeMinutes,
-      horizonDays: librarian.horizonDays,
-      defaultModes: librarian.modes as Mode[],
-      defaultLocation: librarian.location,
-      rules: row.rules as WeeklyRule[],
-      overrides: (row.overrides as OverrideJson[]).map(
-        (override): AvailabilityOverride =>
-          override.fromDate !== null && override.toDate !== null
-            ? { kind: override.kind, fromDate: override.fromDate, toDate: override.toDate }
-            : { kind: override.kind, startMs: Number(override.startMs), endMs: Number(override.endMs) },
-      ),
-      busy: (row.busy as [number, number][]).map(([startMs, endMs]) => ({
-        startMs: Number(startMs),
-        endMs: Number(endMs),
-      })),
-      nowMs: clock.now().getTime(),
+    const request = toSlotRequest(
+      librarian,
+      row.rules as WeeklyRule[],
+      row.overrides as OverrideJson[],
+      row.busy as [number, number][],
       fromMs,
       toMs,
-    };
+    );
     return { librarian, request, extra: row as never };
   }
 
@@ -332,14 +370,19 @@ export function createAvailabilityService(deps: {
     // The zone may be the librarian's, known only once read: read the days as UTC (the read is a
     // day wider each side), then narrow to the days in the zone.
     const utcDays = localDaysToInstants(query.from, query.to, 'UTC');
-    const inputs = await loadSlotInputs(librarianId, utcDays.fromMs, utcDays.toMs, { prepared: true });
-    if (!inputs?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
-    const { librarian } = inputs;
+    const listing = await loadSlotListing(librarianId, utcDays.fromMs, utcDays.toMs);
+    if (!listing?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
+    const { librarian } = listing;
     const zone = query.tz ?? librarian.timeZone;
     if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
     const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
-    const request = { ...inputs.request, fromMs, toMs };
-    const bounds = startBounds(request);
+    const bounds = startBounds({
+      fromMs,
+      toMs,
+      nowMs: clock.now().getTime(),
+      minNoticeMinutes: librarian.minNoticeMinutes,
+      horizonDays: librarian.horizonDays,
+    });
     const found = {
       zone,
       slotMinutes: librarian.slotMinutes,
@@ -355,14 +398,15 @@ export function createAvailabilityService(deps: {
     const firstDay = civilDateAt(bounds.earliestStart, librarian.timeZone);
     const lastDay = civilDateAt(bounds.latestStart, librarian.timeZone);
     const key = createHash('sha256')
-      .update(JSON.stringify([inputs.librarian, request.rules, request.overrides, request.busy]))
+      .update(JSON.stringify(librarian))
+      .update(listing.text)
       .update(JSON.stringify([zone, fromMs, toMs, firstDay, lastDay]))
       .digest('base64');
     let entry = slotCache.get(key);
     if (entry) {
       slotCache.delete(key);
     } else {
-      const slots = computeSlots(request, {
+      const slots = computeSlots(listing.inputs(fromMs, toMs), {
         earliestStart: Math.max(fromMs, startOfCivilDate(firstDay, librarian.timeZone)),
         latestStart: Math.min(toMs - 1, startOfCivilDate(addDays(lastDay, 1), librarian.timeZone) - 1),
       });

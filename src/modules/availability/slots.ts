@@ -141,7 +141,9 @@ export interface StartBounds {
   latestStart: number;
 }
 
-export function startBounds(request: SlotRequest): StartBounds {
+export function startBounds(
+  request: Pick<SlotRequest, 'fromMs' | 'toMs' | 'nowMs' | 'minNoticeMinutes' | 'horizonDays'>,
+): StartBounds {
   return {
     earliestStart: Math.max(request.fromMs, request.nowMs + request.minNoticeMinutes * MINUTE),
     latestStart: Math.min(request.toMs - 1, request.nowMs + request.horizonDays * DAY),
