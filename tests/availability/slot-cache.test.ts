@@ -1,4 +1,6 @@
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { acceptsGzip } from '../../src/modules/availability/routes.js';
 import { computeSlots } from '../../src/modules/availability/slots.js';
 import { formatInstant } from '../../src/time/zone.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
@@ -128,5 +130,34 @@ describe('slot lists reused across requests', () => {
     expect(mismatches).toEqual([]);
     // The clock really changed the answers (39 different lists over these 60 hours).
     expect(seen.size).toBeGreaterThan(30);
+  });
+
+  it('are sent gzipped to clients that accept it, and plain to the rest', async () => {
+    const url = `/api/v1/librarians/${librarianId}/slots?from=2027-03-01&to=2027-04-30`;
+    const plain = await t.app.inject({ method: 'GET', url });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toContain('accept-encoding');
+    // 1 March (a Monday) to 30 April 2027: 45 weekdays × 3 slots; at 08:00 with 60 minutes' notice,
+    // 09:00 on 1 March is still offered.
+    expect(plain.json().slots).toHaveLength(135);
+    for (const header of ['gzip', 'br, gzip;q=0.5', 'deflate, *']) {
+      const zipped = await t.app.inject({ method: 'GET', url, headers: { 'accept-encoding': header } });
+      expect(zipped.headers['content-encoding'], header).toBe('gzip');
+      expect(gunzipSync(zipped.rawPayload).toString('utf8')).toBe(plain.body);
+    }
+    const refused = await t.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip;q=0, br' } });
+    expect(refused.headers['content-encoding']).toBeUndefined();
+    expect(refused.body).toBe(plain.body);
+  });
+
+  it('read Accept-Encoding as RFC 9110 says: names, *, and q=0 meaning “not this”', () => {
+    expect(acceptsGzip(undefined)).toBe(false);
+    expect(acceptsGzip('')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip('GZIP')).toBe(true);
+    expect(acceptsGzip('br;q=1.0, gzip;q=0.8')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('*;q=0')).toBe(false);
+    expect(acceptsGzip('*')).toBe(true);
   });
 });

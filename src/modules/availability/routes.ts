@@ -21,6 +21,15 @@ import type { AvailabilityService } from './service.js';
 const noLibrarian = problemResponse('No such librarian');
 const Deleted = Type.Null({ description: 'Deleted' });
 
+/** Whether Accept-Encoding allows gzip (by name or *, with a q above 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((entry) => {
+    const [name = '', ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    return (name === 'gzip' || name === '*') && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
 export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: AvailabilityService }> = async (
   app,
   { availability },
@@ -195,10 +204,14 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
         response: { 200: described(SlotList, 'Bookable slots, earliest first'), 404: noLibrarian },
       },
     },
-    async (request, reply) =>
-      // Already JSON (built from text cached across requests): sent as it is, not serialised again.
-      reply
-        .type('application/json; charset=utf-8')
-        .send((await availability.slotListJson(request.params.id, request.query)) as never),
+    async (request, reply) => {
+      // Already JSON (kept with the cached list, gzipped once when asked for): sent as it is.
+      const list = await availability.slotListJson(request.params.id, request.query);
+      reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+      if (acceptsGzip(request.headers['accept-encoding'])) {
+        return reply.header('content-encoding', 'gzip').send(list.gzip() as never);
+      }
+      return reply.send(list.json as never);
+    },
   );
 };

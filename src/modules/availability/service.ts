@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { and, asc, eq, isNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
@@ -78,7 +79,13 @@ const LIBRARIAN_ID = sql`${librarians}.${sql.identifier('id')}`;
 interface CachedSlots {
   slots: Slot[];
   json: string[];
-  body?: { first: number; end: number; bytes: Buffer };
+  body?: { first: number; end: number; bytes: ListBody };
+}
+
+/** A slot list as JSON bytes, and the same gzipped (made on first use). */
+export interface ListBody {
+  json: Buffer;
+  gzip(): Buffer;
 }
 
 /** A day either side of a range in UTC covers the same local days in any zone (offsets stay under 14 h). */
@@ -387,12 +394,14 @@ export function createAvailabilityService(deps: {
       zone,
       slotMinutes: librarian.slotMinutes,
       slots: [] as Slot[],
-      /** The list as the API sends it: JSON bytes, kept with the entry while notice and horizon stay put. */
-      body: (): Buffer => listBody([]),
+      /** The list as the API sends it: JSON bytes (and gzipped), kept while notice and horizon stay put. */
+      body: (): ListBody => listBody([]),
     };
-    const listBody = (json: string[]) => {
+    const listBody = (json: string[]): ListBody => {
       const head = JSON.stringify({ librarianId, timeZone: zone, slotMinutes: librarian.slotMinutes }).slice(0, -1);
-      return Buffer.from(`${head},"slots":[${json.join(',')}]}`);
+      const bytes = Buffer.from(`${head},"slots":[${json.join(',')}]}`);
+      let gzipped: Buffer | undefined;
+      return { json: bytes, gzip: () => (gzipped ??= gzipSync(bytes)) };
     };
     if (bounds.latestStart < bounds.earliestStart) return found;
     const firstDay = civilDateAt(bounds.earliestStart, librarian.timeZone);
@@ -559,7 +568,7 @@ export function createAvailabilityService(deps: {
 
     /** The same list as JSON text (for the API): built from slots and text cached across requests. */
     /** The same list as JSON bytes (for the API), reused across requests while nothing changes. */
-    async slotListJson(librarianId: string, query: SlotQuery): Promise<Buffer> {
+    async slotListJson(librarianId: string, query: SlotQuery): Promise<ListBody> {
       return (await currentSlots(librarianId, query)).body();
     },
   };
