@@ -131,7 +131,9 @@ export async function benchSlotRequests(options: {
         Array.from({ length: clients }, async () => {
           while (next++ < count) {
             const sent = performance.now();
-            const response = await fetch(url, { headers: { 'accept-encoding': process.env.BENCH_ACCEPT_ENCODING ?? 'gzip' } });
+            const response = await fetch(url, {
+              headers: { 'accept-encoding': process.env.BENCH_ACCEPT_ENCODING ?? 'gzip' },
+            });
             await response.arrayBuffer();
             if (response.status !== 200) failures++;
             latencies.push(performance.now() - sent);

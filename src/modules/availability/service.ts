@@ -133,12 +133,6 @@ function toOverride(row: OverrideRow, zone: string): Override {
   };
 }
 
-function toSlotOverride(row: OverrideRow): AvailabilityOverride {
-  return row.fromDate !== null && row.toDate !== null
-    ? { kind: row.kind, fromDate: row.fromDate, toDate: row.toDate }
-    : { kind: row.kind, startMs: (row.startsAt as Date).getTime(), endMs: (row.endsAt as Date).getTime() };
-}
-
 /** Overrides overlapping [fromDate, toDate] (dates compared loosely: a day either side covers any zone). */
 function overlapsDates(query: OverrideQuery) {
   const from = query.from ? formatCivilDate(addDays(parseCivilDate(query.from), -1)) : undefined;

@@ -13,8 +13,6 @@ export { activeCompanions, type CompanionRow, companionsOf };
 
 export type BookingRow = typeof bookings.$inferSelect;
 
-const DAY = 24 * 60 * 60_000;
-
 /** The booking a live manage token opens, or null: for keying rate limits by booking. */
 export async function bookingIdOfToken(executor: Executor, token: string, now: Date): Promise<string | null> {
   const [row] = await executor
