@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { countStatements, proxyPostgres, type StatementCount } from '../tests/helpers/statements.js';
-import { freePort, type Liaison, startLiaison, token } from './scale/cluster.js';
+import { benchDatabase } from './database.js';
+import { freePort, type Liaison, seedLibrarians, startLiaison, token } from './scale/cluster.js';
 import { type Measurement, summarise } from './stats.js';
 
 const SERVER_ENV = {
@@ -31,26 +31,6 @@ async function request(base: string, path: string, options: { token?: string; me
   return { status: response.status, body: text ? JSON.parse(text) : null } as Reply;
 }
 
-/** A fresh database on the bench's PostgreSQL server; dropped by the returned function. */
-export async function benchDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `liaison_bench_${Date.now()}_${Math.floor(Math.random() * 1000)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      await cleanup.query(`drop database if exists ${name} with (force)`);
-      await cleanup.end();
-    },
-  };
-}
-
 export async function stopServer(server: Liaison): Promise<void> {
   server.child.kill('SIGTERM');
   await server.exited;
@@ -63,33 +43,20 @@ export function peakRssMb(pid: number): number {
   return kilobytes / 1024;
 }
 
-/** Librarians open Monday to Friday 08:00–20:00 London, 15-minute slots, one companion allowed. */
-async function seedLibrarians(base: string, count: number, prefix: string): Promise<string[]> {
-  const admin = await token(['admin']);
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const created = await request(base, '/api/v1/librarians', {
-      token: admin,
-      method: 'POST',
-      body: { email: `${prefix}-${i}@uni.ac.uk`, name: `Bench ${prefix} ${i}` },
-    });
-    const id = (created.body as { id: string }).id;
-    await request(base, `/api/v1/librarians/${id}/availability`, {
-      token: admin,
-      method: 'PUT',
-      body: {
-        timeZone: 'Europe/London',
-        slotMinutes: 15,
-        bufferMinutes: 0,
-        minNoticeMinutes: 0,
-        horizonDays: 365,
-        maxCompanions: 2,
-        weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '08:00', end: '20:00' })),
-      },
-    });
-    ids.push(id);
-  }
-  return ids;
+/** Librarians open Monday to Friday 08:00–20:00 London, 15-minute slots, two companions allowed. */
+function seedBenchLibrarians(base: string, count: number, prefix: string): Promise<string[]> {
+  return seedLibrarians(base, count, {
+    prefix,
+    availability: {
+      timeZone: 'Europe/London',
+      slotMinutes: 15,
+      bufferMinutes: 0,
+      minNoticeMinutes: 0,
+      horizonDays: 365,
+      maxCompanions: 2,
+      weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '08:00', end: '20:00' })),
+    },
+  });
 }
 
 /** Next Monday 00:00 UTC: every bench booking lies in the weeks after it. */
@@ -117,7 +84,7 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
   const base = `http://127.0.0.1:${port}`;
   const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: proxy.url });
   try {
-    const [librarianId] = await seedLibrarians(base, 1, 'counted');
+    const [librarianId] = await seedBenchLibrarians(base, 1, 'counted');
     const student = await token(['student'], { sub: 'bench|count', email: 'count@uni.ac.uk' });
     const monday = nextMonday();
     const counts: [string, StatementCount][] = [];
@@ -194,7 +161,7 @@ export async function benchBookings(options: {
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url }, nodeArgs);
   try {
-    const librarianIds = await seedLibrarians(base, librarianCount, 'load');
+    const librarianIds = await seedBenchLibrarians(base, librarianCount, 'load');
     const monday = nextMonday() + 7 * 86_400_000; // a week after the counted bookings
     const studentTokens = await Promise.all(
       Array.from({ length: Math.ceil(total / 50) }, (_, i) =>

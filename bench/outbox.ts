@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { and, eq, inArray } from 'drizzle-orm';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openPostgres } from '../src/db/client.js';
@@ -12,6 +11,7 @@ import { createMailer } from '../src/modules/notifications/mailer.js';
 import { createNotificationWorker } from '../src/modules/notifications/worker.js';
 import { fixedClock } from '../src/time/clock.js';
 import { signToken } from '../tests/helpers/app.js';
+import { benchDatabase } from './database.js';
 import type { Measurement } from './stats.js';
 
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
@@ -19,13 +19,8 @@ const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 /** Outbox throughput: messages from pending to accepted by a local SMTP server, one worker. */
 export async function benchOutbox(options: { adminUrl: string; bookings?: number }): Promise<Measurement> {
   const bookingCount = options.bookings ?? 700;
-  const database = `liaison_bench_outbox_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: options.adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
-  const url = new URL(options.adminUrl);
-  url.pathname = `/${database}`;
-  const handle = openPostgres(url.toString());
+  const database = await benchDatabase(options.adminUrl);
+  const handle = openPostgres(database.url);
   const sink = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./smtp-sink.ts', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -112,7 +107,6 @@ export async function benchOutbox(options: { adminUrl: string; bookings?: number
     mailer.close();
     sink.kill('SIGTERM');
     await handle.close();
-    await admin.query(`drop database if exists ${database} with (force)`);
-    await admin.end();
+    await database.drop();
   }
 }

@@ -1,5 +1,6 @@
 import { computeSlots, type SlotRequest, type WeeklyRule } from '../src/modules/availability/slots.js';
-import { benchDatabase, stopServer } from './bookings.js';
+import { stopServer } from './bookings.js';
+import { benchDatabase } from './database.js';
 import { freePort, startLiaison, token } from './scale/cluster.js';
 import { type Measurement, summarise } from './stats.js';
 

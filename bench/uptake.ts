@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { fixedClock } from '../src/time/clock.js';
 import { signToken } from '../tests/helpers/app.js';
+import { benchDatabase } from './database.js';
 import { type Measurement, summarise } from './stats.js';
 
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
@@ -46,17 +46,9 @@ export async function benchUptake(options: {
     let handle: DatabaseHandle;
     let drop = async () => {};
     if (kind === 'postgres') {
-      const database = `liaison_bench_uptake_${Date.now()}`;
-      const admin = new pg.Client({ connectionString: options.adminUrl });
-      await admin.connect();
-      await admin.query(`create database ${database}`);
-      const url = new URL(options.adminUrl);
-      url.pathname = `/${database}`;
-      handle = openPostgres(url.toString());
-      drop = async () => {
-        await admin.query(`drop database if exists ${database} with (force)`);
-        await admin.end();
-      };
+      const database = await benchDatabase(options.adminUrl);
+      handle = openPostgres(database.url);
+      drop = database.drop;
     } else {
       handle = await openPglite();
     }

@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openPostgres } from '../src/db/client.js';
@@ -10,6 +9,7 @@ import { appendEvent } from '../src/modules/events/feed.js';
 import { createWebhookWorker } from '../src/modules/webhooks/worker.js';
 import { fixedClock } from '../src/time/clock.js';
 import { signToken } from '../tests/helpers/app.js';
+import { benchDatabase } from './database.js';
 import type { Measurement } from './stats.js';
 
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
@@ -20,13 +20,8 @@ const SECRET = 'bench-secret-that-is-long-enough-0123456789';
  */
 export async function benchWebhooks(options: { adminUrl: string; events?: number }): Promise<Measurement> {
   const count = options.events ?? 3000;
-  const database = `liaison_bench_webhooks_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: options.adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
-  const url = new URL(options.adminUrl);
-  url.pathname = `/${database}`;
-  const handle = openPostgres(url.toString());
+  const database = await benchDatabase(options.adminUrl);
+  const handle = openPostgres(database.url);
   let received = 0;
   const receiver = createServer((request, response) => {
     request.resume();
@@ -91,7 +86,6 @@ export async function benchWebhooks(options: { adminUrl: string; events?: number
   } finally {
     receiver.close();
     await handle.close();
-    await admin.query(`drop database if exists ${database} with (force)`);
-    await admin.end();
+    await database.drop();
   }
 }

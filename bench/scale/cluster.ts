@@ -151,19 +151,24 @@ export async function call(
   }
 }
 
-/** Librarians with long weekday hours, set up through the API. */
-export async function seedLibrarians(base: string, count: number): Promise<string[]> {
+/** Librarians with long weekday hours, set up through the API (`availability` replaces the default week). */
+export async function seedLibrarians(
+  base: string,
+  count: number,
+  options: { prefix?: string; availability?: Record<string, unknown> } = {},
+): Promise<string[]> {
+  const prefix = options.prefix ?? 'scale';
   const admin = await token(['admin']);
   const ids: string[] = [];
   for (let index = 0; index < count; index++) {
     const created = await call([base], 0, 'POST', '/api/v1/librarians', {
       token: admin,
-      body: { email: `scale-${index}@library.example`, name: `Scale Librarian ${index}` },
+      body: { email: `${prefix}-${index}@library.example`, name: `Librarian ${prefix} ${index}` },
     });
     const id = (created.body as { id: string }).id;
     await call([base], 0, 'PUT', `/api/v1/librarians/${id}/availability`, {
       token: admin,
-      body: {
+      body: options.availability ?? {
         slotMinutes: 30,
         minNoticeMinutes: 0,
         horizonDays: 60,

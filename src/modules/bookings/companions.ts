@@ -1,9 +1,10 @@
-import { eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { companions, manageTokens } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
-import { type CategoryService, categoryErrors } from '../categories/service.js';
+import type { Dimension } from '../categories/schemas.js';
+import { assertCategories, type CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
 import type { Caller } from './access.js';
 import { type BookingChanges, type IssuedLinks, selectColumns } from './changes.js';
@@ -30,14 +31,12 @@ export function createCompanionService(deps: {
       const now = clock.now();
       return db.transaction(async (tx) => {
         const open = await openForChange(tx, id, caller, 'companion', now, (columns) =>
-          selectColumns(tx)({ ...columns, dimensions: deps.categories.dimensionsSql() }),
+          selectColumns(tx)({
+            ...columns,
+            dimensions: input.categories ? deps.categories.dimensionsSql() : sql<Dimension[]>`'[]'::jsonb`,
+          }),
         );
-        if (input.categories) {
-          const errors = categoryErrors(open.facts.dimensions, input.categories, '/categories');
-          if (errors.length > 0) {
-            throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
-          }
-        }
+        if (input.categories) assertCategories(open.facts.dimensions, input.categories, '/categories');
         const active = activeCompanions(open.companions);
         const same = active.find((companion) =>
           input.email

@@ -12,7 +12,7 @@ import { localDaysToInstants } from '../../time/zone.js';
 import type { AvailabilityService } from '../availability/service.js';
 import { findSlot, type Mode, type Slot } from '../availability/slots.js';
 import type { Dimension } from '../categories/schemas.js';
-import { type CategoryService, categoryErrors } from '../categories/service.js';
+import { assertCategories, type CategoryService } from '../categories/service.js';
 import { eventWrites } from '../events/feed.js';
 import { queueFeedback } from '../feedback/queue.js';
 import type { LibrarianService } from '../librarians/service.js';
@@ -127,9 +127,7 @@ export function createBookingService(deps: {
     pointer: (index: number) => string,
   ) {
     for (const [index, input] of inputs.entries()) {
-      const errors = input.categories ? categoryErrors(dimensions, input.categories, pointer(index)) : [];
-      if (errors.length > 0)
-        throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
+      if (input.categories) assertCategories(dimensions, input.categories, pointer(index));
     }
   }
 
@@ -248,8 +246,7 @@ export function createBookingService(deps: {
           const studentLink = manageTokenRows([
             { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },
           ]);
-          const open = { librarian, student, party: undefined };
-          const created = viewOf(open, booking, added.rows);
+          const created = viewOf({ librarian, student }, booking, added.rows);
           await writeTogether(tx, {
             new_booking: tx.insert(bookings).values(booking),
             new_booking_link: tx.insert(manageTokens).values(studentLink.rows),

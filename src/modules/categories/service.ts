@@ -40,6 +40,12 @@ export function categoryErrors(dimensions: Dimension[], categories: CategoryValu
   return errors;
 }
 
+/** 422 invalid_category naming every bad key or value, given the defined dimensions. */
+export function assertCategories(dimensions: Dimension[], categories: CategoryValues, pointerBase: string): void {
+  const errors = categoryErrors(dimensions, categories, pointerBase);
+  if (errors.length > 0) throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
+}
+
 export function createCategoryService({ db, clock }: { db: Database; clock: Clock }) {
   async function listDimensions(executor: Executor = db): Promise<Dimension[]> {
     const dimensions = await executor.select().from(categoryDimensions).orderBy(asc(categoryDimensions.position));
@@ -55,8 +61,7 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
 
   /** Each key must be a dimension and each value one of its values; 422 naming every bad one. */
   async function checkCategories(categories: CategoryValues, pointerBase: string, executor: Executor = db) {
-    const errors = categoryErrors(await listDimensions(executor), categories, pointerBase);
-    if (errors.length > 0) throw new RuleViolation('invalid_category', 'Some category values are not defined.', errors);
+    assertCategories(await listDimensions(executor), categories, pointerBase);
   }
 
   /** The student record for a token, created on first use; name and email follow the token. */
