@@ -82,7 +82,7 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
   const proxy = await proxyPostgres(databaseUrl);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: proxy.url });
+  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: proxy.url }, { compiled: true });
   try {
     const [librarianId] = await seedBenchLibrarians(base, 1, 'counted');
     const student = await token(['student'], { sub: 'bench|count', email: 'count@uni.ac.uk' });
@@ -159,7 +159,7 @@ export async function benchBookings(options: {
   const base = `http://127.0.0.1:${port}`;
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the measured server.
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url }, nodeArgs);
+  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url }, { nodeArgs, compiled: true });
   try {
     const librarianIds = await seedBenchLibrarians(base, librarianCount, 'load');
     const monday = nextMonday() + 7 * 86_400_000; // a week after the counted bookings

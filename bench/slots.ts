@@ -79,7 +79,7 @@ export async function benchSlotRequests(options: {
       RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
       RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '1000000',
     },
-    process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    { nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [], compiled: true },
   );
   try {
     const admin = await token(['admin']);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { buildServer } from '../../src/cli/build.js';
 import { signToken } from '../../tests/helpers/app.js';
 import { freePort } from '../../tests/helpers/processes.js';
 
@@ -24,30 +25,39 @@ export interface Liaison {
   exited: Promise<number | null>;
 }
 
-/** One `npm start` process on PostgreSQL, on `port`, resolved once /health/ready answers 200. */
+/** The V8 settings `npm start` runs the server with (package.json "start"; a test checks they agree). */
+export const START_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=256'];
+
+let built: Promise<void> | undefined;
+
+/**
+ * One `npm start` process on PostgreSQL, on `port`, resolved once /health/ready answers 200.
+ * `compiled`: dist/main.js as `npm start` runs it (built once per process; benches). Otherwise
+ * src/main.ts through tsx with the same V8 settings, so tests never rebuild dist/ under each other.
+ */
 export async function startLiaison(
   port: number,
   env: Record<string, string>,
-  nodeArgs: string[] = [],
+  options: { nodeArgs?: string[]; compiled?: boolean } = {},
 ): Promise<Liaison> {
-  // As `npm start` runs it (package.json): young-generation space capped at 4 MB per semi-space.
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=4', ...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src/main.ts')],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        AUTH_JWT_SECRET: SECRET,
-        LOG_LEVEL: 'error',
-        ...env,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+  if (options.compiled) built ??= buildServer();
+  await built;
+  const entry = options.compiled
+    ? [path.join(ROOT, 'dist/main.js')]
+    : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')];
+  const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), ...entry], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AUTH_JWT_SECRET: SECRET,
+      LOG_LEVEL: 'error',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitReady(port, 60_000);
   return { port, child, exited };

@@ -181,7 +181,7 @@ async function main() {
     TRUST_PROXY: '127.0.0.1',
   };
   const processes: Liaison[] = [];
-  for (const port of ports) processes.push(await startLiaison(port, env));
+  for (const port of ports) processes.push(await startLiaison(port, env, { compiled: true }));
   const frontPort = await freePort();
   const haproxy = startHaproxy(frontPort, ports);
   const front = `http://127.0.0.1:${frontPort}`;
@@ -200,7 +200,7 @@ async function main() {
       processes[0]?.child.kill('SIGKILL');
       log('run 1: SIGKILL to process 1');
       await sleep((seconds * 1000) / 3);
-      processes[0] = await startLiaison(ports[0] as number, env);
+      processes[0] = await startLiaison(ports[0] as number, env, { compiled: true });
       log('run 1: process 1 started again');
     })();
     const run1 = await runLoad({
@@ -229,7 +229,7 @@ async function main() {
         process.child.kill('SIGTERM');
         const code = await process.exited;
         if (code !== 0) problems.push(`run 2: process ${index + 1} exited ${code} after SIGTERM`);
-        processes[index] = await startLiaison(ports[index] as number, env);
+        processes[index] = await startLiaison(ports[index] as number, env, { compiled: true });
         await waitReady(ports[index] as number, 30_000);
         log(`run 2: process ${index + 1} restarted`);
       }

@@ -1,14 +1,16 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { START_FLAGS, waitReady } from '../../bench/scale/cluster.js';
+import { buildServer } from '../../src/cli/build.js';
 import { describeFailure } from '../../src/cli/command.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { openPglite } from '../../src/db/client.js';
 import { DataDirLocked } from '../../src/db/data-dir-lock.js';
 import { checkListenSafety } from '../../src/dev-secret.js';
-import { childEnv } from '../helpers/processes.js';
+import { childEnv, freePort } from '../helpers/processes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
@@ -146,6 +148,38 @@ describe('M: start-up and the command line', () => {
     expect(describeFailure(missingDatabase, 'postgres://u@127.0.0.1/x')).toBe(
       'Cannot use DATABASE_URL (postgres://u@127.0.0.1/x): the database does not exist [3D000]',
     );
+  });
+
+  it('M: npm start builds dist/ and serves pages, styles and the API from it with the V8 settings benches use', async () => {
+    const scripts = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts;
+    expect(scripts.prestart).toBe('tsx src/cli/build.ts');
+    expect(scripts.start).toBe(`node ${START_FLAGS.join(' ')} dist/main.js`);
+    // A tree of its own (beside dist/, as the build requires), so no other run's dist/ is touched.
+    const target = path.join(root, `dist.test-${process.pid}`);
+    try {
+      await buildServer(target);
+      const port = await freePort();
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-built-'));
+      const child = spawn(process.execPath, [...START_FLAGS, path.join(target, 'main.js')], {
+        cwd: root,
+        env: childEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' }),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.push(child);
+      await waitReady(port, 60_000);
+      const home = await fetch(`http://127.0.0.1:${port}/`);
+      expect(home.status).toBe(200);
+      expect(await home.text()).toContain('<title>Find a librarian');
+      const style = await fetch(`http://127.0.0.1:${port}/assets/app.css`);
+      expect(style.status).toBe(200);
+      expect(style.headers.get('content-type')).toContain('text/css');
+      const contract = await fetch(`http://127.0.0.1:${port}/docs/json`);
+      expect(((await contract.json()) as { info: { version: string } }).info.version).toBe(
+        JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version,
+      );
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
   });
 
   it('M: points links in mail at the port the server listens on unless PUBLIC_URL says otherwise', () => {
