@@ -52,8 +52,40 @@ export function isoWeekday({ year, month, day }: CivilDate): number {
 }
 
 export function civilDateAt(instantMs: number, zone: string): CivilDate {
-  const local = DateTime.fromMillis(instantMs, { zone });
-  return { year: local.year, month: local.month, day: local.day };
+  const local = new Date(instantMs + offsetAt(IANAZone.create(zone), instantMs) * MINUTE);
+  return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
+}
+
+/** Offsets remembered at most, across zones; all are forgotten when full. */
+const OFFSETS_REMEMBERED = 20_000;
+const offsets = new Map<string, Map<number, number>>();
+let offsetsRemembered = 0;
+
+/**
+ * `zone`'s offset from UTC (minutes) at an instant: luxon's IANAZone.offset, which formats the
+ * instant with Intl every time (~15% of a slot request's CPU), remembered per instant. Exact: a
+ * zone's offset at a given instant does not change while the process runs, and the instants asked
+ * for (midnights of the days a page or request names) repeat from one request to the next.
+ */
+function offsetAt(zone: IANAZone, instantMs: number): number {
+  let byInstant = offsets.get(zone.name);
+  if (!byInstant) {
+    byInstant = new Map();
+    offsets.set(zone.name, byInstant);
+  }
+  let offset = byInstant.get(instantMs);
+  if (offset === undefined) {
+    offset = zone.offset(instantMs);
+    if (offsetsRemembered >= OFFSETS_REMEMBERED) {
+      offsets.clear();
+      offsetsRemembered = 0;
+      offsets.set(zone.name, byInstant);
+      byInstant.clear();
+    }
+    byInstant.set(instantMs, offset);
+    offsetsRemembered++;
+  }
+  return offset;
 }
 
 /** "HH:mm" -> minutes after midnight. */
@@ -80,15 +112,15 @@ export function instantOfWallTime(
   const ianaZone = IANAZone.create(zone);
   const wallAsUtc = Date.UTC(date.year, date.month - 1, date.day) + minutes * MINUTE;
   // Offsets (minutes) in force well before and after; equal on all but transition days.
-  const offsetBefore = ianaZone.offset(wallAsUtc - 26 * HOUR);
-  const offsetAfter = ianaZone.offset(wallAsUtc + 26 * HOUR);
+  const offsetBefore = offsetAt(ianaZone, wallAsUtc - 26 * HOUR);
+  const offsetAfter = offsetAt(ianaZone, wallAsUtc + 26 * HOUR);
   if (offsetBefore === offsetAfter) {
     const candidate = wallAsUtc - offsetBefore * MINUTE;
-    if (ianaZone.offset(candidate) === offsetBefore) return candidate;
+    if (offsetAt(ianaZone, candidate) === offsetBefore) return candidate;
   }
   const candidates = [...new Set([offsetBefore, offsetAfter])]
     .map((offset) => wallAsUtc - offset * MINUTE)
-    .filter((candidate) => wallAsUtc - ianaZone.offset(candidate) * MINUTE === candidate)
+    .filter((candidate) => wallAsUtc - offsetAt(ianaZone, candidate) * MINUTE === candidate)
     .sort((a, b) => a - b);
   if (candidates.length > 0) {
     return (repeated === 'earlier' ? candidates[0] : candidates[candidates.length - 1]) as number;
@@ -98,7 +130,7 @@ export function instantOfWallTime(
   let high = wallAsUtc - Math.min(offsetBefore, offsetAfter) * MINUTE;
   while (high - low > MINUTE) {
     const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
-    if (ianaZone.offset(middle) === offsetBefore) low = middle;
+    if (offsetAt(ianaZone, middle) === offsetBefore) low = middle;
     else high = middle;
   }
   return high;
@@ -107,12 +139,12 @@ export function instantOfWallTime(
 /** The first instant in (fromMs, toMs] at which `zone`'s offset differs from its offset at fromMs. */
 export function offsetChangeBetween(fromMs: number, toMs: number, zone: string): number {
   const ianaZone = IANAZone.create(zone);
-  const initial = ianaZone.offset(fromMs);
+  const initial = offsetAt(ianaZone, fromMs);
   let low = fromMs;
   let high = toMs;
   while (high - low > MINUTE) {
     const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
-    if (ianaZone.offset(middle) === initial) low = middle;
+    if (offsetAt(ianaZone, middle) === initial) low = middle;
     else high = middle;
   }
   return high;
@@ -151,11 +183,11 @@ export function instantFormatter(zone: string): (instantMs: number) => string {
     const day = Math.floor(instantMs / DAY_MS);
     let offset = dayOffsets.get(day);
     if (offset === undefined) {
-      const atStart = ianaZone.offset(day * DAY_MS);
-      offset = atStart === ianaZone.offset((day + 1) * DAY_MS) ? atStart : null;
+      const atStart = offsetAt(ianaZone, day * DAY_MS);
+      offset = atStart === offsetAt(ianaZone, (day + 1) * DAY_MS) ? atStart : null;
       dayOffsets.set(day, offset);
     }
-    const minutes = offset ?? ianaZone.offset(instantMs);
+    const minutes = offset ?? offsetAt(ianaZone, instantMs);
     const sign = minutes < 0 ? '-' : '+';
     const absolute = Math.abs(minutes);
     const pad = (value: number) => String(value).padStart(2, '0');
@@ -176,8 +208,8 @@ export function wallClockResolver(zone: string) {
     let offset = constantOffsets.get(midnightAsUtc);
     if (offset === undefined) {
       // Local days lie between UTC-12 and UTC+14: these two instants bracket any zone's day.
-      const before = ianaZone.offset(midnightAsUtc - 14 * HOUR);
-      const after = ianaZone.offset(midnightAsUtc + 36 * HOUR);
+      const before = offsetAt(ianaZone, midnightAsUtc - 14 * HOUR);
+      const after = offsetAt(ianaZone, midnightAsUtc + 36 * HOUR);
       offset = before === after ? before : null;
       constantOffsets.set(midnightAsUtc, offset);
     }

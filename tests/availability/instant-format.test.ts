@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInstant, instantFormatter } from '../../src/time/zone.js';
+import { civilDateAt, formatInstant, instantFormatter } from '../../src/time/zone.js';
 
 const QUARTER_HOUR = 15 * 60_000;
 
@@ -36,4 +36,63 @@ describe('instantFormatter (the fast path slot lists use)', () => {
     }
     expect(different).toEqual([]);
   });
+});
+
+describe('civilDateAt (offsets remembered per instant)', () => {
+  /** The local date as ICU itself gives it, without luxon or the remembered offsets. */
+  const icuDate = (instantMs: number, format: Intl.DateTimeFormat) => {
+    const parts = Object.fromEntries(format.formatToParts(new Date(instantMs)).map((part) => [part.type, part.value]));
+    return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
+  };
+
+  it('gives the date on the wall clock at a change, by hand (London, New York, Sydney)', () => {
+    // London springs forward at 01:00 UTC on 28 March 2027; Sydney's local midnight is 13:00 UTC
+    // the day before in summer (UTC+11); New York's clocks go back at 06:00 UTC on 7 November 2027.
+    expect(civilDateAt(Date.parse('2027-03-28T00:59:59Z'), 'Europe/London')).toEqual({ year: 2027, month: 3, day: 28 });
+    expect(civilDateAt(Date.parse('2027-03-27T23:59:59Z'), 'Europe/London')).toEqual({ year: 2027, month: 3, day: 27 });
+    expect(civilDateAt(Date.parse('2027-01-14T12:59:59Z'), 'Australia/Sydney')).toEqual({
+      year: 2027,
+      month: 1,
+      day: 14,
+    });
+    expect(civilDateAt(Date.parse('2027-01-14T13:00:00Z'), 'Australia/Sydney')).toEqual({
+      year: 2027,
+      month: 1,
+      day: 15,
+    });
+    expect(civilDateAt(Date.parse('2027-11-08T04:59:59Z'), 'America/New_York')).toEqual({
+      year: 2027,
+      month: 11,
+      day: 7,
+    });
+    expect(civilDateAt(Date.parse('2027-11-08T05:00:00Z'), 'America/New_York')).toEqual({
+      year: 2027,
+      month: 11,
+      day: 8,
+    });
+  });
+
+  it.each(['Europe/London', 'America/New_York', 'Australia/Sydney', 'Pacific/Chatham', 'America/Santiago'])(
+    'agrees with ICU at every half hour of 2027 in %s, asked twice (the second time from memory)',
+    (zone) => {
+      const format = new Intl.DateTimeFormat('en-CA', {
+        timeZone: zone,
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+      });
+      const start = Date.parse('2027-01-01T00:00:00Z');
+      const different: string[] = [];
+      for (const pass of [1, 2]) {
+        for (let ms = start; ms < start + 365 * 86_400_000; ms += 2 * QUARTER_HOUR) {
+          const expected = icuDate(ms, format);
+          const found = civilDateAt(ms, zone);
+          if (found.year !== expected.year || found.month !== expected.month || found.day !== expected.day) {
+            different.push(`${pass} ${new Date(ms).toISOString()}`);
+          }
+        }
+      }
+      expect(different).toEqual([]);
+    },
+  );
 });

@@ -52,7 +52,7 @@ export type QueryValue<T> = T | Placeholder;
 
 /**
  * Busy time of a librarian from bookings, supplied by the bookings feature as a scalar subquery
- * (a jsonb array of [startMs, endMs] pairs): bookings starting before `startsBefore` and holding
+ * (a json array of [startMs, endMs] pairs): bookings starting before `startsBefore` and holding
  * time after `heldAfter`, so slots are read in one statement with the rules.
  */
 export type BusyRangeSource = (
@@ -194,10 +194,10 @@ export function createAvailabilityService(deps: {
       .where(eq(librarians.id, p.librarianId));
   }
 
-  /** The columns of that statement: the librarian, and rules, overrides and busy time as jsonb. */
+  /** The columns of that statement: the librarian, and rules, overrides and busy time as json. */
   function slotInputColumns(p: SlotInputsParams, excludeBookingId?: string) {
     const rules = sql<WeeklyRule[]>`(
-      select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+      select coalesce(json_agg(json_strip_nulls(json_build_object(
           'weekday', ${availabilityRules.weekday},
           'start', left(${availabilityRules.startTime}::text, 5),
           'end', left(${availabilityRules.endTime}::text, 5),
@@ -205,15 +205,15 @@ export function createAvailabilityService(deps: {
           'validTo', to_char(${availabilityRules.validTo}, 'YYYY-MM-DD'),
           'mode', ${availabilityRules.mode},
           'location', ${availabilityRules.location}))
-        order by ${availabilityRules.weekday}, ${availabilityRules.startTime}), '[]'::jsonb)
+        order by ${availabilityRules.weekday}, ${availabilityRules.startTime}), '[]'::json)
       from ${availabilityRules} where ${availabilityRules.librarianId} = ${LIBRARIAN_ID})`;
     const overrides = sql<OverrideJson[]>`(
-      select coalesce(jsonb_agg(jsonb_build_object(
+      select coalesce(json_agg(json_build_object(
           'kind', ${availabilityOverrides.kind},
           'fromDate', to_char(${availabilityOverrides.fromDate}, 'YYYY-MM-DD'),
           'toDate', to_char(${availabilityOverrides.toDate}, 'YYYY-MM-DD'),
           'startMs', (extract(epoch from ${availabilityOverrides.startsAt}) * 1000)::bigint,
-          'endMs', (extract(epoch from ${availabilityOverrides.endsAt}) * 1000)::bigint)), '[]'::jsonb)
+          'endMs', (extract(epoch from ${availabilityOverrides.endsAt}) * 1000)::bigint)), '[]'::json)
       from ${availabilityOverrides}
       where (${availabilityOverrides.librarianId} = ${LIBRARIAN_ID} or ${availabilityOverrides.librarianId} is null)
         and (${availabilityOverrides.toDate} >= ${p.overridesFrom}::date or ${availabilityOverrides.endsAt} >= ${p.overridesFrom}::date)
