@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { activeCompanions, type CompanionRow, companionsOf } from '../../db/people.js';
 import { bookings, librarians, manageTokens, students } from '../../db/schema.js';
