@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { countStatements, proxyPostgres, type StatementCount } from '../tests/helpers/statements.js';
 import { benchDatabase } from './database.js';
+import { loadClient } from './load.js';
 import { freePort, type Liaison, seedLibrarians, startLiaison, token } from './scale/cluster.js';
 import { type Measurement, summarise } from './stats.js';
 
@@ -18,8 +19,13 @@ interface Reply {
   body: unknown;
 }
 
-async function request(base: string, path: string, options: { token?: string; method?: string; body?: unknown } = {}) {
-  const response = await fetch(`${base}${path}`, {
+/** One request through `client`, its body parsed as JSON. */
+async function request(
+  client: ReturnType<typeof loadClient>,
+  path: string,
+  options: { token?: string; method?: string; body?: unknown } = {},
+): Promise<Reply> {
+  const answer = await client.send(path, {
     method: options.method ?? 'GET',
     headers: {
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
@@ -27,8 +33,8 @@ async function request(base: string, path: string, options: { token?: string; me
     },
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null } as Reply;
+  const text = answer.body.toString();
+  return { status: answer.status, body: text ? JSON.parse(text) : null };
 }
 
 export async function stopServer(server: Liaison): Promise<void> {
@@ -83,6 +89,7 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: proxy.url }, { compiled: true });
+  const client = loadClient(base, 1);
   try {
     const [librarianId] = await seedBenchLibrarians(base, 1, 'counted');
     const student = await token(['student'], { sub: 'bench|count', email: 'count@uni.ac.uk' });
@@ -96,7 +103,7 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
       return reply.body as { id: string; links: { companions: { manage: string }[] } };
     };
     const booking = await measure('booking with a companion', () =>
-      request(base, '/api/v1/bookings', {
+      request(client, '/api/v1/bookings', {
         token: student,
         method: 'POST',
         body: { librarianId, start: quarterHour(monday, 0), companion: { name: 'Wei', email: 'wei@uni.ac.uk' } },
@@ -105,24 +112,30 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
     const path = `/api/v1/bookings/${booking.id}`;
     const companionToken = new URL(booking.links.companions[0]?.manage as string).searchParams.get('token');
     await measure('reschedule', () =>
-      request(base, `${path}/reschedule`, { token: student, method: 'POST', body: { start: quarterHour(monday, 1) } }),
+      request(client, `${path}/reschedule`, {
+        token: student,
+        method: 'POST',
+        body: { start: quarterHour(monday, 1) },
+      }),
     );
     await measure('add a companion', () =>
-      request(base, `${path}/companion`, {
+      request(client, `${path}/companion`, {
         token: student,
         method: 'PUT',
         body: { name: 'Omar', email: 'omar@uni.ac.uk' },
       }),
     );
     await measure('companion declines', () =>
-      request(base, `${path}/companion/decline?token=${companionToken}`, { method: 'POST' }),
+      request(client, `${path}/companion/decline?token=${companionToken}`, { method: 'POST' }),
     );
-    await measure('remove companions', () => request(base, `${path}/companion`, { token: student, method: 'DELETE' }));
-    await measure('cancel', () => request(base, `${path}/cancel`, { token: student, method: 'POST', body: {} }));
+    await measure('remove companions', () =>
+      request(client, `${path}/companion`, { token: student, method: 'DELETE' }),
+    );
+    await measure('cancel', () => request(client, `${path}/cancel`, { token: student, method: 'POST', body: {} }));
     const from = new Date(monday).toISOString().slice(0, 10);
     const to = new Date(monday + 60 * 86_400_000).toISOString().slice(0, 10);
     await measure('two-month slot listing', () =>
-      request(base, `/api/v1/librarians/${librarianId}/slots?from=${from}&to=${to}`),
+      request(client, `/api/v1/librarians/${librarianId}/slots?from=${from}&to=${to}`),
     );
     return counts.map(([name, count]) => ({
       name: `statements: ${name} (${count.inTransaction} between BEGIN and COMMIT)`,
@@ -133,6 +146,7 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
       target: name.includes('slot') ? '<= 2 queries' : '<= 6 between BEGIN and COMMIT',
     }));
   } finally {
+    client.close();
     await stopServer(server);
     await proxy.close();
   }
@@ -160,6 +174,7 @@ export async function benchBookings(options: {
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the measured server.
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url }, { nodeArgs, compiled: true });
+  const client = loadClient(base, clients);
   try {
     const librarianIds = await seedBenchLibrarians(base, librarianCount, 'load');
     const monday = nextMonday() + 7 * 86_400_000; // a week after the counted bookings
@@ -185,7 +200,7 @@ export async function benchBookings(options: {
         while (next < jobs.length) {
           const job = jobs[next++] as (typeof jobs)[number];
           const sent = performance.now();
-          const result = await request(base, '/api/v1/bookings', {
+          const result = await request(client, '/api/v1/bookings', {
             token: job.token,
             method: 'POST',
             body: { librarianId: job.librarianId, start: job.start, companion: job.companion },
@@ -229,6 +244,7 @@ export async function benchBookings(options: {
     );
     return measurements;
   } finally {
+    client.close();
     await stopServer(server);
     await database.drop();
   }
