@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { and, asc, eq, isNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
+import { freshReads } from '../../db/fresh-reads.js';
 import { availabilityOverrides, availabilityRules, librarians } from '../../db/schema.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
@@ -299,18 +300,26 @@ export function createAvailabilityService(deps: {
       .prepare('liaison_slot_listing');
   }
   let listingRead: ReturnType<typeof prepareListingRead> | undefined;
+  const listingReads = freshReads<Awaited<ReturnType<typeof readSlotListing>>>();
 
-  async function loadSlotListing(librarianId: string, fromMs: number, toMs: number) {
+  async function readSlotListing(librarianId: string, fromMs: number, toMs: number) {
     listingRead ??= prepareListingRead();
     const [row] = await listingRead.execute({ ...slotInputsReach(librarianId, fromMs, toMs) });
     if (!row) return undefined;
     const librarian = row.librarian as LibrarianRow;
+    const text = `${row.rules}\n${row.overrides}\n${row.busy}`;
     return {
       librarian,
-      text: `${row.rules}\n${row.overrides}\n${row.busy}`,
+      /** Everything this read found, hashed once however many requests share it. */
+      digest: createHash('sha256').update(JSON.stringify(librarian)).update(text).digest('base64'),
       inputs: (from: number, to: number) =>
         toSlotRequest(librarian, JSON.parse(row.rules), JSON.parse(row.overrides), JSON.parse(row.busy), from, to),
     };
+  }
+
+  /** The slot listing's read, shared by concurrent requests for the same range but never older than the request. */
+  function loadSlotListing(librarianId: string, fromMs: number, toMs: number) {
+    return listingReads(`${librarianId} ${fromMs} ${toMs}`, () => readSlotListing(librarianId, fromMs, toMs));
   }
 
   /**
@@ -400,11 +409,7 @@ export function createAvailabilityService(deps: {
     if (bounds.latestStart < bounds.earliestStart) return found;
     const firstDay = civilDateAt(bounds.earliestStart, librarian.timeZone);
     const lastDay = civilDateAt(bounds.latestStart, librarian.timeZone);
-    const key = createHash('sha256')
-      .update(JSON.stringify(librarian))
-      .update(listing.text)
-      .update(JSON.stringify([zone, fromMs, toMs, firstDay, lastDay]))
-      .digest('base64');
+    const key = `${listing.digest} ${JSON.stringify([zone, fromMs, toMs, firstDay, lastDay])}`;
     let entry = slotCache.get(key);
     if (entry) {
       slotCache.delete(key);
