@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { countStatements, proxyPostgres, type StatementCount } from '../tests/helpers/statements.js';
 import { benchDatabase } from './database.js';
 import { loadClient } from './load.js';
-import { freePort, type Liaison, seedLibrarians, startLiaison, token } from './scale/cluster.js';
+import { benchServerArgs, freePort, type Liaison, seedLibrarians, startLiaison, token } from './scale/cluster.js';
 import { type Measurement, summarise } from './stats.js';
 
 const SERVER_ENV = {
@@ -171,9 +171,11 @@ export async function benchBookings(options: {
   const measurements = await countOperations(database.url);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the measured server.
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const server = await startLiaison(port, { ...SERVER_ENV, DATABASE_URL: database.url }, { nodeArgs, compiled: true });
+  const server = await startLiaison(
+    port,
+    { ...SERVER_ENV, DATABASE_URL: database.url },
+    { nodeArgs: benchServerArgs(), compiled: true },
+  );
   const client = loadClient(base, clients);
   try {
     const librarianIds = await seedBenchLibrarians(base, librarianCount, 'load');

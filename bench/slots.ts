@@ -3,7 +3,7 @@ import { computeSlots, type SlotRequest, type WeeklyRule } from '../src/modules/
 import { stopServer } from './bookings.js';
 import { benchDatabase } from './database.js';
 import { loadClient } from './load.js';
-import { freePort, startLiaison, token } from './scale/cluster.js';
+import { benchServerArgs, freePort, startLiaison, token } from './scale/cluster.js';
 import { type Measurement, summarise } from './stats.js';
 
 const MINUTE = 60_000;
@@ -81,7 +81,7 @@ export async function benchSlotRequests(options: {
       RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
       RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '1000000',
     },
-    { nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [], compiled: true },
+    { nodeArgs: benchServerArgs(), compiled: true },
   );
   try {
     const admin = await token(['admin']);

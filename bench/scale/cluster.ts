@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { buildServer } from '../../src/cli/build.js';
+import { buildServer, DIST } from '../../src/cli/build.js';
 import { signToken } from '../../tests/helpers/app.js';
 import { freePort } from '../../tests/helpers/processes.js';
 
@@ -30,6 +30,11 @@ export const START_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=256
 
 let built: Promise<void> | undefined;
 
+/** Extra node options for a measured server: BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+export function benchServerArgs(): string[] {
+  return process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+}
+
 /**
  * One `npm start` process on PostgreSQL, on `port`, resolved once /health/ready answers 200.
  * `compiled`: dist/main.js as `npm start` runs it (built once per process; benches). Otherwise
@@ -42,9 +47,7 @@ export async function startLiaison(
 ): Promise<Liaison> {
   if (options.compiled) built ??= buildServer();
   await built;
-  const entry = options.compiled
-    ? [path.join(ROOT, 'dist/main.js')]
-    : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')];
+  const entry = options.compiled ? [path.join(DIST, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')];
   const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), ...entry], {
     cwd: ROOT,
     env: {

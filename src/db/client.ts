@@ -64,6 +64,7 @@ function prepareStatements(client: pg.PoolClient): void {
   (client as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
     if (typeof config === 'object' && config !== null && !('name' in config && config.name)) {
       const text = (config as { text?: unknown }).text;
+      // Short texts (begin, commit) cost PostgreSQL next to nothing to parse: not worth a name.
       if (typeof text === 'string' && text.length >= 32) {
         const name = `l_${createHash('sha1').update(text).digest('base64url')}`;
         if (prepared.has(name) || prepared.size < PREPARED_PER_CONNECTION) {

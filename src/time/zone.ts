@@ -65,7 +65,8 @@ let offsetsRemembered = 0;
  * `zone`'s offset from UTC (minutes) at an instant: luxon's IANAZone.offset, which formats the
  * instant with Intl every time (~15% of a slot request's CPU), remembered per instant. Exact: a
  * zone's offset at a given instant does not change while the process runs, and the instants asked
- * for (midnights of the days a page or request names) repeat from one request to the next.
+ * for (midnights of the days a page or request names) repeat from one request to the next. The
+ * bisections that find a clock change probe one-off instants and ask luxon directly.
  */
 function offsetAt(zone: IANAZone, instantMs: number): number {
   let byInstant = offsets.get(zone.name);
@@ -77,10 +78,8 @@ function offsetAt(zone: IANAZone, instantMs: number): number {
   if (offset === undefined) {
     offset = zone.offset(instantMs);
     if (offsetsRemembered >= OFFSETS_REMEMBERED) {
-      offsets.clear();
+      for (const remembered of offsets.values()) remembered.clear();
       offsetsRemembered = 0;
-      offsets.set(zone.name, byInstant);
-      byInstant.clear();
     }
     byInstant.set(instantMs, offset);
     offsetsRemembered++;
@@ -130,7 +129,7 @@ export function instantOfWallTime(
   let high = wallAsUtc - Math.min(offsetBefore, offsetAfter) * MINUTE;
   while (high - low > MINUTE) {
     const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
-    if (offsetAt(ianaZone, middle) === offsetBefore) low = middle;
+    if (ianaZone.offset(middle) === offsetBefore) low = middle;
     else high = middle;
   }
   return high;
@@ -144,7 +143,7 @@ export function offsetChangeBetween(fromMs: number, toMs: number, zone: string):
   let high = toMs;
   while (high - low > MINUTE) {
     const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
-    if (offsetAt(ianaZone, middle) === initial) low = middle;
+    if (ianaZone.offset(middle) === initial) low = middle;
     else high = middle;
   }
   return high;

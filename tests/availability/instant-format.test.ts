@@ -48,28 +48,15 @@ describe('civilDateAt (offsets remembered per instant)', () => {
   it('gives the date on the wall clock at a change, by hand (London, New York, Sydney)', () => {
     // London springs forward at 01:00 UTC on 28 March 2027; Sydney's local midnight is 13:00 UTC
     // the day before in summer (UTC+11); New York's clocks go back at 06:00 UTC on 7 November 2027.
-    expect(civilDateAt(Date.parse('2027-03-28T00:59:59Z'), 'Europe/London')).toEqual({ year: 2027, month: 3, day: 28 });
-    expect(civilDateAt(Date.parse('2027-03-27T23:59:59Z'), 'Europe/London')).toEqual({ year: 2027, month: 3, day: 27 });
-    expect(civilDateAt(Date.parse('2027-01-14T12:59:59Z'), 'Australia/Sydney')).toEqual({
-      year: 2027,
-      month: 1,
-      day: 14,
-    });
-    expect(civilDateAt(Date.parse('2027-01-14T13:00:00Z'), 'Australia/Sydney')).toEqual({
-      year: 2027,
-      month: 1,
-      day: 15,
-    });
-    expect(civilDateAt(Date.parse('2027-11-08T04:59:59Z'), 'America/New_York')).toEqual({
-      year: 2027,
-      month: 11,
-      day: 7,
-    });
-    expect(civilDateAt(Date.parse('2027-11-08T05:00:00Z'), 'America/New_York')).toEqual({
-      year: 2027,
-      month: 11,
-      day: 8,
-    });
+    const cases: [string, string, { year: number; month: number; day: number }][] = [
+      ['2027-03-28T00:59:59Z', 'Europe/London', { year: 2027, month: 3, day: 28 }],
+      ['2027-03-27T23:59:59Z', 'Europe/London', { year: 2027, month: 3, day: 27 }],
+      ['2027-01-14T12:59:59Z', 'Australia/Sydney', { year: 2027, month: 1, day: 14 }],
+      ['2027-01-14T13:00:00Z', 'Australia/Sydney', { year: 2027, month: 1, day: 15 }],
+      ['2027-11-08T04:59:59Z', 'America/New_York', { year: 2027, month: 11, day: 7 }],
+      ['2027-11-08T05:00:00Z', 'America/New_York', { year: 2027, month: 11, day: 8 }],
+    ];
+    for (const [instant, zone, date] of cases) expect(civilDateAt(Date.parse(instant), zone), instant).toEqual(date);
   });
 
   it.each(['Europe/London', 'America/New_York', 'Australia/Sydney', 'Pacific/Chatham', 'America/Santiago'])(
