@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { countStatements, proxyPostgres, type StatementCount } from '../tests/helpers/statements.js';
 import { benchDatabase } from './database.js';
 import { loadClient } from './load.js';
@@ -8,7 +9,6 @@ import { type Measurement, summarise } from './stats.js';
 const SERVER_ENV = {
   WORKER: 'off',
   LOG_LEVEL: 'warn',
-  BOOKING_LIMIT_PER_STUDENT: '100',
   RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '100000',
   RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '1000000',
   EMAILS_PER_BOOKING_PER_HOUR: '1000',
@@ -47,6 +47,30 @@ export function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kilobytes = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1]);
   return kilobytes / 1024;
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
+function cpuMs(pid: number | string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0; // the process ended meanwhile
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** CPU used so far by every process this machine names `postgres` (the server, when it runs here). */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuMs(pid);
+    } catch {}
+  }
+  return total;
 }
 
 /** Librarians open Monday to Friday 08:00–20:00 London, 15-minute slots, two companions allowed. */
@@ -181,7 +205,7 @@ export async function benchBookings(options: {
     const librarianIds = await seedBenchLibrarians(base, librarianCount, 'load');
     const monday = nextMonday() + 7 * 86_400_000; // a week after the counted bookings
     const studentTokens = await Promise.all(
-      Array.from({ length: Math.ceil(total / 50) }, (_, i) =>
+      Array.from({ length: Math.ceil(total / 3) }, (_, i) =>
         token(['student'], { sub: `bench|${i}`, email: `student-${i}@uni.ac.uk` }),
       ),
     );
@@ -196,6 +220,11 @@ export async function benchBookings(options: {
     const statuses: Record<number, number> = {};
     const problems = new Map<string, number>();
     let next = 0;
+    const cpuBefore = {
+      server: cpuMs(server.child.pid as number),
+      postgres: postgresCpuMs(),
+      load: cpuMs(process.pid),
+    };
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async () => {
@@ -219,6 +248,11 @@ export async function benchBookings(options: {
     );
     const seconds = (performance.now() - started) / 1000;
     const created = statuses[201] ?? 0;
+    const cpu = {
+      server: (cpuMs(server.child.pid as number) - cpuBefore.server) / created,
+      postgres: (postgresCpuMs() - cpuBefore.postgres) / created,
+      load: (cpuMs(process.pid) - cpuBefore.load) / created,
+    };
     for (const [what, times] of problems) console.log(`  refused ${times}×: ${what}`);
     const peak = peakRssMb(server.child.pid as number);
     measurements.push(
@@ -234,6 +268,13 @@ export async function benchBookings(options: {
         runs: 1,
         unit: 'bookings/s',
         target: '>= 500 bookings/s',
+      },
+      {
+        name: `bookings: CPU per booking created (the ${availableParallelism()} cores ${(((cpu.server + cpu.postgres + cpu.load) * (created / seconds)) / (availableParallelism() * 10)).toFixed(0)}% busy): server ${cpu.server.toFixed(2)} ms, PostgreSQL ${cpu.postgres.toFixed(2)} ms (0 when it runs elsewhere), load generator ${cpu.load.toFixed(2)} ms`,
+        median: cpu.server + cpu.postgres + cpu.load,
+        p99: cpu.server + cpu.postgres + cpu.load,
+        runs: 1,
+        unit: 'ms of CPU in all',
       },
       {
         name: 'bookings: peak resident memory of the server process (VmHWM)',

@@ -1,5 +1,6 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
-import type { Executor } from './client.js';
+import { type Executor, runRendered } from './client.js';
+import { isRenderable, renderDrizzle } from './insert.js';
 
 /**
  * Writes to send as one statement: each becomes a data-modifying CTE named by its key (a later
@@ -17,10 +18,18 @@ export async function writeTogether<Row = Record<string, unknown>>(
   writes: Writes,
   result: SQL = sql`select 1`,
 ): Promise<Row[]> {
-  const parts = Object.entries(writes).flatMap(([name, write]) =>
-    write ? [sql`${sql.identifier(name)} as (${write.getSQL()})`] : [],
-  );
+  const params: unknown[] = [];
+  const parts: string[] = [];
+  for (const [name, write] of Object.entries(writes)) {
+    if (!write) continue;
+    const rendered = isRenderable(write)
+      ? write.render(params.length)
+      : renderDrizzle(executor, write.getSQL(), params.length);
+    parts.push(`"${name}" as (${rendered.text})`);
+    params.push(...rendered.params);
+  }
   if (parts.length === 0) return [];
-  const outcome = await executor.execute(sql`with ${sql.join(parts, sql`, `)} ${result}`);
-  return (outcome as unknown as { rows: Row[] }).rows;
+  const tail = renderDrizzle(executor, result, params.length);
+  params.push(...tail.params);
+  return runRendered<Row>(executor, `with ${parts.join(', ')} ${tail.text}`, params);
 }

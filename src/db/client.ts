@@ -77,6 +77,44 @@ function prepareStatements(client: pg.PoolClient): void {
   };
 }
 
+/** Result types drizzle's raw queries leave as text (timestamps, dates, intervals and their arrays). */
+const TEXT_TYPES = new Set([
+  pg.types.builtins.TIMESTAMPTZ,
+  pg.types.builtins.TIMESTAMP,
+  pg.types.builtins.DATE,
+  pg.types.builtins.INTERVAL,
+  1231, // numeric[]
+  1115, // timestamp[]
+  1185, // timestamptz[]
+  1187, // interval[]
+  1182, // date[]
+]);
+const asText = (value: string) => value;
+const PG_RESULT_TYPES = {
+  getTypeParser: (type: number, format?: string) =>
+    TEXT_TYPES.has(type) ? asText : pg.types.getTypeParser(type, format as 'text'),
+};
+const PGLITE_RESULT_PARSERS = Object.fromEntries([...TEXT_TYPES].map((type) => [type, asText]));
+
+/**
+ * Runs a statement already rendered to text and parameters on `executor` (the database or an open
+ * transaction, either driver), and returns its rows as drizzle's raw `execute` would: the same
+ * connection, the same result types. For statements built without drizzle's SQL tree (insert.ts).
+ */
+export async function runRendered<Row>(executor: Executor, text: string, params: unknown[]): Promise<Row[]> {
+  const client = (executor as unknown as { session: { client: Queryable } }).session.client;
+  if (client instanceof pg.Pool || client instanceof pg.Client) {
+    const result = await (client as pg.Pool).query({ text, values: params, types: PG_RESULT_TYPES });
+    return result.rows as Row[];
+  }
+  const result = await client.query(text, params, { rowMode: 'object', parsers: PGLITE_RESULT_PARSERS });
+  return result.rows as Row[];
+}
+
+interface Queryable {
+  query(text: string, params: unknown[], options: object): Promise<{ rows: unknown[] }>;
+}
+
 /**
  * Embedded PostgreSQL (WASM). `dataDir` undefined = in memory (tests). On disk, the folder holding
  * it is locked for this process (data-dir-lock.ts) until close().

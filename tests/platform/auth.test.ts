@@ -112,6 +112,43 @@ describe('authentication', () => {
   });
 });
 
+describe('tokens verified before', () => {
+  const ownBookings = (token: string) =>
+    t.app.inject({ method: 'GET', url: '/api/v1/bookings', headers: { authorization: `Bearer ${token}` } });
+
+  it('refuses a token it accepted once it has expired', async () => {
+    const started = t.clock.now();
+    const token = await signToken(
+      TEST_JWT_SECRET,
+      ['student'],
+      { sub: 'remembered|1' },
+      { now: started, lifetimeSeconds: 60 },
+    );
+    try {
+      expect((await ownBookings(token)).statusCode).toBe(200);
+      t.clock.set(new Date(started.getTime() + 59_000));
+      expect((await ownBookings(token)).statusCode).toBe(200);
+      t.clock.set(new Date(started.getTime() + 60_000));
+      const late = await ownBookings(token);
+      expect(late.statusCode).toBe(401);
+      expect(late.json().detail).toContain('expired');
+    } finally {
+      t.clock.set(started);
+    }
+  });
+
+  it('refuses a token that differs from an accepted one only in its signature', async () => {
+    const token = await signToken(TEST_JWT_SECRET, ['student'], { sub: 'remembered|2' }, { now: t.clock.now() });
+    expect((await ownBookings(token)).statusCode).toBe(200);
+    const [header, body, signature] = token.split('.') as [string, string, string];
+    const bytes = Buffer.from(signature, 'base64url');
+    bytes[0] = (bytes[0] as number) ^ 1;
+    const altered = await ownBookings(`${header}.${body}.${bytes.toString('base64url')}`);
+    expect(altered.statusCode).toBe(401);
+    expect(altered.json().detail).toBe('The token is not valid.');
+  });
+});
+
 describe('institutional sign-in (JWKS)', () => {
   it('accepts an RS256 token from the configured issuer and audience', async () => {
     const token = await ssoToken({ email: 'admin@uni.ac.uk', roles: ['admin'] });

@@ -3,6 +3,7 @@ import { eq, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { type Writes, writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
+import { insertRows } from '../../db/insert.js';
 import { bookings, companions, type librarians, manageTokens, type students } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import { eventWrites } from '../events/feed.js';
@@ -138,8 +139,12 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
         ? {}
         : {
             // Companions added together keep the order given (ordinal is assigned row by row).
-            new_companions: executor.insert(companions).values(rows.map(({ ordinal: _ordinal, ...row }) => row)),
-            new_companion_links: executor.insert(manageTokens).values(tokenRows),
+            new_companions: insertRows(
+              executor,
+              companions,
+              rows.map(({ ordinal: _ordinal, ...row }) => row),
+            ),
+            new_companion_links: insertRows(executor, manageTokens, tokenRows),
           };
     return { rows, links, writes };
   }

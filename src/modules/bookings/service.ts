@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import { writeTogether } from '../../db/batch.js';
 import type { Database, Executor } from '../../db/client.js';
 import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
+import { insertRows } from '../../db/insert.js';
 import { bookingEvents, bookings, companions, manageTokens } from '../../db/schema.js';
 import { Conflict, Forbidden, NotFound, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
@@ -248,8 +249,8 @@ export function createBookingService(deps: {
           ]);
           const created = viewOf({ librarian, student }, booking, added.rows);
           await writeTogether(tx, {
-            new_booking: tx.insert(bookings).values(booking),
-            new_booking_link: tx.insert(manageTokens).values(studentLink.rows),
+            new_booking: insertRows(tx, bookings, [booking]),
+            new_booking_link: insertRows(tx, manageTokens, studentLink.rows),
             ...added.writes,
             ...eventWrites(tx, {
               bookingId: booking.id,
