@@ -118,51 +118,60 @@ async function countOperations(databaseUrl: string): Promise<Measurement[]> {
     const [librarianId] = await seedBenchLibrarians(base, 1, 'counted');
     const student = await token(['student'], { sub: 'bench|count', email: 'count@uni.ac.uk' });
     const monday = nextMonday();
-    const counts: [string, StatementCount][] = [];
-    const measure = async (name: string, run: () => Promise<Reply>) => {
-      proxy.take();
-      const reply = await run();
-      if (reply.status >= 300) throw new Error(`${name}: ${reply.status} ${JSON.stringify(reply.body)}`);
-      counts.push([name, countStatements(proxy.take())]);
-      return reply.body as { id: string; links: { companions: { manage: string }[] } };
-    };
-    const booking = await measure('booking with a companion', () =>
-      request(client, '/api/v1/bookings', {
-        token: student,
-        method: 'POST',
-        body: { librarianId, start: quarterHour(monday, 0), companion: { name: 'Wei', email: 'wei@uni.ac.uk' } },
-      }),
-    );
-    const path = `/api/v1/bookings/${booking.id}`;
-    const companionToken = new URL(booking.links.companions[0]?.manage as string).searchParams.get('token');
-    await measure('reschedule', () =>
-      request(client, `${path}/reschedule`, {
-        token: student,
-        method: 'POST',
-        body: { start: quarterHour(monday, 1) },
-      }),
-    );
-    await measure('add a companion', () =>
-      request(client, `${path}/companion`, {
-        token: student,
-        method: 'PUT',
-        body: { name: 'Omar', email: 'omar@uni.ac.uk' },
-      }),
-    );
-    await measure('companion declines', () =>
-      request(client, `${path}/companion/decline?token=${companionToken}`, { method: 'POST' }),
-    );
-    await measure('remove companions', () =>
-      request(client, `${path}/companion`, { token: student, method: 'DELETE' }),
-    );
-    await measure('cancel', () => request(client, `${path}/cancel`, { token: student, method: 'POST', body: {} }));
-    const from = new Date(monday).toISOString().slice(0, 10);
-    const to = new Date(monday + 60 * 86_400_000).toISOString().slice(0, 10);
-    await measure('two-month slot listing', () =>
-      request(client, `/api/v1/librarians/${librarianId}/slots?from=${from}&to=${to}`),
-    );
+    let counts: [string, StatementCount][] = [];
+    // Twice over, counted the second time: by then each statement is prepared on the connection,
+    // as it is on a server that has been up a while (a first use is never sent with BEGIN or COMMIT).
+    for (const pass of [0, 1]) {
+      counts = [];
+      const measure = async (name: string, run: () => Promise<Reply>) => {
+        proxy.take();
+        const reply = await run();
+        if (reply.status >= 300) throw new Error(`${name}: ${reply.status} ${JSON.stringify(reply.body)}`);
+        counts.push([name, countStatements(proxy.take())]);
+        return reply.body as { id: string; links: { companions: { manage: string }[] } };
+      };
+      const booking = await measure('booking with a companion', () =>
+        request(client, '/api/v1/bookings', {
+          token: student,
+          method: 'POST',
+          body: {
+            librarianId,
+            start: quarterHour(monday, 2 * pass),
+            companion: { name: 'Wei', email: 'wei@uni.ac.uk' },
+          },
+        }),
+      );
+      const path = `/api/v1/bookings/${booking.id}`;
+      const companionToken = new URL(booking.links.companions[0]?.manage as string).searchParams.get('token');
+      await measure('reschedule', () =>
+        request(client, `${path}/reschedule`, {
+          token: student,
+          method: 'POST',
+          body: { start: quarterHour(monday, 2 * pass + 1) },
+        }),
+      );
+      await measure('add a companion', () =>
+        request(client, `${path}/companion`, {
+          token: student,
+          method: 'PUT',
+          body: { name: 'Omar', email: 'omar@uni.ac.uk' },
+        }),
+      );
+      await measure('companion declines', () =>
+        request(client, `${path}/companion/decline?token=${companionToken}`, { method: 'POST' }),
+      );
+      await measure('remove companions', () =>
+        request(client, `${path}/companion`, { token: student, method: 'DELETE' }),
+      );
+      await measure('cancel', () => request(client, `${path}/cancel`, { token: student, method: 'POST', body: {} }));
+      const from = new Date(monday).toISOString().slice(0, 10);
+      const to = new Date(monday + 60 * 86_400_000).toISOString().slice(0, 10);
+      await measure('two-month slot listing', () =>
+        request(client, `/api/v1/librarians/${librarianId}/slots?from=${from}&to=${to}`),
+      );
+    }
     return counts.map(([name, count]) => ({
-      name: `statements: ${name} (${count.inTransaction} between BEGIN and COMMIT)`,
+      name: `statements: ${name} (${count.inTransaction} between BEGIN and COMMIT; ${count.roundTrips} round trips in all)`,
       median: count.total,
       p99: count.total,
       runs: 1,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -6,6 +5,10 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import { tuneConnection } from './pipeline.js';
+
+export { PREPARED_PER_CONNECTION } from './pipeline.js';
+
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -29,7 +32,7 @@ export function openPostgres(connectionString: string, options: { max?: number }
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => {});
-  pool.on('connect', prepareStatements);
+  pool.on('connect', tuneConnection);
   const db = drizzlePg(pool, { schema }) as unknown as Database;
   return {
     db,
@@ -45,35 +48,6 @@ export function openPostgres(connectionString: string, options: { max?: number }
       }
     },
     close: () => pool.end(),
-  };
-}
-
-/** Statements one connection keeps prepared at most; later new texts are parsed each time. */
-export const PREPARED_PER_CONNECTION = 250;
-
-/**
- * Every statement a connection sends is prepared once, under a name derived from its text, and
- * then only bound and executed: PostgreSQL parses and plans it once per connection instead of on
- * every call (about half of its work for a booking's statements). Texts that differ only in their
- * parameters share one prepared statement; a connection keeps at most PREPARED_PER_CONNECTION, so
- * texts built with a varying number of items (IN lists) cannot grow it without bound.
- */
-function prepareStatements(client: pg.PoolClient): void {
-  const prepared = new Set<string>();
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
-    if (typeof config === 'object' && config !== null && !('name' in config && config.name)) {
-      const text = (config as { text?: unknown }).text;
-      // Short texts (begin, commit) cost PostgreSQL next to nothing to parse: not worth a name.
-      if (typeof text === 'string' && text.length >= 32) {
-        const name = `l_${createHash('sha1').update(text).digest('base64url')}`;
-        if (prepared.has(name) || prepared.size < PREPARED_PER_CONNECTION) {
-          prepared.add(name);
-          return query({ ...config, name }, ...rest);
-        }
-      }
-    }
-    return query(config, ...rest);
   };
 }
 

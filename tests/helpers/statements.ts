@@ -5,8 +5,9 @@ import type { DatabaseHandle } from '../../src/db/client.js';
 /**
  * Counts the statements that reach the database, read off the PostgreSQL wire protocol the driver
  * sends (frontend messages): a simple Query ('Q') or an extended-protocol Execute ('E') is one
- * statement, each a round trip. On PostgreSQL the bytes are read by a loopback proxy between the
- * pool and the server; on PGlite, where no socket exists, from the messages handed to its engine.
+ * statement; a Query, or the messages up to a Sync ('S'), is one round trip. On PostgreSQL the
+ * bytes are read by a loopback proxy between the pool and the server; on PGlite, where no socket
+ * exists, from the messages handed to its engine.
  * Independent of the code under test: nothing in src/ is told it is being counted.
  */
 
@@ -14,15 +15,24 @@ export interface Statement {
   /** Which connection sent it (PGlite has one). */
   connection: number;
   sql: string;
+  /**
+   * The round trip it went in, counted per connection: a simple Query is one; extended-protocol
+   * messages up to a Sync are one, however many statements they execute.
+   */
+  trip: number;
 }
 
 /** A frontend stream cut into messages; keeps partial messages between chunks. */
 class FrontendReader {
   private pending = Buffer.alloc(0);
-  private lastParsed = '';
+  /** Texts of the statements parsed on this connection, by name ('' = the unnamed one). */
+  private readonly parsed = new Map<string, string>();
+  /** The text the next Execute runs: the statement its Bind named. */
+  private bound = '';
+  private trip = 1;
   constructor(
     private startup: boolean,
-    private readonly onStatement: (sql: string) => void,
+    private readonly onStatement: (sql: string, trip: number) => void,
   ) {}
 
   push(chunk: Uint8Array): void {
@@ -45,9 +55,16 @@ class FrontendReader {
       if (this.pending.length < 1 + length) return;
       const body = this.pending.subarray(5, 1 + length);
       this.pending = this.pending.subarray(1 + length);
-      if (type === 'Q') this.onStatement(cString(body, 0).text);
-      else if (type === 'P') this.lastParsed = cString(body, cString(body, 0).end + 1).text;
-      else if (type === 'E') this.onStatement(this.lastParsed);
+      if (type === 'Q') this.onStatement(cString(body, 0).text, this.trip++);
+      else if (type === 'S') this.trip++;
+      else if (type === 'P') {
+        const name = cString(body, 0);
+        this.parsed.set(name.text, cString(body, name.end + 1).text);
+      } else if (type === 'B') {
+        // Bind: portal name, then the statement's name.
+        const portal = cString(body, 0);
+        this.bound = this.parsed.get(cString(body, portal.end + 1).text) ?? '';
+      } else if (type === 'E') this.onStatement(this.bound, this.trip);
     }
   }
 }
@@ -71,7 +88,7 @@ export async function proxyPostgres(target: string): Promise<StatementLog & { ur
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const connection = ++connections;
-    const reader = new FrontendReader(true, (sql) => log.push({ connection, sql }));
+    const reader = new FrontendReader(true, (sql, trip) => log.push({ connection, sql, trip }));
     const server = net.connect(Number(upstream.port || 5432), upstream.hostname);
     for (const socket of [client, server]) {
       sockets.add(socket);
@@ -107,7 +124,7 @@ export async function proxyPostgres(target: string): Promise<StatementLog & { ur
 export function watchPglite(handle: DatabaseHandle): StatementLog {
   const client = (handle.db as unknown as { $client: PGlite }).$client;
   let log: Statement[] = [];
-  const reader = new FrontendReader(false, (sql) => log.push({ connection: 1, sql }));
+  const reader = new FrontendReader(false, (sql, trip) => log.push({ connection: 1, sql, trip }));
   const original = client.execProtocolRawSync.bind(client);
   client.execProtocolRawSync = (message: Uint8Array) => {
     reader.push(message);
@@ -131,6 +148,8 @@ export interface StatementCount {
   /** Statements between BEGIN and COMMIT (or ROLLBACK), summed over its transactions. */
   inTransaction: number;
   transactions: number;
+  /** Round trips they took (see Statement.trip). */
+  roundTrips: number;
   statements: string[];
 }
 
@@ -154,6 +173,7 @@ export function countStatements(statements: Statement[]): StatementCount {
     total: statements.length,
     inTransaction,
     transactions,
+    roundTrips: new Set(statements.map((statement) => `${statement.connection} ${statement.trip}`)).size,
     statements: statements.map((statement) => statement.sql),
   };
 }

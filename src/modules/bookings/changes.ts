@@ -234,31 +234,36 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
       change.notify?.kind === 'booking_rescheduled'
         ? { startMs: Date.parse(change.before.startUtc), endMs: Date.parse(change.before.endUtc) }
         : undefined;
-    await writeTogether(tx, {
-      ...change.writes,
-      ...eventWrites(tx, {
-        bookingId: change.booking.id,
-        actor: open.party.label,
-        action: change.action,
-        before: change.before,
-        after,
-        at: change.now,
-      }),
-      ...(change.notify
-        ? outboxWrites(
-            tx,
-            deps.outbox,
-            { ...change.notify, now: change.now, ...(previous ? { previous } : {}) },
-            {
-              booking: change.booking,
-              librarian: open.librarian,
-              student: open.student,
-              companions: change.companions,
-            },
-            open.history,
-          )
-        : {}),
-    });
+    await writeTogether(
+      tx,
+      {
+        ...change.writes,
+        ...eventWrites(tx, {
+          bookingId: change.booking.id,
+          actor: open.party.label,
+          action: change.action,
+          before: change.before,
+          after,
+          at: change.now,
+        }),
+        ...(change.notify
+          ? outboxWrites(
+              tx,
+              deps.outbox,
+              { ...change.notify, now: change.now, ...(previous ? { previous } : {}) },
+              {
+                booking: change.booking,
+                librarian: open.librarian,
+                student: open.student,
+                companions: change.companions,
+              },
+              open.history,
+            )
+          : {}),
+      },
+      undefined,
+      { last: true },
+    );
     return after;
   }
 

@@ -248,27 +248,32 @@ export function createBookingService(deps: {
             { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },
           ]);
           const created = viewOf({ librarian, student }, booking, added.rows);
-          await writeTogether(tx, {
-            new_booking: insertRows(tx, bookings, [booking]),
-            new_booking_link: insertRows(tx, manageTokens, studentLink.rows),
-            ...added.writes,
-            ...eventWrites(tx, {
-              bookingId: booking.id,
-              actor: `student:${user.email ?? user.sub}`,
-              action: 'created',
-              after: created,
-              at: now,
-            }),
-            ...outboxWrites(
-              tx,
-              deps.outbox,
-              { kind: 'booking_created', now },
-              { booking, librarian, student, companions: added.rows },
-              NO_HISTORY,
-            ),
-            // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
-            ...(key ? { stored_response: idempotentResponseWrite(tx, user.sub, key, 201, created) } : {}),
-          });
+          await writeTogether(
+            tx,
+            {
+              new_booking: insertRows(tx, bookings, [booking]),
+              new_booking_link: insertRows(tx, manageTokens, studentLink.rows),
+              ...added.writes,
+              ...eventWrites(tx, {
+                bookingId: booking.id,
+                actor: `student:${user.email ?? user.sub}`,
+                action: 'created',
+                after: created,
+                at: now,
+              }),
+              ...outboxWrites(
+                tx,
+                deps.outbox,
+                { kind: 'booking_created', now },
+                { booking, librarian, student, companions: added.rows },
+                NO_HISTORY,
+              ),
+              // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
+              ...(key ? { stored_response: idempotentResponseWrite(tx, user.sub, key, 201, created) } : {}),
+            },
+            undefined,
+            { last: true },
+          );
           const links: IssuedLinks = {
             manage: manageUrl(booking.id, studentLink.tokens[0] as string),
             companions: added.links,
