@@ -85,6 +85,16 @@ export async function runRendered<Row>(executor: Executor, text: string, params:
   return result.rows as Row[];
 }
 
+/**
+ * A drizzle prepared query, run on `executor`'s connection: drizzle binds one to the connection it
+ * was prepared on (the pool's), where inside a transaction it would run outside it. So a statement
+ * a transaction sends on every call is built once, and parsed and planned once per connection.
+ */
+export function onConnectionOf<Prepared extends object>(prepared: Prepared, executor: Executor): Prepared {
+  const client = (executor as unknown as { session: { client: unknown } }).session.client;
+  return Object.create(prepared, { client: { value: client } }) as Prepared;
+}
+
 interface Queryable {
   query(text: string, params: unknown[], options: object): Promise<{ rows: unknown[] }>;
 }

@@ -125,50 +125,56 @@ export function tuneConnection(client: pg.PoolClient): void {
   };
 
   (client as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
-    const plain =
+    const callback = rest.find((argument) => typeof argument === 'function') as Callback | undefined;
+    const statement =
       typeof config === 'object' &&
       config !== null &&
-      !('name' in config && config.name) &&
       typeof (config as { submit?: unknown }).submit !== 'function' &&
-      typeof (config as { text?: unknown }).text === 'string';
-    if (!plain) return send(config, ...rest);
-    const text = (config as { text: string }).text;
-    if (rest.some((argument) => typeof argument === 'function')) {
-      // With a callback (the pool's own query): never part of a transaction, so only named.
-      const name = nameFor(text);
-      return send(name ? { ...config, name } : config, ...rest);
-    }
-    const values = (rest[0] ?? (config as { values?: unknown[] }).values) as unknown[] | undefined;
-    const bare = !values || values.length === 0;
+      typeof (config as { text?: unknown }).text === 'string'
+        ? (config as { text: string; name?: string; values?: unknown[] })
+        : undefined;
+    const text = statement?.text ?? '';
+    const values = (Array.isArray(rest[0]) ? rest[0] : statement?.values) as unknown[] | undefined;
+    const bare = statement !== undefined && (!values || values.length === 0);
+    const answer = (result: Promise<unknown>) =>
+      callback ? void result.then((r) => callback(null, r), callback) : result;
 
     if (committed) {
       committed = false;
-      if (bare && COMMIT.test(text)) return Promise.resolve(nothingSent('COMMIT'));
-      return Promise.reject(new Error('A statement followed the one that committed its transaction.'));
+      if (bare && COMMIT.test(text)) return answer(Promise.resolve(nothingSent('COMMIT')));
+      return answer(Promise.reject(new Error('A statement followed the one that committed its transaction.')));
     }
-    if (heldBegin === null && bare && BEGIN.test(text)) {
+    if (heldBegin === null && bare && !callback && BEGIN.test(text)) {
       heldBegin = text;
       return Promise.resolve(nothingSent('BEGIN'));
     }
     const begin = heldBegin;
     heldBegin = null;
     // A transaction that sent nothing has nothing to commit or roll back.
-    if (begin !== null && bare && END.test(text)) return Promise.resolve(nothingSent(text.trim().toUpperCase()));
+    if (begin !== null && bare && END.test(text))
+      return answer(Promise.resolve(nothingSent(text.trim().toUpperCase())));
 
-    const name = nameFor(text);
-    const named = name ? { ...config, name } : config;
+    const name = statement ? (statement.name ?? nameFor(text)) : undefined;
+    const named = statement && name && !statement.name ? { ...statement, name } : config;
     const commit = text.startsWith(LAST_IN_TRANSACTION);
-    if (name && connection.parsedStatements[name] !== undefined && (begin !== null || commit)) {
+    if (!callback && name && connection.parsedStatements[name] !== undefined && (begin !== null || commit)) {
       return new Promise((resolve, reject) => {
-        const callback: Callback = (error, result) => {
-          if (error) return reject(error);
-          committed = commit;
-          resolve(result);
-        };
-        send(new Pipelined(begin, commit, named, values, callback));
+        send(
+          new Pipelined(begin, commit, named as object, values, (error, result) => {
+            if (error) return reject(error);
+            committed = commit;
+            resolve(result);
+          }),
+        );
       });
     }
-    if (begin !== null) return (send({ text: begin }) as Promise<unknown>).then(() => send(named, ...rest));
+    // Otherwise a held BEGIN goes first, on its own, and the statement only once it has succeeded.
+    if (begin !== null)
+      return answer(
+        (send({ text: begin }) as Promise<unknown>).then(() =>
+          send(named, ...rest.filter((argument) => argument !== callback)),
+        ),
+      );
     return send(named, ...rest);
   };
 }

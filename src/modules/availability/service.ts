@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { and, asc, eq, isNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
-import type { Database, Executor } from '../../db/client.js';
+import { type Database, type Executor, onConnectionOf } from '../../db/client.js';
 import { freshReads } from '../../db/fresh-reads.js';
 import { availabilityOverrides, availabilityRules, librarians } from '../../db/schema.js';
 import { InvalidInput, NotFound } from '../../errors.js';
@@ -343,7 +343,14 @@ export function createAvailabilityService(deps: {
     | undefined
   > {
     const rows = await slotInputsSelect(options.executor ?? db, slotInputsReach(librarianId, fromMs, toMs), options);
-    const row = rows[0] as (typeof rows)[number] & Record<string, unknown>;
+    return slotInputsOf<X>(rows[0], fromMs, toMs);
+  }
+
+  function slotInputsOf<X extends Record<string, SQL>>(
+    row: Record<string, unknown> | undefined,
+    fromMs: number,
+    toMs: number,
+  ) {
     if (!row) return undefined;
     const librarian = row.librarian as LibrarianRow;
     const request = toSlotRequest(
@@ -354,7 +361,35 @@ export function createAvailabilityService(deps: {
       fromMs,
       toMs,
     );
-    return { librarian, request, extra: row as never };
+    return {
+      librarian,
+      request,
+      extra: row as { [K in keyof X]: X[K] extends SQL<infer T> ? T : never },
+    };
+  }
+
+  /**
+   * loadSlotInputs for a caller that sends it on every request, with the same `extra` columns
+   * (written with placeholders, given values on each call): the statement is built once and named
+   * `name`, so each connection parses and plans it once.
+   */
+  function preparedSlotInputs<X extends Record<string, SQL>>(name: string, extra: X) {
+    const prepare = () => slotInputsSelect(db, placeholders, { extra }).prepare(name);
+    let prepared: ReturnType<typeof prepare> | undefined;
+    return async (
+      executor: Executor,
+      librarianId: string,
+      fromMs: number,
+      toMs: number,
+      values: Record<string, unknown>,
+    ) => {
+      prepared ??= prepare();
+      const rows = await onConnectionOf(prepared, executor).execute({
+        ...slotInputsReach(librarianId, fromMs, toMs),
+        ...values,
+      });
+      return slotInputsOf<X>(rows[0] as Record<string, unknown> | undefined, fromMs, toMs);
+    };
   }
 
   /**
@@ -450,6 +485,7 @@ export function createAvailabilityService(deps: {
 
   return {
     loadSlotInputs,
+    preparedSlotInputs,
 
     async get(librarianId: string): Promise<Availability> {
       return readAvailability(await deps.librarians.findRow(librarianId));

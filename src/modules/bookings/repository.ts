@@ -3,7 +3,7 @@ import type { Executor } from '../../db/client.js';
 import { activeCompanions, type CompanionRow, companionsOf } from '../../db/people.js';
 import { bookings, librarians, manageTokens, students } from '../../db/schema.js';
 import { formatInstant } from '../../time/zone.js';
-import type { BusyRangeSource } from '../availability/service.js';
+import type { BusyRangeSource, QueryValue } from '../availability/service.js';
 import { appendEvent } from '../events/feed.js';
 import { hashManageToken } from '../links/tokens.js';
 import type { Booking } from './schemas.js';
@@ -165,7 +165,7 @@ export async function lockBookingWithPeople(executor: Executor, id: string) {
 }
 
 /** The student's confirmed sessions still to come, for the per-student limit: a scalar subquery. */
-export function countUpcomingSql(studentId: string, now: Date): SQL<number> {
+export function countUpcomingSql(studentId: QueryValue<string>, now: QueryValue<Date>): SQL<number> {
   return sql<number>`(select count(*)::int from ${bookings} where ${and(
     eq(bookings.studentId, studentId),
     eq(bookings.status, 'confirmed'),

@@ -95,6 +95,22 @@ export function createBookingService(deps: {
     bookingUpdate,
   } = deps.changes;
 
+  /**
+   * What a booking's decision reads, after the student's lock: slot inputs, the student's upcoming
+   * sessions and, when a companion gives categories, the category dimensions. Built once.
+   */
+  const upcoming = countUpcomingSql(sql.placeholder('studentId'), sql.placeholder('now'));
+  const bookingInputs = {
+    plain: deps.availability.preparedSlotInputs('liaison_booking_inputs', {
+      upcoming,
+      dimensions: sql<Dimension[]>`'[]'::jsonb`,
+    }),
+    withCategories: deps.availability.preparedSlotInputs('liaison_booking_inputs_categories', {
+      upcoming,
+      dimensions: deps.categories.dimensionsSql(),
+    }),
+  };
+
   /** The slot at `startMs`, from inputs read: 422 when the librarian does not offer it, 409 when it is taken. */
   function pickSlot(inputs: SlotInputs | undefined, librarianId: string, startMs: number) {
     if (!inputs?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
@@ -202,13 +218,13 @@ export function createBookingService(deps: {
           // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
           const student = await deps.categories.lockStudent(user, tx);
           const withCategories = companionInputs.some((companion) => companion.categories);
-          const inputs = await deps.availability.loadSlotInputs(input.librarianId, startMs - HOUR, startMs + HOUR, {
-            executor: tx,
-            extra: {
-              upcoming: countUpcomingSql(student.id, now),
-              dimensions: withCategories ? deps.categories.dimensionsSql() : sql<Dimension[]>`'[]'::jsonb`,
-            },
-          });
+          const inputs = await (withCategories ? bookingInputs.withCategories : bookingInputs.plain)(
+            tx,
+            input.librarianId,
+            startMs - HOUR,
+            startMs + HOUR,
+            { studentId: student.id, now },
+          );
           checkCompanionCategories(companionInputs, inputs?.extra.dimensions ?? [], (index) =>
             input.companion && index === 0
               ? '/companion/categories'

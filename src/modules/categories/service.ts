@@ -1,5 +1,5 @@
 import { asc, eq, type SQL, sql } from 'drizzle-orm';
-import type { Database, Executor } from '../../db/client.js';
+import { type Database, type Executor, onConnectionOf } from '../../db/client.js';
 import { categoryDimensions, categoryValues, students } from '../../db/schema.js';
 import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
@@ -90,11 +90,17 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
    * and locked FOR UPDATE until the caller's transaction ends: one statement (an upsert always
    * locks the row it lands on, and returns it as it now is).
    */
-  async function lockStudent(user: AuthUser, executor: Executor): Promise<StudentRow> {
-    const now = clock.now();
-    const [row] = await executor
+  function prepareLock() {
+    const now = sql.placeholder('now');
+    return db
       .insert(students)
-      .values({ idpSubject: user.sub, email: user.email, name: user.name, createdAt: now, updatedAt: now })
+      .values({
+        idpSubject: sql.placeholder('sub'),
+        email: sql.placeholder('email'),
+        name: sql.placeholder('name'),
+        createdAt: now,
+        updatedAt: now,
+      })
       .onConflictDoUpdate({
         target: students.idpSubject,
         set: {
@@ -105,7 +111,19 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
             then ${students.updatedAt} else excluded.updated_at end`,
         },
       })
-      .returning();
+      .returning()
+      .prepare('liaison_lock_student');
+  }
+  let lock: ReturnType<typeof prepareLock> | undefined;
+
+  async function lockStudent(user: AuthUser, executor: Executor): Promise<StudentRow> {
+    lock ??= prepareLock();
+    const [row] = await onConnectionOf(lock, executor).execute({
+      sub: user.sub,
+      email: user.email,
+      name: user.name,
+      now: clock.now(),
+    });
     return row as StudentRow;
   }
 
