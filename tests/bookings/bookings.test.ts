@@ -166,6 +166,44 @@ describe('booking a session', () => {
     expect(intoBuffer.statusCode).toBe(409);
   });
 
+  it('keeps the longest session and buffer clear: 8 hours plus 4, booked from a session begun 8 hours before', async () => {
+    const admin = await t.auth('admin');
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/librarians',
+      headers: admin,
+      payload: { email: 'long-days@uni.ac.uk', name: 'Long Days', modes: ['in_person'], location: 'Room 1' },
+    });
+    const id = created.json().id as string;
+    const week = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/librarians/${id}/availability`,
+      headers: admin,
+      payload: {
+        timeZone: 'Europe/London',
+        slotMinutes: 480,
+        bufferMinutes: 240,
+        minNoticeMinutes: 0,
+        horizonDays: 90,
+        maxCompanions: 0,
+        weekly: [{ weekday: 2, start: '00:00', end: '23:59' }],
+      },
+    });
+    expect(week.statusCode, week.body).toBe(200);
+    const bookAt = async (who: string, start: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/bookings',
+        headers: await student(who),
+        payload: { librarianId: id, start },
+      });
+    // Tuesday 2 March 2027 (GMT): 00:00–08:00 holds the librarian until 12:00, so 08:00–16:00 is taken.
+    expect((await bookAt('long1', '2027-03-02T00:00:00Z')).statusCode).toBe(201);
+    const second = await bookAt('long2', '2027-03-02T08:00:00Z');
+    expect(second.statusCode).toBe(409);
+    expect(second.json().code).toBe('slot_unavailable');
+  });
+
   it('refuses more companions than the librarian allows', async () => {
     const response = await book('crowd', {
       start: '2027-03-08T09:00:00Z',

@@ -4,7 +4,7 @@ import { type DatabaseHandle, openPostgres, PREPARED_PER_CONNECTION } from '../.
 import { onPostgres, testDatabaseUrl } from '../helpers/db.js';
 
 // Every statement is prepared once per connection under a name taken from its text
-// (src/db/client.ts). This reads PostgreSQL's own list of a connection's prepared statements.
+// (src/db/pipeline.ts). This reads PostgreSQL's own list of a connection's prepared statements.
 
 describe.runIf(onPostgres)('Statements prepared per connection (PostgreSQL)', () => {
   let handle: DatabaseHandle | undefined;

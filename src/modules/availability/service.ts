@@ -242,6 +242,21 @@ export function createAvailabilityService(deps: {
     };
   }
 
+  /**
+   * The reach for a caller that asks about starts in [fromMs, toMs) exactly (a booking or a move,
+   * whose slot is computed for those bounds alone): rules and overrides as slotInputsReach, busy
+   * time only where it could touch such a slot. A slot and its buffer hold at most 12 hours (the
+   * librarians table's checks: 480 + 240 minutes), so a day either side covers it, and a busy
+   * librarian's read stays short.
+   */
+  function exactSlotInputsReach(librarianId: string, fromMs: number, toMs: number): SlotInputsParams {
+    return {
+      ...slotInputsReach(librarianId, fromMs, toMs),
+      busyStartsBefore: new Date(toMs + ZONE_MARGIN_MS),
+      busyHeldAfter: new Date(fromMs - ZONE_MARGIN_MS),
+    };
+  }
+
   /** SlotRequest from what the slot-inputs statement read. */
   function toSlotRequest(
     librarian: LibrarianRow,
@@ -326,8 +341,8 @@ export function createAvailabilityService(deps: {
    * Everything computeSlots needs for one librarian near [fromMs, toMs), in one statement: the
    * librarian, weekly rules, overrides and closures, busy time, and any `extra` columns a caller
    * needs for the same decision (they are read in the same snapshot). Undefined when no such
-   * librarian exists. Rules, overrides and busy time are read a day wider on each side, so the
-   * caller may narrow fromMs and toMs once it knows the zone.
+   * librarian exists. For slots starting in [fromMs, toMs) exactly: busy time is read only where
+   * it could touch one (exactSlotInputsReach).
    */
   async function loadSlotInputs<X extends Record<string, SQL>>(
     librarianId: string,
@@ -342,7 +357,11 @@ export function createAvailabilityService(deps: {
       }
     | undefined
   > {
-    const rows = await slotInputsSelect(options.executor ?? db, slotInputsReach(librarianId, fromMs, toMs), options);
+    const rows = await slotInputsSelect(
+      options.executor ?? db,
+      exactSlotInputsReach(librarianId, fromMs, toMs),
+      options,
+    );
     return slotInputsOf<X>(rows[0], fromMs, toMs);
   }
 
@@ -385,7 +404,7 @@ export function createAvailabilityService(deps: {
     ) => {
       prepared ??= prepare();
       const rows = await onConnectionOf(prepared, executor).execute({
-        ...slotInputsReach(librarianId, fromMs, toMs),
+        ...exactSlotInputsReach(librarianId, fromMs, toMs),
         ...values,
       });
       return slotInputsOf<X>(rows[0] as Record<string, unknown> | undefined, fromMs, toMs);
