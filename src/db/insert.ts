@@ -71,7 +71,8 @@ function columnName(table: Table, key: string): string {
 }
 
 function isExpression(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (is(value, SQL) || is(value, SQL.Aliased));
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) === null) return false;
+  return is(value, SQL) || is(value, SQL.Aliased);
 }
 
 interface Dialect {

@@ -162,8 +162,24 @@ export function localDaysToInstants(from: string, to: string, zone: string): { f
   };
 }
 
+/** An instant as ISO 8601 in `zone`, with its offset: "2027-03-02T09:00:00+00:00" (luxon's form). */
 export function formatInstant(instantMs: number, zone: string): string {
+  const ianaZone = IANAZone.create(zone);
+  if (zone === 'UTC' || !ianaZone.isValid || instantMs % 1000 !== 0) return luxonIso(instantMs, zone);
+  return isoWithOffset(instantMs, offsetAt(ianaZone, instantMs));
+}
+
+function luxonIso(instantMs: number, zone: string): string {
   return DateTime.fromMillis(instantMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
+}
+
+/** A whole-second instant as local time at `offsetMinutes` from UTC, with that offset. */
+function isoWithOffset(instantMs: number, offsetMinutes: number): string {
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const absolute = Math.abs(offsetMinutes);
+  const pad = (value: number) => String(value).padStart(2, '0');
+  const local = new Date(instantMs + offsetMinutes * MINUTE).toISOString().slice(0, 19);
+  return `${local}${sign}${pad(Math.floor(absolute / 60))}:${pad(absolute % 60)}`;
 }
 
 const DAY_MS = 24 * HOUR;
@@ -175,10 +191,10 @@ const DAY_MS = 24 * HOUR;
  */
 export function instantFormatter(zone: string): (instantMs: number) => string {
   const ianaZone = IANAZone.create(zone);
-  if (zone === 'UTC' || !ianaZone.isValid) return (instantMs) => formatInstant(instantMs, zone);
+  if (zone === 'UTC' || !ianaZone.isValid) return (instantMs) => luxonIso(instantMs, zone);
   const dayOffsets = new Map<number, number | null>();
   return (instantMs) => {
-    if (instantMs % 1000 !== 0) return formatInstant(instantMs, zone);
+    if (instantMs % 1000 !== 0) return luxonIso(instantMs, zone);
     const day = Math.floor(instantMs / DAY_MS);
     let offset = dayOffsets.get(day);
     if (offset === undefined) {
@@ -186,12 +202,7 @@ export function instantFormatter(zone: string): (instantMs: number) => string {
       offset = atStart === offsetAt(ianaZone, (day + 1) * DAY_MS) ? atStart : null;
       dayOffsets.set(day, offset);
     }
-    const minutes = offset ?? offsetAt(ianaZone, instantMs);
-    const sign = minutes < 0 ? '-' : '+';
-    const absolute = Math.abs(minutes);
-    const pad = (value: number) => String(value).padStart(2, '0');
-    const local = new Date(instantMs + minutes * MINUTE).toISOString().slice(0, 19);
-    return `${local}${sign}${pad(Math.floor(absolute / 60))}:${pad(absolute % 60)}`;
+    return isoWithOffset(instantMs, offset ?? offsetAt(ianaZone, instantMs));
   };
 }
 
