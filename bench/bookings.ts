@@ -62,12 +62,12 @@ function cpuMs(pid: number | string): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    // utime and stime, in clock ticks: Linux reports them at USER_HZ, 100 per second.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return 0; // the process ended meanwhile
   }
 }
-const CLOCK_TICKS = 100;
 
 /** CPU used so far by every process this machine names `postgres` (the server, when it runs here). */
 function postgresCpuMs(): number {
@@ -237,11 +237,12 @@ export async function benchBookings(options: {
     const statuses: Record<number, number> = {};
     const problems = new Map<string, number>();
     let next = 0;
-    const cpuBefore = {
+    const cpuSpent = () => ({
       server: cpuMs(server.child.pid as number),
       postgres: postgresCpuMs(),
       load: cpuMs(process.pid),
-    };
+    });
+    const cpuBefore = cpuSpent();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async () => {
@@ -265,10 +266,11 @@ export async function benchBookings(options: {
     );
     const seconds = (performance.now() - started) / 1000;
     const created = statuses[201] ?? 0;
+    const cpuAfter = cpuSpent();
     const cpu = {
-      server: (cpuMs(server.child.pid as number) - cpuBefore.server) / created,
-      postgres: (postgresCpuMs() - cpuBefore.postgres) / created,
-      load: (cpuMs(process.pid) - cpuBefore.load) / created,
+      server: (cpuAfter.server - cpuBefore.server) / created,
+      postgres: (cpuAfter.postgres - cpuBefore.postgres) / created,
+      load: (cpuAfter.load - cpuBefore.load) / created,
     };
     for (const [what, times] of problems) console.log(`  refused ${times}×: ${what}`);
     const peak = peakRssMb(server.child.pid as number);

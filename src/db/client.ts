@@ -6,9 +6,6 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { tuneConnection } from './pipeline.js';
-
-export { PREPARED_PER_CONNECTION } from './pipeline.js';
-
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -76,7 +73,7 @@ const PGLITE_RESULT_PARSERS = Object.fromEntries([...TEXT_TYPES].map((type) => [
  * connection, the same result types. For statements built without drizzle's SQL tree (insert.ts).
  */
 export async function runRendered<Row>(executor: Executor, text: string, params: unknown[]): Promise<Row[]> {
-  const client = (executor as unknown as { session: { client: Queryable } }).session.client;
+  const client = sessionClient(executor) as Queryable;
   if (client instanceof pg.Pool || client instanceof pg.Client) {
     const result = await (client as pg.Pool).query({ text, values: params, types: PG_RESULT_TYPES });
     return result.rows as Row[];
@@ -91,8 +88,12 @@ export async function runRendered<Row>(executor: Executor, text: string, params:
  * a transaction sends on every call is built once, and parsed and planned once per connection.
  */
 export function onConnectionOf<Prepared extends object>(prepared: Prepared, executor: Executor): Prepared {
-  const client = (executor as unknown as { session: { client: unknown } }).session.client;
-  return Object.create(prepared, { client: { value: client } }) as Prepared;
+  return Object.create(prepared, { client: { value: sessionClient(executor) } }) as Prepared;
+}
+
+/** The driver's client behind a drizzle database or transaction: a pool, a pooled connection or PGlite. */
+function sessionClient(executor: Executor): unknown {
+  return (executor as unknown as { session: { client: unknown } }).session.client;
 }
 
 interface Queryable {

@@ -1,4 +1,4 @@
-import { type Column, getTableColumns, getTableName, is, SQL, type SQLWrapper, type Table } from 'drizzle-orm';
+import { type Column, getTableColumns, getTableName, is, SQL, type SQLWrapper } from 'drizzle-orm';
 import type { PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
 import type { Executor } from './client.js';
 
@@ -30,25 +30,29 @@ export function insertRows<T extends PgTable>(
   rows: PgInsertValue<T>[],
   returning: (keyof T['_']['columns'] & string)[] = [],
 ): RenderableWrite {
+  const columns = getTableColumns(table) as Record<string, Column>;
+  const returned = returning.map((key) => {
+    const column = columns[key];
+    if (!column) throw new Error(`${getTableName(table)} has no column ${key}`);
+    return [key, column] as const;
+  });
   const built = () => {
     const insert = executor.insert(table as never).values(rows as never) as unknown as {
       returning(fields: Record<string, Column>): SQLWrapper;
     } & SQLWrapper;
-    if (returning.length === 0) return insert.getSQL();
-    const columns = getTableColumns(table) as Record<string, Column>;
-    return insert.returning(Object.fromEntries(returning.map((key) => [key, columns[key] as Column]))).getSQL();
+    return (returned.length === 0 ? insert : insert.returning(Object.fromEntries(returned))).getSQL();
   };
   return {
     getSQL: built,
     render(first) {
       const plain = rows.length > 0 && rows.every((row) => Object.values(row).every((value) => !isExpression(value)));
       if (!plain) return renderDrizzle(executor, built(), first);
-      const columns = Object.entries(getTableColumns(table) as Record<string, Column>).filter(([key]) =>
+      const given = Object.entries(columns).filter(([key]) =>
         rows.some((row) => (row as Record<string, unknown>)[key] !== undefined),
       );
       const params: unknown[] = [];
       const tuples = rows.map((row) => {
-        const values = columns.map(([key, column]) => {
+        const values = given.map(([key, column]) => {
           const value = (row as Record<string, unknown>)[key];
           if (value === undefined) return 'default';
           params.push(value === null ? null : column.mapToDriverValue(value));
@@ -56,18 +60,12 @@ export function insertRows<T extends PgTable>(
         });
         return `(${values.join(', ')})`;
       });
-      const names = columns.map(([, column]) => `"${column.name}"`).join(', ');
+      const names = given.map(([, column]) => `"${column.name}"`).join(', ');
       const tail =
-        returning.length > 0 ? ` returning ${returning.map((key) => columnName(table, key)).join(', ')}` : '';
+        returned.length > 0 ? ` returning ${returned.map(([, column]) => `"${column.name}"`).join(', ')}` : '';
       return { text: `insert into "${getTableName(table)}" (${names}) values ${tuples.join(', ')}${tail}`, params };
     },
   };
-}
-
-function columnName(table: Table, key: string): string {
-  const column = (getTableColumns(table) as Record<string, Column>)[key];
-  if (!column) throw new Error(`${getTableName(table)} has no column ${key}`);
-  return `"${column.name}"`;
 }
 
 function isExpression(value: unknown): boolean {

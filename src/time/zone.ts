@@ -2,6 +2,7 @@ import { DateTime, IANAZone } from 'luxon';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const DAY_MS = 24 * HOUR;
 
 /** A calendar date, independent of any zone. */
 export interface CivilDate {
@@ -166,7 +167,17 @@ export function localDaysToInstants(from: string, to: string, zone: string): { f
 export function formatInstant(instantMs: number, zone: string): string {
   const ianaZone = IANAZone.create(zone);
   if (zone === 'UTC' || !ianaZone.isValid || instantMs % 1000 !== 0) return luxonIso(instantMs, zone);
-  return isoWithOffset(instantMs, offsetAt(ianaZone, instantMs));
+  const offset = offsetThroughDay(ianaZone, Math.floor(instantMs / DAY_MS)) ?? ianaZone.offset(instantMs);
+  return isoWithOffset(instantMs, offset);
+}
+
+/**
+ * The offset in force all through UTC day `day` (days since the epoch), from its two midnights
+ * (instants that repeat across requests, so remembered), or null on a day the clocks change.
+ */
+function offsetThroughDay(zone: IANAZone, day: number): number | null {
+  const atStart = offsetAt(zone, day * DAY_MS);
+  return atStart === offsetAt(zone, (day + 1) * DAY_MS) ? atStart : null;
 }
 
 function luxonIso(instantMs: number, zone: string): string {
@@ -182,8 +193,6 @@ function isoWithOffset(instantMs: number, offsetMinutes: number): string {
   return `${local}${sign}${pad(Math.floor(absolute / 60))}:${pad(absolute % 60)}`;
 }
 
-const DAY_MS = 24 * HOUR;
-
 /**
  * formatInstant for many instants in one zone (a slot list formats thousands): the same strings,
  * but on a UTC day whose offset does not change (all but a few a year) each instant is plain
@@ -198,11 +207,10 @@ export function instantFormatter(zone: string): (instantMs: number) => string {
     const day = Math.floor(instantMs / DAY_MS);
     let offset = dayOffsets.get(day);
     if (offset === undefined) {
-      const atStart = offsetAt(ianaZone, day * DAY_MS);
-      offset = atStart === offsetAt(ianaZone, (day + 1) * DAY_MS) ? atStart : null;
+      offset = offsetThroughDay(ianaZone, day);
       dayOffsets.set(day, offset);
     }
-    return isoWithOffset(instantMs, offset ?? offsetAt(ianaZone, instantMs));
+    return isoWithOffset(instantMs, offset ?? ianaZone.offset(instantMs));
   };
 }
 

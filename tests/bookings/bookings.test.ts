@@ -167,29 +167,13 @@ describe('booking a session', () => {
   });
 
   it('keeps the longest session and buffer clear: 8 hours plus 4, booked from a session begun 8 hours before', async () => {
-    const admin = await t.auth('admin');
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/librarians',
-      headers: admin,
-      payload: { email: 'long-days@uni.ac.uk', name: 'Long Days', modes: ['in_person'], location: 'Room 1' },
+    const { id } = await createLibrarianWithWeek(t, {
+      name: 'Long Days',
+      slotMinutes: 480,
+      bufferMinutes: 240,
+      minNoticeMinutes: 0,
+      weekly: [{ weekday: 2, start: '00:00', end: '23:59' }],
     });
-    const id = created.json().id as string;
-    const week = await t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/librarians/${id}/availability`,
-      headers: admin,
-      payload: {
-        timeZone: 'Europe/London',
-        slotMinutes: 480,
-        bufferMinutes: 240,
-        minNoticeMinutes: 0,
-        horizonDays: 90,
-        maxCompanions: 0,
-        weekly: [{ weekday: 2, start: '00:00', end: '23:59' }],
-      },
-    });
-    expect(week.statusCode, week.body).toBe(200);
     const bookAt = async (who: string, start: string) =>
       t.app.inject({
         method: 'POST',

@@ -10,6 +10,8 @@ export async function createLibrarianWithWeek(
     bufferMinutes?: number;
     maxCompanions?: number;
     minNoticeMinutes?: number;
+    slotMinutes?: number;
+    weekly?: { weekday: number; start: string; end: string }[];
   } = {},
 ) {
   const email = options.email ?? `librarian-${Math.random().toString(36).slice(2)}@uni.ac.uk`;
@@ -34,12 +36,12 @@ export async function createLibrarianWithWeek(
     headers: admin,
     payload: {
       timeZone: options.timeZone ?? 'Europe/London',
-      slotMinutes: 60,
+      slotMinutes: options.slotMinutes ?? 60,
       bufferMinutes: options.bufferMinutes ?? 0,
       minNoticeMinutes: options.minNoticeMinutes ?? 60,
       horizonDays: 90,
       maxCompanions: options.maxCompanions ?? 1,
-      weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '09:00', end: '12:00' })),
+      weekly: options.weekly ?? [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '09:00', end: '12:00' })),
     },
   });
   if (week.statusCode !== 200) throw new Error(`setting availability failed: ${week.body}`);

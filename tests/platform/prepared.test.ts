@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type DatabaseHandle, openPostgres, PREPARED_PER_CONNECTION } from '../../src/db/client.js';
+import { type DatabaseHandle, openPostgres } from '../../src/db/client.js';
+import { PREPARED_PER_CONNECTION } from '../../src/db/pipeline.js';
 import { onPostgres, testDatabaseUrl } from '../helpers/db.js';
 
 // Every statement is prepared once per connection under a name taken from its text
