@@ -10,8 +10,10 @@ import { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import packageJson from '../package.json' with { type: 'json' };
 import type { Config } from './config.js';
+import { type DatabaseHealth, withDeadline } from './db/availability.js';
 import type { Database } from './db/client.js';
 import { DomainError } from './errors.js';
+import { boundJsonBodies } from './http/json-body.js';
 import { loggerOptions } from './http/logging.js';
 import { redisRateLimitStore, SharedRateLimitStore } from './http/rate-limit-store.js';
 import { isIsoDate, isIsoInstant, refuseControlCharacters } from './http/validation.js';
@@ -39,10 +41,18 @@ import { createUptakeService } from './modules/uptake/service.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { createWebhookService } from './modules/webhooks/service.js';
 import { authPlugin } from './plugins/auth.js';
-import { type ErrorsOptions, errorsPlugin, problemResponse, rawClientError, sendProblem } from './plugins/errors.js';
+import {
+  databaseUnavailable,
+  type ErrorsOptions,
+  errorsPlugin,
+  problemResponse,
+  rawClientError,
+  sendProblem,
+} from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import type { Clock } from './time/clock.js';
 import { loadCatalogues } from './web/layout/i18n.js';
+import { createPageCookies, loadPageCookieKey } from './web/page-cookies.js';
 import { renderErrorPage, VIEWS_DIR, webPlugin } from './web/plugin.js';
 import { createSessionStore } from './web/session.js';
 import { createOidcSignOn } from './web/sign-in/oidc.js';
@@ -50,6 +60,8 @@ import { createSignInService } from './web/sign-in/service.js';
 
 export interface AppDeps {
   db: Database;
+  /** What the health probes ask of the database (DatabaseHandle.health); default: a query on `db`. */
+  health?: DatabaseHealth;
   clock: Clock;
   config: Config;
   /** The message catalogues (tests add a language this way). */
@@ -66,7 +78,18 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp({ db, clock, config, logStream, logger, messagesDir }: AppDeps) {
+/** The readiness probe answers within this long, whatever the database does. */
+const READY_DEADLINE_MS = 2_000;
+
+export async function buildApp({ db, health, clock, config, logStream, logger, messagesDir }: AppDeps) {
+  const database: DatabaseHealth = health ?? {
+    answers: (deadlineMs) =>
+      withDeadline(db.execute(sql`select 1`), deadlineMs, 'readiness query').then(
+        () => true,
+        () => false,
+      ),
+    isStuck: () => false,
+  };
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel, logStream),
     genReqId: () => randomUUID(),
@@ -80,6 +103,17 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
         ajv.addFormat('date', isIsoDate);
       },
     } as FastifyServerOptions['ajv'],
+    bodyLimit: config.http.bodyLimitBytes,
+    // Slow clients are cut: headers must arrive within HEADERS_TIMEOUT_SECONDS, the whole request
+    // within REQUEST_TIMEOUT_SECONDS (checked every second, not Node's 30), idle kept-alive
+    // connections close after KEEP_ALIVE_TIMEOUT_SECONDS, and a silent socket after four minutes.
+    http: {
+      connectionsCheckingInterval: 1_000,
+      headersTimeout: Math.min(config.http.headersTimeoutSeconds, config.http.requestTimeoutSeconds) * 1000,
+    },
+    requestTimeout: config.http.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: config.http.keepAliveTimeoutSeconds * 1000,
+    connectionTimeout: 240_000,
     frameworkErrors: (error, request, reply) =>
       sendProblem(request, reply, {
         status: error.statusCode ?? 400,
@@ -89,6 +123,9 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
       }),
     clientErrorHandler: rawClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // More connections than this are closed as they arrive, before they can exhaust file descriptors.
+  app.server.maxConnections = config.http.maxConnections;
 
   const librarians = createLibrarianService({ db, clock, config });
   const availability = createAvailabilityService({
@@ -123,6 +160,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
     root: VIEWS_DIR,
     viewExt: 'eta',
   });
+  boundJsonBodies(app);
   app.addHook('preValidation', refuseControlCharacters);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -135,6 +173,9 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   // Unauthenticated reads are limited per IP, one budget over all public routes (HEAD included);
   // booking writes per student or booking (see bookings/routes.ts).
   app.addHook('onRoute', (route) => {
+    // Anyone may send these (or anyone holding a link): their bodies are small, and so is the limit.
+    const isAnonymous = route.config?.access === 'public' || route.config?.manageToken === true;
+    if (isAnonymous && route.bodyLimit === undefined) route.bodyLimit = config.http.publicBodyLimitBytes;
     const methods = [route.method].flat();
     const isRead = methods.includes('GET') || methods.includes('HEAD');
     if (route.config?.access === 'public' && isRead && route.config.rateLimit === undefined) {
@@ -142,6 +183,17 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
         max: config.rateLimit.publicReadsPerMinute,
         timeWindow: '1 minute',
         keyGenerator: (request) => `public-read:${request.ip}`,
+      };
+    }
+    // Pages viewed without signing in share that budget; the count is taken once the session is
+    // read (preHandler), so signed-in staff and students are not held to one address's share.
+    if (route.config?.page === true && isRead && route.config.rateLimit === undefined) {
+      route.config.rateLimit = {
+        max: config.rateLimit.publicReadsPerMinute,
+        timeWindow: '1 minute',
+        hook: 'preHandler',
+        keyGenerator: (request) => `public-read:${request.ip}`,
+        allowList: (request) => Boolean(request.session?.user),
       };
     }
   });
@@ -193,17 +245,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
       },
     },
     async (request, reply) => {
-      try {
-        await db.execute(sql`select 1`);
-      } catch (error) {
-        request.log.error({ err: error }, 'health check: database unreachable');
-        return sendProblem(request, reply, {
-          status: 503,
-          code: 'database_unavailable',
-          title: 'Service unavailable',
-          detail: 'The database cannot be reached.',
-        });
-      }
+      if (!(await database.answers(READY_DEADLINE_MS))) return databaseUnavailable(request, reply);
       return { status: 'ok' as const, database: 'up' as const, version: packageJson.version };
     },
   );
@@ -221,11 +263,25 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
         operationId: 'healthLive',
         summary: 'Liveness probe',
         tags: ['platform'],
-        description: 'The process is up and answering (nothing else is checked). Anyone may call it.',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'Alive' }) },
+        description:
+          'The process can still serve: 503 once requests have waited for a database connection longer than DATABASE_STUCK_SECONDS with none freed, so that an orchestrator restarts it (a database that is down is a readiness matter, not this). Anyone may call it.',
+        response: {
+          200: Type.Object({ status: Type.Literal('ok') }, { description: 'Alive' }),
+          503: problemResponse('Stuck: the process can no longer serve'),
+        },
       },
     },
-    async () => ({ status: 'ok' as const }),
+    async (request, reply) => {
+      if (database.isStuck()) {
+        return sendProblem(request, reply, {
+          status: 503,
+          code: 'stuck',
+          title: 'Service unavailable',
+          detail: 'Requests have waited too long for a database connection; this process should be restarted.',
+        });
+      }
+      return { status: 'ok' as const };
+    },
   );
 
   app.get(
@@ -236,7 +292,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
         summary: 'Readiness probe',
         tags: ['platform'],
         description:
-          'Ready for new requests: the database answers and the process is not shutting down (503 from the moment it receives SIGTERM). For load balancer health checks. Anyone may call it.',
+          'Ready for new requests: the database answers within 2 s (asked on a connection of its own, never queued behind requests) and the process is not shutting down (503 from the moment it receives SIGTERM). For load balancer health checks. Anyone may call it.',
         response: {
           200: Type.Object({ status: Type.Literal('ready') }, { description: 'Send requests here' }),
           503: problemResponse('Shutting down (draining), or the database cannot be reached'),
@@ -252,17 +308,7 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
           detail: 'This process is shutting down.',
         });
       }
-      try {
-        await db.execute(sql`select 1`);
-      } catch (error) {
-        request.log.error({ err: error }, 'readiness: database unreachable');
-        return sendProblem(request, reply, {
-          status: 503,
-          code: 'database_unavailable',
-          title: 'Service unavailable',
-          detail: 'The database cannot be reached.',
-        });
-      }
+      if (!(await database.answers(READY_DEADLINE_MS))) return databaseUnavailable(request, reply);
       return { status: 'ready' as const };
     },
   );
@@ -283,6 +329,9 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   );
 
   const catalogues = loadCatalogues(messagesDir);
+  app.decorateRequest('session', null);
+  app.decorateRequest('csrfToken', '');
+  app.decorateRequest('chosenTimeZone', null);
   const webDeps = {
     config,
     clock,
@@ -293,6 +342,11 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
       sessionHours: config.web.sessionHours,
       secureCookies: config.publicUrl.startsWith('https:'),
       findLibrarianIdByEmail: librarians.findIdByEmail,
+    }),
+    pageCookies: createPageCookies({
+      key: await loadPageCookieKey(db, clock),
+      secure: config.publicUrl.startsWith('https:'),
+      maxAgeSeconds: config.web.sessionHours * 3600,
     }),
     signIn: createSignInService({
       db,
@@ -317,6 +371,8 @@ export async function buildApp({ db, clock, config, logStream, logger, messagesD
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {
     request.session = await webDeps.sessions.read(request);
+    request.chosenTimeZone = request.session ? request.session.timeZone : webDeps.pageCookies.timeZone(request);
+    request.csrfToken = request.session?.csrfToken ?? webDeps.pageCookies.csrfToken(request, reply);
     return renderErrorPage(request, reply, webDeps, 404);
   };
 

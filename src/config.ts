@@ -72,6 +72,29 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || host.startsWith('127.');
 }
 
+/**
+ * Why the development sign-in form (sign in as anyone, with any role) must stay off, or null when it
+ * may be offered: only on a developer's own machine, meaning the embedded database, no single
+ * sign-on, listening on loopback only, not behind a proxy and not published over https. Each
+ * request must still come from a loopback address without forwarding headers (web/sign-in).
+ */
+function developmentSignInRefusal(facts: {
+  setting: 'on' | 'off';
+  databaseUrl: URL | undefined;
+  oidc: boolean;
+  host: string;
+  publicUrl: string;
+  trustProxy: string[];
+}): string | null {
+  if (facts.setting === 'off') return 'DEVELOPMENT_SIGN_IN=off';
+  if (facts.databaseUrl) return 'DATABASE_URL is set';
+  if (facts.oidc) return 'OIDC_ISSUER is set';
+  if (!isLoopbackHost(facts.host)) return `HOST=${facts.host} is beyond this machine`;
+  if (facts.trustProxy.length > 0) return 'TRUST_PROXY is set';
+  if (facts.publicUrl.startsWith('https:')) return 'PUBLIC_URL is https';
+  return null;
+}
+
 /** Reads and checks the environment once; the only place that touches process.env. */
 export function loadConfig(env: Env = process.env) {
   const jwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
@@ -113,6 +136,19 @@ export function loadConfig(env: Env = process.env) {
       throw new ConfigError(`WEBHOOK_ALLOW_HOSTS must be comma-separated host names or addresses, got "${allowed}"`);
     }
   }
+  const trustProxy = (text(env, 'TRUST_PROXY') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString() ?? defaultPublicUrl).replace(/\/$/, '');
+  const developmentSignIn = developmentSignInRefusal({
+    setting: oneOf(env, 'DEVELOPMENT_SIGN_IN', ['on', 'off'] as const, 'on'),
+    databaseUrl,
+    oidc: Boolean(oidcIssuer),
+    host,
+    publicUrl,
+    trustProxy,
+  });
   const adminAlertEmails = (text(env, 'ADMIN_ALERT_EMAILS') ?? '')
     .split(',')
     .map((address) => address.trim())
@@ -135,10 +171,7 @@ export function loadConfig(env: Env = process.env) {
      * The load balancers whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated), so
      * per-address limits see the client, not the balancer. Unset: none.
      */
-    trustProxy: (text(env, 'TRUST_PROXY') ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean),
+    trustProxy,
     /** Shared rate-limit counters for several processes; unset: counters in this process. */
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'])?.toString(),
     /** After SIGTERM: how long in-flight requests may take before the process exits anyway. */
@@ -152,7 +185,7 @@ export function loadConfig(env: Env = process.env) {
     },
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:'])?.toString(),
     mailFrom: text(env, 'MAIL_FROM') ?? 'Library appointments <no-reply@localhost>',
-    publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString() ?? defaultPublicUrl).replace(/\/$/, ''),
+    publicUrl,
     libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
     worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -177,9 +210,39 @@ export function loadConfig(env: Env = process.env) {
         : undefined,
       /** Who may ask for an emailed sign-in link (empty: nobody, the form is not shown). */
       signInEmailDomains: signInDomains,
-      /** The development sign-in form: only on the embedded database, without OIDC, on loopback. */
-      developmentSignIn: !databaseUrl && !oidcIssuer && isLoopbackHost(host),
+      /**
+       * The development sign-in form (anyone may sign in as anyone): only on a developer's own
+       * machine. `developmentSignInRefused` says why it is off, for the start-up banner.
+       */
+      developmentSignIn: developmentSignIn === null,
+      developmentSignInRefused: developmentSignIn,
       sessionHours: integer(env, 'SESSION_HOURS', 12, 1, 24 * 30),
+    },
+    database: {
+      /** How long to wait for a new connection, or for a free one from the pool. */
+      connectTimeoutSeconds: integer(env, 'DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1, 600),
+      /** PostgreSQL's statement_timeout; the process gives up on an answer 2 s after it. */
+      statementTimeoutSeconds: integer(env, 'DATABASE_STATEMENT_TIMEOUT_SECONDS', 30, 1, 3600),
+      /** PostgreSQL's idle_in_transaction_session_timeout. */
+      idleInTransactionTimeoutSeconds: integer(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS', 30, 1, 3600),
+      /** TCP keepalive on database connections: first probe after this many idle seconds. */
+      keepAliveSeconds: integer(env, 'DATABASE_KEEPALIVE_SECONDS', 10, 1, 3600),
+      /** /health/live fails once requests have waited this long for a connection with none freed. */
+      stuckSeconds: integer(env, 'DATABASE_STUCK_SECONDS', 60, 2, 3600),
+    },
+    http: {
+      /** Largest JSON body an authenticated route reads (bytes); routes may set a smaller one. */
+      bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      /** Largest body a route open to anyone reads (bytes). */
+      publicBodyLimitBytes: integer(env, 'PUBLIC_BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
+      /** A request's headers must arrive within this many seconds of the connection opening. */
+      headersTimeoutSeconds: integer(env, 'HEADERS_TIMEOUT_SECONDS', 10, 1, 600),
+      /** A whole request (headers and body) must arrive within this many seconds. */
+      requestTimeoutSeconds: integer(env, 'REQUEST_TIMEOUT_SECONDS', 30, 1, 3600),
+      /** An idle kept-alive connection is closed after this many seconds. */
+      keepAliveTimeoutSeconds: integer(env, 'KEEP_ALIVE_TIMEOUT_SECONDS', 5, 1, 600),
+      /** Open connections this process accepts at once; more are closed as they arrive. */
+      maxConnections: integer(env, 'MAX_CONNECTIONS', 2000, 10, 1_000_000),
     },
     rateLimit: {
       bookingWritesPerMinute: integer(env, 'RATE_LIMIT_BOOKING_WRITES_PER_MINUTE', 10, 1, 100000),

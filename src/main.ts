@@ -38,7 +38,7 @@ async function main() {
   if (stopRequested) return stopEarly(database);
   await runMigrations(database);
   if (stopRequested) return stopEarly(database);
-  const app = await buildApp({ db: database.db, clock: systemClock, config });
+  const app = await buildApp({ db: database.db, health: database.health, clock: systemClock, config });
   const mailer = createMailer(config);
   const worker = createNotificationWorker({
     db: database.db,
@@ -86,6 +86,11 @@ async function main() {
     `Open ${config.publicUrl} in a browser; API docs at ${config.publicUrl}/docs`,
     config.worker ? `Email: ${mailer.description} (notification worker running)` : 'Email: worker off (WORKER=off)',
   ];
+  lines.push(
+    config.web.developmentSignIn
+      ? 'Development sign-in: on, for requests from this machine only (DEVELOPMENT_SIGN_IN=off turns it off)'
+      : `Development sign-in: off (${config.web.developmentSignInRefused})`,
+  );
   if (created) {
     lines.push(`A development signing secret was created in ${path.join(config.dataDir, 'dev-jwt-secret')}.`);
   }

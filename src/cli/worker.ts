@@ -19,7 +19,7 @@ async function main() {
       'npm run worker needs DATABASE_URL: the embedded database serves one process, which runs the worker itself',
     );
   }
-  const handle = openPostgres(config.databaseUrl, { max: 5 });
+  const handle = openPostgres(config.databaseUrl, { max: 5, timeouts: config.database });
   await runMigrations(handle);
   const mailer = createMailer(config);
   const worker = createNotificationWorker({

@@ -4,6 +4,14 @@ import type { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import {
+  connectionSettings,
+  type DatabaseHealth,
+  type DatabaseTimeouts,
+  DEFAULT_DATABASE_TIMEOUTS,
+  watchPool,
+  withDeadline,
+} from './availability.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { tuneConnection } from './pipeline.js';
 import * as schema from './schema.js';
@@ -15,6 +23,8 @@ export type Executor = Database | Transaction;
 
 export interface DatabaseHandle {
   db: Database;
+  /** What the health probes ask of the database. */
+  health: DatabaseHealth;
   /** 'postgres' or 'pglite': for start-up messages and migrations only; queries never branch on it. */
   kind: 'postgres' | 'pglite';
   /** Where migrations take their lock (PostgreSQL) — several processes may start at once. */
@@ -25,14 +35,26 @@ export interface DatabaseHandle {
 // node-postgres parses `date` columns into JS Dates at local midnight; keep them as 'YYYY-MM-DD'.
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
-export function openPostgres(connectionString: string, options: { max?: number } = {}): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
-  // An idle client that loses its connection must not crash the process.
-  pool.on('error', () => {});
+export interface PostgresOptions {
+  max?: number;
+  timeouts?: DatabaseTimeouts;
+  /** Where a lost connection is reported (one line, no secrets); default: standard error. */
+  log?: (message: string) => void;
+}
+
+export function openPostgres(connectionString: string, options: PostgresOptions = {}): DatabaseHandle {
+  const timeouts = options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS;
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, ...connectionSettings(timeouts) });
+  const health = watchPool(pool, {
+    connectionString,
+    timeouts,
+    log: options.log ?? ((message) => console.warn(message)),
+  });
   pool.on('connect', tuneConnection);
   const db = drizzlePg(pool, { schema }) as unknown as Database;
   return {
     db,
+    health,
     kind: 'postgres',
     async withMigrationLock(run) {
       const client = await pool.connect();
@@ -44,7 +66,10 @@ export function openPostgres(connectionString: string, options: { max?: number }
         client.release();
       }
     },
-    close: () => pool.end(),
+    async close() {
+      await health.close();
+      await pool.end();
+    },
   };
 }
 
@@ -128,6 +153,15 @@ export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
+    health: {
+      // One connection in this process: the probe waits its turn, within its deadline.
+      answers: (deadlineMs) =>
+        withDeadline(client.query('select 1'), deadlineMs, 'readiness query').then(
+          () => true,
+          () => false,
+        ),
+      isStuck: () => false,
+    },
     kind: 'pglite',
     withMigrationLock: (run) => run(db),
     async close() {
@@ -142,10 +176,10 @@ export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
 
 /** The database the configuration names: PostgreSQL at DATABASE_URL, or PGlite in DATA_DIR/pglite. */
 export async function openDatabase(
-  config: { databaseUrl?: string | undefined; dataDir: string },
-  options: { max?: number } = {},
+  config: { databaseUrl?: string | undefined; dataDir: string; database?: DatabaseTimeouts },
+  options: PostgresOptions = {},
 ): Promise<DatabaseHandle> {
   return config.databaseUrl
-    ? openPostgres(config.databaseUrl, options)
+    ? openPostgres(config.databaseUrl, { timeouts: config.database, ...options })
     : openPglite(path.join(config.dataDir, 'pglite'));
 }

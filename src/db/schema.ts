@@ -502,3 +502,14 @@ export const webhookDeliveries = pgTable(
     check('webhook_deliveries_status_check', sql`${t.status} in ('pending', 'succeeded', 'dead')`),
   ],
 );
+
+/**
+ * Random keys this deployment keeps, made once by whichever process first needs one and shared by
+ * every process (e.g. `page_cookies`: signs the CSRF and pending sign-on cookies of visitors who
+ * have no session yet).
+ */
+export const appSecrets = pgTable('app_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: instant('created_at').notNull(),
+});

@@ -1,7 +1,9 @@
 import type { Writable } from 'node:stream';
 import type { FastifyServerOptions } from 'fastify';
 
-const SECRET_QUERY = /([?&](?:token|code|state)=)[^&#]*/gi;
+// A secret parameter's value, however often its "=" was percent-encoded (inside a `next=` value),
+// up to the "&" (or "#") that ends it, encoded or not.
+const SECRET_QUERY = /((?:token|code|state)(?:=|%3d|%253d))(?:(?!&|%26|%2526|#).)*/gi;
 
 /** A URL fit for a log: the values of secret query parameters (manage and feed tokens) replaced. */
 export function redactUrl(url: string): string {

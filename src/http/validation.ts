@@ -48,21 +48,26 @@ function escapePointer(key: string): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-/** The JSON Pointer of the first string (or key) in `value` that holds a control character. */
-export function findControlCharacter(value: unknown, pointer = ''): string | undefined {
-  if (typeof value === 'string') return CONTROL.test(value) ? pointer || '/' : undefined;
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = findControlCharacter(item, `${pointer}/${index}`);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (value && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (CONTROL.test(key)) return `${pointer}/${escapePointer(key)}`;
-      const found = findControlCharacter(item, `${pointer}/${escapePointer(key)}`);
-      if (found) return found;
+/**
+ * The JSON Pointer of the first string (or key) in `value` that holds a control character. Walks
+ * with a stack of its own, not recursion, so no nesting can overflow the call stack.
+ */
+export function findControlCharacter(value: unknown): string | undefined {
+  const pending: [unknown, string][] = [[value, '']];
+  while (pending.length > 0) {
+    const [item, pointer] = pending.pop() as [unknown, string];
+    if (typeof item === 'string') {
+      if (CONTROL.test(item)) return pointer || '/';
+    } else if (Array.isArray(item)) {
+      // Pushed in reverse, so the first offending item is the one found.
+      for (let index = item.length - 1; index >= 0; index--) pending.push([item[index], `${pointer}/${index}`]);
+    } else if (item && typeof item === 'object') {
+      const entries = Object.entries(item);
+      for (const [key] of entries) if (CONTROL.test(key)) return `${pointer}/${escapePointer(key)}`;
+      for (let index = entries.length - 1; index >= 0; index--) {
+        const [key, child] = entries[index] as [string, unknown];
+        pending.push([child, `${pointer}/${escapePointer(key)}`]);
+      }
     }
   }
   return undefined;

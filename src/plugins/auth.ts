@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../config.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
+import { singleLine } from '../http/single-line.js';
 import { problemResponse } from './errors.js';
 
 export const ROLES = ['student', 'librarian', 'analyst', 'admin'] as const;
@@ -140,7 +141,7 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) 
     return {
       sub: String(payload.sub),
       email,
-      name: typeof payload.name === 'string' ? payload.name : null,
+      name: typeof payload.name === 'string' ? singleLine(payload.name) : null,
       roles,
       librarianId,
     };

@@ -2,7 +2,9 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Static, Type } from 'typebox';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import { DomainError, type FieldError } from '../errors.js';
+import { loggableError } from '../http/logging.js';
 import { FORMAT_MESSAGES } from '../http/validation.js';
 
 export const FieldErrorSchema = Type.Object({
@@ -93,6 +95,17 @@ export function sendProblem(
     });
 }
 
+/** 503 `database_unavailable`: the database could not be reached or did not answer in time. */
+export function databaseUnavailable(request: FastifyRequest, reply: FastifyReply) {
+  return sendProblem(request, reply, {
+    status: 503,
+    code: 'database_unavailable',
+    title: 'Service unavailable',
+    detail: 'The database cannot be reached just now. Try again in a moment.',
+    headers: { 'retry-after': '5' },
+  });
+}
+
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
@@ -123,6 +136,13 @@ export function rawClientError(error: Error & { code?: string }, socket: Socket)
   socket.end(
     `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** The first line of an error's own message, without the SQL or values drizzle adds after it. */
+function firstLine(error: Error): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const source = error.message.startsWith('Failed query:') && cause instanceof Error ? cause : error;
+  return (source.message.split('\n')[0] ?? '').slice(0, 200);
 }
 
 export interface ErrorsOptions {
@@ -169,6 +189,10 @@ export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptio
         title: status === 429 ? 'Too many requests' : 'Bad request',
         detail: error.message,
       });
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ code: loggableError(error).code, reason: firstLine(error) }, 'database unavailable');
+      return databaseUnavailable(request, reply);
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(request, reply, {

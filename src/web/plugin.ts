@@ -7,7 +7,9 @@ import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import { DomainError } from '../errors.js';
+import { loggableError } from '../http/logging.js';
 import type { AvailabilityService } from '../modules/availability/service.js';
 import type { CompanionService } from '../modules/bookings/companions.js';
 import type { BookingService } from '../modules/bookings/service.js';
@@ -26,6 +28,7 @@ import { analyticsRoutes } from './analytics/routes.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
 import type { Catalogues } from './layout/i18n.js';
 import { pageContext, safeNext } from './layout/page.js';
+import type { PageCookies } from './page-cookies.js';
 import { type SessionStore, sameToken } from './session.js';
 import type { OidcSignOn } from './sign-in/oidc.js';
 import { type SignInService, signInRoutes } from './sign-in/routes.js';
@@ -40,6 +43,7 @@ export interface WebDeps {
   clock: Clock;
   catalogues: Catalogues;
   sessions: SessionStore;
+  pageCookies: PageCookies;
   signIn: SignInService;
   /** The institution's single sign-on, when OIDC_ISSUER is set. */
   oidc: OidcSignOn | null;
@@ -56,6 +60,18 @@ export interface WebDeps {
   feedback: FeedbackService;
 }
 
+/** Page fields that are lists (checkbox groups): every value is kept. */
+const LIST_FIELDS = new Set(['group']);
+
+/** Replaces each repeated field of a parsed query or form by its first value. */
+function keepFirstValues(fields: unknown): void {
+  if (!fields || typeof fields !== 'object' || Array.isArray(fields)) return;
+  const record = fields as Record<string, unknown>;
+  for (const [name, value] of Object.entries(record)) {
+    if (Array.isArray(value) && !LIST_FIELDS.has(name)) record[name] = value[0];
+  }
+}
+
 /** Renders a readable error page (never a stack, never JSON) with the request id to quote. */
 export async function renderErrorPage(
   request: FastifyRequest,
@@ -65,7 +81,16 @@ export async function renderErrorPage(
   detail?: string,
 ) {
   const context = pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
-  const kind = status === 404 ? 'notFound' : status === 403 ? 'forbidden' : status >= 500 ? 'server' : 'request';
+  const kind =
+    status === 404
+      ? 'notFound'
+      : status === 403
+        ? 'forbidden'
+        : status === 503
+          ? 'unavailable'
+          : status >= 500
+            ? 'server'
+            : 'request';
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
@@ -99,7 +124,8 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
+        // Signing on with the institution's provider is a form whose answer redirects there.
+        formAction: ["'self'", ...(deps.config.web.oidc ? [new URL(deps.config.web.oidc.issuer).origin] : [])],
         frameAncestors: ["'none'"],
         baseUri: ["'self'"],
         objectSrc: ["'none'"],
@@ -117,17 +143,26 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   });
 
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config?.page === true) request.session = await deps.sessions.read(request);
+    if (request.routeOptions.config?.page !== true) return;
+    request.session = await deps.sessions.read(request);
+    request.chosenTimeZone = request.session ? request.session.timeZone : deps.pageCookies.timeZone(request);
   });
-  // Every page gets a session on first visit: its forms need a CSRF token.
+  // A page reads each query or form field once: a repeated one counts by its first value (but for
+  // the few fields that are lists, such as analytics' `group` checkboxes).
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.config?.page !== true) return;
+    keepFirstValues(request.query);
+    keepFirstValues(request.body);
+  });
+  // A visitor without a session gets a CSRF token in a signed cookie: viewing a page writes no row.
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.config?.page !== true) return;
-    if (!request.session) request.session = await deps.sessions.start(reply);
+    request.csrfToken = request.session?.csrfToken ?? deps.pageCookies.csrfToken(request, reply);
     // A multipart form (a file upload) is read by its handler, which checks the token itself.
     if (request.method === 'POST' && request.routeOptions.config?.csrfInHandler !== true) {
       const body = (request.body ?? {}) as Record<string, unknown>;
-      if (!sameToken(request.session.csrfToken, body._csrf)) {
-        // A fresh session has a token the form could not have carried: the form was stale or forged.
+      if (!sameToken(request.csrfToken, body._csrf)) {
+        // A fresh token is one the form could not have carried: the form was stale or forged.
         return renderErrorPage(
           request,
           reply,
@@ -141,6 +176,11 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ code: loggableError(error).code }, 'page: database unavailable');
+      reply.header('retry-after', '5');
+      return renderErrorPage(request, reply, deps, 503);
+    }
     const status = error instanceof DomainError ? error.status : error.validation ? 400 : (error.statusCode ?? 500);
     if (status >= 500) request.log.error({ err: error }, 'page error');
     const detail = error instanceof DomainError && status < 500 ? error.message : undefined;
@@ -152,8 +192,9 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     { config: { page: true } },
     async (request: FastifyRequest<{ Body: { timeZone?: string; next?: string } }>, reply) => {
       const zone = request.body?.timeZone;
-      if (request.session && typeof zone === 'string' && isCanonicalTimeZone(zone)) {
-        await deps.sessions.setTimeZone(request.session, zone);
+      if (typeof zone === 'string' && isCanonicalTimeZone(zone)) {
+        if (request.session) await deps.sessions.setTimeZone(request.session, zone);
+        else deps.pageCookies.setTimeZone(reply, zone);
       }
       return reply.redirect(safeNext(request.body?.next), 303);
     },

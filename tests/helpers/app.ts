@@ -60,7 +60,12 @@ export async function createTestApp(
   const proxy = options.countStatements && database.url ? await proxyPostgres(database.url) : undefined;
   const counted = proxy ? openPostgres(proxy.url, { max: 10 }) : undefined;
   const statements: StatementLog = proxy ?? (options.countStatements ? watchPglite(database.handle) : noLog);
-  const app = await buildApp({ db: counted?.db ?? database.handle.db, clock, config });
+  const app = await buildApp({
+    db: counted?.db ?? database.handle.db,
+    health: counted?.health ?? database.handle.health,
+    clock,
+    config,
+  });
   await app.ready();
   const token: TestContext['token'] = (role, claims) =>
     signToken(TEST_JWT_SECRET, [role].flat(), claims, { now: clock.now() });

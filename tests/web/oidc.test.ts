@@ -93,7 +93,7 @@ describe('single sign-on with the institution’s OpenID provider', () => {
     page.on('request', (request) => {
       if (request.url().includes('/auth?')) authorizeUrl = request.url();
     });
-    await page.getByRole('link', { name: 'Sign in with your university account' }).click();
+    await page.getByRole('button', { name: 'Sign in with your university account' }).click();
     await throughProvider(page, 'wen');
     await page.waitForURL(`${web.baseUrl}/bookings`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('My bookings');
@@ -112,7 +112,7 @@ describe('single sign-on with the institution’s OpenID provider', () => {
     await page.goto('/sign-in');
     await settled(page);
     // A sign-on in progress, answered with a state it never sent.
-    await page.getByRole('link', { name: 'Sign in with your university account' }).click();
+    await page.getByRole('button', { name: 'Sign in with your university account' }).click();
     await page.waitForURL(/\/interaction\//);
     const forged = await page.goto(`/sign-in/oidc/callback?code=forged-code&state=${'x'.repeat(43)}`);
     expect(forged?.status()).toBe(400);
@@ -125,7 +125,7 @@ describe('single sign-on with the institution’s OpenID provider', () => {
       if (request.url().includes('/sign-in/oidc/callback?')) callback = request.url();
     });
     await page.goto('/sign-in');
-    await page.getByRole('link', { name: 'Sign in with your university account' }).click();
+    await page.getByRole('button', { name: 'Sign in with your university account' }).click();
     await throughProvider(page, 'replayer');
     await page.waitForURL(`${web.baseUrl}/`);
     expect(callback).toContain('code=');
@@ -143,7 +143,7 @@ describe('single sign-on with the institution’s OpenID provider', () => {
     page.setDefaultTimeout(15_000);
     await page.goto('/sign-in');
     await settled(page);
-    await page.getByRole('link', { name: 'Sign in with your university account' }).click();
+    await page.getByRole('button', { name: 'Sign in with your university account' }).click();
     await page.waitForURL(/\/interaction\//);
     const startedAt = web.t.clock.now();
     web.t.clock.set(new Date(startedAt.getTime() + 11 * 60_000));
@@ -165,7 +165,7 @@ describe('single sign-on with the institution’s OpenID provider', () => {
     page.setDefaultTimeout(15_000);
     await page.goto('/sign-in');
     await settled(page);
-    await page.getByRole('link', { name: 'Sign in with your university account' }).click();
+    await page.getByRole('button', { name: 'Sign in with your university account' }).click();
     await throughProvider(page, 'norole');
     await page.waitForURL(/\/sign-in\/oidc\/callback/);
     expect(await page.locator('main p').first().textContent()).toBe(

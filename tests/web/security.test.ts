@@ -31,26 +31,38 @@ async function mailTo(address: string) {
 
 /** A raw client with its own cookie jar, for what a browser would not do by itself. */
 function client() {
-  let cookie = '';
+  const jar = new Map<string, string>();
   const request = async (method: 'GET' | 'POST', url: string, form?: Record<string, string>) => {
     const response = await fetch(`${web.baseUrl}${url}`, {
       method,
       redirect: 'manual',
       headers: {
         accept: 'text/html',
-        ...(cookie ? { cookie } : {}),
+        ...(jar.size > 0 ? { cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') } : {}),
         ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },
       ...(form ? { body: new URLSearchParams(form).toString() } : {}),
     });
-    const set = response.headers.get('set-cookie');
-    if (set) cookie = set.split(';')[0] as string;
-    return { status: response.status, location: response.headers.get('location'), body: await response.text(), cookie };
+    for (const set of response.headers.getSetCookie()) {
+      const [pair = ''] = set.split(';');
+      const index = pair.indexOf('=');
+      if (pair.slice(index + 1) === '') jar.delete(pair.slice(0, index));
+      else jar.set(pair.slice(0, index), pair.slice(index + 1));
+    }
+    const session = jar.get('liaison_session');
+    return {
+      status: response.status,
+      location: response.headers.get('location'),
+      body: await response.text(),
+      cookie: session ? `liaison_session=${session}` : '',
+    };
   };
   return {
     request,
+    /** The session cookie, as a Cookie header ('' before sign-in). */
     get cookie() {
-      return cookie;
+      const session = jar.get('liaison_session');
+      return session ? `liaison_session=${session}` : '';
     },
     async csrf(url = '/sign-in') {
       const page = await request('GET', url);
@@ -100,18 +112,19 @@ describe('sessions and forms', () => {
     expect((await visitor.request('GET', '/bookings')).status).toBe(200);
   });
 
-  it('sets the session cookie HttpOnly and SameSite=Lax, and expires it on the server', async () => {
+  it("keeps a visitor's CSRF token in a signed cookie, and the session cookie HttpOnly and SameSite=Lax, expiring it on the server", async () => {
     const response = await fetch(`${web.baseUrl}/sign-in`, { headers: { accept: 'text/html' } });
-    expect(response.headers.get('set-cookie')).toMatch(
-      /^liaison_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=43200$/,
-    );
+    expect(response.headers.getSetCookie()).toEqual([
+      expect.stringMatching(/^liaison_csrf=[\w-]{43}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=43200$/),
+    ]);
     const visitor = client();
     const token = await visitor.csrf();
-    await visitor.request('POST', '/sign-in/development', {
+    const signedIn = await visitor.request('POST', '/sign-in/development', {
       _csrf: token,
       email: 'late@student.uni.example',
       role: 'student',
     });
+    expect(signedIn.status).toBe(303);
     expect((await visitor.request('GET', '/bookings')).status).toBe(200);
     web.t.clock.set('2027-03-16T20:00:01Z');
     try {
@@ -187,7 +200,12 @@ describe('signing in by emailed link', () => {
     const mail = await mailTo('linda@student.uni.example');
     expect(mail?.subject).toBe('Your sign-in link for library appointments');
     const link = new RegExp(`${web.baseUrl}/sign-in/link\\?token=[\\w-]{43}`).exec(mail?.text ?? '')?.[0] as string;
+    // Opening the link only asks; nothing is spent until the button is pressed.
     await page.goto(link);
+    await settled(page);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in as l…@student.uni.example?');
+    await expectAccessible(page, 'sign in by link');
+    await page.getByRole('button', { name: 'Sign in as l…@student.uni.example' }).click();
     await page.waitForURL(`${web.baseUrl}/bookings`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('My bookings');
     // Used once: the same link now explains itself and signs nobody in.

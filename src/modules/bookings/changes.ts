@@ -6,6 +6,7 @@ import type { Executor } from '../../db/client.js';
 import { insertRows } from '../../db/insert.js';
 import { bookings, companions, type librarians, manageTokens, type students } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
+import { singleLine } from '../../http/single-line.js';
 import { eventWrites } from '../events/feed.js';
 import { manageTokenRows } from '../links/tokens.js';
 import {
@@ -112,7 +113,7 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
     const rows: CompanionRow[] = inputs.map((input) => ({
       id: randomUUID(),
       bookingId: booking.id,
-      name: input.name,
+      name: singleLine(input.name),
       email: input.email ?? null,
       categories: input.categories ?? null,
       status: 'invited',

@@ -2,6 +2,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { companions, manageTokens } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
+import { singleLine } from '../../http/single-line.js';
 import type { Clock } from '../../time/clock.js';
 import type { Dimension } from '../categories/schemas.js';
 import { assertCategories, type CategoryService } from '../categories/service.js';
@@ -48,7 +49,11 @@ export function createCompanionService(deps: {
         let companionsAfter: CompanionRow[];
         let writes: Parameters<typeof finishChange>[2]['writes'];
         if (same) {
-          const changed = { name: input.name, email: input.email ?? null, categories: input.categories ?? null };
+          const changed = {
+            name: singleLine(input.name),
+            email: input.email ?? null,
+            categories: input.categories ?? null,
+          };
           companionsAfter = open.companions.map((companion) =>
             companion.id === same.id ? { ...companion, ...changed } : companion,
           );

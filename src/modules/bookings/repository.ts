@@ -2,6 +2,7 @@ import { and, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { activeCompanions, type CompanionRow, companionsOf } from '../../db/people.js';
 import { bookings, librarians, manageTokens, students } from '../../db/schema.js';
+import { shownMeetingUrl } from '../../http/meeting-url.js';
 import { formatInstant } from '../../time/zone.js';
 import type { BusyRangeSource, QueryValue } from '../availability/service.js';
 import { appendEvent } from '../events/feed.js';
@@ -104,7 +105,7 @@ export function toBookingView(
     timeZone: zone,
     mode: booking.mode,
     location: booking.location,
-    meetingUrl: booking.meetingUrl,
+    meetingUrl: shownMeetingUrl(booking.meetingUrl),
     topic: booking.topic,
     // A companion sees the student's name, not their email or how they describe themselves.
     ...(options.showContacts ? { studentCategories: booking.studentCategories } : {}),

@@ -1,12 +1,18 @@
 import { type Static, Type } from 'typebox';
 import { ModeSchema, Nullable, TimeZoneName, Uuid } from '../../http/formats.js';
+import { MEETING_URL_MAX_LENGTH } from '../../http/meeting-url.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Subjects = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, uniqueItems: true });
 const Faculty = Type.String({ minLength: 1, maxLength: 200 });
 const Location = Type.String({ minLength: 1, maxLength: 500 });
-const MeetingUrl = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
+const MeetingUrl = Type.String({
+  format: 'uri',
+  pattern: '^(https://|http://(127\\.0\\.0\\.1|localhost|\\[::1\\])([:/]|$))',
+  maxLength: MEETING_URL_MAX_LENGTH,
+  description: 'An https link (http only on this machine, for tests)',
+});
 const Modes = Type.Array(ModeSchema, { minItems: 1, maxItems: 2, uniqueItems: true });
 
 export const Librarian = Type.Object({

@@ -4,6 +4,8 @@ import type { Database, Executor } from '../../db/client.js';
 import { PG_UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import { librarians } from '../../db/schema.js';
 import { Conflict, InvalidInput, NotFound } from '../../errors.js';
+import { isMeetingUrl, MEETING_URL_MAX_LENGTH } from '../../http/meeting-url.js';
+import { singleLine } from '../../http/single-line.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 import { isCanonicalTimeZone, TIME_ZONE_HINT } from '../../time/zone.js';
@@ -15,6 +17,19 @@ function checkTimeZone(zone: string | undefined): void {
   if (zone !== undefined && !isCanonicalTimeZone(zone)) {
     throw new InvalidInput(`"${zone}" is not an IANA time zone.`, [
       { pointer: '/timeZone', in: 'body', message: TIME_ZONE_HINT },
+    ]);
+  }
+}
+
+/** The meeting link rule, on every path to the table (the API's schema, the staff page's form). */
+function checkMeetingUrl(url: string | null | undefined): void {
+  if (url !== undefined && url !== null && !isMeetingUrl(url)) {
+    throw new InvalidInput('The meeting link must be an https:// address.', [
+      {
+        pointer: '/meetingUrl',
+        in: 'body',
+        message: `must be an https:// address of at most ${MEETING_URL_MAX_LENGTH} characters`,
+      },
     ]);
   }
 }
@@ -94,6 +109,7 @@ export function createLibrarianService({
 
     async create(input: CreateLibrarian): Promise<Librarian> {
       checkTimeZone(input.timeZone);
+      checkMeetingUrl(input.meetingUrl);
       const [row] = await uniqueEmail(
         () =>
           db
@@ -102,7 +118,7 @@ export function createLibrarianService({
               createdAt: clock.now(),
               updatedAt: clock.now(),
               email: input.email,
-              name: input.name,
+              name: singleLine(input.name),
               subjects: input.subjects ?? [],
               faculty: input.faculty ?? null,
               timeZone: input.timeZone ?? config.libraryTimeZone,
@@ -118,11 +134,16 @@ export function createLibrarianService({
 
     async update(id: string, input: UpdateLibrarian): Promise<Librarian> {
       checkTimeZone(input.timeZone);
+      checkMeetingUrl(input.meetingUrl);
       const [row] = await uniqueEmail(
         () =>
           db
             .update(librarians)
-            .set({ ...input, updatedAt: clock.now() })
+            .set({
+              ...input,
+              ...(input.name === undefined ? {} : { name: singleLine(input.name) }),
+              updatedAt: clock.now(),
+            })
             .where(eq(librarians.id, id))
             .returning(),
         input.email,

@@ -2,6 +2,8 @@ import { eq, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { companionsOf } from '../../db/people.js';
 import { bookings, type companions, librarians, students } from '../../db/schema.js';
+import { shownMeetingUrl } from '../../http/meeting-url.js';
+import { singleLine, singleLineOrNull } from '../../http/single-line.js';
 import type { MessageContext } from './message.js';
 
 export type SessionContext = Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions'>;
@@ -45,17 +47,18 @@ export function sessionSnapshot(
       timeZone: librarian.timeZone,
       mode: booking.mode,
       location: booking.location,
-      meetingUrl: booking.meetingUrl,
+      meetingUrl: shownMeetingUrl(booking.meetingUrl),
       topic: booking.topic,
       sequence: booking.sequence,
       cancellationReason: booking.cancellationReason,
       studentTimeZone: booking.studentTimeZone,
     },
-    librarian: { name: librarian.name, email: librarian.email },
-    student: { name: student?.name ?? null, email: student?.email ?? null },
+    // Stored before names were made one line: collapsed again here, where they reach mail and calendars.
+    librarian: { name: singleLine(librarian.name), email: librarian.email },
+    student: { name: singleLineOrNull(student?.name), email: student?.email ?? null },
     companions: companionRows.map((companion) => ({
       id: companion.id,
-      name: companion.name,
+      name: singleLineOrNull(companion.name),
       email: companion.email,
       status: companion.status,
     })),

@@ -1,49 +1,23 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
- * Addresses a webhook may never reach unless its host is allowed by WEBHOOK_ALLOW_HOSTS: this
- * machine, private networks, link-local (cloud metadata at 169.254.169.254), shared and reserved
- * ranges, multicast.
+ * Whether an address is one a webhook must not reach (unless its host is in WEBHOOK_ALLOW_HOSTS):
+ * decided by the address's class, as ipaddr.js names it, and only "unicast" (public) passes. So
+ * this machine, private networks, link-local (cloud metadata at 169.254.169.254), shared, reserved,
+ * multicast and broadcast ranges are refused, and so is every IPv6 form that carries an IPv4
+ * address inside it (mapped, NAT64, 6to4, Teredo, SIIT), whatever that address is. The deprecated
+ * IPv4-compatible form (::a.b.c.d), which ipaddr.js counts as unicast, is refused by hand.
  */
-const BLOCKED = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  BLOCKED.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['2001:db8::', 32],
-  ['64:ff9b::', 96],
-] as const) {
-  BLOCKED.addSubnet(network, prefix, 'ipv6');
-}
-
-/** Whether an address is one a webhook must not reach (IPv4-mapped IPv6 is checked as IPv4). */
 export function isForbiddenAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return BLOCKED.check(mapped[1] as string, 'ipv4');
-  const family = isIP(address);
-  if (family === 0) return true;
-  return BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (!ipaddr.isValid(address)) return true;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6') {
+    const parts = (parsed as ipaddr.IPv6).parts;
+    if (parts.slice(0, 6).every((part) => part === 0)) return true;
+  }
+  return parsed.range() !== 'unicast';
 }
 
 export type Lookup = (host: string) => Promise<LookupAddress[]>;

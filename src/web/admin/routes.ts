@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { EMAIL, ISO_DATE, readDateRange, UUID } from '../layout/forms.js';
-import { type PageError, pageContext, requireRole } from '../layout/page.js';
+import { knownValue, type PageError, pageContext, requireRole } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
 import { sameToken } from '../session.js';
 
@@ -34,7 +34,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
       librarians,
       form,
       errors,
-      notice: (request.query as Form | undefined)?.notice ?? null,
+      notice: knownValue((request.query as Form | undefined)?.notice, ['added', 'saved', 'deactivated'] as const),
     });
   }
 
@@ -307,7 +307,7 @@ export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
       ...page,
       title: page.t('admin.emails.title'),
       dead: dead.map((row) => ({ ...row, when: page.fmt.full(Date.parse(row.sendAfter)) })),
-      notice: (request.query as Form | undefined)?.notice ?? null,
+      notice: knownValue((request.query as Form | undefined)?.notice, ['retried'] as const),
     });
   });
 

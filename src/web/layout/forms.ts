@@ -1,9 +1,13 @@
+import { isIsoDate, isIsoInstant } from '../../http/validation.js';
 import type { PageContext, PageError } from './page.js';
 
 /** What the page forms accept, in one place. */
 export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A real calendar date YYYY-MM-DD in the years the API accepts (1900–2200), as the API's `date` format. */
+export const ISO_DATE = { test: (value: string): boolean => isIsoDate(value) };
+/** An instant with its offset, in the years the API accepts, as the API's `date-time` format. */
+export const INSTANT = { test: (value: string): boolean => isIsoInstant(value) };
 export const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 /**

@@ -9,6 +9,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The browser session (pages only), created on first visit for its CSRF token. */
     session: WebSession | null;
+    /** The CSRF token the page's forms carry: the session's, or a visitor's signed cookie's. */
+    csrfToken: string;
+    /** The zone the person chose (kept in their session, or a visitor's cookie), or null. */
+    chosenTimeZone: string | null;
   }
   interface FastifyContextConfig {
     /** A server-rendered page: errors become HTML pages, not problem+json. */
@@ -41,6 +45,8 @@ export interface PageContext {
   hasChosenZone: boolean;
   zones: string[];
   path: string;
+  /** This page as a destination after sign-in (no link token in it). */
+  signInNext: string;
 }
 
 /** What every page template receives, from the request: language, zone, user, CSRF token. */
@@ -56,26 +62,55 @@ export function pageContext(request: FastifyRequest, catalogues: Catalogues, def
   } catch {
     locale = lang;
   }
-  const timeZone = request.session?.timeZone ?? defaultTimeZone;
+  const timeZone = request.chosenTimeZone ?? defaultTimeZone;
   return {
     t: catalogues.translator(lang),
     lang,
     fmt: createTimeFormat(locale, timeZone),
     user: request.session?.user ?? null,
-    csrfToken: request.session?.csrfToken ?? '',
+    csrfToken: request.csrfToken,
     timeZone,
-    // Without a session there is nowhere to keep a detected zone: the page does not try.
-    hasChosenZone: !request.session || Boolean(request.session.timeZone),
+    hasChosenZone: Boolean(request.chosenTimeZone),
     zones: TIME_ZONES,
     path: request.url,
+    signInNext: signInNextFor(request.url),
   };
 }
 
-/** Only same-site paths may be a destination after sign-in: no open redirects. */
+/** An origin no request can have: a destination parsed against it must keep it to be our own. */
+const OWN_ORIGIN = 'https://liaison.invalid';
+// Whitespace (a tab inside "/\t/host" is dropped by URL parsers, leaving "//host"), controls, backslashes.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const REFUSED_IN_NEXT = /[\s\u0000-\u001f\u007f\\]/u;
+
+/**
+ * Where to go after sign-in, as a path on this site: parsed against our own origin and kept only
+ * when it stays there. Whitespace, control characters and backslashes are refused (browsers strip
+ * or rewrite them, turning a path into another host); non-ASCII is percent-encoded. Anything
+ * else: home.
+ */
 export function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
-  if (/[\r\n]/.test(next)) return '/';
-  return next;
+  if (typeof next !== 'string' || next.length > 2000 || !next.startsWith('/') || REFUSED_IN_NEXT.test(next)) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, OWN_ORIGIN);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== OWN_ORIGIN) return '/';
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/** This page as the place to come back to after sign-in: a link token never travels in `next`. */
+export function signInNextFor(requestUrl: string): string {
+  const url = new URL(safeNext(requestUrl), OWN_ORIGIN);
+  url.searchParams.delete('token');
+  return `${url.pathname}${url.search}`;
+}
+
+/** `value` when it is one of `known` (a notice named in a redirect's query), else null: never a key built from input. */
+export function knownValue<T extends string>(value: unknown, known: readonly T[]): T | null {
+  return typeof value === 'string' && (known as readonly string[]).includes(value) ? (value as T) : null;
 }
 
 /** Where a person goes after signing in: where they were going, or their own start page. */
@@ -91,7 +126,7 @@ export function landingFor(roles: readonly Role[], next: unknown): string {
 export function requireSignIn(request: FastifyRequest, reply: FastifyReply, roles?: Role[]): AuthUser | null {
   const user = request.session?.user ?? null;
   if (!user) {
-    void reply.redirect(`/sign-in?next=${encodeURIComponent(request.url)}`, 303);
+    void reply.redirect(`/sign-in?next=${encodeURIComponent(signInNextFor(request.url))}`, 303);
     return null;
   }
   if (roles && !roles.some((role) => user.roles.includes(role))) {

@@ -1,6 +1,7 @@
 import * as client from 'openid-client';
 import type { Config } from '../../config.js';
 import { isLoopbackHost } from '../../config.js';
+import { singleLine } from '../../http/single-line.js';
 import { ROLES, type Role } from '../../plugins/auth.js';
 import type { SignedInPerson } from './service.js';
 
@@ -77,7 +78,7 @@ export function createOidcSignOn(settings: OidcSettings, redirectUri: string) {
       return {
         sub: `oidc:${String(claims.sub)}`,
         email,
-        name: typeof claims.name === 'string' ? claims.name : null,
+        name: typeof claims.name === 'string' ? singleLine(claims.name) : null,
         roles: rolesOf(claims),
       };
     },

@@ -8,6 +8,37 @@ export type { SignInService } from './service.js';
 
 type Form = Record<string, string | undefined>;
 
+const FORWARDING_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'via',
+];
+
+/**
+ * A request from this machine itself: its socket's peer is a loopback address (not `request.ip`,
+ * which a trusted proxy rewrites) and no proxy said it forwarded it. A proxy on this machine that
+ * publishes the server elsewhere adds forwarding headers, or is caught by the start-up checks.
+ */
+export function isOwnMachineRequest(request: FastifyRequest): boolean {
+  const peer = request.socket.remoteAddress ?? '';
+  const loopback = peer === '::1' || /^(::ffff:)?127\./.test(peer);
+  return loopback && FORWARDING_HEADERS.every((name) => request.headers[name] === undefined);
+}
+
+/** a…@uni.ac.uk: enough for its owner to recognise, not enough to read someone's address off a screen. */
+export function maskEmail(email: string): string {
+  const [local = '', domain = ''] = email.split('@');
+  return `${[...local][0] ?? ''}…@${domain}`;
+}
+
+/** A single query or form value: repeated values are refused (undefined), as are non-strings. */
+function single(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** Sign-in pages: the institution's single sign-on, an emailed link, or (development only) a form. */
 export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config, clock } = deps;
@@ -19,7 +50,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
     extra: { errors?: PageError[]; values?: Form; status?: number } = {},
   ) {
     const page = context(request);
-    const next = safeNext((request.query as Form)?.next ?? (request.body as Form | undefined)?.next);
+    const next = safeNext(single((request.query as Form)?.next) ?? single((request.body as Form | undefined)?.next));
     return reply.code(extra.status ?? 200).view('sign-in/sign-in', {
       ...page,
       title: page.t('signIn.title'),
@@ -27,7 +58,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
       oidc: Boolean(config.web.oidc),
       emailLink: config.web.signInEmailDomains.length > 0,
       domains: config.web.signInEmailDomains,
-      development: config.web.developmentSignIn,
+      development: config.web.developmentSignIn && isOwnMachineRequest(request),
       roles: ROLES,
       errors: extra.errors ?? [],
       values: extra.values ?? {},
@@ -77,26 +108,49 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
     return reply.view('sign-in/check-email', { ...page, title: page.t('signIn.checkEmail.title') });
   });
 
+  const linkExpired = (request: FastifyRequest, reply: FastifyReply) => {
+    const page = context(request);
+    return reply.code(410).view('sign-in/link-expired', { ...page, title: page.t('signIn.linkExpired.title') });
+  };
+  const linkToken = (value: unknown) => {
+    const token = single(value);
+    return token !== undefined && /^[\w-]{43}$/.test(token) ? token : undefined;
+  };
+
+  // Opening the link only asks: using it is a POST from this page, so a link opened by a mail
+  // scanner is not spent, and someone else's link cannot silently replace the session in this browser.
   app.get(
     '/sign-in/link',
     { config: { page: true } },
     async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
-      const token = request.query.token;
-      const used = typeof token === 'string' && token.length <= 100 ? await deps.signIn.consumeLink(token) : null;
-      if (!used) {
-        const page = context(request);
-        return reply.code(410).view('sign-in/link-expired', { ...page, title: page.t('signIn.linkExpired.title') });
-      }
-      await deps.sessions.signIn(reply, request.session, used.person);
-      return reply.redirect(landingFor(used.person.roles, used.next), 303);
+      const token = linkToken(request.query.token);
+      const email = token ? await deps.signIn.peekLink(token) : null;
+      if (!token || !email) return linkExpired(request, reply);
+      const page = context(request);
+      const current = request.session?.user ?? null;
+      return reply.view('sign-in/link-confirm', {
+        ...page,
+        title: page.t(current ? 'signIn.link.switchTitle' : 'signIn.link.title', { email: maskEmail(email) }),
+        token,
+        email: maskEmail(email),
+        current: current ? (current.email ?? current.name ?? '') : null,
+      });
     },
   );
+
+  app.post('/sign-in/link', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
+    const token = linkToken(request.body?.token);
+    const used = token ? await deps.signIn.consumeLink(token) : null;
+    if (!used) return linkExpired(request, reply);
+    await deps.sessions.signIn(reply, request.session, used.person);
+    return reply.redirect(landingFor(used.person.roles, used.next), 303);
+  });
 
   app.post(
     '/sign-in/development',
     { config: { page: true } },
     async (request: FastifyRequest<{ Body: Form }>, reply) => {
-      if (!config.web.developmentSignIn) return reply.code(404).send();
+      if (!config.web.developmentSignIn || !isOwnMachineRequest(request)) return reply.callNotFound();
       const page = context(request);
       const email = (request.body?.email ?? '').trim().toLowerCase();
       const role = request.body?.role as Role | undefined;
@@ -120,24 +174,22 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
 
   const SIGN_ON_MINUTES = 10;
 
-  app.get(
-    '/sign-in/oidc',
-    { config: { page: true } },
-    async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
-      if (!deps.oidc || !request.session) return reply.callNotFound();
-      const started = await deps.oidc.start();
-      await deps.sessions.beginSignOn(request.session, {
-        verifier: started.verifier,
-        state: started.state,
-        nonce: started.nonce,
-        next: safeNext(request.query.next),
-      });
-      return reply.redirect(started.url, 303);
-    },
-  );
+  // A POST: the session that remembers the sign-on in progress is made by a form, never by a view.
+  app.post('/sign-in/oidc', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
+    if (!deps.oidc) return reply.callNotFound();
+    const session = request.session ?? (await deps.sessions.start(reply, request.chosenTimeZone));
+    const started = await deps.oidc.start();
+    await deps.sessions.beginSignOn(session, {
+      verifier: started.verifier,
+      state: started.state,
+      nonce: started.nonce,
+      next: safeNext(request.body?.next),
+    });
+    return reply.redirect(started.url, 303);
+  });
 
   app.get('/sign-in/oidc/callback', { config: { page: true } }, async (request, reply) => {
-    if (!deps.oidc || !request.session) return reply.callNotFound();
+    if (!deps.oidc) return reply.callNotFound();
     const page = context(request);
     const failed = (message: string, status = 400) =>
       reply.code(status).view('layout/message', {
@@ -147,7 +199,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
         link: { href: '/sign-in', text: page.t('signIn.linkExpired.again') },
       });
     // Taken once: a replayed callback (or a forged one) finds nothing to finish.
-    const pending = await deps.sessions.takeSignOn(request.session);
+    const pending = request.session ? await deps.sessions.takeSignOn(request.session) : null;
     const ageMs = pending ? clock.now().getTime() - Date.parse(pending.startedAt) : Number.POSITIVE_INFINITY;
     if (!pending || ageMs > SIGN_ON_MINUTES * 60_000) return failed(page.t('signIn.sso.failed.expired'));
     let person: Awaited<ReturnType<NonNullable<WebDeps['oidc']>['finish']>>;

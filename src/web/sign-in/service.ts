@@ -81,6 +81,16 @@ export function createSignInService(deps: {
       });
     },
 
+    /** The address a link that still works would sign in, without using it; or null. */
+    async peekLink(token: string): Promise<string | null> {
+      const now = clock.now();
+      const [link] = await db
+        .select({ email: signInLinks.email })
+        .from(signInLinks)
+        .where(and(eq(signInLinks.tokenHash, hash(token)), isNull(signInLinks.usedAt), gt(signInLinks.expiresAt, now)));
+      return link?.email ?? null;
+    },
+
     /** Uses a link once: the person it signs in and where they were going, or null. */
     async consumeLink(token: string): Promise<{ person: SignedInPerson; next: string | null } | null> {
       const now = clock.now();

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
+import { isMeetingUrl } from '../../http/meeting-url.js';
 import type { Booking } from '../../modules/bookings/schemas.js';
 import { ISO_DATE, readDateRange, TIME, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, pageContext, requireRole, requireSignIn } from '../layout/page.js';
@@ -177,6 +178,15 @@ const SETTING_LIMITS: Record<(typeof SETTINGS)[number], [number, number]> = {
 };
 const BLANK_ROWS = 3;
 
+/** Weekly rows a form may carry: the API's limit on weekly rules, plus the blank rows the editor adds. */
+const MAX_FORM_ROWS = 100 + BLANK_ROWS;
+
+/** How many weekly rows the posted form has: a whole number within MAX_FORM_ROWS, else none. */
+function formRows(form: Form): number {
+  const rows = form.rows ?? '';
+  return /^\d{1,4}$/.test(rows) ? Math.min(Number(rows), MAX_FORM_ROWS) : 0;
+}
+
 /** The librarian's availability editor and time off, as forms (no dragging needed). */
 export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDeps) {
   const { config, clock } = deps;
@@ -225,7 +235,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
         ]),
       ),
     };
-    const rowCount = form ? Number(form.rows ?? 0) : current.weekly.length + BLANK_ROWS;
+    const rowCount = form ? formRows(form) : current.weekly.length + BLANK_ROWS;
     return reply.code(status).view('staff/availability', {
       ...page,
       title: page.t('staff.availability.title'),
@@ -262,7 +272,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
         } else settings[key] = value;
       }
       const weekly: { weekday: number; start: string; end: string; mode?: 'in_person' | 'online' }[] = [];
-      const rows = Math.min(Number(form.rows ?? 0), 100);
+      const rows = formRows(form);
       for (let index = 0; index < rows; index++) {
         const start = (form[`start_${index}`] ?? '').trim();
         const end = (form[`end_${index}`] ?? '').trim();
@@ -282,6 +292,17 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
           ...(mode === 'in_person' || mode === 'online' ? { mode } : {}),
         });
       }
+      const meetingUrl = form.meetingUrl?.trim() || null;
+      if (meetingUrl !== null && !isMeetingUrl(meetingUrl)) {
+        errors.push({ field: 'meetingUrl', message: page.t('staff.availability.meetingUrlInvalid') });
+      }
+      const location = form.location?.trim() || null;
+      if (location !== null && location.length > 500) {
+        errors.push({ field: 'location', message: page.t('staff.availability.locationTooLong') });
+      }
+      if (typeof form.timeZone === 'string' && form.timeZone.length > 64) {
+        errors.push({ field: 'timeZone', message: page.t('staff.availability.timeZoneInvalid') });
+      }
       if (errors.length > 0) return renderEditor(request, reply, user.librarianId, form, errors, 400);
       try {
         await deps.availability.put(user.librarianId, {
@@ -289,10 +310,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDep
           ...(form.timeZone ? { timeZone: form.timeZone } : {}),
           weekly,
         });
-        await deps.librarians.update(user.librarianId, {
-          location: form.location?.trim() || null,
-          meetingUrl: form.meetingUrl?.trim() || null,
-        });
+        await deps.librarians.update(user.librarianId, { location, meetingUrl });
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
         const field = (error.extra.errors?.[0]?.pointer ?? '/timeZone').slice(1).replaceAll('/', '_');

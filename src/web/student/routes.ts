@@ -6,9 +6,26 @@ import type { Caller } from '../../modules/bookings/access.js';
 import type { Booking, CompanionInput } from '../../modules/bookings/schemas.js';
 import type { Dimension } from '../../modules/categories/schemas.js';
 import type { Librarian } from '../../modules/librarians/schemas.js';
-import { EMAIL, ISO_DATE, UUID } from '../layout/forms.js';
-import { type PageContext, type PageError, pageContext, requireSignIn } from '../layout/page.js';
+import { EMAIL, INSTANT, ISO_DATE, UUID } from '../layout/forms.js';
+import { knownValue, type PageContext, type PageError, pageContext, requireSignIn } from '../layout/page.js';
 import type { WebDeps } from '../plugin.js';
+
+/** Notices a booking page shows after a change redirected to it (?notice=…). */
+const BOOKING_NOTICES = [
+  'moved',
+  'cancelled',
+  'friendSaved',
+  'friendRemoved',
+  'declined',
+  'attendance',
+  'attendanceMissing',
+  'attendanceRefused',
+] as const;
+
+function noticeOf(page: PageContext, value: unknown): string | null {
+  const notice = knownValue(value, BOOKING_NOTICES);
+  return notice ? page.t(`booking.notice.${notice}`) : null;
+}
 
 type Form = Record<string, string | undefined>;
 type Reply = FastifyReply;
@@ -140,7 +157,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
   }
 
   async function draftFor(page: PageContext, librarianId: string | undefined, start: string | undefined) {
-    if (!librarianId || !UUID.test(librarianId) || !start || Number.isNaN(Date.parse(start))) return null;
+    if (!librarianId || !UUID.test(librarianId) || !start || !INSTANT.test(start)) return null;
     const librarian = await deps.librarians.get(null, librarianId);
     const startMs = Date.parse(start);
     const days = await slotDays(page, librarianId, isoDate(startMs, page.timeZone), 1);
@@ -461,7 +478,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
         isStaffView,
         // What the student and friends said afterwards, comments included: staff only.
         feedback: isStaffView && user ? await deps.feedback.forBooking(user, booking.id) : [],
-        notice: request.query.notice ? page.t(`booking.notice.${request.query.notice.replace(/\W/g, '')}`) : null,
+        notice: noticeOf(page, request.query.notice),
         maxFriends: await maxFriendsOf(booking),
       });
     },
@@ -530,7 +547,7 @@ export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
           ),
           errors,
         });
-      if (!form.start || Number.isNaN(Date.parse(form.start))) {
+      if (!form.start || !INSTANT.test(form.start)) {
         return back([{ field: 'slots', message: page.t('reschedule.chooseTime') }], 400);
       }
       try {
