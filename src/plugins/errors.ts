@@ -133,9 +133,12 @@ export function rawClientError(error: Error & { code?: string }, socket: Socket)
     'The request could not be read.',
   ];
   const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${code}`, title, status, detail, code });
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
   );
+  // Closed once written, whether or not the client closes its side: a slow client must not keep
+  // a half-closed socket (and its file descriptor) open.
+  socket.destroySoon();
 }
 
 /** The first line of an error's own message, without the SQL or values drizzle adds after it. */
