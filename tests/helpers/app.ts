@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
@@ -51,7 +52,7 @@ const noLog: StatementLog = {
 };
 
 export async function createTestApp(
-  options: { now?: string; env?: Record<string, string>; countStatements?: boolean } = {},
+  options: { now?: string; env?: Record<string, string>; countStatements?: boolean; logStream?: Writable } = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase();
   const clock = fixedClock(options.now ?? '2027-03-01T12:00:00Z');
@@ -65,6 +66,7 @@ export async function createTestApp(
     health: counted?.health ?? database.handle.health,
     clock,
     config,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   await app.ready();
   const token: TestContext['token'] = (role, claims) =>

@@ -293,6 +293,13 @@ describe('webhooks', () => {
       'https://[::1]/hooks',
       'https://[fe80::1]/hooks',
       'https://[::ffff:127.0.0.1]/hooks',
+      // IPv4 inside IPv6: compatible, SIIT-translated, 6to4 of loopback, NAT64; and site-local.
+      'https://[::127.0.0.1]/hooks',
+      'https://[::ffff:0:127.0.0.1]/hooks',
+      'https://[2002:7f00:1::1]/hooks',
+      'https://[64:ff9b::a00:1]/hooks',
+      'https://[fec0::1]/hooks',
+      'https://100.64.0.1/hooks',
       'https://localhost/hooks',
       'https://user:pass@example.org/hooks',
     ]) {
