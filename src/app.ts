@@ -344,7 +344,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       findLibrarianIdByEmail: librarians.findIdByEmail,
     }),
     pageCookies: createPageCookies({
-      key: await loadPageCookieKey(db, clock),
+      loadKey: () => loadPageCookieKey(db, clock),
       secure: config.publicUrl.startsWith('https:'),
       maxAgeSeconds: config.web.sessionHours * 3600,
     }),
@@ -372,7 +372,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   pages.notFound = async (request, reply) => {
     request.session = await webDeps.sessions.read(request);
     request.chosenTimeZone = request.session ? request.session.timeZone : webDeps.pageCookies.timeZone(request);
-    request.csrfToken = request.session?.csrfToken ?? webDeps.pageCookies.csrfToken(request, reply);
+    request.csrfToken = request.session?.csrfToken ?? (await webDeps.pageCookies.csrfToken(request, reply));
     return renderErrorPage(request, reply, webDeps, 404);
   };
 

@@ -30,8 +30,19 @@ export async function loadPageCookieKey(db: Database, clock: Clock): Promise<Buf
  * database: the CSRF token of their forms (random, signed with the deployment's key) and the time
  * zone they chose. A session row is made only when a form is posted that needs one (sign-in).
  */
-export function createPageCookies(options: { key: Buffer; secure: boolean; maxAgeSeconds: number }) {
-  const mac = (value: string) => createHmac('sha256', options.key).update(value).digest('base64url');
+export function createPageCookies(options: { loadKey: () => Promise<Buffer>; secure: boolean; maxAgeSeconds: number }) {
+  // Read from the database on first use, not at start: building the app (e.g. for the OpenAPI
+  // document) needs no database.
+  let key: Promise<Buffer> | null = null;
+  const mac = async (value: string) => {
+    key ??= options.loadKey().catch((error: unknown) => {
+      key = null;
+      throw error;
+    });
+    return createHmac('sha256', await key)
+      .update(value)
+      .digest('base64url');
+  };
 
   function cookie(name: string, value: string, maxAgeSeconds: number): string {
     return [
@@ -46,12 +57,12 @@ export function createPageCookies(options: { key: Buffer; secure: boolean; maxAg
 
   return {
     /** The visitor's CSRF token from a cookie this deployment signed, or a new one set on the reply. */
-    csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    async csrfToken(request: FastifyRequest, reply: FastifyReply): Promise<string> {
       const signed = readCookies(request.headers.cookie)[CSRF_COOKIE] ?? '';
       const [token, signature] = signed.split('.');
-      if (token && signature && token.length === 43 && sameToken(mac(token), signature)) return token;
+      if (token && signature && token.length === 43 && sameToken(await mac(token), signature)) return token;
       const fresh = randomBytes(32).toString('base64url');
-      reply.header('set-cookie', cookie(CSRF_COOKIE, `${fresh}.${mac(fresh)}`, options.maxAgeSeconds));
+      reply.header('set-cookie', cookie(CSRF_COOKIE, `${fresh}.${await mac(fresh)}`, options.maxAgeSeconds));
       return fresh;
     },
 

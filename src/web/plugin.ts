@@ -157,7 +157,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   // A visitor without a session gets a CSRF token in a signed cookie: viewing a page writes no row.
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.config?.page !== true) return;
-    request.csrfToken = request.session?.csrfToken ?? deps.pageCookies.csrfToken(request, reply);
+    request.csrfToken = request.session?.csrfToken ?? (await deps.pageCookies.csrfToken(request, reply));
     // A multipart form (a file upload) is read by its handler, which checks the token itself.
     if (request.method === 'POST' && request.routeOptions.config?.csrfInHandler !== true) {
       const body = (request.body ?? {}) as Record<string, unknown>;
