@@ -6,6 +6,7 @@ import { type Database, type Executor, onConnectionOf } from '../../db/client.js
 import { freshReads } from '../../db/fresh-reads.js';
 import { availabilityOverrides, availabilityRules, librarians } from '../../db/schema.js';
 import { InvalidInput, NotFound } from '../../errors.js';
+import { checkInput } from '../../http/check-input.js';
 import type { Clock } from '../../time/clock.js';
 import {
   addDays,
@@ -20,15 +21,15 @@ import {
   TIME_ZONE_HINT,
 } from '../../time/zone.js';
 import type { LibrarianService } from '../librarians/service.js';
-import type {
-  Availability,
+import {
+  type Availability,
   CreateClosure,
   CreateOverride,
-  Override,
-  OverrideQuery,
+  type Override,
+  type OverrideQuery,
   PutAvailability,
-  SlotList,
-  SlotQuery,
+  type SlotList,
+  type SlotQuery,
 } from './schemas.js';
 import {
   type AvailabilityOverride,
@@ -511,6 +512,7 @@ export function createAvailabilityService(deps: {
     },
 
     async put(librarianId: string, input: PutAvailability): Promise<Availability> {
+      checkInput(PutAvailability, input);
       if (input.timeZone !== undefined && !isCanonicalTimeZone(input.timeZone)) {
         throw badField('/timeZone', TIME_ZONE_HINT);
       }
@@ -573,6 +575,7 @@ export function createAvailabilityService(deps: {
       input: CreateOverride | CreateClosure,
       actor: string,
     ): Promise<Override> {
+      checkInput(librarianId ? CreateOverride : CreateClosure, input);
       const zone = librarianId ? (await deps.librarians.findRow(librarianId)).timeZone : config.libraryTimeZone;
       const [row] = await db
         .insert(availabilityOverrides)

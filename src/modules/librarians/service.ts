@@ -4,12 +4,13 @@ import type { Database, Executor } from '../../db/client.js';
 import { PG_UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import { librarians } from '../../db/schema.js';
 import { Conflict, InvalidInput, NotFound } from '../../errors.js';
+import { checkInput } from '../../http/check-input.js';
 import { isMeetingUrl, MEETING_URL_MAX_LENGTH } from '../../http/meeting-url.js';
 import { singleLine } from '../../http/single-line.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 import { isCanonicalTimeZone, TIME_ZONE_HINT } from '../../time/zone.js';
-import type { CreateLibrarian, Librarian, LibrarianQuery, UpdateLibrarian } from './schemas.js';
+import { CreateLibrarian, type Librarian, type LibrarianQuery, UpdateLibrarian } from './schemas.js';
 
 type LibrarianRow = typeof librarians.$inferSelect;
 
@@ -108,6 +109,7 @@ export function createLibrarianService({
     },
 
     async create(input: CreateLibrarian): Promise<Librarian> {
+      checkInput(CreateLibrarian, input);
       checkTimeZone(input.timeZone);
       checkMeetingUrl(input.meetingUrl);
       const [row] = await uniqueEmail(
@@ -133,6 +135,7 @@ export function createLibrarianService({
     },
 
     async update(id: string, input: UpdateLibrarian): Promise<Librarian> {
+      checkInput(UpdateLibrarian, input);
       checkTimeZone(input.timeZone);
       checkMeetingUrl(input.meetingUrl);
       const [row] = await uniqueEmail(
