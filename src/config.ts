@@ -176,6 +176,11 @@ export function loadConfig(env: Env = process.env) {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'])?.toString(),
     /** After SIGTERM: how long in-flight requests may take before the process exits anyway. */
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+    /**
+     * After SIGTERM: how long to go on taking requests while readiness answers 503, so that a load
+     * balancer has taken the process out before it stops listening. 0 (the default): stop at once.
+     */
+    shutdownDrainSeconds: integer(env, 'SHUTDOWN_DRAIN_SECONDS', 0, 0, 60),
     dataDir,
     auth: {
       jwtSecret,

@@ -54,6 +54,10 @@ async function main() {
     // Readiness turns 503 at once; no new connections; in-flight requests get the grace period;
     // the workers stop claiming and hand back what they claimed but had not started.
     app.drain();
+    if (config.shutdownDrainSeconds > 0) {
+      app.log.info({ signal, drainSeconds: config.shutdownDrainSeconds }, 'shutting down: readiness 503, still serving');
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainSeconds * 1000));
+    }
     app.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: finishing in-flight requests');
     const grace = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), config.shutdownGraceSeconds * 1000).unref(),
