@@ -19,7 +19,12 @@ beforeAll(async () => {
   stream.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   t = await createTestApp({
     now: '2027-03-01T12:00:00Z',
-    env: { LOG_LEVEL: 'info', SIGN_IN_EMAIL_DOMAINS: 'student.uni.example' },
+    // Hundreds of anonymous page views from one address: the read budget has its own test below.
+    env: {
+      LOG_LEVEL: 'info',
+      SIGN_IN_EMAIL_DOMAINS: 'student.uni.example',
+      RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '1000000',
+    },
     logStream: stream,
   });
   librarian = await createLibrarianWithWeek(t, { email: 'ruth@library.uni.example', name: 'Ruth Librarian' });
@@ -518,7 +523,10 @@ describe('11: odd page input is a page, never a 5xx', () => {
       for (const path of PAGES) {
         for (const query of ODD_QUERY) {
           const response = await person.request('GET', `${fill(path)}?${query}`);
-          if (response.statusCode >= 500) failures.push(`GET ${path}?${query}: ${response.statusCode}`);
+          // A 429 would mean the page was never reached: that would hide a 5xx, so it counts too.
+          if (response.statusCode >= 500 || response.statusCode === 429) {
+            failures.push(`GET ${path}?${query}: ${response.statusCode}`);
+          }
         }
       }
       const csrf = await person.csrf('/accessibility');
