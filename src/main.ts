@@ -55,7 +55,10 @@ async function main() {
     // the workers stop claiming and hand back what they claimed but had not started.
     app.drain();
     if (config.shutdownDrainSeconds > 0) {
-      app.log.info({ signal, drainSeconds: config.shutdownDrainSeconds }, 'shutting down: readiness 503, still serving');
+      app.log.info(
+        { signal, drainSeconds: config.shutdownDrainSeconds },
+        'shutting down: readiness 503, still serving',
+      );
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainSeconds * 1000));
     }
     app.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: finishing in-flight requests');

@@ -122,6 +122,8 @@ export interface Outcome {
   /** A connection error (or timeout) even after the client's retries. */
   failed: boolean;
   at: number;
+  /** Method and path, to say which request a failure was. */
+  request?: string;
 }
 
 /**
@@ -156,7 +158,7 @@ export async function call(
       } catch {
         // not JSON
       }
-      return { status: response.status, body, failed: false, at: Date.now() };
+      return { status: response.status, body, failed: false, at: Date.now(), request: `${method} ${url}` };
     } catch {
       if (tries >= retries) return { status: null, body: null, failed: true, at: Date.now() };
       await sleep(200 * (tries + 1));
@@ -200,6 +202,8 @@ export interface LoadResult {
   /** Idempotency-Key → the booking ids its responses named (one, if nothing was doubled). */
   bookingsByKey: Map<string, Set<string>>;
   statuses: Map<number, number>;
+  /** Answers with a 5xx status, kept to say which and why. */
+  serverErrors: Outcome[];
   created: number;
 }
 
@@ -224,12 +228,14 @@ export async function runLoad(options: {
     failures: [],
     bookingsByKey: new Map(),
     statuses: new Map(),
+    serverErrors: [],
     created: 0,
   };
   const record = (outcome: Outcome) => {
     result.requests++;
     if (outcome.failed) result.failures.push(outcome);
     else result.statuses.set(outcome.status as number, (result.statuses.get(outcome.status as number) ?? 0) + 1);
+    if ((outcome.status ?? 0) >= 500) result.serverErrors.push(outcome);
   };
   const from = isoDate(Date.now() + 86_400_000);
   const to = isoDate(Date.now() + 21 * 86_400_000);

@@ -142,6 +142,10 @@ function summarise(label: string, result: LoadResult, seconds: number) {
   log(
     `${label}: ${result.requests} requests in ${seconds} s (${(result.requests / seconds).toFixed(0)}/s), ${result.created} bookings, ${result.failures.length} failed; statuses ${statuses.join(' ')}`,
   );
+  for (const error of result.serverErrors.slice(0, 5)) {
+    const code = (error.body as { code?: unknown } | null)?.code ?? String(error.body).slice(0, 80);
+    log(`  ${error.status} at ${new Date(error.at).toISOString().slice(11, 23)}: ${error.request} (${String(code)})`);
+  }
 }
 
 async function main() {

@@ -124,9 +124,15 @@ export function createSessionStore(deps: {
      * Signs a person in: the old session (if any) is deleted and a new id issued, so a session id
      * fixed before sign-in never becomes a signed-in one.
      */
-    async signIn(reply: FastifyReply, previous: WebSession | null, user: Omit<AuthUser, 'librarianId'>): Promise<void> {
+    async signIn(
+      reply: FastifyReply,
+      previous: WebSession | null,
+      user: Omit<AuthUser, 'librarianId'>,
+      /** The zone chosen before signing in (a visitor keeps it in a cookie): the session keeps it. */
+      chosenTimeZone: string | null,
+    ): Promise<void> {
       if (previous) await db.delete(webSessions).where(eq(webSessions.idHash, hash(previous.id)));
-      const { id } = await insert({ ...user, librarianId: null }, previous?.timeZone ?? null);
+      const { id } = await insert({ ...user, librarianId: null }, previous?.timeZone ?? chosenTimeZone);
       reply.header('set-cookie', cookie(id, deps.sessionHours * 3600));
     },
 

@@ -142,7 +142,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
     const token = linkToken(request.body?.token);
     const used = token ? await deps.signIn.consumeLink(token) : null;
     if (!used) return linkExpired(request, reply);
-    await deps.sessions.signIn(reply, request.session, used.person);
+    await deps.sessions.signIn(reply, request.session, used.person, request.chosenTimeZone);
     return reply.redirect(landingFor(used.person.roles, used.next), 303);
   });
 
@@ -162,12 +162,17 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
       if (errors.length > 0) {
         return renderSignIn(request, reply, { status: 400, errors, values: { devEmail: email, role } });
       }
-      await deps.sessions.signIn(reply, request.session, {
-        sub: `dev:${email}`,
-        email,
-        name: email.split('@')[0] ?? email,
-        roles: [role as Role],
-      });
+      await deps.sessions.signIn(
+        reply,
+        request.session,
+        {
+          sub: `dev:${email}`,
+          email,
+          name: email.split('@')[0] ?? email,
+          roles: [role as Role],
+        },
+        request.chosenTimeZone,
+      );
       return reply.redirect(landingFor([role as Role], request.body?.next), 303);
     },
   );
@@ -210,7 +215,7 @@ export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
       return failed(page.t('signIn.sso.failed.refused'));
     }
     if (person.roles.length === 0) return failed(page.t('signIn.sso.failed.noRole'), 403);
-    await deps.sessions.signIn(reply, request.session, person);
+    await deps.sessions.signIn(reply, request.session, person, request.chosenTimeZone);
     return reply.redirect(landingFor(person.roles, pending.next), 303);
   });
 
