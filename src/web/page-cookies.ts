@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { appSecrets } from '../db/schema.js';
 import type { Clock } from '../time/clock.js';
 import { isCanonicalTimeZone } from '../time/zone.js';
-import { readCookies, sameToken } from './session.js';
+import { cookieHeader, readCookies, sameToken } from './session.js';
 
 export const CSRF_COOKIE = 'liaison_csrf';
 export const TIME_ZONE_COOKIE = 'liaison_tz';
@@ -44,16 +44,8 @@ export function createPageCookies(options: { loadKey: () => Promise<Buffer>; sec
       .digest('base64url');
   };
 
-  function cookie(name: string, value: string, maxAgeSeconds: number): string {
-    return [
-      `${name}=${value}`,
-      'Path=/',
-      'HttpOnly',
-      'SameSite=Lax',
-      `Max-Age=${maxAgeSeconds}`,
-      ...(options.secure ? ['Secure'] : []),
-    ].join('; ');
-  }
+  const cookie = (name: string, value: string, maxAgeSeconds: number) =>
+    cookieHeader(name, value, maxAgeSeconds, options.secure);
 
   return {
     /** The visitor's CSRF token from a cookie this deployment signed, or a new one set on the reply. */

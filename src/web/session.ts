@@ -40,6 +40,18 @@ export function readCookies(header: string | undefined): Record<string, string> 
   return cookies;
 }
 
+/** A Set-Cookie value for the pages' cookies: whole site, never read by scripts, not sent cross-site. */
+export function cookieHeader(name: string, value: string, maxAgeSeconds: number, secure: boolean): string {
+  return [
+    `${name}=${value}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Lax',
+    `Max-Age=${maxAgeSeconds}`,
+    ...(secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
 /** Equal-time comparison of two CSRF tokens. */
 export function sameToken(expected: string, given: unknown): boolean {
   if (typeof given !== 'string' || given.length !== expected.length) return false;
@@ -73,16 +85,8 @@ export function createSessionStore(deps: {
     return { id, user, csrfToken: row.csrfSecret, timeZone: row.timeZone };
   }
 
-  function cookie(id: string, maxAgeSeconds: number): string {
-    return [
-      `${SESSION_COOKIE}=${id}`,
-      'Path=/',
-      'HttpOnly',
-      'SameSite=Lax',
-      `Max-Age=${maxAgeSeconds}`,
-      ...(deps.secureCookies ? ['Secure'] : []),
-    ].join('; ');
-  }
+  const cookie = (id: string, maxAgeSeconds: number) =>
+    cookieHeader(SESSION_COOKIE, id, maxAgeSeconds, deps.secureCookies);
 
   async function insert(user: WebSession['user'], timeZone: string | null): Promise<{ id: string; row: SessionRow }> {
     const id = randomBytes(32).toString('base64url');

@@ -1,13 +1,9 @@
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { nestsDeeperThan } from '../../src/http/json-body.js';
 import { findControlCharacter } from '../../src/http/validation.js';
-import { fixedClock } from '../../src/time/clock.js';
-import { createTestApp, TEST_JWT_SECRET, type TestContext } from '../helpers/app.js';
-import { createTestDatabase } from '../helpers/db.js';
+import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Hardening round two, findings 4 and 5: deep or wide bodies, slow clients, too many connections.
@@ -61,21 +57,15 @@ describe('deep and wide JSON bodies', () => {
   });
 
   it('names the limit in the problem, and does not log a stack for it', async () => {
-    const database = await createTestDatabase();
     const lines: string[] = [];
     const stream = new PassThrough();
     stream.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
-    const app = await buildApp({
-      db: database.handle.db,
-      clock: fixedClock('2027-03-01T12:00:00Z'),
-      config: loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' }),
-      logStream: stream,
-    });
+    const logged = await createTestApp({ env: { LOG_LEVEL: 'info' }, logStream: stream });
     try {
-      const response = await app.inject({
+      const response = await logged.app.inject({
         method: 'PUT',
         url: '/api/v1/me',
-        headers: { ...(await t.auth('student')), 'content-type': 'application/json' },
+        headers: { ...(await logged.auth('student')), 'content-type': 'application/json' },
         payload: `{"categories":${deep(30)}}`,
       });
       expect(response.statusCode).toBe(400);
@@ -85,8 +75,7 @@ describe('deep and wide JSON bodies', () => {
       });
       expect(lines.join('')).not.toContain('"stack"');
     } finally {
-      await app.close();
-      await database.drop();
+      await logged.close();
     }
   });
 

@@ -6,7 +6,7 @@ import { librarians } from '../../db/schema.js';
 import { Conflict, InvalidInput, NotFound } from '../../errors.js';
 import { checkInput } from '../../http/check-input.js';
 import { isMeetingUrl, MEETING_URL_MAX_LENGTH } from '../../http/meeting-url.js';
-import { singleLine } from '../../http/single-line.js';
+import { singleLine, singleLineOrNull } from '../../http/single-line.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 import { isCanonicalTimeZone, TIME_ZONE_HINT } from '../../time/zone.js';
@@ -33,6 +33,17 @@ function checkMeetingUrl(url: string | null | undefined): void {
       },
     ]);
   }
+}
+
+/** A change's one-line fields (name, faculty, location, subjects) with line breaks collapsed. */
+function oneLineFields(input: UpdateLibrarian): UpdateLibrarian {
+  return {
+    ...input,
+    ...(input.name === undefined ? {} : { name: singleLine(input.name) }),
+    ...(input.faculty === undefined ? {} : { faculty: singleLineOrNull(input.faculty) }),
+    ...(input.location === undefined ? {} : { location: singleLineOrNull(input.location) }),
+    ...(input.subjects === undefined ? {} : { subjects: input.subjects.map(singleLine) }),
+  };
 }
 
 function canSeePrivate(user: AuthUser | null, id: string): boolean {
@@ -121,11 +132,11 @@ export function createLibrarianService({
               updatedAt: clock.now(),
               email: input.email,
               name: singleLine(input.name),
-              subjects: input.subjects ?? [],
-              faculty: input.faculty ?? null,
+              subjects: (input.subjects ?? []).map(singleLine),
+              faculty: singleLineOrNull(input.faculty),
               timeZone: input.timeZone ?? config.libraryTimeZone,
               modes: input.modes ?? (input.meetingUrl && !input.location ? ['online'] : ['in_person']),
-              location: input.location ?? null,
+              location: singleLineOrNull(input.location),
               meetingUrl: input.meetingUrl ?? null,
             })
             .returning(),
@@ -142,11 +153,7 @@ export function createLibrarianService({
         () =>
           db
             .update(librarians)
-            .set({
-              ...input,
-              ...(input.name === undefined ? {} : { name: singleLine(input.name) }),
-              updatedAt: clock.now(),
-            })
+            .set({ ...oneLineFields(input), updatedAt: clock.now() })
             .where(eq(librarians.id, id))
             .returning(),
         input.email,
