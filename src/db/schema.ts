@@ -281,9 +281,10 @@ export const idempotencyKeys = pgTable(
 export const NOTIFICATION_STATUSES = ['pending', 'sent', 'failed', 'dead', 'skipped'] as const;
 
 /**
- * The outbox: written in the same transaction as the booking change, sent by the worker. The
- * message is rendered at send time from the booking as it then is; Message-ID is fixed here so
- * a resend after a crash is recognisably the same message.
+ * The outbox: written in the same transaction as the booking change, sent by the worker. What a
+ * message says is fixed when it is queued (`message`, a MessageSnapshot; reminders read the booking
+ * as it then is); Message-ID is fixed here too, so a resend after a crash is recognisably the same
+ * message.
  */
 export const notifications = pgTable(
   'notifications',

@@ -49,8 +49,8 @@ function putCompanion(bookingId: string, token: string, email: string) {
   });
 }
 
-describe('F: manage links share one budget per booking', () => {
-  it('F: counts writes through every link of a booking against one budget', async () => {
+describe('manage links share one budget per booking', () => {
+  it('counts writes through every link of a booking against one budget', async () => {
     const created = await book('fay', '2027-03-08T09:00:00Z');
     expect(created.statusCode).toBe(201);
     const booking = created.json();
@@ -68,7 +68,7 @@ describe('F: manage links share one budget per booking', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
   });
 
-  it('F: keys an unknown token by IP, so guessing cannot use up a booking’s budget', async () => {
+  it('keys an unknown token by IP, so guessing cannot use up a booking’s budget', async () => {
     const booking = (await book('guess', '2027-03-08T10:00:00Z')).json();
     for (let attempt = 0; attempt < 4; attempt++) {
       const guessed = await putCompanion(booking.id, `guess-${'x'.repeat(30)}-${attempt}`, 'a@b.example');
@@ -79,8 +79,8 @@ describe('F: manage links share one budget per booking', () => {
   });
 });
 
-describe('F: replays do not pile up live links', () => {
-  it('F: revokes the links the previous response returned when a request is replayed', async () => {
+describe('replays do not pile up live links', () => {
+  it('revokes the links the previous response returned when a request is replayed', async () => {
     const first = await book('rae', '2027-03-09T09:00:00Z', 'rae-key');
     expect(first.statusCode).toBe(201);
     const bookingId = first.json().id;
@@ -112,8 +112,8 @@ describe('F: replays do not pile up live links', () => {
   });
 });
 
-describe('F: a cap on the emails one booking can cause', () => {
-  it('F: refuses a change past EMAILS_PER_BOOKING_PER_HOUR with 429, writing nothing, and still lets the student cancel', async () => {
+describe('a cap on the emails one booking can cause', () => {
+  it('refuses a change past EMAILS_PER_BOOKING_PER_HOUR with 429, writing nothing, and still lets the student cancel', async () => {
     // Creating it queues 3 (student, friend, librarian); each new friend's address 2 more.
     const booking = (await book('cap', '2027-03-10T09:00:00Z')).json();
     const headers = await t.auth('student', claims('cap'));

@@ -40,8 +40,8 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-describe('T: the worker records each send as it completes', () => {
-  it('T: marks the first message sent while the rest of its batch is still stuck at the mail server', async () => {
+describe('the worker records each send as it completes', () => {
+  it('marks the first message sent while the rest of its batch is still stuck at the mail server', async () => {
     let release: () => void = () => {};
     const stalled = new Promise<void>((resolve) => {
       release = resolve;
@@ -75,8 +75,8 @@ describe('T: the worker records each send as it completes', () => {
   });
 });
 
-describe.skipIf(!onPostgres)('Q: workers racing on PostgreSQL (skipped on PGlite: one connection cannot race)', () => {
-  it('Q: never sends a message twice when four workers with their own connections drain one queue', async () => {
+describe.skipIf(!onPostgres)('workers racing on PostgreSQL (skipped on PGlite: one connection cannot race)', () => {
+  it('never sends a message twice when four workers with their own connections drain one queue', async () => {
     const bookingId = await bookOne('quinn', '2027-03-23T09:00:00Z');
     // A slow mail server keeps claims open long enough for the workers to overlap.
     const sink = await startSmtpSink({ beforeAccept: () => new Promise((resolve) => setTimeout(resolve, 5)) });

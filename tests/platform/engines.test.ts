@@ -11,8 +11,8 @@ const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8
   packages: Record<string, { engines?: { node?: string }; optional?: boolean; version?: string }>;
 };
 
-describe('O: the supported Node versions are real', () => {
-  it('O: claims only Node versions that every locked package supports (no EBADENGINE on install)', () => {
+describe('the supported Node versions are real', () => {
+  it('claims only Node versions that every locked package supports (no EBADENGINE on install)', () => {
     const claimed = manifest.engines.node;
     const conflicts = Object.entries(lock.packages)
       .filter(([name, entry]) => name !== '' && entry.engines?.node && !semver.subset(claimed, entry.engines.node))
@@ -20,7 +20,7 @@ describe('O: the supported Node versions are real', () => {
     expect(conflicts).toEqual([]);
   });
 
-  it('O: runs on a Node version it claims', () => {
+  it('runs on a Node version it claims', () => {
     expect(semver.satisfies(process.versions.node, manifest.engines.node)).toBe(true);
   });
 });

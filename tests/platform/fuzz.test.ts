@@ -138,8 +138,8 @@ function concrete(path: string): string {
   return path.replace('{id}', librarianId).replace(/\{\w+\}/g, UUID);
 }
 
-describe('G: no 5xx and no partial rows for input the schema accepts', () => {
-  it('G: answers every bad string in every write body with a 4xx problem naming the field, and writes nothing', async () => {
+describe('no 5xx and no partial rows for input the schema accepts', () => {
+  it('answers every bad string in every write body with a 4xx problem naming the field, and writes nothing', async () => {
     const before = await rowCounts();
     const failures: string[] = [];
     let sent = 0;
@@ -178,7 +178,7 @@ describe('G: no 5xx and no partial rows for input the schema accepts', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
-  it('G: answers bad query strings on every route with a 4xx, never a 5xx', async () => {
+  it('answers bad query strings on every route with a 4xx, never a 5xx', async () => {
     const failures: string[] = [];
     for (const [path, operations] of Object.entries(paths)) {
       for (const [method, operation] of Object.entries(operations)) {
@@ -202,7 +202,7 @@ describe('G: no 5xx and no partial rows for input the schema accepts', () => {
     expect(failures).toEqual([]);
   });
 
-  it('G: refuses ?subject=%00 naming the query field', async () => {
+  it('refuses ?subject=%00 naming the query field', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/v1/librarians?subject=%00' });
     expect(response.statusCode).toBe(400);
     expect(response.json().errors).toEqual([
@@ -210,7 +210,7 @@ describe('G: no 5xx and no partial rows for input the schema accepts', () => {
     ]);
   });
 
-  it('G: says to include the offset when a start has none, and refuses years outside 1900–2200', async () => {
+  it('says to include the offset when a start has none, and refuses years outside 1900–2200', async () => {
     const noOffset = await t.app.inject({
       method: 'POST',
       url: '/api/v1/bookings',
@@ -234,7 +234,7 @@ describe('G: no 5xx and no partial rows for input the schema accepts', () => {
     expect(ancient.json().errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/from', '/to']);
   });
 
-  it('G: answers malformed CSV and text/plain imports with a 422 naming the line, importing nothing', async () => {
+  it('answers malformed CSV and text/plain imports with a 422 naming the line, importing nothing', async () => {
     const admin = await t.auth('admin');
     const before = await rowCounts();
     const unclosed = await t.app.inject({

@@ -23,8 +23,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('I: bodies of anonymous requests are never read', () => {
-  it('I: answers 401 to an upload without a token while its body is still arriving', async () => {
+describe('bodies of anonymous requests are never read', () => {
+  it('answers 401 to an upload without a token while its body is still arriving', async () => {
     // A body that never ends: if the server waited to read it, no answer would come.
     const endless = new Readable({ read() {} });
     endless.push('start,minutes,librarian_email,student_ref,companion,outcome\n');
@@ -48,8 +48,8 @@ describe('I: bodies of anonymous requests are never read', () => {
   });
 });
 
-describe('J: logs keep secrets and personal data out', () => {
-  it('J: redacts manage and feed tokens from access logs', async () => {
+describe('logs keep secrets and personal data out', () => {
+  it('redacts manage and feed tokens from access logs', async () => {
     const database = await createTestDatabase();
     const lines: string[] = [];
     const stream = new PassThrough();
@@ -74,7 +74,7 @@ describe('J: logs keep secrets and personal data out', () => {
     }
   });
 
-  it('J: logs a failed query by its SQL and code, never its bound parameters', async () => {
+  it('logs a failed query by its SQL and code, never its bound parameters', async () => {
     const personal = 'wei.zhang@student.uni.example';
     const error = await t.db.execute(sql`select ${personal}::int`).then(
       () => null,
@@ -88,8 +88,8 @@ describe('J: logs keep secrets and personal data out', () => {
   });
 });
 
-describe('K: consistent, safe answers', () => {
-  it('K: answers oversized headers (431) with problem+json', async () => {
+describe('consistent, safe answers', () => {
+  it('answers oversized headers (431) with problem+json', async () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (t.app.server.address() as AddressInfo).port;
     const raw = await new Promise<string>((resolve, reject) => {
@@ -112,14 +112,14 @@ describe('K: consistent, safe answers', () => {
     });
   });
 
-  it('K: answers an over-long path parameter (414) with problem+json', async () => {
+  it('answers an over-long path parameter (414) with problem+json', async () => {
     const response = await t.app.inject({ method: 'GET', url: `/api/v1/librarians/${'a'.repeat(200)}` });
     expect(response.statusCode).toBe(414);
     expect(response.headers['content-type']).toContain('application/problem+json');
     expect(response.json()).toMatchObject({ status: 414, code: 'uri_too_long' });
   });
 
-  it('K: sends X-Content-Type-Options: nosniff on the chart, JSON, problems and calendars', async () => {
+  it('sends X-Content-Type-Options: nosniff on the chart, JSON, problems and calendars', async () => {
     const analyst = await t.auth('analyst');
     for (const [url, headers] of [
       ['/api/v1/uptake/chart.svg?from=2027-01-01&to=2027-01-31', analyst],
@@ -132,7 +132,7 @@ describe('K: consistent, safe answers', () => {
     }
   });
 
-  it('K: refuses a token whose expiry is further ahead than AUTH_MAX_TOKEN_HOURS', async () => {
+  it('refuses a token whose expiry is further ahead than AUTH_MAX_TOKEN_HOURS', async () => {
     const issuedAt = Math.floor(t.clock.now().getTime() / 1000);
     const centuries = await new SignJWT({ email: 'admin@uni.example', role: 'admin' })
       .setProtectedHeader({ alg: 'HS256' })
@@ -149,7 +149,7 @@ describe('K: consistent, safe answers', () => {
     expect(response.json().detail).toBe('The token lives too long: at most 168 hours are accepted.');
   });
 
-  it("K: stops a deactivated librarian's feed URL at once", async () => {
+  it("stops a deactivated librarian's feed URL at once", async () => {
     const { id } = await createLibrarianWithWeek(t);
     const admin = await t.auth('admin');
     const rotated = await t.app.inject({
@@ -171,7 +171,7 @@ describe('K: consistent, safe answers', () => {
     expect(after.body).not.toContain('BEGIN:VCALENDAR');
   });
 
-  it('K: counts HEAD and GET, on any public route, against one budget per IP', async () => {
+  it('counts HEAD and GET, on any public route, against one budget per IP', async () => {
     const limited = await createTestApp({ env: { RATE_LIMIT_PUBLIC_READS_PER_MINUTE: '3' } });
     try {
       const statuses: number[] = [];
@@ -191,8 +191,8 @@ describe('K: consistent, safe answers', () => {
   });
 });
 
-describe('L: time zones are canonical IANA names', () => {
-  it('L: refuses abbreviations such as CST, and legacy links, saying what to send', async () => {
+describe('time zones are canonical IANA names', () => {
+  it('refuses abbreviations such as CST, and legacy links, saying what to send', async () => {
     for (const tz of ['CST', 'EST', 'US/Central', 'Etc/GMT-8']) {
       const response = await t.app.inject({
         method: 'GET',
@@ -217,7 +217,7 @@ describe('L: time zones are canonical IANA names', () => {
     }
   });
 
-  it('L: refuses an abbreviation as a librarian zone', async () => {
+  it('refuses an abbreviation as a librarian zone', async () => {
     const response = await t.app.inject({
       method: 'POST',
       url: '/api/v1/librarians',

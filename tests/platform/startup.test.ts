@@ -35,8 +35,8 @@ function sleeper(): ChildProcess {
   return child;
 }
 
-describe('A: one process at a time on the embedded database', () => {
-  it('A: refuses a second opener of the same DATA_DIR, naming the holder and what to do', async () => {
+describe('one process at a time on the embedded database', () => {
+  it('refuses a second opener of the same DATA_DIR, naming the holder and what to do', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
     const first = await openPglite(path.join(dataDir, 'pglite'));
     try {
@@ -52,7 +52,7 @@ describe('A: one process at a time on the embedded database', () => {
     await again.close();
   });
 
-  it('A: refuses while another live process holds the lock, and takes over a lock whose process is gone', async () => {
+  it('refuses while another live process holds the lock, and takes over a lock whose process is gone', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
     const holder = sleeper();
     writeFileSync(path.join(dataDir, 'liaison.lock'), String(holder.pid));
@@ -63,7 +63,7 @@ describe('A: one process at a time on the embedded database', () => {
     await opened.close();
   });
 
-  it('A: makes the CLIs obey the lock: seed-demo while a server runs stops with one line', () => {
+  it('makes the CLIs obey the lock: seed-demo while a server runs stops with one line', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
     const holder = sleeper();
     writeFileSync(path.join(dataDir, 'liaison.lock'), String(holder.pid));
@@ -75,8 +75,8 @@ describe('A: one process at a time on the embedded database', () => {
   });
 });
 
-describe('M: start-up and the command line', () => {
-  it('M: names DATABASE_URL and the cause in one line, with the password masked, when the database is unreachable', () => {
+describe('start-up and the command line', () => {
+  it('names DATABASE_URL and the cause in one line, with the password masked, when the database is unreachable', () => {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
     const result = run('src/main.ts', [], {
       DATABASE_URL: 'postgres://liaison:Sup3rS3cretPw@127.0.0.1:1/liaison',
@@ -90,7 +90,7 @@ describe('M: start-up and the command line', () => {
     expect(result.stdout + result.stderr).not.toContain('Sup3rS3cretPw');
   });
 
-  it('M: a SIGTERM while the server is still starting stops it cleanly and releases DATA_DIR', async () => {
+  it('a SIGTERM while the server is still starting stops it cleanly and releases DATA_DIR', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-start-'));
     // node itself (tsx as a loader), so the signal reaches the server and not a wrapper process.
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
@@ -123,14 +123,14 @@ describe('M: start-up and the command line', () => {
     ['src/cli/migrate.ts', 'npm run db:migrate'],
     ['src/cli/worker.ts', 'npm run worker'],
     ['src/cli/openapi.ts', 'npm run openapi'],
-  ])('M: %s --help prints its usage and exits 0', (script, usage) => {
+  ])('%s --help prints its usage and exits 0', (script, usage) => {
     const result = run(script, ['--help'], {});
     expect(result.status).toBe(0);
     expect(result.stdout.startsWith(usage)).toBe(true);
     expect(result.stderr).toBe('');
   });
 
-  it('M: a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', () => {
+  it('a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-token-'));
     const result = run('src/cli/token.ts', ['--role', 'student', '--email', 'ana@example.ac.uk'], {
       DATA_DIR: dataDir,
@@ -139,7 +139,7 @@ describe('M: start-up and the command line', () => {
     expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 
-  it('M: describes an unknown role and a missing database in one line each', () => {
+  it('describes an unknown role and a missing database in one line each', () => {
     const missingRole = Object.assign(new Error('role "nobody" does not exist'), { code: '28000' });
     expect(describeFailure(missingRole, 'postgres://nobody:pw@127.0.0.1/x')).toBe(
       'Cannot use DATABASE_URL (postgres://nobody:***@127.0.0.1/x): the role is not allowed to connect (or does not exist) [28000]',
@@ -150,7 +150,7 @@ describe('M: start-up and the command line', () => {
     );
   });
 
-  it('M: npm start builds dist/ and serves pages, styles and the API from it with the V8 settings benches use', async () => {
+  it('npm start builds dist/ and serves pages, styles and the API from it with the V8 settings benches use', async () => {
     const scripts = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts;
     expect(scripts.prestart).toBe('tsx src/cli/build.ts');
     expect(scripts.start).toBe(`node ${START_FLAGS.join(' ')} dist/main.js`);
@@ -182,7 +182,7 @@ describe('M: start-up and the command line', () => {
     }
   });
 
-  it('M: points links in mail at the port the server listens on unless PUBLIC_URL says otherwise', () => {
+  it('points links in mail at the port the server listens on unless PUBLIC_URL says otherwise', () => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ HOST: 'appointments.local', PORT: '8443' }).publicUrl).toBe('http://appointments.local:8443');
     expect(loadConfig({ PORT: '8080', PUBLIC_URL: 'https://book.uni.example/' }).publicUrl).toBe(
@@ -192,7 +192,7 @@ describe('M: start-up and the command line', () => {
 });
 
 describe('J and K: settings that could leak or expose', () => {
-  it('J: masks the password of a malformed DATABASE_URL or SMTP_URL in the configuration error', () => {
+  it('masks the password of a malformed DATABASE_URL or SMTP_URL in the configuration error', () => {
     for (const name of ['DATABASE_URL', 'SMTP_URL']) {
       const attempt = () => loadConfig({ [name]: 'postgres://liaison:Sup3rS3cretPw@db host/liaison' });
       expect(attempt).toThrow(ConfigError);
@@ -201,7 +201,7 @@ describe('J and K: settings that could leak or expose', () => {
     }
   });
 
-  it('K: refuses to listen beyond loopback with the generated development secret', () => {
+  it('refuses to listen beyond loopback with the generated development secret', () => {
     expect(() => checkListenSafety({ host: '0.0.0.0' }, true)).toThrow(
       'HOST=0.0.0.0 would expose a server whose tokens are signed with the generated development secret',
     );

@@ -13,8 +13,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('H: a cap on the groups one answer may hold', () => {
-  it('H: refuses fill=true over a product of more than MAX_GROUPS groups with a 422 naming groupBy and fill', async () => {
+describe('a cap on the groups one answer may hold', () => {
+  it('refuses fill=true over a product of more than MAX_GROUPS groups with a 422 naming groupBy and fill', async () => {
     // 10 years by week (522) × fee status (2) × level of study (5) × companion (2) = 10,440 groups.
     const response = await t.app.inject({
       method: 'GET',
@@ -28,7 +28,7 @@ describe('H: a cap on the groups one answer may hold', () => {
     expect(MAX_GROUPS).toBe(5000);
   });
 
-  it('H: still fills a product within the cap', async () => {
+  it('still fills a product within the cap', async () => {
     // 12 months × 2 fee statuses × 2 (companion) = 48 rows, all zero.
     const response = await t.app.inject({
       method: 'GET',
