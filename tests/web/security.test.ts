@@ -12,7 +12,7 @@ let librarian: { id: string; email: string };
 const NOW = '2027-03-16T08:00:00Z';
 
 beforeAll(async () => {
-  web = await startWebApp({ now: NOW, env: { SIGN_IN_EMAIL_DOMAINS: 'student.uni.example' } });
+  web = await startWebApp({ now: NOW, env: { SIGN_IN_EMAIL_DOMAINS: 'student.uni.example', LOG_LEVEL: 'error' } });
   librarian = await createLibrarianWithWeek(web.t, { email: 'kath@library.uni.example', name: 'Katherine Johnson' });
   browser = await launchBrowser();
 });
