@@ -10,8 +10,8 @@ import { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import packageJson from '../package.json' with { type: 'json' };
 import type { Config } from './config.js';
-import { type DatabaseHealth, withDeadline } from './db/availability.js';
 import type { Database } from './db/client.js';
+import { type DatabaseHealth, singleConnectionHealth } from './db/reachability.js';
 import { DomainError } from './errors.js';
 import { boundJsonBodies } from './http/json-body.js';
 import { loggerOptions } from './http/logging.js';
@@ -82,14 +82,7 @@ declare module 'fastify' {
 const READY_DEADLINE_MS = 2_000;
 
 export async function buildApp({ db, health, clock, config, logStream, logger, messagesDir }: AppDeps) {
-  const database: DatabaseHealth = health ?? {
-    answers: (deadlineMs) =>
-      withDeadline(db.execute(sql`select 1`), deadlineMs, 'readiness query').then(
-        () => true,
-        () => false,
-      ),
-    isStuck: () => false,
-  };
+  const database: DatabaseHealth = health ?? singleConnectionHealth(() => db.execute(sql`select 1`));
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel, logStream),
     genReqId: () => randomUUID(),

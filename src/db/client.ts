@@ -4,16 +4,16 @@ import type { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import { tuneConnection } from './pipeline.js';
 import {
   connectionSettings,
   type DatabaseHealth,
   type DatabaseTimeouts,
   DEFAULT_DATABASE_TIMEOUTS,
+  singleConnectionHealth,
   watchPool,
-  withDeadline,
-} from './availability.js';
-import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
-import { tuneConnection } from './pipeline.js';
+} from './reachability.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -153,15 +153,8 @@ export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
-    health: {
-      // One connection in this process: the probe waits its turn, within its deadline.
-      answers: (deadlineMs) =>
-        withDeadline(client.query('select 1'), deadlineMs, 'readiness query').then(
-          () => true,
-          () => false,
-        ),
-      isStuck: () => false,
-    },
+    // One connection in this process: the probe waits its turn, within its deadline.
+    health: singleConnectionHealth(() => client.query('select 1')),
     kind: 'pglite',
     withMigrationLock: (run) => run(db),
     async close() {

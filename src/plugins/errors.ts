@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Static, Type } from 'typebox';
-import { isDatabaseUnavailable } from '../db/availability.js';
+import { isDatabaseUnavailable } from '../db/reachability.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { loggableError } from '../http/logging.js';
 import { FORMAT_MESSAGES } from '../http/validation.js';

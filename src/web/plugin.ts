@@ -7,7 +7,7 @@ import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { isDatabaseUnavailable } from '../db/availability.js';
+import { isDatabaseUnavailable } from '../db/reachability.js';
 import { DomainError } from '../errors.js';
 import { loggableError } from '../http/logging.js';
 import type { AvailabilityService } from '../modules/availability/service.js';

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
-import { type DatabaseTimeouts, isDatabaseUnavailable } from '../../src/db/availability.js';
 import { type DatabaseHandle, openPostgres } from '../../src/db/client.js';
+import { type DatabaseTimeouts, isDatabaseUnavailable } from '../../src/db/reachability.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { onPostgres } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';

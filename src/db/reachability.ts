@@ -89,6 +89,21 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The health of a database with a single connection (PGlite, or a database given without its
+ * pool): `select 1` through `ask`, waiting its turn within the deadline; it is never stuck.
+ */
+export function singleConnectionHealth(ask: () => Promise<unknown>): DatabaseHealth {
+  return {
+    answers: (deadlineMs) =>
+      withDeadline(ask(), deadlineMs, 'readiness query').then(
+        () => true,
+        () => false,
+      ),
+    isStuck: () => false,
+  };
+}
+
 /** What the health probes ask of the database. */
 export interface DatabaseHealth {
   /** Whether the database answers a trivial query within `deadlineMs`. */
