@@ -1,40 +1,30 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
-import { type Executor, runRendered } from './client.js';
-import { isRenderable, renderDrizzle } from './insert.js';
-import { LAST_IN_TRANSACTION } from './pipeline.js';
+import type { Executor } from './client.js';
+import { runStatement } from './transaction.js';
 
 /**
  * Writes to send as one statement: each becomes a data-modifying CTE named by its key (a later
  * one may select from an earlier one's RETURNING by that name). Undefined entries are left out.
+ * Any drizzle query builder (insert, update, delete) or `sql` fragment will do.
  */
 export type Writes = Record<string, SQLWrapper | undefined>;
 
 /**
  * One round trip for several writes: all of them run in one statement, so they succeed or fail
  * together (a constraint violation in any rolls back all), and foreign keys between them are
- * checked once the statement ends. Returns the rows of `result`, which may read the CTEs. With
- * `last`, the transaction sends nothing after it, so on PostgreSQL its COMMIT goes along
- * (pipeline.ts); a statement after it fails.
+ * checked once the statement ends. Returns the rows of `result`, which may read the CTEs.
+ * Built with drizzle's `sql`; in a transaction opened by `transaction` (transaction.ts) it is a
+ * named statement, parsed and planned once per connection, so `result` selects ids, counts and
+ * text only (see runStatement).
  */
 export async function writeTogether<Row = Record<string, unknown>>(
   executor: Executor,
   writes: Writes,
   result: SQL = sql`select 1`,
-  options: { last?: boolean } = {},
 ): Promise<Row[]> {
-  const params: unknown[] = [];
-  const parts: string[] = [];
-  for (const [name, write] of Object.entries(writes)) {
-    if (!write) continue;
-    const rendered = isRenderable(write)
-      ? write.render(params.length)
-      : renderDrizzle(executor, write.getSQL(), params.length);
-    parts.push(`"${name}" as (${rendered.text})`);
-    params.push(...rendered.params);
-  }
+  const parts = Object.entries(writes)
+    .filter((entry): entry is [string, SQLWrapper] => entry[1] !== undefined)
+    .map(([name, write]) => sql`${sql.identifier(name)} as (${write.getSQL()})`);
   if (parts.length === 0) return [];
-  const tail = renderDrizzle(executor, result, params.length);
-  params.push(...tail.params);
-  const text = `with ${parts.join(', ')} ${tail.text}`;
-  return runRendered<Row>(executor, options.last ? LAST_IN_TRANSACTION + text : text, params);
+  return runStatement<Row>(executor, sql`with ${sql.join(parts, sql`, `)} ${result}`);
 }

@@ -5,7 +5,6 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
-import { tuneConnection } from './pipeline.js';
 import {
   connectionSettings,
   type DatabaseHealth,
@@ -16,7 +15,8 @@ import {
 } from './reachability.js';
 import * as schema from './schema.js';
 
-export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A drizzle database on either driver; `$client` (drizzle's public handle on it) is the pg Pool or PGlite. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema> & { $client: unknown };
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 /** Either the database or an open transaction, so repository functions can join a caller's transaction. */
 export type Executor = Database | Transaction;
@@ -44,13 +44,19 @@ export interface PostgresOptions {
 
 export function openPostgres(connectionString: string, options: PostgresOptions = {}): DatabaseHandle {
   const timeouts = options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS;
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, ...connectionSettings(timeouts) });
+  // Pipeline mode (pg's public `pipeline` option): a statement may be sent before the one ahead of
+  // it has been answered; transaction.ts sends a transaction's first statement right behind BEGIN.
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    ...connectionSettings(timeouts),
+    pipeline: true,
+  });
   const health = watchPool(pool, {
     connectionString,
     timeouts,
     log: options.log ?? ((message) => console.warn(message)),
   });
-  pool.on('connect', tuneConnection);
   const db = drizzlePg(pool, { schema }) as unknown as Database;
   return {
     db,
@@ -71,58 +77,6 @@ export function openPostgres(connectionString: string, options: PostgresOptions 
       await pool.end();
     },
   };
-}
-
-/** Result types drizzle's raw queries leave as text (timestamps, dates, intervals and their arrays). */
-const TEXT_TYPES = new Set([
-  pg.types.builtins.TIMESTAMPTZ,
-  pg.types.builtins.TIMESTAMP,
-  pg.types.builtins.DATE,
-  pg.types.builtins.INTERVAL,
-  1231, // numeric[]
-  1115, // timestamp[]
-  1185, // timestamptz[]
-  1187, // interval[]
-  1182, // date[]
-]);
-const asText = (value: string) => value;
-const PG_RESULT_TYPES = {
-  getTypeParser: (type: number, format?: string) =>
-    TEXT_TYPES.has(type) ? asText : pg.types.getTypeParser(type, format as 'text'),
-};
-const PGLITE_RESULT_PARSERS = Object.fromEntries([...TEXT_TYPES].map((type) => [type, asText]));
-
-/**
- * Runs a statement already rendered to text and parameters on `executor` (the database or an open
- * transaction, either driver), and returns its rows as drizzle's raw `execute` would: the same
- * connection, the same result types. For statements built without drizzle's SQL tree (insert.ts).
- */
-export async function runRendered<Row>(executor: Executor, text: string, params: unknown[]): Promise<Row[]> {
-  const client = sessionClient(executor) as Queryable;
-  if (client instanceof pg.Pool || client instanceof pg.Client) {
-    const result = await (client as pg.Pool).query({ text, values: params, types: PG_RESULT_TYPES });
-    return result.rows as Row[];
-  }
-  const result = await client.query(text, params, { rowMode: 'object', parsers: PGLITE_RESULT_PARSERS });
-  return result.rows as Row[];
-}
-
-/**
- * A drizzle prepared query, run on `executor`'s connection: drizzle binds one to the connection it
- * was prepared on (the pool's), where inside a transaction it would run outside it. So a statement
- * a transaction sends on every call is built once, and parsed and planned once per connection.
- */
-export function onConnectionOf<Prepared extends object>(prepared: Prepared, executor: Executor): Prepared {
-  return Object.create(prepared, { client: { value: sessionClient(executor) } }) as Prepared;
-}
-
-/** The driver's client behind a drizzle database or transaction: a pool, a pooled connection or PGlite. */
-function sessionClient(executor: Executor): unknown {
-  return (executor as unknown as { session: { client: unknown } }).session.client;
-}
-
-interface Queryable {
-  query(text: string, params: unknown[], options: object): Promise<{ rows: unknown[] }>;
 }
 
 /**

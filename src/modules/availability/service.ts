@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { and, asc, eq, isNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
-import { type Database, type Executor, onConnectionOf } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { freshReads } from '../../db/fresh-reads.js';
+import { retryingStalePlans, statementName } from '../../db/prepared.js';
 import { availabilityOverrides, availabilityRules, librarians } from '../../db/schema.js';
+import { builtOnce, transaction } from '../../db/transaction.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import { checkInput } from '../../http/check-input.js';
 import type { Clock } from '../../time/clock.js';
@@ -313,14 +315,18 @@ export function createAvailabilityService(deps: {
       })
       .from(librarians)
       .where(eq(librarians.id, placeholders.librarianId))
-      .prepare('liaison_slot_listing');
+      .prepare(statementName('liaison_slot_listing'));
   }
-  let listingRead: ReturnType<typeof prepareListingRead> | undefined;
+  let listingRead: { name: string; query: ReturnType<typeof prepareListingRead> } | undefined;
   const listingReads = freshReads<Awaited<ReturnType<typeof readSlotListing>>>();
 
   async function readSlotListing(librarianId: string, fromMs: number, toMs: number) {
-    listingRead ??= prepareListingRead();
-    const [row] = await listingRead.execute({ ...slotInputsReach(librarianId, fromMs, toMs) });
+    const [row] = await retryingStalePlans(() => {
+      // Built once per statement name (a stale plan moves the name on: prepared.ts).
+      if (listingRead?.name !== statementName('liaison_slot_listing'))
+        listingRead = { name: statementName('liaison_slot_listing'), query: prepareListingRead() };
+      return listingRead.query.execute({ ...slotInputsReach(librarianId, fromMs, toMs) });
+    });
     if (!row) return undefined;
     const librarian = row.librarian as LibrarianRow;
     const text = `${row.rules}\n${row.overrides}\n${row.busy}`;
@@ -390,12 +396,11 @@ export function createAvailabilityService(deps: {
 
   /**
    * loadSlotInputs for a caller that sends it on every request, with the same `extra` columns
-   * (written with placeholders, given values on each call): the statement is built once and named
-   * `name`, so each connection parses and plans it once.
+   * (written with placeholders, given values on each call): the statement is named `name`, so each
+   * connection parses and plans it once. It is built on the caller's executor, so inside a
+   * transaction it runs on the transaction's connection. Callers run it within retryingStalePlans.
    */
   function preparedSlotInputs<X extends Record<string, SQL>>(name: string, extra: X) {
-    const prepare = () => slotInputsSelect(db, placeholders, { extra }).prepare(name);
-    let prepared: ReturnType<typeof prepare> | undefined;
     return async (
       executor: Executor,
       librarianId: string,
@@ -403,8 +408,10 @@ export function createAvailabilityService(deps: {
       toMs: number,
       values: Record<string, unknown>,
     ) => {
-      prepared ??= prepare();
-      const rows = await onConnectionOf(prepared, executor).execute({
+      const prepared = builtOnce(executor, name, (on) =>
+        slotInputsSelect(on, placeholders, { extra }).prepare(statementName(name)),
+      );
+      const rows = await prepared.execute({
         ...exactSlotInputsReach(librarianId, fromMs, toMs),
         ...values,
       });
@@ -522,7 +529,7 @@ export function createAvailabilityService(deps: {
           throw badField(`/weekly/${index}/validTo`, 'must be on or after validFrom');
         }
       });
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const { weekly, ...settings } = input;
         const [row] = await tx
           .update(librarians)

@@ -3,7 +3,6 @@ import { eq, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { type Writes, writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
-import { insertRows } from '../../db/insert.js';
 import { bookings, companions, type librarians, manageTokens, type students } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import { singleLine } from '../../http/single-line.js';
@@ -140,12 +139,8 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
         ? {}
         : {
             // Companions added together keep the order given (ordinal is assigned row by row).
-            new_companions: insertRows(
-              executor,
-              companions,
-              rows.map(({ ordinal: _ordinal, ...row }) => row),
-            ),
-            new_companion_links: insertRows(executor, manageTokens, tokenRows),
+            new_companions: executor.insert(companions).values(rows.map(({ ordinal: _ordinal, ...row }) => row)),
+            new_companion_links: executor.insert(manageTokens).values(tokenRows),
           };
     return { rows, links, writes };
   }
@@ -235,36 +230,31 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
       change.notify?.kind === 'booking_rescheduled'
         ? { startMs: Date.parse(change.before.startUtc), endMs: Date.parse(change.before.endUtc) }
         : undefined;
-    await writeTogether(
-      tx,
-      {
-        ...change.writes,
-        ...eventWrites(tx, {
-          bookingId: change.booking.id,
-          actor: open.party.label,
-          action: change.action,
-          before: change.before,
-          after,
-          at: change.now,
-        }),
-        ...(change.notify
-          ? outboxWrites(
-              tx,
-              deps.outbox,
-              { ...change.notify, now: change.now, ...(previous ? { previous } : {}) },
-              {
-                booking: change.booking,
-                librarian: open.librarian,
-                student: open.student,
-                companions: change.companions,
-              },
-              open.history,
-            )
-          : {}),
-      },
-      undefined,
-      { last: true },
-    );
+    await writeTogether(tx, {
+      ...change.writes,
+      ...eventWrites(tx, {
+        bookingId: change.booking.id,
+        actor: open.party.label,
+        action: change.action,
+        before: change.before,
+        after,
+        at: change.now,
+      }),
+      ...(change.notify
+        ? outboxWrites(
+            tx,
+            deps.outbox,
+            { ...change.notify, now: change.now, ...(previous ? { previous } : {}) },
+            {
+              booking: change.booking,
+              librarian: open.librarian,
+              student: open.student,
+              companions: change.companions,
+            },
+            open.history,
+          )
+        : {}),
+    });
     return after;
   }
 

@@ -1,6 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { companions, manageTokens } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import { singleLine } from '../../http/single-line.js';
 import type { Clock } from '../../time/clock.js';
@@ -30,7 +31,7 @@ export function createCompanionService(deps: {
     /** Adds a companion, or updates the one with the same email (or, without email, the same name). */
     async putCompanion(id: string, caller: Caller, input: CompanionInput): Promise<Booking> {
       const now = clock.now();
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const open = await openForChange(tx, id, caller, 'companion', now, (columns) =>
           selectColumns(tx)({
             ...columns,
@@ -87,7 +88,7 @@ export function createCompanionService(deps: {
 
     async removeCompanion(id: string, caller: Caller, companionId?: string): Promise<Booking> {
       const now = clock.now();
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const open = await openForChange(tx, id, caller, 'companion', now, selectColumns(tx));
         const active = activeCompanions(open.companions);
         const removing = companionId ? active.filter((companion) => companion.id === companionId) : active;
@@ -123,7 +124,7 @@ export function createCompanionService(deps: {
 
     async declineAsCompanion(id: string, caller: Caller): Promise<Booking> {
       const now = clock.now();
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
         const { party } = open;
         const companion =

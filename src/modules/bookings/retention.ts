@@ -10,6 +10,7 @@ import {
   notifications,
   students,
 } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 
 /** The advisory lock key of the retention job (any constant; it names the job). */
 const RETENTION_LOCK = 7_311_001;
@@ -22,7 +23,7 @@ const RETENTION_LOCK = 7_311_001;
  * no one).
  */
 export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ bookings: number; ran: boolean }> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     // One process at a time, whichever run the job: the others find the lock taken and skip.
     const lock = (await tx.execute(sql`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as locked`)) as unknown as {
       rows: { locked: boolean }[];

@@ -4,8 +4,9 @@ import type { Config } from '../../config.js';
 import { writeTogether } from '../../db/batch.js';
 import type { Database, Executor } from '../../db/client.js';
 import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
-import { insertRows } from '../../db/insert.js';
+import { retryingStalePlans } from '../../db/prepared.js';
 import { bookingEvents, bookings, companions, manageTokens } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { Conflict, Forbidden, NotFound, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
@@ -209,66 +210,65 @@ export function createBookingService(deps: {
       const companionInputs = [...(input.companion ? [input.companion] : []), ...(input.companions ?? [])];
       const startMs = Date.parse(input.start);
       return runWithSlotConflicts(() =>
-        db.transaction(async (tx) => {
-          const key = options.idempotencyKey;
-          if (key) {
-            const claim = await claimIdempotencyKey(tx, user.sub, key, requestHash(input), now);
-            if (claim) return { booking: await replay(tx, claim.replay as Booking, now), replayed: true };
-          }
-          // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
-          const student = await deps.categories.lockStudent(user, tx);
-          const withCategories = companionInputs.some((companion) => companion.categories);
-          const inputs = await (withCategories ? bookingInputs.withCategories : bookingInputs.plain)(
-            tx,
-            input.librarianId,
-            startMs - HOUR,
-            startMs + HOUR,
-            { studentId: student.id, now },
-          );
-          checkCompanionCategories(companionInputs, inputs?.extra.dimensions ?? [], (index) =>
-            input.companion && index === 0
-              ? '/companion/categories'
-              : `/companions/${index - (input.companion ? 1 : 0)}/categories`,
-          );
-          if ((inputs?.extra.upcoming ?? 0) >= config.bookingLimitPerStudent) {
-            throw new RuleViolation(
-              'booking_limit_reached',
-              `You already have ${config.bookingLimitPerStudent} upcoming sessions; cancel one or wait until one has taken place.`,
+        retryingStalePlans(() =>
+          transaction(db, async (tx) => {
+            const key = options.idempotencyKey;
+            if (key) {
+              const claim = await claimIdempotencyKey(tx, user.sub, key, requestHash(input), now);
+              if (claim) return { booking: await replay(tx, claim.replay as Booking, now), replayed: true };
+            }
+            // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
+            const student = await deps.categories.lockStudent(user, tx);
+            const withCategories = companionInputs.some((companion) => companion.categories);
+            const inputs = await (withCategories ? bookingInputs.withCategories : bookingInputs.plain)(
+              tx,
+              input.librarianId,
+              startMs - HOUR,
+              startMs + HOUR,
+              { studentId: student.id, now },
             );
-          }
-          const { librarian, slot, bufferMinutes } = pickSlot(inputs, input.librarianId, startMs);
-          if (companionInputs.length > librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
-          const mode = chooseMode(slot.modes, input.mode);
-          const booking: BookingRow = {
-            id: randomUUID(),
-            librarianId: librarian.id,
-            studentId: student.id,
-            studentRef: `s:${student.id}`,
-            source: 'booked',
-            ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
-            status: 'confirmed',
-            topic: input.topic ?? null,
-            studentTimeZone: input.timeZone ?? null,
-            studentCategories: student.categories,
-            attendance: null,
-            cancelledAt: null,
-            cancelledBy: null,
-            cancellationReason: null,
-            lateCancellation: false,
-            sequence: 0,
-            createdAt: now,
-            updatedAt: now,
-          };
-          const added = newCompanions(tx, booking, companionInputs, now);
-          const studentLink = manageTokenRows([
-            { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },
-          ]);
-          const created = viewOf({ librarian, student }, booking, added.rows);
-          await writeTogether(
-            tx,
-            {
-              new_booking: insertRows(tx, bookings, [booking]),
-              new_booking_link: insertRows(tx, manageTokens, studentLink.rows),
+            checkCompanionCategories(companionInputs, inputs?.extra.dimensions ?? [], (index) =>
+              input.companion && index === 0
+                ? '/companion/categories'
+                : `/companions/${index - (input.companion ? 1 : 0)}/categories`,
+            );
+            if ((inputs?.extra.upcoming ?? 0) >= config.bookingLimitPerStudent) {
+              throw new RuleViolation(
+                'booking_limit_reached',
+                `You already have ${config.bookingLimitPerStudent} upcoming sessions; cancel one or wait until one has taken place.`,
+              );
+            }
+            const { librarian, slot, bufferMinutes } = pickSlot(inputs, input.librarianId, startMs);
+            if (companionInputs.length > librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
+            const mode = chooseMode(slot.modes, input.mode);
+            const booking: BookingRow = {
+              id: randomUUID(),
+              librarianId: librarian.id,
+              studentId: student.id,
+              studentRef: `s:${student.id}`,
+              source: 'booked',
+              ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
+              status: 'confirmed',
+              topic: input.topic ?? null,
+              studentTimeZone: input.timeZone ?? null,
+              studentCategories: student.categories,
+              attendance: null,
+              cancelledAt: null,
+              cancelledBy: null,
+              cancellationReason: null,
+              lateCancellation: false,
+              sequence: 0,
+              createdAt: now,
+              updatedAt: now,
+            };
+            const added = newCompanions(tx, booking, companionInputs, now);
+            const studentLink = manageTokenRows([
+              { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },
+            ]);
+            const created = viewOf({ librarian, student }, booking, added.rows);
+            await writeTogether(tx, {
+              new_booking: tx.insert(bookings).values(booking),
+              new_booking_link: tx.insert(manageTokens).values(studentLink.rows),
               ...added.writes,
               ...eventWrites(tx, {
                 bookingId: booking.id,
@@ -286,16 +286,14 @@ export function createBookingService(deps: {
               ),
               // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
               ...(key ? { stored_response: idempotentResponseWrite(tx, user.sub, key, 201, created) } : {}),
-            },
-            undefined,
-            { last: true },
-          );
-          const links: IssuedLinks = {
-            manage: manageUrl(booking.id, studentLink.tokens[0] as string),
-            companions: added.links,
-          };
-          return { booking: { ...created, links }, replayed: false };
-        }),
+            });
+            const links: IssuedLinks = {
+              manage: manageUrl(booking.id, studentLink.tokens[0] as string),
+              companions: added.links,
+            };
+            return { booking: { ...created, links }, replayed: false };
+          }),
+        ),
       );
     },
 
@@ -364,7 +362,7 @@ export function createBookingService(deps: {
 
     async cancel(id: string, caller: Caller, input: CancelBooking): Promise<Booking> {
       const now = clock.now();
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const open = await openForChange(tx, id, caller, 'change', now, selectColumns(tx));
         const before = viewOf(open, open.booking, open.companions);
         const booking: BookingRow = {
@@ -391,7 +389,7 @@ export function createBookingService(deps: {
       const now = clock.now();
       const startMs = Date.parse(input.start);
       return runWithSlotConflicts(() =>
-        db.transaction(async (tx) => {
+        transaction(db, async (tx) => {
           const open = await openForChange(tx, id, caller, 'change', now, async (columns, locked) => {
             const librarianId = locked.librarianId as string;
             const inputs = await deps.availability.loadSlotInputs(librarianId, startMs - HOUR, startMs + HOUR, {
@@ -447,7 +445,7 @@ export function createBookingService(deps: {
 
     async recordAttendance(id: string, caller: Caller, input: Attendance): Promise<Booking> {
       const now = clock.now();
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const booking = await lockBooking(tx, id);
         const party = await authorize(tx, booking, id, caller, 'attendance', now);
         const row = booking as BookingRow;
@@ -509,7 +507,7 @@ export function createBookingService(deps: {
         );
       }
       const librarian = await deps.librarians.findRow(librarianId);
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         await deps.categories.checkCategories(input.studentCategories, '/studentCategories', tx);
         const endsAt = new Date(startsAt.getTime() + input.minutes * MINUTE);
         const mode = input.mode ?? 'in_person';

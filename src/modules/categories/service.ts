@@ -1,6 +1,8 @@
 import { asc, eq, type SQL, sql } from 'drizzle-orm';
-import { type Database, type Executor, onConnectionOf } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
+import { statementName } from '../../db/prepared.js';
 import { categoryDimensions, categoryValues, students } from '../../db/schema.js';
+import { builtOnce, transaction } from '../../db/transaction.js';
 import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
@@ -90,9 +92,9 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
    * and locked FOR UPDATE until the caller's transaction ends: one statement (an upsert always
    * locks the row it lands on, and returns it as it now is).
    */
-  function prepareLock() {
+  function prepareLock(executor: Executor) {
     const now = sql.placeholder('now');
-    return db
+    return executor
       .insert(students)
       .values({
         idpSubject: sql.placeholder('sub'),
@@ -112,13 +114,13 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
         },
       })
       .returning()
-      .prepare('liaison_lock_student');
+      .prepare(statementName('liaison_lock_student'));
   }
-  let lock: ReturnType<typeof prepareLock> | undefined;
 
+  /** Prepared on the caller's own connection (a transaction's), so the lock is held until it ends. */
   async function lockStudent(user: AuthUser, executor: Executor): Promise<StudentRow> {
-    lock ??= prepareLock();
-    const [row] = await onConnectionOf(lock, executor).execute({
+    const lock = builtOnce(executor, 'liaison_lock_student', prepareLock);
+    const [row] = await lock.execute({
       sub: user.sub,
       email: user.email,
       name: user.name,
@@ -155,7 +157,7 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
           ]);
         }
       });
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         // Bookings keep their own snapshot of categories, so redefining them never rewrites history.
         await tx.delete(categoryDimensions);
         if (dimensions.length > 0) {

@@ -2,6 +2,7 @@ import { asc, eq, notInArray } from 'drizzle-orm';
 import { type Static, Type } from 'typebox';
 import type { Database } from '../../db/client.js';
 import { cohorts, terms } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
 import { IsoDate } from '../../http/formats.js';
 import type { CategoryService } from './service.js';
@@ -63,7 +64,7 @@ export function createTermService({ db, categories }: { db: Database; categories
         }
       });
       if (errors.length > 0) throw new InvalidInput('Some terms are invalid.', errors);
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         const names = input.map((term) => term.name);
         await tx.delete(terms).where(names.length > 0 ? notInArray(terms.name, names) : undefined);
         for (const term of input) {
@@ -96,7 +97,7 @@ export function createTermService({ db, categories }: { db: Database; categories
       });
       if (errors.length > 0)
         throw new RuleViolation('invalid_cohort', 'Some cohorts refer to unknown terms or categories.', errors);
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         await tx.delete(cohorts);
         if (input.length > 0) {
           await tx.insert(cohorts).values(

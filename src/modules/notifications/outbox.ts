@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, gt, inArray, ne, type SQL, sql } from 'drizzle-orm';
 import type { Writes } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
-import { insertRows } from '../../db/insert.js';
 import { type bookings, type companions, type librarians, notifications, type students } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { sessionSnapshot } from './context.js';
@@ -243,6 +242,6 @@ export function outboxWrites(
     const remindCompanions = change.kind === 'companion_added' ? named(change.companionIds) : active;
     for (const c of remindCompanions) if (c.status === 'invited') reminder('companion', c.email, c.name, c.id);
   }
-  if (messages.length > 0) writes.outbox_messages = insertRows(executor, notifications, messages);
+  if (messages.length > 0) writes.outbox_messages = executor.insert(notifications).values(messages);
   return writes;
 }

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, feedbackRequests, notifications } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
 import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
@@ -52,7 +53,7 @@ export function createNotificationWorker(deps: {
 
   /** Claims due rows; SKIP LOCKED lets any number of workers in any processes share the queue. */
   async function claim(now: Date): Promise<NotificationRow[]> {
-    return db.transaction(async (tx) => {
+    return transaction(db, async (tx) => {
       const due = await tx
         .select()
         .from(notifications)
@@ -90,7 +91,7 @@ export function createNotificationWorker(deps: {
     if (row.recipientRole === 'librarian') return url;
     if (row.linkToken) return `${url}?token=${row.linkToken}`;
     const companionId = row.recipientRole === 'companion' ? row.companionId : null;
-    const token = await db.transaction(async (tx) => {
+    const token = await transaction(db, async (tx) => {
       const minted = await insertManageToken(tx, { bookingId, endsAt, companionId });
       await tx.update(notifications).set({ linkToken: minted }).where(eq(notifications.id, row.id));
       return minted;
@@ -155,7 +156,7 @@ export function createNotificationWorker(deps: {
     if (!token) {
       const minted = generateManageToken();
       const expiresAt = new Date(clock.now().getTime() + FEEDBACK_LINK_DAYS * 86_400_000);
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         await tx
           .insert(feedbackRequests)
           .values({

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, librarians } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { RuleViolation } from '../../errors.js';
 import { isIsoInstant, MAX_YEAR, MIN_YEAR } from '../../http/validation.js';
 import type { CategoryService } from '../categories/service.js';
@@ -176,7 +177,7 @@ export function createImportService({ db, categories }: { db: Database; categori
       }
 
       let imported = 0;
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         for (let offset = 0; offset < valid.length; offset += BATCH) {
           const batch = valid.slice(offset, offset + BATCH);
           const inserted = await tx

@@ -2,6 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { cohorts, terms } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { RuleViolation } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
 import type { Dimension } from '../categories/schemas.js';
@@ -264,7 +265,7 @@ export function createUptakeService(deps: {
       limit ${MAX_GROUPS + 2}`;
     // One pass hashes about one group per booking: room for it in memory (PostgreSQL's default of
     // 4 MB spills 100,000 sessions to disk), for this statement's transaction only.
-    const result = (await db.transaction(async (tx) => {
+    const result = (await transaction(db, async (tx) => {
       await tx.execute(sql`set local work_mem = '32MB'`);
       return tx.execute(query);
     })) as unknown as { rows: Row[] };

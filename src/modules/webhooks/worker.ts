@@ -8,6 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { notifications, webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import type { Clock } from '../../time/clock.js';
 import { isForbiddenAddress } from './address.js';
 
@@ -133,7 +134,7 @@ export function createWebhookWorker(deps: {
   let stopTicks = () => {};
 
   async function claim(now: Date): Promise<{ delivery: DeliveryRow; endpoint: EndpointRow }[]> {
-    return db.transaction(async (tx) => {
+    return transaction(db, async (tx) => {
       const due = await tx
         .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
         .from(webhookDeliveries)
@@ -172,7 +173,7 @@ export function createWebhookWorker(deps: {
   }
 
   async function disable(endpoint: EndpointRow, reason: 'gone' | 'failing', now: Date) {
-    await db.transaction(async (tx) => {
+    await transaction(db, async (tx) => {
       await tx
         .update(webhookEndpoints)
         .set({ enabled: false, disabledReason: reason, updatedAt: now })

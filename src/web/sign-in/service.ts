@@ -3,6 +3,7 @@ import { and, count, eq, gt, isNull } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { notifications, signInLinks } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import type { Role } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 
@@ -47,7 +48,7 @@ export function createSignInService(deps: {
       const address = email.trim().toLowerCase();
       if (!isAllowedAddress(address)) return;
       const now = clock.now();
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         const [recent] = await tx
           .select({ total: count() })
           .from(signInLinks)
