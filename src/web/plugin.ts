@@ -6,59 +6,24 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
 import { isDatabaseUnavailable } from '../db/reachability.js';
 import { DomainError } from '../errors.js';
 import { loggableError } from '../http/logging.js';
-import type { AvailabilityService } from '../modules/availability/service.js';
-import type { CompanionService } from '../modules/bookings/companions.js';
-import type { BookingService } from '../modules/bookings/service.js';
-import type { CalendarService } from '../modules/calendar/service.js';
-import type { CategoryService } from '../modules/categories/service.js';
-import type { TermService } from '../modules/categories/terms.js';
-import type { FeedbackService } from '../modules/feedback/service.js';
-import type { LibrarianService } from '../modules/librarians/service.js';
-import type { NotificationService } from '../modules/notifications/service.js';
-import type { ImportService } from '../modules/uptake/imports.js';
-import type { UptakeService } from '../modules/uptake/service.js';
-import type { Clock } from '../time/clock.js';
 import { isCanonicalTimeZone } from '../time/zone.js';
 import { adminRoutes, adminTaxonomyRoutes } from './admin/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
+import type { WebDeps } from './deps.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
-import type { Catalogues } from './layout/i18n.js';
 import { pageContext, safeNext } from './layout/page.js';
-import type { PageCookies } from './page-cookies.js';
 import { type SessionStore, sameToken } from './session.js';
-import type { OidcSignOn } from './sign-in/oidc.js';
-import { type SignInService, signInRoutes } from './sign-in/routes.js';
+import { signInRoutes } from './sign-in/routes.js';
 import { staffAvailabilityRoutes, staffRoutes } from './staff/routes.js';
 import { studentRoutes } from './student/routes.js';
 
+export type { WebDeps } from './deps.js';
+
 export const ASSETS_DIR = fileURLToPath(new URL('./assets', import.meta.url));
 export const VIEWS_DIR = path.dirname(fileURLToPath(import.meta.url));
-
-export interface WebDeps {
-  config: Config;
-  clock: Clock;
-  catalogues: Catalogues;
-  sessions: SessionStore;
-  pageCookies: PageCookies;
-  signIn: SignInService;
-  /** The institution's single sign-on, when OIDC_ISSUER is set. */
-  oidc: OidcSignOn | null;
-  librarians: LibrarianService;
-  availability: AvailabilityService;
-  bookings: BookingService;
-  companions: CompanionService;
-  categories: CategoryService;
-  calendar: CalendarService;
-  notifications: NotificationService;
-  imports: ImportService;
-  terms: TermService;
-  uptake: UptakeService;
-  feedback: FeedbackService;
-}
 
 /** Page fields that are lists (checkbox groups): every value is kept. */
 const LIST_FIELDS = new Set(['group']);

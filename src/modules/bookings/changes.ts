@@ -6,10 +6,10 @@ import type { Executor } from '../../db/client.js';
 import { bookings, companions, type librarians, manageTokens, type students } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import { singleLine } from '../../http/single-line.js';
-import { eventWrites } from '../events/feed.js';
+import { eventWrites, type FeedAction } from '../events/feed.js';
 import { manageTokenRows } from '../links/tokens.js';
 import {
-  type NotificationKind,
+  type BookingChangeKind,
   type OutboxHistory,
   type OutboxSettings,
   outboxHistorySql,
@@ -212,7 +212,7 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
     tx: Executor,
     open: OpenChange,
     change: {
-      action: string;
+      action: FeedAction;
       before: Booking;
       now: Date;
       /** The rows as the change leaves them. */
@@ -220,7 +220,7 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
       companions: CompanionRow[];
       writes: Writes;
       notify?: {
-        kind: Exclude<NotificationKind, 'reminder' | 'feedback_request' | 'webhook_disabled'>;
+        kind: BookingChangeKind;
         companionIds?: string[];
       };
     },

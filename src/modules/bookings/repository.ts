@@ -5,7 +5,7 @@ import { bookings, librarians, manageTokens, students } from '../../db/schema.js
 import { shownMeetingUrl } from '../../http/meeting-url.js';
 import { formatInstant } from '../../time/zone.js';
 import type { BusyRangeSource, QueryValue } from '../availability/service.js';
-import { appendEvent } from '../events/feed.js';
+import { appendEvent, type FeedEvent } from '../events/feed.js';
 import { hashManageToken } from '../links/tokens.js';
 import type { Booking } from './schemas.js';
 
@@ -61,10 +61,7 @@ export async function lockBooking(executor: Executor, id: string): Promise<Booki
 }
 
 /** A booking change's event on the change feed (audit trail and webhooks alike). */
-export async function recordEvent(
-  executor: Executor,
-  event: { bookingId: string; actor: string; action: string; before?: unknown; after?: unknown; at: Date },
-): Promise<void> {
+export async function recordEvent(executor: Executor, event: FeedEvent): Promise<void> {
   await appendEvent(executor, event);
 }
 

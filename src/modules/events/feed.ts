@@ -4,7 +4,10 @@ import type { Executor } from '../../db/client.js';
 import { bookingEvents } from '../../db/schema.js';
 
 /** The webhook event type each booking change is published as (audit-only actions have none). */
-export const EVENT_TYPE_OF_ACTION: Record<string, string> = {
+/** What happened to a booking, as its feed event records it; each maps to one webhook event type. */
+export type FeedAction = keyof typeof EVENT_TYPE_OF_ACTION;
+
+export const EVENT_TYPE_OF_ACTION = {
   created: 'booking.created',
   recorded: 'booking.attendance_recorded',
   rescheduled: 'booking.rescheduled',
@@ -15,7 +18,7 @@ export const EVENT_TYPE_OF_ACTION: Record<string, string> = {
   companion_declined: 'booking.companion_changed',
   attendance_recorded: 'booking.attendance_recorded',
   attendance_corrected: 'booking.attendance_recorded',
-};
+} as const;
 
 interface BookingShape {
   id?: string;
@@ -61,7 +64,7 @@ export function thinPayload(type: string, at: Date, bookingId: string, after: un
 export interface FeedEvent {
   bookingId: string;
   actor: string;
-  action: string;
+  action: FeedAction;
   before?: unknown;
   after?: unknown;
   at: Date;

@@ -4,6 +4,7 @@ import type { Executor } from '../../db/client.js';
 import { bookings, companions, librarians, notifications, students } from '../../db/schema.js';
 import { sessionSnapshot } from '../notifications/context.js';
 import type { OutboxSettings } from '../notifications/outbox.js';
+import { queueMessages } from '../notifications/queue.js';
 
 const HOUR = 3_600_000;
 
@@ -81,7 +82,7 @@ export async function queueFeedback(
   const fresh = [...wanted.entries()]
     .filter(([key]) => !asked.has(key))
     .map(([, person]) => ({
-      kind: 'feedback_request',
+      kind: 'feedback_request' as const,
       bookingId: change.bookingId,
       recipientRole: person.role,
       companionId: person.id,
@@ -92,5 +93,5 @@ export async function queueFeedback(
       messageId: `<${randomUUID()}@${settings.messageIdDomain}>`,
       payload: snapshot,
     }));
-  if (fresh.length > 0) await executor.insert(notifications).values(fresh);
+  if (fresh.length > 0) await queueMessages(executor, fresh);
 }

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { escapeMarkup } from '../../text/markup.js';
 import { type InviteEvent, type InviteMethod, renderInvite } from './invite.js';
-import type { NotificationKind } from './outbox.js';
+import type { NotificationKind } from './queue.js';
 
 export interface MessageContext {
   kind: NotificationKind;

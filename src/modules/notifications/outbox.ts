@@ -6,19 +6,7 @@ import { type bookings, type companions, type librarians, notifications, type st
 import { DomainError } from '../../errors.js';
 import { sessionSnapshot } from './context.js';
 import type { MessageSnapshot } from './message.js';
-
-export const NOTIFICATION_KINDS = [
-  'booking_created',
-  'booking_rescheduled',
-  'booking_cancelled',
-  'companion_added',
-  'companion_removed',
-  'companion_declined',
-  'reminder',
-  'feedback_request',
-  'webhook_disabled',
-] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+import { type NotificationKind, type QueuedMessage, queueMessages } from './queue.js';
 
 type NewNotification = typeof notifications.$inferInsert;
 type Role = NewNotification['recipientRole'];
@@ -53,7 +41,10 @@ function recipientKey(row: { recipientRole: Role; companionId?: string | null })
   return `${row.recipientRole}:${row.companionId ?? ''}`;
 }
 
-type BookingChangeKind = Exclude<NotificationKind, 'reminder' | 'feedback_request' | 'webhook_disabled'>;
+export type BookingChangeKind = Exclude<
+  NotificationKind,
+  'reminder' | 'feedback_request' | 'webhook_disabled' | 'sign_in_link'
+>;
 
 /** The session as the change leaves it: the rows the messages describe. */
 export interface OutboxSession {
@@ -125,7 +116,7 @@ export function outboxWrites(
 
   const snapshot: MessageSnapshot = sessionSnapshot(booking, librarian, session.student, allCompanions);
 
-  const messages: NewNotification[] = [];
+  const messages: QueuedMessage[] = [];
   const message = (role: Role, email: string | null, name: string | null, companionId: string | null = null) => {
     if (!email) return;
     messages.push({
@@ -242,6 +233,6 @@ export function outboxWrites(
     const remindCompanions = change.kind === 'companion_added' ? named(change.companionIds) : active;
     for (const c of remindCompanions) if (c.status === 'invited') reminder('companion', c.email, c.name, c.id);
   }
-  if (messages.length > 0) writes.outbox_messages = executor.insert(notifications).values(messages);
+  if (messages.length > 0) writes.outbox_messages = queueMessages(executor, messages);
   return writes;
 }

@@ -15,7 +15,7 @@ import {
   FEEDBACK_LINK_DAYS,
   type MessageSnapshot,
 } from './message.js';
-import type { NotificationKind } from './outbox.js';
+import type { NotificationKind } from './queue.js';
 
 type NotificationRow = typeof notifications.$inferSelect;
 

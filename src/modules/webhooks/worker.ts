@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
@@ -7,9 +6,10 @@ import { and, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { notifications, webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
+import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import type { Clock } from '../../time/clock.js';
+import { newMessageId, queueMessages } from '../notifications/queue.js';
 import { isForbiddenAddress } from './address.js';
 
 const SECOND = 1000;
@@ -180,14 +180,15 @@ export function createWebhookWorker(deps: {
         .where(eq(webhookEndpoints.id, endpoint.id));
       if (reason === 'failing' && deps.config.adminAlertEmails.length > 0) {
         const domain = new URL(deps.config.publicUrl).hostname;
-        await tx.insert(notifications).values(
+        await queueMessages(
+          tx,
           deps.config.adminAlertEmails.map((address) => ({
-            kind: 'webhook_disabled',
+            kind: 'webhook_disabled' as const,
             recipientRole: 'librarian' as const,
             recipientEmail: address,
             sendAfter: now,
             createdAt: now,
-            messageId: `<${randomUUID()}@${domain}>`,
+            messageId: newMessageId(domain),
             payload: { url: endpoint.url, endpointId: endpoint.id, failingSince: endpoint.failingSince?.toISOString() },
           })),
         );

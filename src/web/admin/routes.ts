@@ -3,17 +3,32 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
+import type { WebDeps } from '../deps.js';
 import { EMAIL, ISO_DATE, readDateRange, UUID } from '../layout/forms.js';
 import { knownValue, type PageError, pageContext, requireRole } from '../layout/page.js';
-import type { WebDeps } from '../plugin.js';
 import { sameToken } from '../session.js';
+
+/** What the admin pages use of the web front's services. */
+type AdminPageDeps = Pick<
+  WebDeps,
+  | 'availability'
+  | 'bookings'
+  | 'catalogues'
+  | 'categories'
+  | 'clock'
+  | 'config'
+  | 'imports'
+  | 'librarians'
+  | 'notifications'
+  | 'terms'
+>;
 
 type Form = Record<string, string | undefined>;
 
 const CSV_LIMIT_BYTES = 5 * 1024 * 1024;
 
 /** Admin pages: librarians, closures, imports of past sessions and email problems. */
-export async function adminRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
   await app.register(multipart, { limits: { files: 1, fileSize: CSV_LIMIT_BYTES, fields: 10 } });
@@ -327,7 +342,7 @@ const KEY = /^[a-z][a-z0-9_]{0,39}$/;
 const BLANK = 2;
 
 /** Admin pages for the taxonomy and the denominators: categories, terms and cohort sizes. */
-export async function adminTaxonomyRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function adminTaxonomyRoutes(app: FastifyInstance, deps: AdminPageDeps) {
   const { config } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 

@@ -5,11 +5,17 @@ import { feedbackCsv } from '../../modules/feedback/csv.js';
 import { type ChartMetric, type ChartText, renderChart, renderEffectChart } from '../../modules/uptake/chart.js';
 import { companionEffectCsv, compareCsv, uptakeCsv } from '../../modules/uptake/render.js';
 import { groupLabeller, type LabelWords } from '../../modules/uptake/service.js';
+import type { WebDeps } from '../deps.js';
 import { ISO_DATE, UUID } from '../layout/forms.js';
 import type { Translate } from '../layout/i18n.js';
 import { type PageContext, type PageError, pageContext, requireRole } from '../layout/page.js';
-import type { WebDeps } from '../plugin.js';
 import { compareSentence, effectSentence } from './sentences.js';
+
+/** What the analytics pages use of the web front's services. */
+type AnalyticsPageDeps = Pick<
+  WebDeps,
+  'catalogues' | 'categories' | 'clock' | 'config' | 'feedback' | 'librarians' | 'terms' | 'uptake'
+>;
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -117,7 +123,7 @@ interface PeriodChoice {
 }
 
 /** Analytics pages: uptake, the companion effect and before-and-after, with their downloads. */
-export async function analyticsRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function analyticsRoutes(app: FastifyInstance, deps: AnalyticsPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
   const today = () =>

@@ -2,8 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import type { FeedbackAnswers } from '../../modules/feedback/schemas.js';
 import type { FeedbackForm, FeedbackLink } from '../../modules/feedback/service.js';
+import type { WebDeps } from '../deps.js';
 import { type PageError, pageContext } from '../layout/page.js';
-import type { WebDeps } from '../plugin.js';
+
+/** What the feedback pages use of the web front's services. */
+type FeedbackPageDeps = Pick<WebDeps, 'catalogues' | 'config' | 'feedback'>;
 
 type Form = Record<string, string | undefined>;
 
@@ -24,7 +27,7 @@ function answersFrom(form: Form): FeedbackAnswers {
  * key, and like a booking's manage link it stays in this site's own URLs (the zone choice returns
  * here with it). The pages link nowhere else, and Referrer-Policy is no-referrer.
  */
-export async function feedbackPageRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function feedbackPageRoutes(app: FastifyInstance, deps: FeedbackPageDeps) {
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
 
   function renderLink(

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ROLES, type Role } from '../../plugins/auth.js';
+import type { WebDeps } from '../deps.js';
 import { EMAIL } from '../layout/forms.js';
 import { landingFor, type PageError, pageContext, safeNext } from '../layout/page.js';
-import type { WebDeps } from '../plugin.js';
 
-export type { SignInService } from './service.js';
+/** What the sign-in pages use of the web front's services. */
+type SignInPageDeps = Pick<WebDeps, 'catalogues' | 'clock' | 'config' | 'oidc' | 'sessions' | 'signIn'>;
 
 type Form = Record<string, string | undefined>;
 
@@ -40,7 +41,7 @@ function single(value: unknown): string | undefined {
 }
 
 /** Sign-in pages: the institution's single sign-on, an emailed link, or (development only) a form. */
-export async function signInRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 

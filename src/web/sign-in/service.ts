@@ -1,9 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { and, count, eq, gt, isNull } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { notifications, signInLinks } from '../../db/schema.js';
+import { signInLinks } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
+import { newMessageId, queueMessages } from '../../modules/notifications/queue.js';
 import type { Role } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 
@@ -67,18 +68,20 @@ export function createSignInService(deps: {
           expiresAt: new Date(now.getTime() + LINK_MINUTES * 60_000),
           createdAt: now,
         });
-        await tx.insert(notifications).values({
-          kind: 'sign_in_link',
-          bookingId: null,
-          recipientRole: 'student',
-          recipientEmail: address,
-          recipientName: null,
-          sendAfter: now,
-          createdAt: now,
-          messageId: `<${randomUUID()}@${deps.messageIdDomain}>`,
-          // Kept only until sent, like a manage link; the hash is what signs in.
-          linkToken: token,
-        });
+        await queueMessages(tx, [
+          {
+            kind: 'sign_in_link',
+            bookingId: null,
+            recipientRole: 'student',
+            recipientEmail: address,
+            recipientName: null,
+            sendAfter: now,
+            createdAt: now,
+            messageId: newMessageId(deps.messageIdDomain),
+            // Kept only until sent, like a manage link; the hash is what signs in.
+            linkToken: token,
+          },
+        ]);
       });
     },
 

@@ -3,9 +3,15 @@ import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import { isMeetingUrl } from '../../http/meeting-url.js';
 import type { Booking } from '../../modules/bookings/schemas.js';
+import type { WebDeps } from '../deps.js';
 import { ISO_DATE, readDateRange, TIME, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, pageContext, requireRole, requireSignIn } from '../layout/page.js';
-import type { WebDeps } from '../plugin.js';
+
+/** What the staff pages use of the web front's services. */
+type StaffPageDeps = Pick<
+  WebDeps,
+  'availability' | 'bookings' | 'calendar' | 'catalogues' | 'categories' | 'clock' | 'config' | 'librarians'
+>;
 
 type Form = Record<string, string | undefined>;
 
@@ -14,7 +20,7 @@ const ATTENDANCE_LOOKBACK_DAYS = 30;
 const WEEK_AHEAD_DAYS = 8;
 
 /** A librarian's own day: sessions, attendance, walk-ins and the calendar feed. */
-export async function staffRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function staffRoutes(app: FastifyInstance, deps: StaffPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
@@ -188,7 +194,7 @@ function formRows(form: Form): number {
 }
 
 /** The librarian's availability editor and time off, as forms (no dragging needed). */
-export async function staffAvailabilityRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 

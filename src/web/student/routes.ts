@@ -6,9 +6,24 @@ import type { Caller } from '../../modules/bookings/access.js';
 import type { Booking, CompanionInput } from '../../modules/bookings/schemas.js';
 import type { Dimension } from '../../modules/categories/schemas.js';
 import type { Librarian } from '../../modules/librarians/schemas.js';
+import type { WebDeps } from '../deps.js';
 import { EMAIL, INSTANT, ISO_DATE, UUID } from '../layout/forms.js';
 import { knownValue, type PageContext, type PageError, pageContext, requireSignIn } from '../layout/page.js';
-import type { WebDeps } from '../plugin.js';
+
+/** What the student pages use of the web front's services. */
+type StudentPageDeps = Pick<
+  WebDeps,
+  | 'availability'
+  | 'bookings'
+  | 'calendar'
+  | 'catalogues'
+  | 'categories'
+  | 'clock'
+  | 'companions'
+  | 'config'
+  | 'feedback'
+  | 'librarians'
+>;
 
 /** Notices a booking page shows after a change redirected to it (?notice=…). */
 const BOOKING_NOTICES = [
@@ -45,7 +60,7 @@ function isoDate(ms: number, zone: string): string {
 }
 
 /** The student's journey: find a librarian, choose a time, book with a friend, manage it. */
-export async function studentRoutes(app: FastifyInstance, deps: WebDeps) {
+export async function studentRoutes(app: FastifyInstance, deps: StudentPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
