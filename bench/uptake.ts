@@ -15,7 +15,7 @@ const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 export async function seed(handle: DatabaseHandle, count: number): Promise<void> {
   await handle.db.execute(sql`
     insert into bookings (source, student_ref, starts_at, ends_at, occupied_until, status, mode, student_categories,
-                          attendance, late_cancellation)
+                          attendance, late_cancellation, created_at, updated_at)
     select 'imported', 'bench-' || (i % 9001),
            timestamptz '2025-08-01 09:00+00' + (i % 700) * interval '1 day' + (i % 8) * interval '1 hour',
            timestamptz '2025-08-01 10:00+00' + (i % 700) * interval '1 day' + (i % 8) * interval '1 hour',
@@ -25,11 +25,12 @@ export async function seed(handle: DatabaseHandle, count: number): Promise<void>
            jsonb_build_object('fee_status', case when i % 4 = 0 then 'international' else 'home' end,
                               'study_level', case when i % 5 = 0 then 'postgraduate_taught' else 'undergraduate' end),
            case when i % 10 = 0 then null when i % 7 = 0 then 'no_show' else 'attended' end,
-           i % 20 = 0
+           i % 20 = 0,
+           timestamptz '2025-07-01 09:00+00', timestamptz '2025-07-01 09:00+00'
     from generate_series(1, ${count}) as i`);
   await handle.db.execute(sql`
-    insert into companions (booking_id, name, status)
-    select id, null, 'invited' from bookings where abs(hashtext(id::text)) % 10 < 4`);
+    insert into companions (booking_id, name, status, created_at, status_changed_at)
+    select id, null, 'invited', created_at, created_at from bookings where abs(hashtext(id::text)) % 10 < 4`);
   await handle.db.execute(sql`analyze`);
 }
 

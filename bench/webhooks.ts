@@ -47,9 +47,10 @@ export async function benchWebhooks(options: { adminUrl: string; events?: number
     if (created.statusCode !== 201) throw new Error(`endpoint: ${created.body}`);
     const [booking] = (
       (await handle.db.execute(sql`
-        insert into bookings (source, student_ref, starts_at, ends_at, occupied_until, status, mode, student_categories)
+        insert into bookings (source, student_ref, starts_at, ends_at, occupied_until, status, mode, student_categories,
+                              created_at, updated_at)
         values ('imported', 'bench', '2027-01-04 10:00+00', '2027-01-04 11:00+00', '2027-01-04 11:00+00',
-                'confirmed', 'in_person', '{}')
+                'confirmed', 'in_person', '{}', ${clock.now()}, ${clock.now()})
         returning id`)) as unknown as { rows: { id: string }[] }
     ).rows;
     const after = { id: booking?.id, status: 'confirmed', startUtc: '2027-01-04T10:00:00.000Z', companions: [] };

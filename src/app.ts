@@ -142,7 +142,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   const calendar = createCalendarService({ db, clock, config });
   const terms = createTermService({ db, categories });
   const uptake = createUptakeService({ db, clock, config, categories });
-  const imports = createImportService({ db, categories });
+  const imports = createImportService({ db, clock, categories });
   const feedback = createFeedbackService({ db, clock, config, categories });
   const webhooks = createWebhookService({ db, clock, config });
 

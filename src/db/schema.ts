@@ -20,7 +20,7 @@ import {
 } from 'drizzle-orm/pg-core';
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const createdAt = () => instant('created_at').notNull().defaultNow();
+const createdAt = () => instant('created_at').notNull();
 
 export const librarians = pgTable(
   'librarians',
@@ -43,7 +43,7 @@ export const librarians = pgTable(
     /** SHA-256 of the secret in the librarian's calendar subscription URL. */
     calendarTokenHash: text('calendar_token_hash'),
     createdAt: createdAt(),
-    updatedAt: instant('updated_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull(),
   },
   (t) => [
     uniqueIndex('librarians_email_key').on(sql`lower(${t.email})`),
@@ -141,7 +141,7 @@ export const students = pgTable('students', {
   /** When the student answered the category questions (perhaps "prefer not to say"): never asked again. */
   categoriesAnsweredAt: instant('categories_answered_at'),
   createdAt: createdAt(),
-  updatedAt: instant('updated_at').notNull().defaultNow(),
+  updatedAt: instant('updated_at').notNull(),
 });
 
 export const BOOKING_STATUSES = ['confirmed', 'cancelled'] as const;
@@ -181,7 +181,7 @@ export const bookings = pgTable(
     lateCancellation: boolean('late_cancellation').notNull().default(false),
     sequence: integer('sequence').notNull().default(0),
     createdAt: createdAt(),
-    updatedAt: instant('updated_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull(),
   },
   (t) => [
     index('bookings_librarian_starts_idx').on(t.librarianId, t.startsAt),
@@ -218,7 +218,7 @@ export const companions = pgTable(
     attended: boolean('attended'),
     /** Insertion order: companions added at one instant (the clock's) still list in the order given. */
     ordinal: bigserial('ordinal', { mode: 'number' }).notNull(),
-    statusChangedAt: instant('status_changed_at').notNull().defaultNow(),
+    statusChangedAt: instant('status_changed_at').notNull(),
     createdAt: createdAt(),
   },
   (t) => [
@@ -260,7 +260,7 @@ export const bookingEvents = pgTable(
     action: text('action').notNull(),
     before: jsonb('before'),
     after: jsonb('after'),
-    at: instant('at').notNull().defaultNow(),
+    at: instant('at').notNull(),
   },
   (t) => [index('booking_events_booking_idx').on(t.bookingId, t.id)],
 );

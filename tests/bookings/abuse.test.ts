@@ -60,7 +60,11 @@ describe('manage links share one budget per booking', () => {
       .select({ endsAt: manageTokens.expiresAt })
       .from(manageTokens)
       .where(eq(manageTokens.bookingId, booking.id));
-    const fromEmail = await insertManageToken(t.db, { bookingId: booking.id, endsAt: row?.endsAt as Date });
+    const fromEmail = await insertManageToken(t.db, {
+      bookingId: booking.id,
+      endsAt: row?.endsAt as Date,
+      now: t.clock.now(),
+    });
     const statuses: number[] = [];
     for (const token of [fromResponse, fromEmail, fromResponse, fromEmail, fromEmail, fromResponse]) {
       statuses.push((await putCompanion(booking.id, token, `friend.of.fay@student.uni.example`)).statusCode);

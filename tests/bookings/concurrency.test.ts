@@ -121,6 +121,8 @@ describe('never double-booked, by the database itself', () => {
         endsAt: new Date(startsAt.getTime() + 3_600_000),
         occupiedUntil: new Date(startsAt.getTime() + 3_600_000),
         mode: 'in_person',
+        createdAt: t.clock.now(),
+        updatedAt: t.clock.now(),
       });
     } catch (error) {
       failure = error;

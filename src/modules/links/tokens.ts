@@ -27,7 +27,13 @@ export function manageTokenExpiry(endsAt: Date): Date {
 /** A new manage link for the student (no companionId) or one companion; returns the token, stored only hashed. */
 export async function insertManageToken(
   executor: Executor,
-  holder: { bookingId: string; endsAt: Date; companionId?: string | null; issuedVia?: 'email' | 'response' },
+  holder: {
+    bookingId: string;
+    endsAt: Date;
+    companionId?: string | null;
+    issuedVia?: 'email' | 'response';
+    now: Date;
+  },
 ): Promise<string> {
   const token = generateManageToken();
   await executor.insert(manageTokens).values({
@@ -37,6 +43,7 @@ export async function insertManageToken(
     companionId: holder.companionId ?? null,
     expiresAt: manageTokenExpiry(holder.endsAt),
     issuedVia: holder.issuedVia ?? 'email',
+    createdAt: holder.now,
   });
   return token;
 }

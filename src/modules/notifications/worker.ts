@@ -92,7 +92,7 @@ export function createNotificationWorker(deps: {
     if (row.linkToken) return `${url}?token=${row.linkToken}`;
     const companionId = row.recipientRole === 'companion' ? row.companionId : null;
     const token = await transaction(db, async (tx) => {
-      const minted = await insertManageToken(tx, { bookingId, endsAt, companionId });
+      const minted = await insertManageToken(tx, { bookingId, endsAt, companionId, now: clock.now() });
       await tx.update(notifications).set({ linkToken: minted }).where(eq(notifications.id, row.id));
       return minted;
     });

@@ -4,6 +4,7 @@ import { bookings, companions, librarians } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { RuleViolation } from '../../errors.js';
 import { isIsoInstant, MAX_YEAR, MIN_YEAR } from '../../http/validation.js';
+import type { Clock } from '../../time/clock.js';
 import type { CategoryService } from '../categories/service.js';
 
 const OUTCOMES = ['attended', 'no_show', 'cancelled', 'late_cancelled'] as const;
@@ -90,7 +91,15 @@ function csvSessions(text: string, dimensions: string[]): { sessions: RawSession
 }
 
 /** Loads past consultations (e.g. from another booking system) so before/after comparisons are possible. */
-export function createImportService({ db, categories }: { db: Database; categories: CategoryService }) {
+export function createImportService({
+  db,
+  clock,
+  categories,
+}: {
+  db: Database;
+  clock: Clock;
+  categories: CategoryService;
+}) {
   return {
     async importSessions(input: { json?: unknown[]; csv?: string }, options: { skipInvalid: boolean }) {
       const definitions = await categories.listDimensions();
@@ -177,6 +186,7 @@ export function createImportService({ db, categories }: { db: Database; categori
       }
 
       let imported = 0;
+      const now = clock.now();
       await transaction(db, async (tx) => {
         for (let offset = 0; offset < valid.length; offset += BATCH) {
           const batch = valid.slice(offset, offset + BATCH);
@@ -200,6 +210,8 @@ export function createImportService({ db, categories }: { db: Database; categori
                   lateCancellation: session.outcome === 'late_cancelled',
                   cancelledAt: cancelled ? session.startsAt : null,
                   cancelledBy: cancelled ? 'import' : null,
+                  createdAt: now,
+                  updatedAt: now,
                 };
               }),
             )
@@ -218,7 +230,7 @@ export function createImportService({ db, categories }: { db: Database; categori
           );
           const companionRows = inserted
             .filter((row) => withCompanion.has(key(row.startsAt, row.librarianId, row.studentRef)))
-            .map((row) => ({ bookingId: row.id, name: null }));
+            .map((row) => ({ bookingId: row.id, name: null, createdAt: now, statusChangedAt: now }));
           if (companionRows.length > 0) await tx.insert(companions).values(companionRows);
         }
       });
