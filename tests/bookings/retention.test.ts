@@ -60,14 +60,16 @@ describe.runIf(onPostgres)('retention runs in one process at a time', () => {
     await second.connect();
     try {
       // The same transaction the job opens, from a second connection, racing the app's own.
+      const mineAttempt = anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'));
       const race = async () => {
         await second.query('begin');
         const { rows } = await second.query('select pg_try_advisory_xact_lock(7311001) as locked');
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Holding the lock: keep it until the app's own attempt has ended, so the two overlap.
+        if (rows[0].locked) await mineAttempt.catch(() => {});
         await second.query('commit');
         return rows[0].locked as boolean;
       };
-      const [mine, theirs] = await Promise.all([anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z')), race()]);
+      const [mine, theirs] = await Promise.all([mineAttempt, race()]);
       expect([mine.ran, theirs].filter(Boolean)).toHaveLength(1);
     } finally {
       await second.end();

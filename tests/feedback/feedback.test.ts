@@ -3,27 +3,25 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { feedbackResponses, notifications } from '../../src/db/schema.js';
 import { anonymiseBefore } from '../../src/modules/bookings/retention.js';
-import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
-import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
+import type { NotificationWorker } from '../../src/modules/notifications/worker.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp.js';
+import { createTestAppWithMail, type MailContext } from '../helpers/mail.js';
+import type { SmtpSink } from '../helpers/smtp.js';
 
 // After the session: one feedback email to each person who came, a form behind the link, and the
 // figures. A real SMTP server, the real worker, the injected clock; PostgreSQL in CI and PGlite.
 
+let mail: MailContext;
 let t: TestContext;
 let sink: SmtpSink;
-let mailer: Mailer;
 let worker: NotificationWorker;
 let librarian: { id: string; email: string };
 const MONDAY = '2027-03-01T08:00:00Z';
 
 beforeAll(async () => {
-  sink = await startSmtpSink();
-  t = await createTestApp({ now: MONDAY, env: { SMTP_URL: sink.url, PUBLIC_URL: 'https://appointments.uni.example' } });
-  mailer = createMailer(t.config);
-  worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config });
+  mail = await createTestAppWithMail({ now: MONDAY });
+  ({ t, sink, worker } = mail);
   librarian = await createLibrarianWithWeek(t, {
     email: 'ada@library.uni.example',
     name: 'Ada Lovelace',
@@ -31,15 +29,10 @@ beforeAll(async () => {
     minNoticeMinutes: 0,
   });
 });
-afterAll(async () => {
-  mailer.close();
-  await t.close();
-  await sink.stop();
-});
+afterAll(() => mail.close());
 beforeEach(async () => {
   t.clock.set(MONDAY);
-  await worker.runOnce();
-  sink.received.length = 0;
+  await mail.clearMail();
 });
 
 function to(mail: ParsedMail): string {

@@ -1,11 +1,8 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
-import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
-import { createTestApp, type TestContext } from './app.js';
+import { createTestAppWithMail, type MailContext } from './mail.js';
 import { freePort } from './processes.js';
-import { type SmtpSink, startSmtpSink } from './smtp.js';
 
 /** Debian's chromium (installed by .ci/run); no browser is downloaded. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -26,39 +23,20 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export interface WebContext {
-  t: TestContext;
+export interface WebContext extends MailContext {
   baseUrl: string;
-  sink: SmtpSink;
-  mailer: Mailer;
-  worker: NotificationWorker;
-  close(): Promise<void>;
 }
 
 /** The app listening on loopback, with a real SMTP sink and a worker the test drives. */
 export async function startWebApp(options: { now?: string; env?: Record<string, string> } = {}): Promise<WebContext> {
   const port = await freePort();
-  const sink = await startSmtpSink();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const t = await createTestApp({
+  const mail = await createTestAppWithMail({
     ...(options.now ? { now: options.now } : {}),
-    env: { PUBLIC_URL: baseUrl, SMTP_URL: sink.url, PORT: String(port), ...options.env },
+    env: { PUBLIC_URL: baseUrl, PORT: String(port), ...options.env },
   });
-  await t.app.listen({ port, host: '127.0.0.1' });
-  const mailer = createMailer(t.config);
-  const worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config });
-  return {
-    t,
-    baseUrl,
-    sink,
-    mailer,
-    worker,
-    async close() {
-      mailer.close();
-      await t.close();
-      await sink.stop();
-    },
-  };
+  await mail.t.app.listen({ port, host: '127.0.0.1' });
+  return { ...mail, baseUrl };
 }
 
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];

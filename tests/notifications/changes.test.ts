@@ -3,44 +3,37 @@ import ICAL from 'ical.js';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { manageTokens, notifications } from '../../src/db/schema.js';
-import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
-import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
-import { createTestApp, type TestContext } from '../helpers/app.js';
+import type { NotificationWorker } from '../../src/modules/notifications/worker.js';
+import type { TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 import { parseWithPython } from '../helpers/icalendar-python.js';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp.js';
+import { createTestAppWithMail, type MailContext } from '../helpers/mail.js';
+import type { SmtpSink } from '../helpers/smtp.js';
 
 // Hardening items B, C, D and E (issue "Hardening"): what each person receives after fast changes,
 // invites that two independent parsers read alike, names that cannot forge attendees, and secrets
 // that do not travel.
 
+let mail: MailContext;
 let t: TestContext;
 let sink: SmtpSink;
-let mailer: Mailer;
 let worker: NotificationWorker;
 let librarian: { id: string; email: string };
 const NOW = '2027-03-20T08:00:00Z';
 
 beforeAll(async () => {
-  sink = await startSmtpSink();
-  t = await createTestApp({ now: NOW, env: { SMTP_URL: sink.url, PUBLIC_URL: 'https://appointments.uni.example' } });
-  mailer = createMailer(t.config);
-  worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config });
+  mail = await createTestAppWithMail({ now: NOW });
+  ({ t, sink, worker } = mail);
   librarian = await createLibrarianWithWeek(t, {
     email: 'ada@library.uni.example',
     name: 'Ada Lovelace',
     maxCompanions: 2,
   });
 });
-afterAll(async () => {
-  mailer.close();
-  await t.close();
-  await sink.stop();
-});
+afterAll(() => mail.close());
 beforeEach(async () => {
   t.clock.set(NOW);
-  await worker.runOnce();
-  sink.received.length = 0;
+  await mail.clearMail();
 });
 
 function student(name: string) {

@@ -6,40 +6,34 @@ import ICAL from 'ical.js';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { notifications } from '../../src/db/schema.js';
-import { createMailer, type Mailer } from '../../src/modules/notifications/mailer.js';
-import { createNotificationWorker, type NotificationWorker } from '../../src/modules/notifications/worker.js';
-import { createTestApp, type TestContext } from '../helpers/app.js';
+import { createMailer } from '../../src/modules/notifications/mailer.js';
+import type { NotificationWorker } from '../../src/modules/notifications/worker.js';
+import type { TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp.js';
+import { createTestAppWithMail, type MailContext } from '../helpers/mail.js';
+import type { SmtpSink } from '../helpers/smtp.js';
 
+let mail: MailContext;
 let t: TestContext;
 let sink: SmtpSink;
-let mailer: Mailer;
 let worker: NotificationWorker;
 let librarian: { id: string; email: string };
 const NOW = '2027-03-20T08:00:00Z';
 
 beforeAll(async () => {
-  sink = await startSmtpSink();
-  t = await createTestApp({ now: NOW, env: { SMTP_URL: sink.url, PUBLIC_URL: 'https://appointments.uni.example' } });
-  mailer = createMailer(t.config);
-  worker = createNotificationWorker({ db: t.db, clock: t.clock, mailer, config: t.config });
+  mail = await createTestAppWithMail({ now: NOW });
+  ({ t, sink, worker } = mail);
   librarian = await createLibrarianWithWeek(t, {
     email: 'ada@library.uni.example',
     name: 'Ada Lovelace',
     maxCompanions: 2,
   });
 });
-afterAll(async () => {
-  mailer.close();
-  await t.close();
-  await sink.stop();
-});
+afterAll(() => mail.close());
 beforeEach(async () => {
   // S: each test starts with an empty queue and an empty mailbox, whatever ran before it.
   t.clock.set(NOW);
-  await worker.runOnce();
-  sink.received.length = 0;
+  await mail.clearMail();
 });
 
 const studentClaims = { sub: 'idp|wei', email: 'wei@student.uni.example', name: 'Wei Zhang' };

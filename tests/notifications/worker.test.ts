@@ -8,6 +8,7 @@ import { createMailer } from '../../src/modules/notifications/mailer.js';
 import { createNotificationWorker } from '../../src/modules/notifications/worker.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { onPostgres } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 import { startSmtpSink } from '../helpers/smtp.js';
 
@@ -33,11 +34,7 @@ async function bookOne(who: string, start: string, companion?: { name: string; e
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, deadlineMs = 10_000) {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  if (!(await eventually(condition, deadlineMs, 10))) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('the worker records each send as it completes', () => {

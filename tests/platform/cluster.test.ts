@@ -1,3 +1,4 @@
+import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkDatabase,
@@ -6,11 +7,12 @@ import {
   type Liaison,
   runLoad,
   seedLibrarians,
-  sleep,
   startLiaison,
   startSink,
 } from '../../bench/scale/cluster.js';
+import { bookings } from '../../src/db/schema.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The short version of `npm run scale-test`: two real processes on one PostgreSQL, students
 // booking through both, one process killed with SIGKILL in the middle. Nothing may overlap, no
@@ -45,7 +47,9 @@ describe.runIf(onPostgres)('two processes, one killed during bookings', () => {
     const bases = [`http://127.0.0.1:${doomed.port}`, `http://127.0.0.1:${survivor.port}`];
     const librarians = await seedLibrarians(bases[1] as string, 2);
     const load = runLoad({ bases, librarians, students: 12, until: Date.now() + 8_000, prefix: 'short' });
-    await sleep(3_000);
+    // Killed in the middle of the load, once bookings are being made.
+    const booked = async () => (await database.handle.db.select({ n: count() }).from(bookings))[0]?.n ?? 0;
+    expect(await eventually(async () => (await booked()) >= 10, 6_000, 50)).toBe(true);
     doomed.child.kill('SIGKILL');
     const result = await load;
 

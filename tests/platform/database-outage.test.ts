@@ -5,6 +5,7 @@ import { type DatabaseHandle, openPostgres } from '../../src/db/client.js';
 import { type DatabaseTimeouts, isDatabaseUnavailable } from '../../src/db/reachability.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { onPostgres } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 // Hardening round two, findings 2 and 3: the path to PostgreSQL breaks (sockets closed) or goes
@@ -66,16 +67,6 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'no answer'>
   const result = await Promise.race([work, deadline]);
   clearTimeout(timer);
   return result;
-}
-
-/** Polls `check` until it is true, for at most `ms`. */
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return check();
 }
 
 /** Asserts a response is a success or the database_unavailable problem, with nothing internal in it. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { inCi } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 import { childEnv, freePort } from '../helpers/processes.js';
 
 // Shared rate limits through a real Redis (Debian's redis-server, started here on a port of its
@@ -81,12 +82,7 @@ describe.runIf(available)('rate limits shared through Redis', () => {
       [second, '203.0.113.10'],
       [first, '203.0.113.11'],
     ] as const) {
-      let refused = false;
-      for (let attempt = 0; attempt < 100 && !refused; attempt++) {
-        refused = (await read(app, ip)).statusCode === 429;
-        if (!refused) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(refused).toBe(true);
+      expect(await eventually(async () => (await read(app, ip)).statusCode === 429, 10_000, 100)).toBe(true);
     }
   });
 });

@@ -9,6 +9,7 @@ import { notifications } from '../../src/db/schema.js';
 import { createMailer } from '../../src/modules/notifications/mailer.js';
 import { createNotificationWorker } from '../../src/modules/notifications/worker.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
+import { eventually } from '../helpers/eventually.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/processes.js';
 import { startSmtpSink } from '../helpers/smtp.js';
@@ -38,11 +39,14 @@ async function requestInFlight(port: number) {
   });
   await new Promise((resolve) => socket.once('connect', resolve));
   const body = JSON.stringify({ librarianId: '00000000-0000-4000-8000-000000000000', start: '2027-03-10T10:00:00Z' });
+  // Expect: 100-continue: the server says "100 Continue" once it has read the headers, so the
+  // request is known to be in the server's hands (no fixed wait) before the body is sent.
   socket.write(
-    `POST /api/v1/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    `POST /api/v1/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
   );
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  if (answer !== '') throw new Error(`answered before the body was sent: ${answer}`);
+  if (!(await eventually(() => answer.includes('100 Continue'), 10_000, 10)))
+    throw new Error(`the server never read the headers: ${answer}`);
+  answer = '';
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return {
     finish: async () => {
@@ -84,8 +88,12 @@ describe('SIGTERM', () => {
     const server = await startServer(port);
     const inFlight = await requestInFlight(port);
     server.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
+    const refused = () =>
+      fetch(`http://127.0.0.1:${port}/health/live`).then(
+        () => false,
+        () => true,
+      );
+    expect(await eventually(refused, 10_000)).toBe(true);
     const answer = await inFlight.finish();
     // It reached the route and got a real answer (no such librarian: 422 or 404), not a dropped connection.
     expect(answer).toMatch(/^HTTP\/1\.1 (404|422) /);
@@ -108,15 +116,19 @@ describe('SIGTERM', () => {
 
 describe('workers stopping', () => {
   it('the email worker finishes what it is sending and hands back what it claimed but had not started', async () => {
-    // A slow mail server: each message takes 300 ms to be accepted; the first one tells us it has arrived.
+    // A mail server that holds each message until the test lets it go; the first one tells us it has arrived.
     let firstArrived: () => void = () => {};
     const arrived = new Promise<void>((resolve) => {
       firstArrived = resolve;
     });
+    let letGo: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
     const sink = await startSmtpSink({
       beforeAccept: () => {
         firstArrived();
-        return new Promise((resolve) => setTimeout(resolve, 300));
+        return held;
       },
     });
     const t = await createTestApp({ now: '2027-03-01T08:00:00Z', env: { SMTP_URL: sink.url } });
@@ -137,7 +149,9 @@ describe('workers stopping', () => {
       worker.start();
       // Stop while the first message is being sent.
       await arrived;
-      await worker.stop();
+      const stopping = worker.stop();
+      letGo();
+      await stopping;
       const rows = (await t.db.select().from(notifications)).filter((row) => row.kind === 'booking_created');
       const sent = rows.filter((row) => row.status === 'sent');
       const waiting = rows.filter((row) => row.status === 'pending');

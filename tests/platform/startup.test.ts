@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { openPglite } from '../../src/db/client.js';
 import { DataDirLocked } from '../../src/db/data-dir-lock.js';
 import { checkListenSafety } from '../../src/dev-secret.js';
+import { eventually } from '../helpers/eventually.js';
 import { childEnv, freePort } from '../helpers/processes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -105,11 +106,7 @@ describe('start-up and the command line', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const lock = path.join(dataDir, 'liaison.lock');
-    const deadline = Date.now() + 30_000;
-    while (!existsSync(lock)) {
-      if (Date.now() > deadline) throw new Error('the server never opened its database');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    expect(await eventually(() => existsSync(lock), 30_000), 'the server opened its database').toBe(true);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
