@@ -83,7 +83,13 @@ export function openPostgres(connectionString: string, options: PostgresOptions 
  * Embedded PostgreSQL (WASM). `dataDir` undefined = in memory (tests). On disk, the folder holding
  * it is locked for this process (data-dir-lock.ts) until close().
  */
-export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
+export async function openPglite(
+  dataDir?: string,
+  options: {
+    /** A data directory saved with PGlite's dumpDataDir to start from (tests' migrated template). */
+    loadDataDir?: Blob;
+  } = {},
+): Promise<DatabaseHandle> {
   let lock: DataDirLock | undefined;
   if (dataDir) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -99,7 +105,10 @@ export async function openPglite(dataDir?: string): Promise<DatabaseHandle> {
       import('drizzle-orm/pglite'),
     ]);
     drizzlePglite = drizzle;
-    client = await PGlite.create(dataDir, { extensions: { btree_gist } });
+    client = await PGlite.create(dataDir, {
+      extensions: { btree_gist },
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    });
   } catch (error) {
     lock?.release();
     throw error;

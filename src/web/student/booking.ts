@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DomainError } from '../../errors.js';
+import type { CompanionInput } from '../../modules/bookings/schemas.js';
+import type { Dimension } from '../../modules/categories/schemas.js';
+import type { Librarian } from '../../modules/librarians/schemas.js';
+import { EMAIL, INSTANT, UUID } from '../layout/forms.js';
+import { type PageContext, type PageError, requireSignIn } from '../layout/page.js';
+import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages } from './shared.js';
+
+/** Booking: the form, then "Check your booking", then confirm. */
+export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps) {
+  const { context, slotDays, ruleMessage, forbidden } = studentPages(deps);
+
+  // 3. Book: the form, then "Check your booking", then confirm.
+  interface BookingDraft {
+    librarian: Librarian;
+    start: string;
+    startMs: number;
+    endMs: number;
+    modes: string[];
+    location: string | null;
+  }
+
+  async function draftFor(page: PageContext, librarianId: string | undefined, start: string | undefined) {
+    if (!librarianId || !UUID.test(librarianId) || !start || !INSTANT.test(start)) return null;
+    const librarian = await deps.librarians.get(null, librarianId);
+    const startMs = Date.parse(start);
+    const days = await slotDays(page, librarianId, isoDate(startMs, page.timeZone), 1);
+    const slot = days.flatMap((day) => day.slots).find((candidate) => candidate.startMs === startMs);
+    return {
+      librarian,
+      start: new Date(startMs).toISOString(),
+      startMs,
+      endMs: startMs + librarian.slotMinutes * 60_000,
+      modes: slot?.modes ?? librarian.modes,
+      location: slot?.location ?? librarian.location,
+      available: Boolean(slot),
+    };
+  }
+
+  async function dimensionsToAsk(request: FastifyRequest): Promise<Dimension[]> {
+    const user = request.session?.user;
+    if (!user) return [];
+    const answered = await deps.categories.hasAnsweredCategories(user);
+    return answered ? [] : deps.categories.listDimensions();
+  }
+
+  /** The friends typed on the form (friendName0, friendEmail0, …), keeping empty rows out. */
+  function friendsOf(form: Form, max: number): { name: string; email: string }[] {
+    return Array.from({ length: Math.max(max, 0) }, (_, index) => ({
+      name: (form[`friendName${index}`] ?? '').trim(),
+      email: (form[`friendEmail${index}`] ?? '').trim(),
+    })).filter((friend) => friend.name || friend.email);
+  }
+
+  function checkForm(page: PageContext, draft: BookingDraft, form: Form, dimensions: Dimension[]): PageError[] {
+    const errors: PageError[] = [];
+    if ((form.topic ?? '').length > 2000) errors.push({ field: 'topic', message: page.t('book.topic.tooLong') });
+    if (draft.modes.length > 1 && !draft.modes.includes(form.mode ?? '')) {
+      errors.push({ field: `mode-${draft.modes[0]}`, message: page.t('book.mode.required') });
+    }
+    friendsOf(form, draft.librarian.maxCompanions).forEach((friend, index) => {
+      if (!friend.name) errors.push({ field: `friendName${index}`, message: page.t('book.friend.nameRequired') });
+      else if (friend.name.length > 200)
+        errors.push({ field: `friendName${index}`, message: page.t('book.friend.nameTooLong') });
+      if (friend.email && !EMAIL.test(friend.email)) {
+        errors.push({ field: `friendEmail${index}`, message: page.t('book.friend.emailInvalid') });
+      }
+    });
+    for (const dimension of dimensions) {
+      const value = form[`category_${dimension.key}`];
+      const known = value === '' || dimension.values.some((option) => option.value === value);
+      if (value === undefined || !known) {
+        errors.push({
+          field: `category_${dimension.key}-${dimension.values[0]?.value ?? 'none'}`,
+          message: page.t('book.categories.required', { label: dimension.label }),
+        });
+      }
+    }
+    return errors;
+  }
+
+  async function renderForm(
+    request: FastifyRequest,
+    reply: Reply,
+    draft: BookingDraft,
+    options: { form?: Form; errors?: PageError[]; taken?: boolean; status?: number } = {},
+  ) {
+    const page = context(request);
+    const dimensions = await dimensionsToAsk(request);
+    const nearby = options.taken
+      ? (await slotDays(page, draft.librarian.id, isoDate(draft.startMs - DAY, page.timeZone), 7))
+          .flatMap((day) => day.slots)
+          .sort((a, b) => Math.abs(a.startMs - draft.startMs) - Math.abs(b.startMs - draft.startMs))
+          .slice(0, 5)
+          .sort((a, b) => a.startMs - b.startMs)
+      : [];
+    return reply.code(options.status ?? 200).view('student/book', {
+      ...page,
+      title: page.t('book.title'),
+      draft,
+      when: page.fmt.span(draft.startMs, draft.endMs),
+      libraryWhen:
+        draft.librarian.timeZone !== page.timeZone
+          ? page.fmt.span(draft.startMs, draft.endMs, draft.librarian.timeZone)
+          : null,
+      dimensions,
+      form: options.form ?? {},
+      errors: options.errors ?? [],
+      taken: options.taken ?? false,
+      nearby,
+      friendSlots: Array.from({ length: draft.librarian.maxCompanions }, (_, index) => index),
+    });
+  }
+
+  app.get('/book', { config: { page: true } }, async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
+    if (!requireSignIn(request, reply)) return reply;
+    const page = context(request);
+    const draft = await draftFor(page, request.query.librarian, request.query.start);
+    if (!draft) {
+      return reply.code(400).view('layout/message', {
+        ...page,
+        title: page.t('book.chooseFirst.title'),
+        message: page.t('book.chooseFirst.body'),
+        link: { href: '/', text: page.t('home.title') },
+      });
+    }
+    return renderForm(request, reply, draft, { taken: !draft.available, form: { mode: draft.modes[0] } });
+  });
+
+  app.post('/book/check', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
+    if (!requireSignIn(request, reply)) return reply;
+    const page = context(request);
+    const form = request.body ?? {};
+    const draft = await draftFor(page, form.librarian, form.start ?? form.wanted);
+    if (!draft) return reply.redirect('/', 303);
+    if (!form.start) {
+      return renderForm(request, reply, draft, {
+        form,
+        taken: true,
+        status: 400,
+        errors: [{ field: 'start', message: page.t('reschedule.chooseTime') }],
+      });
+    }
+    if (!draft.available) return renderForm(request, reply, draft, { form, taken: true, status: 409 });
+    if (form.edit === '1') return renderForm(request, reply, draft, { form });
+    const dimensions = await dimensionsToAsk(request);
+    const errors = checkForm(page, draft, form, dimensions);
+    if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
+    const friends = friendsOf(form, draft.librarian.maxCompanions);
+    return reply.view('student/check', {
+      ...page,
+      title: page.t('check.title'),
+      draft,
+      when: page.fmt.span(draft.startMs, draft.endMs),
+      mode: draft.modes.length > 1 ? form.mode : draft.modes[0],
+      form,
+      friends,
+      categories: dimensions.map((dimension) => ({
+        key: dimension.key,
+        label: dimension.label,
+        value: form[`category_${dimension.key}`] ?? '',
+        valueLabel:
+          dimension.values.find((option) => option.value === form[`category_${dimension.key}`])?.label ??
+          page.t('book.categories.preferNot'),
+      })),
+      idempotencyKey: randomBytes(16).toString('hex'),
+    });
+  });
+
+  app.post('/book/confirm', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
+    const user = requireSignIn(request, reply, ['student']);
+    if (!user) return request.session?.user ? reply.code(403).view('layout/message', forbidden(request)) : reply;
+    const page = context(request);
+    const form = request.body ?? {};
+    const draft = await draftFor(page, form.librarian, form.start);
+    if (!draft) return reply.redirect('/', 303);
+    const dimensions = await dimensionsToAsk(request);
+    const errors = checkForm(page, draft, form, dimensions);
+    if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
+    if (dimensions.length > 0) {
+      const chosen = Object.fromEntries(
+        dimensions.flatMap((dimension) => {
+          const value = form[`category_${dimension.key}`];
+          return value ? [[dimension.key, value]] : [];
+        }),
+      );
+      await deps.categories.answerCategories(user, chosen);
+    }
+    const friends: CompanionInput[] = friendsOf(form, draft.librarian.maxCompanions).map((friend) => ({
+      name: friend.name,
+      ...(friend.email ? { email: friend.email } : {}),
+    }));
+    try {
+      const { booking } = await deps.bookings.create(
+        user,
+        {
+          librarianId: draft.librarian.id,
+          start: draft.start,
+          ...(form.mode === 'in_person' || form.mode === 'online' ? { mode: form.mode } : {}),
+          ...(form.topic?.trim() ? { topic: form.topic.trim() } : {}),
+          ...(friends.length > 0 ? { companions: friends } : {}),
+          timeZone: page.timeZone,
+        },
+        form.idempotencyKey && /^[0-9a-f]{32}$/.test(form.idempotencyKey)
+          ? { idempotencyKey: `web:${form.idempotencyKey}` }
+          : {},
+      );
+      return reply.redirect(`/bookings/${booking.id}?booked=1`, 303);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.status >= 500) throw error;
+      if (error.code === 'slot_unavailable' || error.code === 'outside_availability') {
+        return renderForm(request, reply, draft, { form, taken: true, status: 409 });
+      }
+      return renderForm(request, reply, draft, {
+        form,
+        status: error.status,
+        errors: [{ field: 'submit', message: ruleMessage(page, error) }],
+      });
+    }
+  });
+}

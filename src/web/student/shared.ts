@@ -1,0 +1,116 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DateTime } from 'luxon';
+import type { DomainError } from '../../errors.js';
+import type { Caller } from '../../modules/bookings/access.js';
+import type { WebDeps } from '../deps.js';
+import { type PageContext, pageContext } from '../layout/page.js';
+
+// What the student pages (finding.ts, booking.ts, managing.ts) share: the services they use,
+// the slots of a librarian grouped by the viewer's day, who is asking, and rule messages.
+
+/** What the student pages use of the web front's services. */
+export type StudentPageDeps = Pick<
+  WebDeps,
+  | 'availability'
+  | 'bookings'
+  | 'calendar'
+  | 'catalogues'
+  | 'categories'
+  | 'clock'
+  | 'companions'
+  | 'config'
+  | 'feedback'
+  | 'librarians'
+>;
+
+export type Form = Record<string, string | undefined>;
+export type Reply = FastifyReply;
+
+export const WEEKS_SHOWN = 3;
+export const DAY = 86_400_000;
+
+/** The offered slots of a librarian, for the viewer's zone, grouped by local day. */
+export interface SlotDay {
+  key: string;
+  heading: string;
+  slots: { start: string; startMs: number; label: string; time: string; modes: string[]; location: string | null }[];
+}
+
+export function isoDate(ms: number, zone: string): string {
+  return DateTime.fromMillis(ms, { zone }).toISODate() as string;
+}
+
+/** The helpers every student page uses, bound to the services. */
+export function studentPages(deps: StudentPageDeps) {
+  const { config, clock } = deps;
+  const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
+
+  async function slotDays(
+    page: PageContext,
+    librarianId: string,
+    fromDate: string,
+    days: number,
+    excludeStartMs?: number,
+  ): Promise<SlotDay[]> {
+    const to = DateTime.fromISO(fromDate, { zone: page.timeZone })
+      .plus({ days: days - 1 })
+      .toISODate() as string;
+    const list = await deps.availability.listSlots(librarianId, { from: fromDate, to, tz: page.timeZone });
+    const byDay = new Map<string, SlotDay>();
+    for (const slot of list.slots) {
+      const startMs = Date.parse(slot.start);
+      if (startMs === excludeStartMs) continue;
+      const key = page.fmt.dateKey(startMs);
+      const day = byDay.get(key) ?? { key, heading: page.fmt.day(startMs), slots: [] };
+      day.slots.push({
+        start: new Date(startMs).toISOString(),
+        startMs,
+        label: page.fmt.full(startMs),
+        time: page.fmt.time(startMs),
+        modes: slot.modes,
+        location: slot.location,
+      });
+      byDay.set(key, day);
+    }
+    return [...byDay.values()];
+  }
+
+  function today(page: PageContext): string {
+    return isoDate(clock.now().getTime(), page.timeZone);
+  }
+
+  async function nextAvailable(page: PageContext, librarianId: string): Promise<number | null> {
+    const days = await slotDays(page, librarianId, today(page), 28);
+    return days[0]?.slots[0]?.startMs ?? null;
+  }
+
+  function caller(request: FastifyRequest, token: string | undefined): Caller {
+    if (token) return { user: null, manageToken: token };
+    return { user: request.session?.user ?? null, manageToken: null };
+  }
+
+  function ruleMessage(page: PageContext, error: DomainError): string {
+    const known = [
+      'booking_limit_reached',
+      'overlapping_booking',
+      'too_many_companions',
+      'session_started',
+      'booking_cancelled',
+    ];
+    return known.includes(error.code)
+      ? page.t(`rule.${error.code}`, { limit: config.bookingLimitPerStudent })
+      : error.message;
+  }
+
+  function forbidden(request: FastifyRequest) {
+    const page = context(request);
+    return {
+      ...page,
+      title: page.t('error.forbidden.title'),
+      message: page.t('error.forbidden.body'),
+      link: { href: '/', text: page.t('home.title') },
+    };
+  }
+
+  return { context, slotDays, today, nextAvailable, caller, ruleMessage, forbidden };
+}
