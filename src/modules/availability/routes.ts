@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { described, IdParams } from '../../http/formats.js';
@@ -16,7 +17,18 @@ import {
   SlotList,
   SlotQuery,
 } from './schemas.js';
-import type { AvailabilityService } from './service.js';
+import type { AvailabilityService, ListBody } from './service.js';
+
+/** Gzipped slot lists, made once per list the service keeps (the same object while it is unchanged). */
+const gzippedLists = new WeakMap<ListBody, Buffer>();
+function gzipped(list: ListBody): Buffer {
+  let bytes = gzippedLists.get(list);
+  if (!bytes) {
+    bytes = gzipSync(list.json);
+    gzippedLists.set(list, bytes);
+  }
+  return bytes;
+}
 
 const noLibrarian = problemResponse('No such librarian');
 const Deleted = Type.Null({ description: 'Deleted' });
@@ -209,7 +221,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       const list = await availability.slotListJson(request.params.id, request.query);
       reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
       if (acceptsGzip(request.headers['accept-encoding'])) {
-        return reply.header('content-encoding', 'gzip').send(list.gzip() as never);
+        return reply.header('content-encoding', 'gzip').send(gzipped(list) as never);
       }
       return reply.send(list.json as never);
     },

@@ -1,0 +1,129 @@
+import { NotFound } from '../../errors.js';
+import type { Clock } from '../../time/clock.js';
+import {
+  addDays,
+  civilDateAt,
+  formatCivilDate,
+  instantFormatter,
+  isCanonicalTimeZone,
+  localDaysToInstants,
+  parseCivilDate,
+  startOfCivilDate,
+  TIME_ZONE_HINT,
+} from '../../time/zone.js';
+import { badField } from './fields.js';
+import type { SlotQuery } from './schemas.js';
+import type { SlotInputs } from './slot-inputs.js';
+import { computeSlots, type Slot, startBounds } from './slots.js';
+
+const MAX_SLOT_RANGE_DAYS = 62;
+/** Slot lists kept (a two-month list is ~80 KB of text): enough for the librarians students are looking at. */
+const SLOT_CACHE_ENTRIES = 100;
+
+/** A slot list kept across requests: slots for whole days, their JSON text, and the last body sent. */
+interface CachedSlots {
+  slots: Slot[];
+  json: string[];
+  body?: { first: number; end: number; bytes: ListBody };
+}
+
+/** A slot list as the API sends it, JSON bytes; the same object while the list is unchanged. */
+export interface ListBody {
+  json: Buffer;
+}
+
+/** Slot lists for a librarian and range, computed from the listing read and reused across requests. */
+export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInputs['loadSlotListing'] }) {
+  const { clock, loadSlotListing } = deps;
+
+  /**
+   * Slot lists by everything they depend on: what the one query read (librarian, rules,
+   * overrides, busy time), the range and zone shown, and the local dates of the first and last
+   * possible start. Computed for whole days of starts, then narrowed to notice and horizon per
+   * request (computeSlots: exact), so a list is reused until a booking or a rule changes, or the
+   * day turns. The least recently used go first.
+   */
+  const slotCache = new Map<string, CachedSlots>();
+
+  async function currentSlots(librarianId: string, query: SlotQuery) {
+    if (query.tz !== undefined && !isCanonicalTimeZone(query.tz)) throw badField('/tz', TIME_ZONE_HINT, 'query');
+    if (query.to < query.from) throw badField('/to', 'must be on or after from', 'query');
+    const lastAllowed = formatCivilDate(addDays(parseCivilDate(query.from), MAX_SLOT_RANGE_DAYS - 1));
+    if (query.to > lastAllowed) {
+      throw badField(
+        '/to',
+        `must be at most ${MAX_SLOT_RANGE_DAYS} days from from (${lastAllowed} at the latest)`,
+        'query',
+      );
+    }
+    // The zone may be the librarian's, known only once read: read the days as UTC (the read is a
+    // day wider each side), then narrow to the days in the zone.
+    const utcDays = localDaysToInstants(query.from, query.to, 'UTC');
+    const listing = await loadSlotListing(librarianId, utcDays.fromMs, utcDays.toMs);
+    if (!listing?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
+    const { librarian } = listing;
+    const zone = query.tz ?? librarian.timeZone;
+    if (!isCanonicalTimeZone(zone)) throw badField('/tz', TIME_ZONE_HINT, 'query');
+    const { fromMs, toMs } = localDaysToInstants(query.from, query.to, zone);
+    const bounds = startBounds({
+      fromMs,
+      toMs,
+      nowMs: clock.now().getTime(),
+      minNoticeMinutes: librarian.minNoticeMinutes,
+      horizonDays: librarian.horizonDays,
+    });
+    const found = {
+      zone,
+      slotMinutes: librarian.slotMinutes,
+      slots: [] as Slot[],
+      /** The list as the API sends it: JSON bytes, kept while notice and horizon stay put. */
+      body: (): ListBody => listBody([]),
+    };
+    const listBody = (json: string[]): ListBody => {
+      const head = JSON.stringify({ librarianId, timeZone: zone, slotMinutes: librarian.slotMinutes }).slice(0, -1);
+      return { json: Buffer.from(`${head},"slots":[${json.join(',')}]}`) };
+    };
+    if (bounds.latestStart < bounds.earliestStart) return found;
+    const firstDay = civilDateAt(bounds.earliestStart, librarian.timeZone);
+    const lastDay = civilDateAt(bounds.latestStart, librarian.timeZone);
+    const key = `${listing.digest} ${JSON.stringify([zone, fromMs, toMs, firstDay, lastDay])}`;
+    let entry = slotCache.get(key);
+    if (entry) {
+      slotCache.delete(key);
+    } else {
+      const slots = computeSlots(listing.inputs(fromMs, toMs), {
+        earliestStart: Math.max(fromMs, startOfCivilDate(firstDay, librarian.timeZone)),
+        latestStart: Math.min(toMs - 1, startOfCivilDate(addDays(lastDay, 1), librarian.timeZone) - 1),
+      });
+      const format = instantFormatter(zone);
+      const json = slots.map((slot) =>
+        JSON.stringify({
+          start: format(slot.startMs),
+          end: format(slot.endMs),
+          modes: slot.modes,
+          location: slot.location,
+        }),
+      );
+      entry = { slots, json };
+      if (slotCache.size >= SLOT_CACHE_ENTRIES) slotCache.delete(slotCache.keys().next().value as string);
+    }
+    slotCache.set(key, entry);
+    const first = entry.slots.findIndex((slot) => slot.startMs >= bounds.earliestStart);
+    if (first < 0) return found;
+    let end = first;
+    while (end < entry.slots.length && (entry.slots[end] as Slot).startMs <= bounds.latestStart) end++;
+    const cached = entry;
+    return {
+      ...found,
+      slots: cached.slots.slice(first, end),
+      body() {
+        if (cached.body?.first !== first || cached.body.end !== end) {
+          cached.body = { first, end, bytes: listBody(cached.json.slice(first, end)) };
+        }
+        return cached.body.bytes;
+      },
+    };
+  }
+
+  return { currentSlots };
+}
