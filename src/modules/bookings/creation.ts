@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { writeTogether } from '../../db/batch.js';
+import type { Executor } from '../../db/client.js';
+import { retryingStalePlans } from '../../db/prepared.js';
+import { bookings, manageTokens } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
+import { RuleViolation } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import type { Dimension } from '../categories/schemas.js';
+import { assertCategories } from '../categories/service.js';
+import { eventWrites } from '../events/feed.js';
+import { manageTokenRows } from '../links/tokens.js';
+import { NO_HISTORY, outboxWrites } from '../notifications/outbox.js';
+import type { IssuedLinks } from './changes.js';
+import { claimIdempotencyKey, idempotentResponseWrite, requestHash } from './idempotency.js';
+import { chooseMode, HOUR, pickSlot, placement, runWithSlotConflicts } from './placing.js';
+import { activeCompanions, type BookingRow, companionsOf, countUpcomingSql } from './repository.js';
+import type { Booking, CompanionInput, CreateBooking } from './schemas.js';
+import type { BookingServiceDeps } from './service-deps.js';
+
+/** Booking a session: three statements, the database deciding any race (see create). */
+export function createBookingCreation(deps: BookingServiceDeps) {
+  const { db, clock, config } = deps;
+  const { manageUrl, viewOf, newCompanions, tooManyCompanions } = deps.changes;
+
+  /**
+   * What a booking's decision reads, after the student's lock: slot inputs, the student's upcoming
+   * sessions and, when a companion gives categories, the category dimensions. Built once.
+   */
+  const upcoming = countUpcomingSql(sql.placeholder('studentId'), sql.placeholder('now'));
+  const bookingInputs = {
+    plain: deps.availability.preparedSlotInputs('liaison_booking_inputs', {
+      upcoming,
+      dimensions: sql<Dimension[]>`'[]'::jsonb`,
+    }),
+    withCategories: deps.availability.preparedSlotInputs('liaison_booking_inputs_categories', {
+      upcoming,
+      dimensions: deps.categories.dimensionsSql(),
+    }),
+  };
+
+  /** Companions' categories against the defined ones: 422 naming the first companion's bad values. */
+  function checkCompanionCategories(
+    inputs: CompanionInput[],
+    dimensions: Dimension[],
+    pointer: (index: number) => string,
+  ) {
+    for (const [index, input] of inputs.entries()) {
+      if (input.categories) assertCategories(dimensions, input.categories, pointer(index));
+    }
+  }
+
+  /**
+   * The first response again, with newly issued links (the first ones were never stored). The links
+   * an earlier response returned are revoked, so replays cannot pile up live tokens; emailed links
+   * are untouched.
+   */
+  async function replay(executor: Executor, stored: Booking, now: Date): Promise<Booking> {
+    const [booking] = await executor.select().from(bookings).where(eq(bookings.id, stored.id));
+    if (!booking) return stored;
+    const active = activeCompanions(await companionsOf(executor, [booking.id]));
+    const { tokens, rows } = manageTokenRows(
+      [null, ...active.map((companion) => companion.id)].map((companionId) => ({
+        bookingId: booking.id,
+        endsAt: booking.endsAt,
+        companionId,
+        issuedVia: 'response' as const,
+        now,
+      })),
+    );
+    await writeTogether(executor, {
+      revoked_links: executor
+        .update(manageTokens)
+        .set({ revokedAt: now })
+        .where(
+          and(
+            eq(manageTokens.bookingId, booking.id),
+            eq(manageTokens.issuedVia, 'response'),
+            isNull(manageTokens.revokedAt),
+          ),
+        ),
+      new_links: executor.insert(manageTokens).values(rows),
+    });
+    const [studentToken, ...companionTokens] = tokens as [string, ...string[]];
+    const links: IssuedLinks = {
+      manage: manageUrl(booking.id, studentToken),
+      companions: active.map((companion, index) => ({
+        companionId: companion.id,
+        manage: manageUrl(booking.id, companionTokens[index] as string),
+      })),
+    };
+    return { ...stored, links };
+  }
+  return {
+    /**
+     * A booking in three statements (four with an Idempotency-Key): lock the student (1); read
+     * everything the decision needs at once, after the lock (2); write the booking, companions,
+     * links, feed event, webhook deliveries, emails and the stored response together (3).
+     */
+    async create(user: AuthUser, input: CreateBooking, options: { idempotencyKey?: string } = {}) {
+      const now = clock.now();
+      const companionInputs = [...(input.companion ? [input.companion] : []), ...(input.companions ?? [])];
+      const startMs = Date.parse(input.start);
+      return runWithSlotConflicts(() =>
+        retryingStalePlans(() =>
+          transaction(db, async (tx) => {
+            const key = options.idempotencyKey;
+            if (key) {
+              const claim = await claimIdempotencyKey(tx, user.sub, key, requestHash(input), now);
+              if (claim) return { booking: await replay(tx, claim.replay as Booking, now), replayed: true };
+            }
+            // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
+            const student = await deps.categories.lockStudent(user, tx);
+            const withCategories = companionInputs.some((companion) => companion.categories);
+            const inputs = await (withCategories ? bookingInputs.withCategories : bookingInputs.plain)(
+              tx,
+              input.librarianId,
+              startMs - HOUR,
+              startMs + HOUR,
+              { studentId: student.id, now },
+            );
+            checkCompanionCategories(companionInputs, inputs?.extra.dimensions ?? [], (index) =>
+              input.companion && index === 0
+                ? '/companion/categories'
+                : `/companions/${index - (input.companion ? 1 : 0)}/categories`,
+            );
+            if ((inputs?.extra.upcoming ?? 0) >= config.bookingLimitPerStudent) {
+              throw new RuleViolation(
+                'booking_limit_reached',
+                `You already have ${config.bookingLimitPerStudent} upcoming sessions; cancel one or wait until one has taken place.`,
+              );
+            }
+            const { librarian, slot, bufferMinutes } = pickSlot(inputs, input.librarianId, startMs);
+            if (companionInputs.length > librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
+            const mode = chooseMode(slot.modes, input.mode);
+            const booking: BookingRow = {
+              id: randomUUID(),
+              librarianId: librarian.id,
+              studentId: student.id,
+              studentRef: `s:${student.id}`,
+              source: 'booked',
+              ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
+              status: 'confirmed',
+              topic: input.topic ?? null,
+              studentTimeZone: input.timeZone ?? null,
+              studentCategories: student.categories,
+              attendance: null,
+              cancelledAt: null,
+              cancelledBy: null,
+              cancellationReason: null,
+              lateCancellation: false,
+              sequence: 0,
+              createdAt: now,
+              updatedAt: now,
+            };
+            const added = newCompanions(tx, booking, companionInputs, now);
+            const studentLink = manageTokenRows([
+              { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },
+            ]);
+            const created = viewOf({ librarian, student }, booking, added.rows);
+            await writeTogether(tx, {
+              new_booking: tx.insert(bookings).values(booking),
+              new_booking_link: tx.insert(manageTokens).values(studentLink.rows),
+              ...added.writes,
+              ...eventWrites(tx, {
+                bookingId: booking.id,
+                actor: `student:${user.email ?? user.sub}`,
+                action: 'created',
+                after: created,
+                at: now,
+              }),
+              ...outboxWrites(
+                tx,
+                deps.outbox,
+                { kind: 'booking_created', now },
+                { booking, librarian, student, companions: added.rows },
+                NO_HISTORY,
+              ),
+              // Only hashes of tokens are kept, so the stored response has no links; a replay mints fresh ones.
+              ...(key ? { stored_response: idempotentResponseWrite(tx, user.sub, key, 201, created) } : {}),
+            });
+            const links: IssuedLinks = {
+              manage: manageUrl(booking.id, studentLink.tokens[0] as string),
+              companions: added.links,
+            };
+            return { booking: { ...created, links }, replayed: false };
+          }),
+        ),
+      );
+    },
+  };
+}
