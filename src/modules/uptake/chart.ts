@@ -1,6 +1,6 @@
 import { escapeMarkup } from '../../text/markup.js';
+import { type GroupLabeller, groupLabeller } from './labels.js';
 import type { CompanionEffectReport, UptakeReport } from './schemas.js';
-import { type GroupLabeller, groupLabeller } from './service.js';
 
 export type ChartMetric = 'attendanceRate' | 'bookings' | 'uptakeRate';
 
