@@ -1,0 +1,61 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { compareCsv } from '../../modules/uptake/render.js';
+import { type PageContext, requireRole } from '../layout/page.js';
+import { compareSentence } from './sentences.js';
+import { type AnalyticsPageDeps, academicYearOf, analyticsPages } from './shared.js';
+
+/** Before and after: two periods compared. */
+export async function comparePages(app: FastifyInstance, deps: AnalyticsPageDeps) {
+  const { context, today, startMonth, readPeriod, attempt, readCommon, readBy, pageView, downloadRoute } =
+    analyticsPages(app, deps);
+
+  async function readCompare(request: FastifyRequest, page: PageContext) {
+    const common = await readCommon(request, page);
+    const thisYear = academicYearOf(today(), startMonth);
+    const before = readPeriod(page, common.query, 'before', common.options, `year:${thisYear - 1}`);
+    const after = readPeriod(page, common.query, 'after', common.options, `year:${thisYear}`);
+    const errors = [...before.errors, ...after.errors, ...common.errors];
+    const by = readBy(page, common, errors);
+    if (errors.length === 0 && after.from <= before.to) {
+      errors.push({ field: 'afterPeriod', message: page.t('analytics.compare.overlap') });
+    }
+    const serviceQuery = {
+      ...common.filters,
+      by,
+      beforeFrom: before.from,
+      beforeTo: before.to,
+      afterFrom: after.from,
+      afterTo: after.to,
+      ...(common.hesa ? { disclosure: 'hesa' as const } : {}),
+    };
+    const form = { ...common, before, after, by, errors, serviceQuery };
+    const report = await attempt(
+      form,
+      () => deps.uptake.compare(serviceQuery),
+      (pointer) => (pointer === '/by' ? 'by' : pointer.startsWith('/after') ? 'afterPeriod' : 'beforePeriod'),
+    );
+    return { form, report };
+  }
+
+  app.get('/analytics/compare', { config: { page: true } }, async (request, reply) => {
+    if (!requireRole(request, reply, deps, 'analyst')) return reply;
+    const page = context(request);
+    const { form, report } = await readCompare(request, page);
+    return reply.code(form.errors.length > 0 ? 400 : 200).view('analytics/compare', {
+      ...(await pageView(request, page, form)),
+      title: page.t('analytics.compare.title'),
+      report,
+      sentences: report ? report.rows.map((row) => compareSentence(row, page.t, page.fmt.locale)) : [],
+    });
+  });
+
+  downloadRoute('/analytics/compare.csv', '/analytics/compare', async (request, page) => {
+    const { report } = await readCompare(request, page);
+    if (!report) return null;
+    const { studentCounts, ...body } = report;
+    return {
+      name: `before-after-${body.by}-${body.before.from}-to-${body.after.to}.csv`,
+      body: compareCsv(body, studentCounts),
+    };
+  });
+}
