@@ -17,7 +17,8 @@ import { feedbackPageRoutes } from './feedback/routes.js';
 import { pageContext, safeNext } from './layout/page.js';
 import { type SessionStore, sameToken } from './session.js';
 import { signInRoutes } from './sign-in/routes.js';
-import { staffAvailabilityRoutes, staffRoutes } from './staff/routes.js';
+import { staffAvailabilityRoutes } from './staff/availability.js';
+import { staffRoutes } from './staff/routes.js';
 import { studentRoutes } from './student/routes.js';
 
 export type { WebDeps } from './deps.js';
