@@ -15,8 +15,9 @@ import { analyticsRoutes } from './analytics/routes.js';
 import type { WebDeps } from './deps.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
 import { pageContext, safeNext } from './layout/page.js';
-import { type SessionStore, sameToken } from './session.js';
+import { sameToken } from './session.js';
 import { signInRoutes } from './sign-in/routes.js';
+import { attendanceFormRoutes } from './staff/attendance.js';
 import { staffAvailabilityRoutes } from './staff/availability.js';
 import { staffRoutes } from './staff/routes.js';
 import { studentRoutes } from './student/routes.js';
@@ -187,6 +188,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(studentRoutes, deps);
   await app.register(staffRoutes, deps);
   await app.register(staffAvailabilityRoutes, deps);
+  await app.register(attendanceFormRoutes, deps);
   await app.register(adminRoutes, deps);
   await app.register(adminTaxonomyRoutes, deps);
   await app.register(analyticsRoutes, deps);

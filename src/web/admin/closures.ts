@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { readDateRange, UUID } from '../layout/forms.js';
-import { type PageError, requireRole } from '../layout/page.js';
+import { type PageError, pageUser } from '../layout/page.js';
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
 
 /** Library-wide closures: the list, adding one and lifting one. */
@@ -29,13 +29,11 @@ export async function closuresPages(app: FastifyInstance, deps: AdminPageDeps) {
   }
 
   app.get('/admin/closures', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     return renderClosures(request, reply, {}, []);
   });
 
   app.post('/admin/closures', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const user = requireRole(request, reply, deps, 'admin');
-    if (!user) return reply;
+    const user = pageUser(request);
     const page = context(request);
     const form = request.body ?? {};
     const { from, to, errors } = readDateRange(page, form);
@@ -52,7 +50,6 @@ export async function closuresPages(app: FastifyInstance, deps: AdminPageDeps) {
     '/admin/closures/:closureId/remove',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { closureId: string } }>, reply) => {
-      if (!requireRole(request, reply, deps, 'admin')) return reply;
       if (!UUID.test(request.params.closureId)) return reply.callNotFound();
       await deps.availability.deleteOverride(null, request.params.closureId);
       return reply.redirect('/admin/closures', 303);

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../errors.js';
-import { requireRole } from '../layout/page.js';
 import { sameToken } from '../session.js';
 import { type AdminPageDeps, adminContext } from './shared.js';
 
@@ -9,7 +8,6 @@ export async function importsPages(app: FastifyInstance, deps: AdminPageDeps) {
   const context = adminContext(deps);
 
   app.get('/admin/imports', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     return reply.view('admin/imports', {
       ...page,
@@ -21,7 +19,6 @@ export async function importsPages(app: FastifyInstance, deps: AdminPageDeps) {
   });
 
   app.post('/admin/imports', { config: { page: true, csrfInHandler: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     let csv = '';
     let skipInvalid = false;

@@ -2,8 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { EMAIL, UUID } from '../layout/forms.js';
-import { knownValue, type PageError, requireRole } from '../layout/page.js';
+import { knownValue, type PageError, pageUser } from '../layout/page.js';
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
+
+/** Notices the librarians page shows after a change redirected to it (?notice=…). */
+export const LIBRARIAN_NOTICES = ['added', 'saved', 'deactivated'] as const;
 
 /** Librarians: the list, adding one, editing, and deactivating with what it affects. */
 export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps) {
@@ -26,7 +29,7 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
       librarians,
       form,
       errors,
-      notice: knownValue((request.query as Form | undefined)?.notice, ['added', 'saved', 'deactivated'] as const),
+      notice: knownValue((request.query as Form | undefined)?.notice, LIBRARIAN_NOTICES),
     });
   }
 
@@ -43,18 +46,15 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
   }
 
   app.get('/admin', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     return reply.view('admin/home', { ...page, title: page.t('admin.title') });
   });
 
   app.get('/admin/librarians', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     return renderLibrarians(request, reply, {}, []);
   });
 
   app.post('/admin/librarians', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     const form = request.body ?? {};
     const errors: PageError[] = [];
@@ -109,7 +109,6 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
     '/admin/librarians/:id/edit',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      if (!requireRole(request, reply, deps, 'admin')) return reply;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       return renderEdit(request, reply, null, []);
     },
@@ -119,7 +118,6 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
     '/admin/librarians/:id/edit',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      if (!requireRole(request, reply, deps, 'admin')) return reply;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const page = context(request);
       const form = request.body ?? {};
@@ -152,8 +150,7 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
     '/admin/librarians/:id/deactivate',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      const user = requireRole(request, reply, deps, 'admin');
-      if (!user) return reply;
+      const user = pageUser(request);
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const page = context(request);
       const librarian = await deps.librarians.get(user, request.params.id);
@@ -171,8 +168,7 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
     '/admin/librarians/:id/deactivate',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      const user = requireRole(request, reply, deps, 'admin');
-      if (!user) return reply;
+      const user = pageUser(request);
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const librarian = await deps.librarians.get(user, request.params.id);
       if (request.body?.upcoming === 'cancel') {

@@ -1,5 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
+import { areaAccess } from '../layout/page.js';
 import { categoriesPages } from './categories.js';
 import { closuresPages } from './closures.js';
 import { emailsPages } from './emails.js';
@@ -12,6 +13,7 @@ const CSV_LIMIT_BYTES = 5 * 1024 * 1024;
 
 /** Admin pages: librarians, closures, imports of past sessions and email problems. */
 export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
+  areaAccess(app, deps, 'admin');
   await app.register(multipart, { limits: { files: 1, fileSize: CSV_LIMIT_BYTES, fields: 10 } });
   await librariansPages(app, deps);
   await closuresPages(app, deps);
@@ -21,6 +23,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
 
 /** Admin pages for the taxonomy and the denominators: categories, terms and cohort sizes. */
 export async function adminTaxonomyRoutes(app: FastifyInstance, deps: AdminPageDeps) {
+  areaAccess(app, deps, 'admin');
   await categoriesPages(app, deps);
   await termsPages(app, deps);
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { ISO_DATE } from '../layout/forms.js';
-import { type PageError, requireRole } from '../layout/page.js';
+import type { PageError } from '../layout/page.js';
 import { type AdminPageDeps, adminContext, BLANK, type Form } from './shared.js';
 
 /** Terms and the cohort sizes that are the denominators of uptake figures. */
@@ -46,12 +46,10 @@ export async function termsPages(app: FastifyInstance, deps: AdminPageDeps) {
   }
 
   app.get('/admin/terms', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     return renderTerms(request, reply, null, []);
   });
 
   app.post('/admin/terms', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    if (!requireRole(request, reply, deps, 'admin')) return reply;
     const page = context(request);
     const form = request.body ?? {};
     const errors: PageError[] = [];

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { compareCsv } from '../../modules/uptake/render.js';
-import { type PageContext, requireRole } from '../layout/page.js';
+import type { PageContext } from '../layout/page.js';
 import { compareSentence } from './sentences.js';
 import { type AnalyticsPageDeps, academicYearOf, analyticsPages } from './shared.js';
 
@@ -38,7 +38,6 @@ export async function comparePages(app: FastifyInstance, deps: AnalyticsPageDeps
   }
 
   app.get('/analytics/compare', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
     const page = context(request);
     const { form, report } = await readCompare(request, page);
     return reply.code(form.errors.length > 0 ? 400 : 200).view('analytics/compare', {

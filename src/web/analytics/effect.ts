@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { feedbackCsv } from '../../modules/feedback/csv.js';
 import { renderEffectChart } from '../../modules/uptake/chart.js';
 import { companionEffectCsv } from '../../modules/uptake/render.js';
-import { type PageContext, requireRole } from '../layout/page.js';
+import type { PageContext } from '../layout/page.js';
 import { effectSentence } from './sentences.js';
 import { type AnalyticsPageDeps, academicYearOf, analyticsPages, chartText } from './shared.js';
 
@@ -36,7 +36,6 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
   }
 
   app.get('/analytics/companion-effect', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
     const page = context(request);
     const { form, report } = await readEffect(request, page);
     return reply.code(form.errors.length > 0 ? 400 : 200).view('analytics/effect', {

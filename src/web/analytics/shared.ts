@@ -6,7 +6,7 @@ import { groupLabeller, type LabelWords } from '../../modules/uptake/service.js'
 import type { WebDeps } from '../deps.js';
 import { ISO_DATE, UUID } from '../layout/forms.js';
 import type { Translate } from '../layout/i18n.js';
-import { type PageContext, type PageError, pageContext, requireRole } from '../layout/page.js';
+import { type PageContext, type PageError, pageContext } from '../layout/page.js';
 
 /** What the analytics pages use of the web front's services. */
 export type AnalyticsPageDeps = Pick<
@@ -268,7 +268,6 @@ export function analyticsPages(app: FastifyInstance, deps: AnalyticsPageDeps) {
     produce: (request: FastifyRequest, page: PageContext) => Promise<{ name: string; body: string } | null>,
   ) {
     app.get(url, { config: { page: true } }, async (request, reply) => {
-      if (!requireRole(request, reply, deps, 'analyst')) return reply;
       const file = await produce(request, context(request));
       if (!file) return reply.redirect(`${pagePath}${queryOf(request)}`, 303);
       const csv = file.name.endsWith('.csv');

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type ChartMetric, renderChart } from '../../modules/uptake/chart.js';
 import { uptakeCsv } from '../../modules/uptake/render.js';
-import { type PageContext, requireRole } from '../layout/page.js';
+import type { PageContext } from '../layout/page.js';
 import {
   type AnalyticsPageDeps,
   academicYearOf,
@@ -58,7 +58,6 @@ export async function uptakePages(app: FastifyInstance, deps: AnalyticsPageDeps)
   }
 
   app.get('/analytics', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'analyst')) return reply;
     const page = context(request);
     const { form, report } = await readUptake(request, page);
     const metric = form.metric ?? 'attendanceRate';

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Role } from '../../plugins/auth.js';
 import { isCanonicalTimeZone } from '../../time/zone.js';
 import type { WebSession } from '../session.js';
@@ -13,6 +13,8 @@ declare module 'fastify' {
     csrfToken: string;
     /** The zone the person chose (kept in their session, or a visitor's cookie), or null. */
     chosenTimeZone: string | null;
+    /** The person an area's access rule let in (areaAccess), on that area's pages. */
+    pageUser?: AuthUser;
   }
   interface FastifyContextConfig {
     /** A server-rendered page: errors become HTML pages, not problem+json. */
@@ -159,6 +161,12 @@ export function requireRole(
   reply: FastifyReply,
   deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
   role: 'librarian' | 'admin' | 'analyst',
+): AuthUser | null;
+export function requireRole(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
+  role: 'librarian' | 'admin' | 'analyst',
 ): AuthUser | null {
   const user = requireSignIn(request, reply);
   if (!user) return null;
@@ -180,4 +188,35 @@ export function requireRole(
     return null;
   }
   return user;
+}
+
+/** Who may use an area of pages: anyone signed in, or one role (as requireRole reads it). */
+export type AreaRule = 'signed-in' | 'librarian' | 'admin' | 'analyst';
+
+/**
+ * The one access rule of an area of pages, as `config.access` is for the API: every route the
+ * area plugin `app` registers first checks `rule` (the sign-in page, or a 403 page saying why,
+ * otherwise), and its handler reads the person with pageUser.
+ */
+export function areaAccess(
+  app: FastifyInstance,
+  deps: { catalogues: Catalogues; config: { libraryTimeZone: string } },
+  rule: AreaRule,
+): void {
+  app.addHook('preHandler', async (request, reply) => {
+    const user = rule === 'signed-in' ? requireSignIn(request, reply) : requireRole(request, reply, deps, rule);
+    if (!user) return reply;
+    request.pageUser = user;
+  });
+}
+
+/** The person an area's access rule let in; only for handlers of an area with areaAccess. */
+export function pageUser(request: FastifyRequest): AuthUser {
+  if (!request.pageUser) throw new Error(`${request.url}: pageUser read on a page without an area access rule`);
+  return request.pageUser;
+}
+
+/** The librarian an area for librarians let in (areaAccess(app, deps, 'librarian')). */
+export function pageLibrarian(request: FastifyRequest): SignedInLibrarian {
+  return pageUser(request) as SignedInLibrarian;
 }

@@ -3,10 +3,10 @@ import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import { isMeetingUrl } from '../../http/meeting-url.js';
 import { readDateRange, TIME, UUID } from '../layout/forms.js';
-import { type PageContext, type PageError, pageContext, requireRole } from '../layout/page.js';
+import { areaAccess, type PageContext, type PageError, pageContext, pageLibrarian } from '../layout/page.js';
 import type { Form, StaffPageDeps } from './shared.js';
 
-const SETTINGS = ['slotMinutes', 'bufferMinutes', 'minNoticeMinutes', 'horizonDays', 'maxCompanions'] as const;
+export const SETTINGS = ['slotMinutes', 'bufferMinutes', 'minNoticeMinutes', 'horizonDays', 'maxCompanions'] as const;
 const SETTING_LIMITS: Record<(typeof SETTINGS)[number], [number, number]> = {
   slotMinutes: [5, 480],
   bufferMinutes: [0, 240],
@@ -27,6 +27,7 @@ function formRows(form: Form): number {
 
 /** The librarian's availability editor and time off, as forms (no dragging needed). */
 export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffPageDeps) {
+  areaAccess(app, deps, 'librarian');
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
@@ -87,8 +88,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
   }
 
   app.get('/staff/availability', { config: { page: true } }, async (request, reply) => {
-    const user = requireRole(request, reply, deps, 'librarian');
-    if (!user) return reply;
+    const user = pageLibrarian(request);
     return renderEditor(request, reply, user.librarianId, null, []);
   });
 
@@ -96,8 +96,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
     '/staff/availability',
     { config: { page: true } },
     async (request: FastifyRequest<{ Body: Form }>, reply) => {
-      const user = requireRole(request, reply, deps, 'librarian');
-      if (!user) return reply;
+      const user = pageLibrarian(request);
       const page = context(request);
       const form = request.body ?? {};
       const errors: PageError[] = [];
@@ -181,14 +180,12 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
   }
 
   app.get('/staff/time-off', { config: { page: true } }, async (request, reply) => {
-    const user = requireRole(request, reply, deps, 'librarian');
-    if (!user) return reply;
+    const user = pageLibrarian(request);
     return renderTimeOff(request, reply, user.librarianId, { kind: 'closed' }, []);
   });
 
   app.post('/staff/time-off', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const user = requireRole(request, reply, deps, 'librarian');
-    if (!user) return reply;
+    const user = pageLibrarian(request);
     const page = context(request);
     const form = request.body ?? {};
     const { to, errors } = readDateRange(page, form);
@@ -227,8 +224,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
     '/staff/time-off/:overrideId/remove',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { overrideId: string } }>, reply) => {
-      const user = requireRole(request, reply, deps, 'librarian');
-      if (!user) return reply;
+      const user = pageLibrarian(request);
       if (!UUID.test(request.params.overrideId)) return reply.callNotFound();
       await deps.availability.deleteOverride(user.librarianId, request.params.overrideId);
       return reply.redirect('/staff/time-off', 303);

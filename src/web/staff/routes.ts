@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
-import { DomainError } from '../../errors.js';
 import type { Booking } from '../../modules/bookings/schemas.js';
 import { ISO_DATE } from '../layout/forms.js';
-import { type PageContext, type PageError, pageContext, requireRole, requireSignIn } from '../layout/page.js';
+import { areaAccess, type PageContext, type PageError, pageContext, pageLibrarian } from '../layout/page.js';
 import type { Form, StaffPageDeps } from './shared.js';
 
 const DAY = 86_400_000;
@@ -12,6 +11,7 @@ const WEEK_AHEAD_DAYS = 8;
 
 /** A librarian's own day: sessions, attendance, walk-ins and the calendar feed. */
 export async function staffRoutes(app: FastifyInstance, deps: StaffPageDeps) {
+  areaAccess(app, deps, 'librarian');
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
 
@@ -26,8 +26,7 @@ export async function staffRoutes(app: FastifyInstance, deps: StaffPageDeps) {
   }
 
   app.get('/staff', { config: { page: true } }, async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
-    const user = requireRole(request, reply, deps, 'librarian');
-    if (!user) return reply;
+    const user = pageLibrarian(request);
     const page = context(request);
     const nowMs = clock.now().getTime();
     const todayStart = DateTime.fromMillis(nowMs, { zone: page.timeZone }).startOf('day');
@@ -66,39 +65,14 @@ export async function staffRoutes(app: FastifyInstance, deps: StaffPageDeps) {
     });
   });
 
-  app.post(
-    '/bookings/:id/attendance',
-    { config: { page: true } },
-    async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
-      const user = requireSignIn(request, reply);
-      if (!user) return reply;
-      const form = request.body ?? {};
-      const student = form.student === 'attended' || form.student === 'no_show' ? form.student : null;
-      const companions = Object.entries(form)
-        .filter(([name, value]) => name.startsWith('companion_') && (value === 'yes' || value === 'no'))
-        .map(([name, value]) => ({ companionId: name.slice('companion_'.length), attended: value === 'yes' }));
-      const back = `/bookings/${request.params.id}`;
-      if (!student) return reply.redirect(`${back}?notice=attendanceMissing`, 303);
-      try {
-        await deps.bookings.recordAttendance(request.params.id, { user, manageToken: null }, { student, companions });
-      } catch (error) {
-        if (!(error instanceof DomainError) || error.status >= 500 || error.status === 404) throw error;
-        return reply.redirect(`${back}?notice=attendanceRefused`, 303);
-      }
-      return reply.redirect(`${back}?notice=attendance`, 303);
-    },
-  );
-
   app.get('/staff/calendar', { config: { page: true } }, async (request, reply) => {
-    const user = requireRole(request, reply, deps, 'librarian');
-    if (!user) return reply;
+    const _user = pageLibrarian(request);
     const page = context(request);
     return reply.view('staff/calendar', { ...page, title: page.t('staff.calendar.title'), feedUrl: null });
   });
 
   app.post('/staff/calendar', { config: { page: true } }, async (request, reply) => {
-    const user = requireRole(request, reply, deps, 'librarian');
-    if (!user) return reply;
+    const user = pageLibrarian(request);
     const page = context(request);
     const { url } = await deps.calendar.rotateFeedToken(user.librarianId);
     // Shown once: only its hash is kept.
@@ -124,13 +98,11 @@ export async function staffRoutes(app: FastifyInstance, deps: StaffPageDeps) {
   }
 
   app.get('/staff/record', { config: { page: true } }, async (request, reply) => {
-    if (!requireRole(request, reply, deps, 'librarian')) return reply;
     return renderRecord(request, reply, { minutes: '30', mode: 'in_person', friend: 'no', attendance: 'attended' }, []);
   });
 
   app.post('/staff/record', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const user = requireRole(request, reply, deps, 'librarian');
-    if (!user) return reply;
+    const user = pageLibrarian(request);
     const page = context(request);
     const form = request.body ?? {};
     const errors: PageError[] = [];

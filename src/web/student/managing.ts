@@ -6,7 +6,7 @@ import { knownValue, type PageContext, type PageError, requireSignIn } from '../
 import { type Form, type Reply, type StudentPageDeps, studentPages, WEEKS_SHOWN } from './shared.js';
 
 /** Notices a booking page shows after a change redirected to it (?notice=…). */
-const BOOKING_NOTICES = [
+export const BOOKING_NOTICES = [
   'moved',
   'cancelled',
   'friendSaved',

@@ -27,6 +27,15 @@ export type Form = Record<string, string | undefined>;
 export type Reply = FastifyReply;
 
 export const WEEKS_SHOWN = 3;
+
+/** Refusals the pages word from the catalogue (rule.<code>); others show the service's message. */
+export const RULES_WORDED = [
+  'booking_limit_reached',
+  'overlapping_booking',
+  'too_many_companions',
+  'session_started',
+  'booking_cancelled',
+] as const;
 export const DAY = 86_400_000;
 
 /** The offered slots of a librarian, for the viewer's zone, grouped by local day. */
@@ -90,14 +99,7 @@ export function studentPages(deps: StudentPageDeps) {
   }
 
   function ruleMessage(page: PageContext, error: DomainError): string {
-    const known = [
-      'booking_limit_reached',
-      'overlapping_booking',
-      'too_many_companions',
-      'session_started',
-      'booking_cancelled',
-    ];
-    return known.includes(error.code)
+    return (RULES_WORDED as readonly string[]).includes(error.code)
       ? page.t(`rule.${error.code}`, { limit: config.bookingLimitPerStudent })
       : error.message;
   }

@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LIBRARIAN_NOTICES } from '../../src/web/admin/librarians.js';
+import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
+import { MESSAGES_DIR } from '../../src/web/layout/i18n.js';
+import { SETTINGS } from '../../src/web/staff/availability.js';
+import { BOOKING_NOTICES } from '../../src/web/student/managing.js';
+import { RULES_WORDED } from '../../src/web/student/shared.js';
+
+// Keys the pages build at run time (`booking.notice.${notice}`, `'mode.' + mode`): each family
+// with every value it can take, in every language's catalogue (issue 23). The literal lists are
+// the domain's own values (the API's enums, the feedback form's questions); the exported ones
+// are the lists the code itself accepts, so a value added there is checked here too.
+
+const FAMILIES: Record<string, readonly (string | number)[]> = {
+  'booking.notice.': BOOKING_NOTICES,
+  'admin.librarians.notice.': LIBRARIAN_NOTICES,
+  'rule.': RULES_WORDED,
+  'analytics.group.': [...FIXED_GROUPS, ...PERIOD_SPLITS, 'all'],
+  'mode.': ['in_person', 'online'],
+  'role.': ['student', 'librarian', 'analyst', 'admin'],
+  'friendStatus.': ['invited', 'declined', 'removed'],
+  'weekday.': [1, 2, 3, 4, 5, 6, 7],
+  'staff.timeOff.kind.': ['closed', 'open'],
+  'feedback.bookMyself.': ['question', 'yes', 'maybe', 'no'],
+  'feedback.nervous.': ['question', 1, 2, 3, 4, 5],
+  'feedback.useful.': ['question', 1, 2, 3, 4, 5],
+  'feedback.error.': ['nervous', 'useful', 'bookMyself', 'comment'],
+};
+/** Families of two-part keys: `error.${kind}.title` and `.body`, and the like. */
+const PAIRS: [string, readonly string[], readonly string[]][] = [
+  ['error.', ['notFound', 'forbidden', 'unavailable', 'server', 'request'], ['title', 'body']],
+  ['feedback.', ['unknown', 'expired'], ['title', 'body']],
+  ['staff.availability.', SETTINGS, ['invalid']],
+];
+
+const languages = readdirSync(MESSAGES_DIR).filter((file) => file.endsWith('.json'));
+
+describe('keys built at run time', () => {
+  it.each(languages)('are all in %s', (file) => {
+    const catalogue = JSON.parse(readFileSync(path.join(MESSAGES_DIR, file), 'utf8')) as Record<string, string>;
+    const wanted = [
+      ...Object.entries(FAMILIES).flatMap(([prefix, values]) => values.map((value) => `${prefix}${value}`)),
+      ...PAIRS.flatMap(([prefix, middles, ends]) =>
+        middles.flatMap((middle) => ends.map((end) => `${prefix}${middle}.${end}`)),
+      ),
+    ];
+    expect(wanted.length).toBeGreaterThan(80);
+    expect(wanted.filter((key) => catalogue[key] === undefined)).toEqual([]);
+  });
+});
