@@ -50,8 +50,8 @@ import {
   sendProblem,
 } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { loadCatalogues } from './text/i18n.js';
 import type { Clock } from './time/clock.js';
-import { loadCatalogues } from './web/layout/i18n.js';
 import { createPageCookies, loadPageCookieKey } from './web/page-cookies.js';
 import { renderErrorPage, VIEWS_DIR, webPlugin } from './web/plugin.js';
 import { createSessionStore } from './web/session.js';
@@ -139,7 +139,8 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   const bookings = createBookingService({ db, clock, config, outbox, changes, librarians, availability, categories });
   const companions = createCompanionService({ db, clock, changes, librarians, categories });
   const notifications = createNotificationService({ db, clock });
-  const calendar = createCalendarService({ db, clock, config });
+  const catalogues = loadCatalogues(messagesDir);
+  const calendar = createCalendarService({ db, clock, config, catalogues });
   const terms = createTermService({ db, categories });
   const uptake = createUptakeService({ db, clock, config, categories });
   const imports = createImportService({ db, clock, categories });
@@ -321,7 +322,6 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
     { prefix: '/api/v1' },
   );
 
-  const catalogues = loadCatalogues(messagesDir);
   app.decorateRequest('session', null);
   app.decorateRequest('csrfToken', '');
   app.decorateRequest('chosenTimeZone', null);

@@ -92,7 +92,7 @@ async function main() {
     await runMigrations(handle);
     const [existing] = await handle.db.select({ total: count() }).from(librariansTable);
     if ((existing?.total ?? 0) > 0) {
-      console.log(`The database already has ${existing?.total} librarian(s); seed-demo only fills an empty one.`);
+      console.log(`The database already has librarians (${existing?.total}); seed-demo only fills an empty one.`);
       return;
     }
     const librarians = createLibrarianService({ db: handle.db, clock: systemClock, config });

@@ -120,7 +120,7 @@ describe('admin pages', () => {
     await admin.getByRole('button', { name: 'Import' }).click();
     await admin.waitForLoadState('load');
     expect(await admin.getByRole('status').first().textContent()).toContain(
-      'Imported 2 session(s); 0 were already there; 1 row(s) skipped.',
+      'Imported 2 sessions; 0 were already there; 1 row skipped.',
     );
     await admin.context().close();
   });

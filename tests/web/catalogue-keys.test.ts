@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MESSAGES_DIR } from '../../src/text/i18n.js';
 import { LIBRARIAN_NOTICES } from '../../src/web/admin/librarians.js';
 import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
-import { MESSAGES_DIR } from '../../src/web/layout/i18n.js';
 import { SETTINGS } from '../../src/web/staff/availability.js';
 import { BOOKING_NOTICES } from '../../src/web/student/managing.js';
 import { RULES_WORDED } from '../../src/web/student/shared.js';
@@ -27,6 +27,10 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'feedback.nervous.': ['question', 1, 2, 3, 4, 5],
   'feedback.useful.': ['question', 1, 2, 3, 4, 5],
   'feedback.error.': ['nervous', 'useful', 'bookMyself', 'comment'],
+  'email.label.': ['was', 'now', 'when', 'yourTime', 'where', 'with', 'student', 'companion', 'topic', 'reason'],
+  'email.link.': ['student', 'companion', 'librarian'],
+  'email.feedback.yours.': ['one', 'other'],
+  'calendar.label.': ['student', 'companion', 'topic', 'booking'],
 };
 /** Families of two-part keys: `error.${kind}.title` and `.body`, and the like. */
 const PAIRS: [string, readonly string[], readonly string[]][] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { loadCatalogues } from '../../src/text/i18n.js';
 import { compareSentence, effectSentence, pValueWords } from '../../src/web/analytics/sentences.js';
-import { loadCatalogues } from '../../src/web/layout/i18n.js';
 
 // The plain-English reading of the companion effect and of before-and-after: the figures are
 // literals (Newcombe 1998b, table II, example (a): 56/70 against 48/80), the sentences written out.

@@ -148,7 +148,9 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
   function tooManyCompanions(max: number): RuleViolation {
     return new RuleViolation(
       'too_many_companions',
-      max === 0 ? 'This librarian does not take companions.' : `This librarian allows at most ${max} companion(s).`,
+      max === 0
+        ? 'This librarian does not take companions.'
+        : `This librarian allows at most ${max} ${max === 1 ? 'companion' : 'companions'}.`,
       [{ pointer: '/companion', in: 'body', message: `at most ${max}` }],
     );
   }

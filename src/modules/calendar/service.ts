@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { bookings, librarians } from '../../db/schema.js';
 import { NotFound } from '../../errors.js';
+import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
 import type { Clock } from '../../time/clock.js';
 import { authorize, type Caller } from '../bookings/access.js';
 import { generateManageToken, hashManageToken } from '../links/tokens.js';
@@ -14,8 +15,17 @@ const DAY = 86_400_000;
 /** A subscription feed shows the last 30 days and what is booked ahead. */
 const FEED_PAST_DAYS = 30;
 
-export function createCalendarService(deps: { db: Database; clock: Clock; config: Pick<Config, 'publicUrl'> }) {
+export function createCalendarService(deps: {
+  db: Database;
+  clock: Clock;
+  config: Pick<Config, 'publicUrl'>;
+  /** The message catalogue calendar text is worded from (default: src/text/messages). */
+  catalogues?: Catalogues;
+}) {
   const { db, clock, config } = deps;
+  // English until people have a language of their own.
+  const t = (deps.catalogues ?? loadCatalogues()).translator('en');
+  const line = (label: string, value: string) => t('calendar.line', { label: t(`calendar.label.${label}`), value });
 
   return {
     /** One booking's invite, for its student, its librarian, an admin or a manage link. */
@@ -27,11 +37,12 @@ export function createCalendarService(deps: { db: Database; clock: Clock; config
       const recipientCompanionId = party.kind === 'companion_link' ? party.companionId : null;
       const cancelled = isCancellation({ ...context, recipientCompanionId });
       const event = sessionEvent(
+        t,
         { ...context, recipientCompanionId, nowMs: clock.now().getTime() },
         cancelled,
         [
-          context.booking.topic ? `Topic: ${context.booking.topic}` : '',
-          `Booking: ${config.publicUrl}/bookings/${id}`,
+          context.booking.topic ? line('topic', context.booking.topic) : '',
+          line('booking', `${config.publicUrl}/bookings/${id}`),
         ].filter(Boolean),
       );
       return renderInvite(cancelled ? 'CANCEL' : 'REQUEST', [event]);
@@ -62,20 +73,23 @@ export function createCalendarService(deps: { db: Database; clock: Clock; config
       const events = contexts.map((context) => {
         const companions = context.companions.filter((companion) => companion.status === 'invited');
         const event = sessionEvent(
+          t,
           { ...context, recipientCompanionId: null, nowMs: now },
           context.booking.status === 'cancelled',
           [
-            `Student: ${context.student.name ?? 'a student'}`,
+            line('student', context.student.name ?? t('calendar.someStudent')),
             companions.length > 0
-              ? `Companion: ${companions.map((c) => c.name ?? 'a companion').join(', ')}`
-              : 'No companion',
-            context.booking.topic ? `Topic: ${context.booking.topic}` : '',
-            `Booking: ${config.publicUrl}/bookings/${context.booking.id}`,
+              ? line('companion', companions.map((c) => c.name ?? t('calendar.someCompanion')).join(', '))
+              : t('calendar.noCompanion'),
+            context.booking.topic ? line('topic', context.booking.topic) : '',
+            line('booking', `${config.publicUrl}/bookings/${context.booking.id}`),
           ].filter(Boolean),
         );
-        return companions.length > 0 ? { ...event, summary: `${event.summary} (+ companion)` } : event;
+        return companions.length > 0
+          ? { ...event, summary: t('calendar.withCompanion', { summary: event.summary }) }
+          : event;
       });
-      return renderInvite('PUBLISH', events, `Library sessions: ${librarian.name}`);
+      return renderInvite('PUBLISH', events, t('calendar.feedName', { name: librarian.name }));
     },
 
     /** A new secret feed URL; the previous one stops working. */

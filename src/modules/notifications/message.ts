@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import type { Translate } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
 import { type InviteEvent, type InviteMethod, renderInvite } from './invite.js';
 import type { NotificationKind } from './queue.js';
@@ -52,20 +53,28 @@ export function headerText(value: string): string {
   return withoutControls.replace(/\s+/g, ' ').trim();
 }
 
-function span(startMs: number, endMs: number, timeZone: string): string {
+function span(t: Translate, startMs: number, endMs: number, timeZone: string): string {
   const start = DateTime.fromMillis(startMs, { zone: timeZone });
   const end = DateTime.fromMillis(endMs, { zone: timeZone });
-  return `${start.toFormat('cccc d LLLL yyyy, HH:mm')}–${end.toFormat('HH:mm')} (${start.toFormat('ZZZZ')}, ${timeZone})`;
+  return t('email.when', {
+    start: start.toFormat('cccc d LLLL yyyy, HH:mm'),
+    end: end.toFormat('HH:mm'),
+    offset: start.toFormat('ZZZZ'),
+    zone: timeZone,
+  });
 }
 
-function when(context: Pick<MessageContext, 'booking'>): string {
-  return span(context.booking.startMs, context.booking.endMs, context.booking.timeZone);
+function when(t: Translate, context: Pick<MessageContext, 'booking'>): string {
+  return span(t, context.booking.startMs, context.booking.endMs, context.booking.timeZone);
 }
 
-function where(context: MessageContext): string {
-  return context.booking.mode === 'online'
-    ? `Online${context.booking.meetingUrl ? `: ${context.booking.meetingUrl}` : ' (the link will follow)'}`
-    : (context.booking.location ?? 'In person (the library will confirm the room)');
+function where(t: Translate, context: MessageContext): string {
+  if (context.booking.mode === 'online') {
+    return context.booking.meetingUrl
+      ? t('email.where.online', { url: context.booking.meetingUrl })
+      : t('email.where.onlineNoLink');
+  }
+  return context.booking.location ?? t('email.where.inPersonNoRoom');
 }
 
 /** Whether this recipient should see the session as cancelled: it is, or they were removed from it. */
@@ -78,122 +87,125 @@ export function isCancellation(
   return own?.status === 'removed';
 }
 
-function headline(context: MessageContext, studentName: string, librarianName: string): string {
+function headline(t: Translate, context: MessageContext, student: string, librarian: string): string {
   const { kind, recipientRole: role } = context;
-  if (kind === 'reminder') return `Reminder: library session with ${librarianName}`;
+  // The other person in the session, as this recipient knows them.
+  const other = role === 'librarian' ? student : librarian;
+  if (kind === 'reminder') return t('email.headline.reminder', { librarian });
   if (isCancellation(context)) {
     return role === 'companion' && context.booking.status !== 'cancelled'
-      ? `You are no longer invited to ${studentName}'s library session`
-      : `Cancelled: library session${role === 'librarian' ? ` with ${studentName}` : ` with ${librarianName}`}`;
+      ? t('email.headline.noLongerInvited', { student })
+      : t('email.headline.cancelled', { name: other });
   }
-  if (kind === 'booking_rescheduled')
-    return `Moved: library session${role === 'librarian' ? ` with ${studentName}` : ` with ${librarianName}`}`;
-  if (kind === 'companion_declined') return `Your companion can't come to your session with ${librarianName}`;
-  if (role === 'companion') return `${studentName} invited you to a library session with ${librarianName}`;
+  if (kind === 'booking_rescheduled') return t('email.headline.moved', { name: other });
+  if (kind === 'companion_declined') return t('email.headline.companionDeclined', { librarian });
+  if (role === 'companion') return t('email.headline.invited', { student, librarian });
   if (role === 'librarian') {
-    return kind === 'booking_created' ? `New booking: ${studentName}` : `Updated: session with ${studentName}`;
+    return kind === 'booking_created'
+      ? t('email.headline.newBooking', { student })
+      : t('email.headline.updated', { student });
   }
-  return `Confirmed: library session with ${librarianName}`;
+  return t('email.headline.confirmed', { librarian });
 }
 
 /** The email with a one-time sign-in link (15 minutes, single use). */
-export function composeSignInMessage(url: string): Pick<ComposedMessage, 'subject' | 'text' | 'html'> {
-  const lines = [
-    'Use this link to sign in to library appointments. It works once, for 15 minutes.',
-    '',
-    url,
-    '',
-    'If you did not ask to sign in, you can ignore this email: nobody can sign in without the link.',
-  ];
+export function composeSignInMessage(t: Translate, url: string): Pick<ComposedMessage, 'subject' | 'text' | 'html'> {
+  const body = t('email.signIn.body');
+  const ignore = t('email.signIn.ignore');
   return {
-    subject: 'Your sign-in link for library appointments',
-    text: lines.join('\n'),
+    subject: t('email.signIn.subject'),
+    text: [body, '', url, '', ignore].join('\n'),
     html: [
       '<!doctype html><html><body style="font-family: sans-serif">',
-      `<p>${escapeMarkup(lines[0] as string)}</p>`,
-      `<p><a href="${escapeMarkup(url)}">Sign in</a></p>`,
-      `<p>${escapeMarkup(lines[4] as string)}</p>`,
+      `<p>${escapeMarkup(body)}</p>`,
+      `<p><a href="${escapeMarkup(url)}">${escapeMarkup(t('email.signIn.link'))}</a></p>`,
+      `<p>${escapeMarkup(ignore)}</p>`,
       '</body></html>',
     ].join('\n'),
   };
 }
 
-/** Subject, plain text, HTML and invite for one recipient. Pure: all it needs is in `context`. */
-export function composeMessage(context: MessageContext): ComposedMessage {
-  const studentName = headerText(context.student.name ?? 'A student');
+/** A line of the message: what it is (which also says whether the calendar copy keeps it), its label and value. */
+type Line = {
+  key: 'was' | 'now' | 'when' | 'yourTime' | 'where' | 'with' | 'student' | 'companion' | 'topic' | 'reason';
+  value: string;
+};
+/** Lines about the time: the calendar event carries the time itself. */
+const TIME_LINES = new Set<Line['key']>(['when', 'was', 'now', 'yourTime']);
+
+/** Subject, plain text, HTML and invite for one recipient, worded by `t`. Pure: all it needs is in `context`. */
+export function composeMessage(t: Translate, context: MessageContext): ComposedMessage {
+  const studentName = headerText(context.student.name ?? t('email.aStudent'));
   const librarianName = headerText(context.librarian.name);
   const cancelled = isCancellation(context);
   const method: InviteMethod = cancelled ? 'CANCEL' : 'REQUEST';
-  const subject = headerText(`${headline(context, studentName, librarianName)}, ${when(context)}`);
+  const title = headline(t, context, studentName, librarianName);
+  const subject = headerText(t('email.subject', { headline: title, when: when(t, context) }));
   const activeCompanions = context.companions.filter((companion) => companion.status === 'invited');
 
   const isMove = context.kind === 'booking_rescheduled' && !cancelled && context.previous;
   // The student (and their friends, often from the same place) also see the time where they are.
   const theirZone = context.booking.studentTimeZone;
   const showsTheirTime = context.recipientRole !== 'librarian' && theirZone && theirZone !== context.booking.timeZone;
-  const lines: [string, string][] = [
+  const lines: Line[] = [
     ...(isMove && context.previous
-      ? ([
-          ['Was', span(context.previous.startMs, context.previous.endMs, context.booking.timeZone)],
-          ['Now', when(context)],
-        ] as [string, string][])
-      : ([['When', when(context)]] as [string, string][])),
+      ? [
+          {
+            key: 'was' as const,
+            value: span(t, context.previous.startMs, context.previous.endMs, context.booking.timeZone),
+          },
+          { key: 'now' as const, value: when(t, context) },
+        ]
+      : [{ key: 'when' as const, value: when(t, context) }]),
     ...(showsTheirTime && theirZone
-      ? ([['Your time', span(context.booking.startMs, context.booking.endMs, theirZone)]] as [string, string][])
+      ? [{ key: 'yourTime' as const, value: span(t, context.booking.startMs, context.booking.endMs, theirZone) }]
       : []),
-    ['Where', where(context)],
-    ['With', `${context.librarian.name} (librarian)`],
-    ['Student', context.student.name ?? 'A student'],
+    { key: 'where', value: where(t, context) },
+    { key: 'with', value: t('email.librarianRole', { name: context.librarian.name }) },
+    { key: 'student', value: context.student.name ?? t('email.aStudent') },
   ];
   if (activeCompanions.length > 0)
-    lines.push(['Companion', activeCompanions.map((c) => c.name ?? 'A companion').join(', ')]);
-  if (context.booking.topic) lines.push(['Topic', context.booking.topic]);
+    lines.push({ key: 'companion', value: activeCompanions.map((c) => c.name ?? t('email.aCompanion')).join(', ') });
+  if (context.booking.topic) lines.push({ key: 'topic', value: context.booking.topic });
   if (context.booking.status === 'cancelled' && context.booking.cancellationReason) {
-    lines.push(['Reason', context.booking.cancellationReason]);
+    lines.push({ key: 'reason', value: context.booking.cancellationReason });
   }
-  const linkLabel =
-    context.recipientRole === 'companion'
-      ? 'See the session, or decline'
-      : context.recipientRole === 'student'
-        ? 'Manage your booking (reschedule, cancel, change your companion)'
-        : 'The booking (sign in)';
+  const labelled = lines.map((line) => ({ ...line, label: t(`email.label.${line.key}`) }));
+  const asText = (line: { label: string; value: string }) => t('email.line', line);
+  const linkLabel = t(`email.link.${context.recipientRole}`);
+  const attached = t('email.inviteAttached');
 
   const text = [
-    headline(context, studentName, librarianName),
+    title,
     '',
-    ...lines.map(([label, value]) => `${label}: ${value}`),
+    ...labelled.map(asText),
     '',
-    ...(cancelled ? [] : [`${linkLabel}: ${context.manageUrl}`]),
+    ...(cancelled ? [] : [t('email.line', { label: linkLabel, value: context.manageUrl })]),
     '',
-    'The calendar invitation is attached.',
+    attached,
   ].join('\n');
 
   const html = [
     '<!doctype html><html><body style="font-family: sans-serif">',
-    `<h1 style="font-size: 1.2em">${escapeMarkup(headline(context, studentName, librarianName))}</h1>`,
+    `<h1 style="font-size: 1.2em">${escapeMarkup(title)}</h1>`,
     '<table>',
-    ...lines.map(
-      ([label, value]) => `<tr><th align="left">${escapeMarkup(label)}</th><td>${escapeMarkup(value)}</td></tr>`,
+    ...labelled.map(
+      ({ label, value }) => `<tr><th align="left">${escapeMarkup(label)}</th><td>${escapeMarkup(value)}</td></tr>`,
     ),
     '</table>',
     cancelled ? '' : `<p><a href="${escapeMarkup(context.manageUrl)}">${escapeMarkup(linkLabel)}</a></p>`,
-    '<p>The calendar invitation is attached.</p>',
+    `<p>${escapeMarkup(attached)}</p>`,
     '</body></html>',
   ].join('\n');
 
   // Invites are forwarded and synced to shared calendars: they carry no manage link.
-  const event = sessionEvent(
-    context,
-    cancelled,
-    lines
-      .filter(([label]) => !['When', 'Was', 'Now', 'Your time'].includes(label))
-      .map(([label, value]) => `${label}: ${value}`),
-  );
+  const event = sessionEvent(t, context, cancelled, labelled.filter((line) => !TIME_LINES.has(line.key)).map(asText));
   return { subject, text, html, ics: renderInvite(method, [event]), method };
 }
 
 /** The calendar event for a session as one recipient should see it. */
 export function sessionEvent(
+  t: Translate,
   context: Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions' | 'recipientCompanionId' | 'nowMs'>,
   cancelled: boolean,
   descriptionLines: string[],
@@ -205,7 +217,10 @@ export function sessionEvent(
     startMs: context.booking.startMs,
     endMs: context.booking.endMs,
     timeZone: context.booking.timeZone,
-    summary: `Library session: ${context.student.name ?? 'student'} with ${context.librarian.name}`,
+    summary: t('calendar.summary', {
+      student: context.student.name ?? t('calendar.aStudent'),
+      librarian: context.librarian.name,
+    }),
     description: descriptionLines.join('\n'),
     location: context.booking.mode === 'online' ? context.booking.meetingUrl : context.booking.location,
     url: context.booking.mode === 'online' ? context.booking.meetingUrl : null,
@@ -238,38 +253,37 @@ export function sessionEvent(
 export const FEEDBACK_LINK_DAYS = 14;
 
 /** The after-session email: how did it go? Three short questions behind a personal link. */
-export function composeFeedbackMessage(context: {
-  recipientRole: 'student' | 'companion';
-  librarianName: string;
-  startMs: number;
-  endMs: number;
-  timeZone: string;
-  url: string;
-}): Pick<ComposedMessage, 'subject' | 'text' | 'html'> {
+export function composeFeedbackMessage(
+  t: Translate,
+  context: {
+    recipientRole: 'student' | 'companion';
+    librarianName: string;
+    startMs: number;
+    endMs: number;
+    timeZone: string;
+    url: string;
+  },
+): Pick<ComposedMessage, 'subject' | 'text' | 'html'> {
   const librarian = headerText(context.librarianName);
-  const when = span(context.startMs, context.endMs, context.timeZone);
-  const intro =
-    context.recipientRole === 'companion'
-      ? `Thank you for going along as a friend to a library session with ${librarian} on ${when}.`
-      : `Thank you for coming to your library session with ${librarian} on ${when}.`;
-  const lines = [
-    intro,
-    '',
-    'Would you tell us how it went? Three short questions, all optional, take under a minute. Your answers help the library make these sessions less daunting for other students.',
-    '',
-    context.url,
-    '',
-    `The link is yours alone and works for ${FEEDBACK_LINK_DAYS} days; you can change your answers until then.`,
-  ];
+  const when = span(t, context.startMs, context.endMs, context.timeZone);
+  const intro = t(
+    context.recipientRole === 'companion' ? 'email.feedback.introCompanion' : 'email.feedback.introStudent',
+    {
+      librarian,
+      when,
+    },
+  );
+  const ask = t('email.feedback.ask');
+  const yours = t('email.feedback.yours', { count: FEEDBACK_LINK_DAYS });
   return {
-    subject: `How was your library session with ${librarian}?`,
-    text: lines.join('\n'),
+    subject: t('email.feedback.subject', { librarian }),
+    text: [intro, '', ask, '', context.url, '', yours].join('\n'),
     html: [
       '<!doctype html><html><body style="font-family: sans-serif">',
       `<p>${escapeMarkup(intro)}</p>`,
-      `<p>${escapeMarkup(lines[2] as string)}</p>`,
-      `<p><a href="${escapeMarkup(context.url)}">Tell us how it went</a></p>`,
-      `<p>${escapeMarkup(lines[6] as string)}</p>`,
+      `<p>${escapeMarkup(ask)}</p>`,
+      `<p><a href="${escapeMarkup(context.url)}">${escapeMarkup(t('email.feedback.link'))}</a></p>`,
+      `<p>${escapeMarkup(yours)}</p>`,
       '</body></html>',
     ].join('\n'),
   };

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, feedbackRequests, notifications } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
+import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
 import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
@@ -46,8 +47,12 @@ export function createNotificationWorker(deps: {
   batchSize?: number;
   concurrency?: number;
   log?: (message: string, details?: Record<string, unknown>) => void;
+  /** The message catalogue emails are worded from (default: src/text/messages). */
+  catalogues?: Catalogues;
 }) {
   const { db, clock, mailer } = deps;
+  // Every email is in English until recipients have a language of their own.
+  const t = (deps.catalogues ?? loadCatalogues()).translator('en');
   const batchSize = deps.batchSize ?? 100;
   const concurrency = deps.concurrency ?? 20;
 
@@ -121,7 +126,7 @@ export function createNotificationWorker(deps: {
     }
     const snapshot = row.kind === 'reminder' ? null : (row.payload as MessageSnapshot | null);
     const now = clock.now();
-    const message = composeMessage({
+    const message = composeMessage(t, {
       ...(snapshot ?? found),
       kind: row.kind as NotificationKind,
       recipientRole: row.recipientRole,
@@ -177,7 +182,7 @@ export function createNotificationWorker(deps: {
       row.linkToken = minted;
     }
     const snapshot = row.payload as MessageSnapshot;
-    const message = composeFeedbackMessage({
+    const message = composeFeedbackMessage(t, {
       recipientRole: row.recipientRole,
       librarianName: snapshot.librarian.name,
       startMs: snapshot.booking.startMs,
@@ -197,13 +202,16 @@ export function createNotificationWorker(deps: {
   async function deliverWebhookAlert(row: NotificationRow): Promise<'sent' | 'skipped'> {
     const payload = (row.payload ?? {}) as { url?: string; failingSince?: string };
     const lines = [
-      `The webhook endpoint ${payload.url ?? ''} has failed every delivery since ${payload.failingSince ?? 'three days ago'}, so it has been turned off.`,
+      t('email.webhookOff.body', {
+        url: payload.url ?? '',
+        since: payload.failingSince ?? t('email.webhookOff.sinceUnknown'),
+      }),
       '',
-      'Its deliveries are kept. Fix the receiver, then turn the endpoint on again (PATCH /api/v1/webhooks/{id} with {"enabled": true}) and retry the dead deliveries.',
+      t('email.webhookOff.next'),
     ];
     await mailer.send({
       to: { name: null, address: row.recipientEmail },
-      subject: 'A webhook endpoint was turned off',
+      subject: t('email.webhookOff.subject'),
       text: lines.join('\n'),
       html: `<!doctype html><html><body style="font-family: sans-serif">${lines
         .filter(Boolean)
@@ -217,7 +225,7 @@ export function createNotificationWorker(deps: {
   /** A one-time sign-in link: its token was minted when asked for and lives in the row until sent. */
   async function deliverSignInLink(row: NotificationRow): Promise<'sent' | 'skipped'> {
     if (!row.linkToken) return 'skipped';
-    const message = composeSignInMessage(`${deps.config.publicUrl}/sign-in/link?token=${row.linkToken}`);
+    const message = composeSignInMessage(t, `${deps.config.publicUrl}/sign-in/link?token=${row.linkToken}`);
     await mailer.send({
       to: { name: row.recipientName, address: row.recipientEmail },
       ...message,

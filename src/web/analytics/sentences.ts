@@ -1,5 +1,5 @@
 import type { CompanionEffectReport, CompareReport } from '../../modules/uptake/schemas.js';
-import type { Translate } from '../layout/i18n.js';
+import type { Translate } from '../../text/i18n.js';
 
 type EffectRow = CompanionEffectReport['rows'][number];
 type CompareRow = CompareReport['rows'][number];

@@ -3,9 +3,9 @@ import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import type { ChartMetric, ChartText } from '../../modules/uptake/chart.js';
 import { groupLabeller, type LabelWords } from '../../modules/uptake/service.js';
+import type { Translate } from '../../text/i18n.js';
 import type { WebDeps } from '../deps.js';
 import { ISO_DATE, UUID } from '../layout/forms.js';
-import type { Translate } from '../layout/i18n.js';
 import { type PageContext, type PageError, pageContext } from '../layout/page.js';
 
 /** What the analytics pages use of the web front's services. */

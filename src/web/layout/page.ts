@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Role } from '../../plugins/auth.js';
+import type { Catalogues, Translate } from '../../text/i18n.js';
 import { isCanonicalTimeZone } from '../../time/zone.js';
 import type { WebSession } from '../session.js';
 import { createTimeFormat, type TimeFormat } from './format.js';
-import type { Catalogues, Translate } from './i18n.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -18,8 +18,10 @@ export interface Catalogues {
 }
 
 /**
- * Every word a person reads comes from here. A language is a file; keys it lacks fall back to
- * English, and an unknown key is a programming error (it throws, and a test renders every page).
+ * Every word a person reads comes from here, on pages and in emails and calendar files. A
+ * language is a file; keys it lacks fall back to English, and an unknown key is a programming
+ * error (it throws, and a test renders every page). A message with a `count` may have plural
+ * forms, `key.one`, `key.other` and the others Intl.PluralRules names for the language.
  */
 export function loadCatalogues(directory = MESSAGES_DIR): Catalogues {
   const catalogues = new Map<string, Catalogue>();
@@ -54,8 +56,15 @@ export function loadCatalogues(directory = MESSAGES_DIR): Catalogues {
     },
     translator(language) {
       const catalogue = catalogues.get(language) ?? english;
+      const plurals = new Intl.PluralRules(catalogues.has(language) ? language : FALLBACK);
+      const find = (key: string) => catalogue[key] ?? english[key];
       return (key, params = {}) => {
-        const template = catalogue[key] ?? english[key];
+        // A count picks the language's plural form: key.one, key.few, … and key.other.
+        const template =
+          find(key) ??
+          (typeof params.count === 'number'
+            ? (find(`${key}.${plurals.select(params.count)}`) ?? find(`${key}.other`))
+            : undefined);
         if (template === undefined) throw new Error(`Message "${key}" is not in the catalogue`);
         return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
       };
