@@ -1,32 +1,31 @@
-import { eq } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { writeTogether } from '../../db/batch.js';
 import { bookings, companions } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
-import { Conflict, Forbidden, RuleViolation } from '../../errors.js';
+import { Forbidden, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
+import { eventWrites } from '../events/feed.js';
 import { queueFeedback } from '../feedback/queue.js';
-import { authorize, type Caller } from './access.js';
+import type { Caller } from './access.js';
+import { selectColumns } from './changes.js';
 import { MINUTE } from './placing.js';
-import { activeCompanions, type BookingRow, companionsOf, lockBooking, recordEvent } from './repository.js';
+import { activeCompanions, type BookingRow, type CompanionRow } from './repository.js';
 import type { Attendance, Booking, RecordSession } from './schemas.js';
 import type { BookingServiceDeps } from './service-deps.js';
 
 /** After the session: attendance recorded or corrected, and sessions recorded that were never booked. */
 export function createAttendanceRecording(deps: BookingServiceDeps) {
   const { db, clock } = deps;
-  const { view } = deps.changes;
+  const { viewOf, openForChange, finishChange, bookingUpdate } = deps.changes;
 
   return {
+    /** Attendance recorded or corrected: the same open and finish as every change, in one write. */
     async recordAttendance(id: string, caller: Caller, input: Attendance): Promise<Booking> {
       const now = clock.now();
       return transaction(db, async (tx) => {
-        const booking = await lockBooking(tx, id);
-        const party = await authorize(tx, booking, id, caller, 'attendance', now);
-        const row = booking as BookingRow;
-        if (row.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
-        if (row.startsAt > now) {
-          throw new RuleViolation('session_not_started', 'Attendance can be recorded once the session has started.');
-        }
-        const active = activeCompanions(await companionsOf(tx, [id]));
+        const open = await openForChange(tx, id, caller, 'attendance', now, selectColumns(tx));
+        const active = activeCompanions(open.companions);
         if ((input.companion !== undefined || (input.companions?.length ?? 0) > 0) && active.length === 0) {
           throw new RuleViolation('no_companion', 'This booking has no companion to record.', [
             { pointer: '/companion', in: 'body', message: 'the booking has no active companion' },
@@ -38,25 +37,42 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
             { pointer: '/companions', in: 'body', message: `${unknown.companionId} is not an active companion` },
           ]);
         }
-        const before = await view(tx, id);
-        await tx.update(bookings).set({ attendance: input.student, updatedAt: now }).where(eq(bookings.id, id));
         const attended = new Map<string, boolean>([
           ...(input.companion !== undefined
             ? active.map((c): [string, boolean] => [c.id, input.companion as boolean])
             : []),
           ...(input.companions ?? []).map((entry): [string, boolean] => [entry.companionId, entry.attended]),
         ]);
-        for (const [companionId, came] of attended) {
-          await tx.update(companions).set({ attended: came }).where(eq(companions.id, companionId));
-        }
+        const booking: BookingRow = { ...open.booking, attendance: input.student, updatedAt: now };
+        const after = await finishChange(tx, open, {
+          action: open.booking.attendance === null ? 'attendance_recorded' : 'attendance_corrected',
+          before: viewOf(open, open.booking, open.companions),
+          now,
+          booking,
+          companions: open.companions.map((c) =>
+            attended.has(c.id) ? { ...c, attended: attended.get(c.id) ?? null } : c,
+          ),
+          writes: {
+            changed_booking: bookingUpdate(tx, booking),
+            // Every companion's answer in one update, not one statement each.
+            companions_attended:
+              attended.size > 0
+                ? sql`update companions c set attended = v.attended
+                    from (values ${sql.join(
+                      [...attended].map(([companionId, came]) => sql`(${companionId}::uuid, ${came}::boolean)`),
+                      sql`, `,
+                    )}) as v(id, attended)
+                    where c.id = v.id`
+                : undefined,
+          },
+        });
+        // Read after the write above: who came decides who is asked.
         await queueFeedback(tx, deps.outbox, { bookingId: id, now });
-        const after = await view(tx, id);
-        const action = row.attendance === null ? 'attendance_recorded' : 'attendance_corrected';
-        await recordEvent(tx, { bookingId: id, actor: party.label, action, before, after, at: now });
         return after;
       });
     },
 
+    /** A session that was never booked (a walk-in), written with its feed event in one statement. */
     async recordSession(user: AuthUser, input: RecordSession): Promise<Booking> {
       const now = clock.now();
       const isAdmin = user.roles.includes('admin');
@@ -84,39 +100,61 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
         await deps.categories.checkCategories(input.studentCategories, '/studentCategories', tx);
         const endsAt = new Date(startsAt.getTime() + input.minutes * MINUTE);
         const mode = input.mode ?? 'in_person';
-        const [inserted] = await tx
-          .insert(bookings)
-          .values({
-            librarianId: librarian.id,
-            source: 'recorded',
-            startsAt,
-            endsAt,
-            occupiedUntil: endsAt,
-            mode,
-            location: mode === 'in_person' ? librarian.location : null,
-            studentCategories: input.studentCategories,
-            attendance: input.attendance,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .returning();
-        const booking = inserted as BookingRow;
-        if (input.companion) {
-          await tx.insert(companions).values({
+        const booking: BookingRow = {
+          id: randomUUID(),
+          librarianId: librarian.id,
+          studentId: null,
+          studentRef: null,
+          source: 'recorded',
+          startsAt,
+          endsAt,
+          occupiedUntil: endsAt,
+          status: 'confirmed',
+          mode,
+          location: mode === 'in_person' ? librarian.location : null,
+          meetingUrl: null,
+          topic: null,
+          studentTimeZone: null,
+          studentCategories: input.studentCategories,
+          attendance: input.attendance,
+          cancelledAt: null,
+          cancelledBy: null,
+          cancellationReason: null,
+          lateCancellation: false,
+          sequence: 0,
+          createdAt: now,
+          updatedAt: now,
+        };
+        const companionRows: CompanionRow[] = input.companion
+          ? [
+              {
+                id: randomUUID(),
+                bookingId: booking.id,
+                name: null,
+                email: null,
+                categories: null,
+                status: 'invited',
+                attended: input.attendance === 'attended',
+                ordinal: 0,
+                statusChangedAt: now,
+                createdAt: now,
+              },
+            ]
+          : [];
+        const after = viewOf({ librarian, student: null }, booking, companionRows);
+        await writeTogether(tx, {
+          new_booking: tx.insert(bookings).values(booking),
+          new_companion:
+            companionRows.length > 0
+              ? tx.insert(companions).values(companionRows.map(({ ordinal: _ordinal, ...row }) => row))
+              : undefined,
+          ...eventWrites(tx, {
             bookingId: booking.id,
-            name: null,
-            attended: input.attendance === 'attended',
-            createdAt: now,
-            statusChangedAt: now,
-          });
-        }
-        const after = await view(tx, booking.id);
-        await recordEvent(tx, {
-          bookingId: booking.id,
-          actor: `${isAdmin ? 'admin' : 'librarian'}:${user.email ?? user.sub}`,
-          action: 'recorded',
-          after,
-          at: now,
+            actor: `${isAdmin ? 'admin' : 'librarian'}:${user.email ?? user.sub}`,
+            action: 'recorded',
+            after,
+            at: now,
+          }),
         });
         return after;
       });

@@ -156,15 +156,16 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
   }
 
   /**
-   * Locks the booking and reads what the change needs; checks the caller may act and (unless a
-   * companion is declining) that the session is still ahead. `read` runs the third statement with
+   * Locks the booking and reads what the change needs; checks the caller may act and that the
+   * session is still ahead (for a companion declining, nothing more; for attendance, that it is
+   * not cancelled and has started). `read` runs the third statement with
    * the columns given plus any the change adds (slots for a move, categories for a companion).
    */
   async function openForChange<F extends Record<string, unknown>>(
     tx: Executor,
     id: string,
     caller: Caller,
-    action: Extract<BookingAction, 'change' | 'companion' | 'decline'>,
+    action: Extract<BookingAction, 'change' | 'companion' | 'decline' | 'attendance'>,
     now: Date,
     read: (
       columns: { token: SQL<LinkToken | null>; history: SQL<OutboxHistory> },
@@ -187,7 +188,12 @@ export function createBookingChanges(deps: { config: Pick<Config, 'publicUrl'>; 
       id,
       action,
     );
-    if (action !== 'decline') {
+    if (action === 'attendance') {
+      if (booking.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
+      if (booking.startsAt > now) {
+        throw new RuleViolation('session_not_started', 'Attendance can be recorded once the session has started.');
+      }
+    } else if (action !== 'decline') {
       if (booking.source !== 'booked') throw new RuleViolation('not_a_booking', 'Recorded sessions cannot be changed.');
       if (booking.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
       if (booking.startsAt <= now) {
