@@ -18,28 +18,14 @@ import { loggerOptions } from './http/logging.js';
 import { redisRateLimitStore, SharedRateLimitStore } from './http/rate-limit-store.js';
 import { isIsoDate, isIsoInstant, refuseControlCharacters } from './http/validation.js';
 import { availabilityRoutes } from './modules/availability/routes.js';
-import { createAvailabilityService } from './modules/availability/service.js';
-import { createBookingChanges } from './modules/bookings/changes.js';
-import { createCompanionService } from './modules/bookings/companions.js';
-import { librarianBusyRanges } from './modules/bookings/repository.js';
 import { bookingRoutes } from './modules/bookings/routes.js';
-import { createBookingService } from './modules/bookings/service.js';
 import { calendarRoutes } from './modules/calendar/routes.js';
-import { createCalendarService } from './modules/calendar/service.js';
 import { categoryRoutes } from './modules/categories/routes.js';
-import { createCategoryService } from './modules/categories/service.js';
-import { createTermService } from './modules/categories/terms.js';
 import { feedbackRoutes } from './modules/feedback/routes.js';
-import { createFeedbackService } from './modules/feedback/service.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
-import { createLibrarianService } from './modules/librarians/service.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
-import { createNotificationService } from './modules/notifications/service.js';
-import { createImportService } from './modules/uptake/imports.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
-import { createUptakeService } from './modules/uptake/service.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
-import { createWebhookService } from './modules/webhooks/service.js';
 import { authPlugin } from './plugins/auth.js';
 import {
   databaseUnavailable,
@@ -50,7 +36,7 @@ import {
   sendProblem,
 } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
-import { loadCatalogues } from './text/i18n.js';
+import { createServices } from './services.js';
 import type { Clock } from './time/clock.js';
 import { createPageCookies, loadPageCookieKey } from './web/page-cookies.js';
 import { renderErrorPage, VIEWS_DIR, webPlugin } from './web/plugin.js';
@@ -120,32 +106,23 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   // More connections than this are closed as they arrive, before they can exhaust file descriptors.
   app.server.maxConnections = config.http.maxConnections;
 
-  const librarians = createLibrarianService({ db, clock, config });
-  const availability = createAvailabilityService({
-    db,
-    clock,
-    config,
+  const services = createServices({ db, clock, config, messagesDir });
+  const {
+    outbox,
     librarians,
-    busyRanges: librarianBusyRanges,
-  });
-  const categories = createCategoryService({ db, clock });
-  const outbox = {
-    reminderHours: config.reminderHours,
-    feedbackDelayHours: config.feedbackDelayHours,
-    messageIdDomain: new URL(config.publicUrl).hostname,
-    emailsPerBookingPerHour: config.emailsPerBookingPerHour,
-  };
-  const changes = createBookingChanges({ config, outbox });
-  const bookings = createBookingService({ db, clock, config, outbox, changes, librarians, availability, categories });
-  const companions = createCompanionService({ db, clock, changes, librarians, categories });
-  const notifications = createNotificationService({ db, clock });
-  const catalogues = loadCatalogues(messagesDir);
-  const calendar = createCalendarService({ db, clock, config, catalogues });
-  const terms = createTermService({ db, categories });
-  const uptake = createUptakeService({ db, clock, config, categories });
-  const imports = createImportService({ db, clock, categories });
-  const feedback = createFeedbackService({ db, clock, config, categories });
-  const webhooks = createWebhookService({ db, clock, config });
+    availability,
+    categories,
+    bookings,
+    companions,
+    notifications,
+    catalogues,
+    calendar,
+    terms,
+    uptake,
+    imports,
+    feedback,
+    webhooks,
+  } = services;
 
   const pages: ErrorsOptions['pages'] = {};
   await app.register(errorsPlugin, { pages });

@@ -82,7 +82,8 @@ describe('probes', () => {
   });
 });
 
-describe('SIGTERM', () => {
+// Each test starts a real server (a new embedded database, migrated): slow on a loaded machine.
+describe('SIGTERM', { timeout: 180_000 }, () => {
   it('lets the request in flight finish, refuses new connections, and exits 0', async () => {
     const port = await freePort();
     const server = await startServer(port);

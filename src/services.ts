@@ -1,0 +1,81 @@
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { createAvailabilityService } from './modules/availability/service.js';
+import { createBookingChanges } from './modules/bookings/changes.js';
+import { createCompanionService } from './modules/bookings/companions.js';
+import { librarianBusyRanges } from './modules/bookings/repository.js';
+import { createBookingService } from './modules/bookings/service.js';
+import { createCalendarService } from './modules/calendar/service.js';
+import { createCategoryService } from './modules/categories/service.js';
+import { createTermService } from './modules/categories/terms.js';
+import { createFeedbackService } from './modules/feedback/service.js';
+import { createLibrarianService } from './modules/librarians/service.js';
+import { createNotificationService } from './modules/notifications/service.js';
+import { createImportService } from './modules/uptake/imports.js';
+import { createUptakeService } from './modules/uptake/service.js';
+import { createWebhookService } from './modules/webhooks/service.js';
+import { loadCatalogues } from './text/i18n.js';
+import type { Clock } from './time/clock.js';
+
+/**
+ * Every module's service, made once on one database and clock: what the API routes and the pages
+ * (buildApp, app.ts) are given. The order is the order they depend on each other.
+ */
+export function createServices({
+  db,
+  clock,
+  config,
+  messagesDir,
+}: {
+  db: Database;
+  clock: Clock;
+  config: Config;
+  /** The message catalogues (tests add a language this way). */
+  messagesDir?: string | undefined;
+}) {
+  const librarians = createLibrarianService({ db, clock, config });
+  const availability = createAvailabilityService({
+    db,
+    clock,
+    config,
+    librarians,
+    busyRanges: librarianBusyRanges,
+  });
+  const categories = createCategoryService({ db, clock });
+  const outbox = {
+    reminderHours: config.reminderHours,
+    feedbackDelayHours: config.feedbackDelayHours,
+    messageIdDomain: new URL(config.publicUrl).hostname,
+    emailsPerBookingPerHour: config.emailsPerBookingPerHour,
+  };
+  const changes = createBookingChanges({ config, outbox });
+  const bookings = createBookingService({ db, clock, config, outbox, changes, librarians, availability, categories });
+  const companions = createCompanionService({ db, clock, changes, librarians, categories });
+  const notifications = createNotificationService({ db, clock });
+  const catalogues = loadCatalogues(messagesDir);
+  const calendar = createCalendarService({ db, clock, config, catalogues });
+  const terms = createTermService({ db, categories });
+  const uptake = createUptakeService({ db, clock, config, categories });
+  const imports = createImportService({ db, clock, categories });
+  const feedback = createFeedbackService({ db, clock, config, categories });
+  const webhooks = createWebhookService({ db, clock, config });
+
+  return {
+    outbox,
+    librarians,
+    availability,
+    categories,
+    bookings,
+    companions,
+    notifications,
+    catalogues,
+    calendar,
+    terms,
+    uptake,
+    imports,
+    feedback,
+    webhooks,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
