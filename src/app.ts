@@ -107,22 +107,6 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   app.server.maxConnections = config.http.maxConnections;
 
   const services = createServices({ db, clock, config, messagesDir });
-  const {
-    outbox,
-    librarians,
-    availability,
-    categories,
-    bookings,
-    companions,
-    notifications,
-    catalogues,
-    calendar,
-    terms,
-    uptake,
-    imports,
-    feedback,
-    webhooks,
-  } = services;
 
   const pages: ErrorsOptions['pages'] = {};
   await app.register(errorsPlugin, { pages });
@@ -138,7 +122,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   });
   await app.register(authPlugin, {
     auth: config.auth,
-    findLibrarianIdByEmail: librarians.findIdByEmail,
+    findLibrarianIdByEmail: services.librarians.findIdByEmail,
     now: () => clock.now(),
   });
   // Unauthenticated reads are limited per IP, one budget over all public routes (HEAD included);
@@ -286,15 +270,15 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
 
   await app.register(
     async (api) => {
-      await api.register(librarianRoutes, { librarians });
-      await api.register(availabilityRoutes, { availability });
-      await api.register(categoryRoutes, { categories, terms });
-      await api.register(uptakeRoutes, { uptake, imports });
-      await api.register(feedbackRoutes, { feedback });
-      await api.register(webhookRoutes, { webhooks });
-      await api.register(bookingRoutes, { bookings, companions, rateLimit: config.rateLimit });
-      await api.register(calendarRoutes, { calendar });
-      await api.register(notificationRoutes, { notifications });
+      await api.register(librarianRoutes, services);
+      await api.register(availabilityRoutes, services);
+      await api.register(categoryRoutes, services);
+      await api.register(uptakeRoutes, services);
+      await api.register(feedbackRoutes, services);
+      await api.register(webhookRoutes, services);
+      await api.register(bookingRoutes, { ...services, rateLimit: config.rateLimit });
+      await api.register(calendarRoutes, services);
+      await api.register(notificationRoutes, services);
     },
     { prefix: '/api/v1' },
   );
@@ -302,16 +286,17 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   app.decorateRequest('session', null);
   app.decorateRequest('csrfToken', '');
   app.decorateRequest('chosenTimeZone', null);
+  // The pages use the same services as the API, and the web front's own parts.
   const webDeps = {
+    ...services,
     config,
     clock,
-    catalogues,
     sessions: createSessionStore({
       db,
       clock,
       sessionHours: config.web.sessionHours,
       secureCookies: config.publicUrl.startsWith('https:'),
-      findLibrarianIdByEmail: librarians.findIdByEmail,
+      findLibrarianIdByEmail: services.librarians.findIdByEmail,
     }),
     pageCookies: createPageCookies({
       loadKey: () => loadPageCookieKey(db, clock),
@@ -322,21 +307,10 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       db,
       clock,
       config,
-      messageIdDomain: outbox.messageIdDomain,
-      findLibrarianIdByEmail: librarians.findIdByEmail,
+      messageIdDomain: services.outbox.messageIdDomain,
+      findLibrarianIdByEmail: services.librarians.findIdByEmail,
     }),
     oidc: config.web.oidc ? createOidcSignOn(config.web.oidc, `${config.publicUrl}/sign-in/oidc/callback`) : null,
-    librarians,
-    availability,
-    bookings,
-    companions,
-    categories,
-    calendar,
-    notifications,
-    imports,
-    terms,
-    uptake,
-    feedback,
   };
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { type DatabaseHandle, openPglite, openPostgres } from '../../src/db/client.js';
 import { migrationsFolder, runMigrations } from '../../src/db/migrate.js';
+import { filesUnder } from './files.js';
 
 /** Set by .ci/run: the suites then run on real PostgreSQL, each file in a database of its own. */
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
@@ -57,14 +58,7 @@ export async function createDatabase(
 /** A hash of every migration: a template built from them is reused only while they are unchanged. */
 function migrationsHash(): string {
   const hash = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else hash.update(name).update(readFileSync(full));
-    }
-  };
-  walk(migrationsFolder);
+  for (const file of filesUnder(migrationsFolder)) hash.update(path.basename(file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -123,13 +117,29 @@ async function postgresTemplate(serverUrl: string): Promise<string> {
   }
 }
 
+/** Each template once per test file (its module instance): the file is read, or the server asked, once. */
+let pgliteTemplateOnce: Promise<Blob> | undefined;
+let postgresTemplateOnce: Promise<string> | undefined;
+function once<T>(made: Promise<T>, forget: () => void): Promise<T> {
+  return made.catch((error: unknown) => {
+    forget();
+    throw error;
+  });
+}
+
 /** A fresh, migrated database: PGlite in memory, or a new database on TEST_DATABASE_URL's server. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (!testDatabaseUrl) {
-    const handle = await openPglite(undefined, { loadDataDir: await pgliteTemplate() });
+    pgliteTemplateOnce ??= once(pgliteTemplate(), () => {
+      pgliteTemplateOnce = undefined;
+    });
+    const handle = await openPglite(undefined, { loadDataDir: await pgliteTemplateOnce });
     return { handle, drop: () => handle.close() };
   }
-  const database = await createDatabase(testDatabaseUrl, 'liaison_test', await postgresTemplate(testDatabaseUrl));
+  postgresTemplateOnce ??= once(postgresTemplate(testDatabaseUrl), () => {
+    postgresTemplateOnce = undefined;
+  });
+  const database = await createDatabase(testDatabaseUrl, 'liaison_test', await postgresTemplateOnce);
   const handle = openPostgres(database.url, { max: 30 });
   return {
     handle,

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { filesUnder } from '../helpers/files.js';
 
 // The import rules of ARCHITECTURE.md, as .dependency-cruiser.cjs states them, checked by
 // dependency-cruiser over src/, tests/ and bench/; and no private API of the database driver or
@@ -62,12 +63,7 @@ const PRIVATE_NAMES = new Set([
 const OWN_UNDERSCORED = new Set(['_csrf']);
 
 function sourceFiles(folders: string[]): string[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((name) => {
-      const full = path.join(dir, name);
-      return statSync(full).isDirectory() ? walk(full) : full.endsWith('.ts') ? [full] : [];
-    });
-  return folders.flatMap((folder) => walk(path.join(ROOT, folder)));
+  return folders.flatMap((folder) => filesUnder(path.join(ROOT, folder), '.ts'));
 }
 
 /** Property reads and writes of private-looking names: `x._name`, `x['_name']`, `x.parsedStatements`. */

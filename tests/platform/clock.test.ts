@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { filesUnder } from '../helpers/files.js';
 
 // One clock (issue 23): every time the application stores comes from the injected clock, so tests
 // can move time. No column takes its value from the database's own clock, and no query asks it.
@@ -29,15 +30,10 @@ describe('one clock', () => {
   });
 
   it('asks the database for the time in no statement of src/', () => {
-    const walk = (dir: string): string[] =>
-      readdirSync(dir).flatMap((name) => {
-        const full = path.join(dir, name);
-        return statSync(full).isDirectory() ? walk(full) : full.endsWith('.ts') ? [full] : [];
-      });
     const DATABASE_CLOCK =
       /\b(now|clock_timestamp|statement_timestamp|transaction_timestamp)\s*\(\)|\b(current_timestamp|localtimestamp)\b/i;
     const asking: string[] = [];
-    for (const file of walk(SRC)) {
+    for (const file of filesUnder(SRC, '.ts')) {
       const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
       const visit = (node: ts.Node) => {
         // SQL lives in strings and templates; `clock.now()` in code is the injected clock.

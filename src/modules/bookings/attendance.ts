@@ -9,7 +9,7 @@ import { eventWrites } from '../events/feed.js';
 import { queueFeedback } from '../feedback/queue.js';
 import type { Caller } from './access.js';
 import { selectColumns } from './changes.js';
-import { MINUTE } from './placing.js';
+import { MINUTE, newBookingRow } from './placing.js';
 import { activeCompanions, type BookingRow, type CompanionRow } from './repository.js';
 import type { Attendance, Booking, RecordSession } from './schemas.js';
 import type { BookingServiceDeps } from './service-deps.js';
@@ -100,31 +100,23 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
         await deps.categories.checkCategories(input.studentCategories, '/studentCategories', tx);
         const endsAt = new Date(startsAt.getTime() + input.minutes * MINUTE);
         const mode = input.mode ?? 'in_person';
-        const booking: BookingRow = {
-          id: randomUUID(),
-          librarianId: librarian.id,
-          studentId: null,
-          studentRef: null,
-          source: 'recorded',
-          startsAt,
-          endsAt,
-          occupiedUntil: endsAt,
-          status: 'confirmed',
-          mode,
-          location: mode === 'in_person' ? librarian.location : null,
-          meetingUrl: null,
-          topic: null,
-          studentTimeZone: null,
-          studentCategories: input.studentCategories,
-          attendance: input.attendance,
-          cancelledAt: null,
-          cancelledBy: null,
-          cancellationReason: null,
-          lateCancellation: false,
-          sequence: 0,
-          createdAt: now,
-          updatedAt: now,
-        };
+        const booking = newBookingRow(
+          {
+            librarianId: librarian.id,
+            studentId: null,
+            studentRef: null,
+            source: 'recorded',
+            startsAt,
+            endsAt,
+            occupiedUntil: endsAt,
+            mode,
+            location: mode === 'in_person' ? librarian.location : null,
+            meetingUrl: null,
+            studentCategories: input.studentCategories,
+            attendance: input.attendance,
+          },
+          now,
+        );
         const companionRows: CompanionRow[] = input.companion
           ? [
               {

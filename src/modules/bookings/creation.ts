@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
@@ -14,8 +13,8 @@ import { manageTokenRows } from '../links/tokens.js';
 import { NO_HISTORY, outboxWrites } from '../notifications/outbox.js';
 import type { IssuedLinks } from './changes.js';
 import { claimIdempotencyKey, idempotentResponseWrite, requestHash } from './idempotency.js';
-import { chooseMode, HOUR, pickSlot, placement, runWithSlotConflicts } from './placing.js';
-import { activeCompanions, type BookingRow, companionsOf, countUpcomingSql } from './repository.js';
+import { chooseMode, HOUR, newBookingRow, pickSlot, placement, runWithSlotConflicts } from './placing.js';
+import { activeCompanions, companionsOf, countUpcomingSql } from './repository.js';
 import type { Booking, CompanionInput, CreateBooking } from './schemas.js';
 import type { BookingServiceDeps } from './service-deps.js';
 
@@ -134,26 +133,19 @@ export function createBookingCreation(deps: BookingServiceDeps) {
             const { librarian, slot, bufferMinutes } = pickSlot(inputs, input.librarianId, startMs);
             if (companionInputs.length > librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
             const mode = chooseMode(slot.modes, input.mode);
-            const booking: BookingRow = {
-              id: randomUUID(),
-              librarianId: librarian.id,
-              studentId: student.id,
-              studentRef: `s:${student.id}`,
-              source: 'booked',
-              ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
-              status: 'confirmed',
-              topic: input.topic ?? null,
-              studentTimeZone: input.timeZone ?? null,
-              studentCategories: student.categories,
-              attendance: null,
-              cancelledAt: null,
-              cancelledBy: null,
-              cancellationReason: null,
-              lateCancellation: false,
-              sequence: 0,
-              createdAt: now,
-              updatedAt: now,
-            };
+            const booking = newBookingRow(
+              {
+                librarianId: librarian.id,
+                studentId: student.id,
+                studentRef: `s:${student.id}`,
+                source: 'booked',
+                ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
+                topic: input.topic ?? null,
+                studentTimeZone: input.timeZone ?? null,
+                studentCategories: student.categories,
+              },
+              now,
+            );
             const added = newCompanions(tx, booking, companionInputs, now);
             const studentLink = manageTokenRows([
               { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import type { AvailabilityService } from '../availability/service.js';
 import { findSlot, type Mode, type Slot } from '../availability/slots.js';
+import type { BookingRow } from './repository.js';
 
 // Placing a booking: where a slot puts it, which slot and mode a request may have, and the
 // database's refusal of an overlap as a 409. Used when booking, moving and recording sessions.
@@ -66,4 +68,40 @@ export async function runWithSlotConflicts<T>(operation: () => Promise<T>): Prom
   } catch (error) {
     throw slotConflict(error) ?? error;
   }
+}
+
+/** A new booking's row: what the caller gives, and what every new booking starts with. */
+export function newBookingRow(
+  given: Pick<
+    BookingRow,
+    | 'librarianId'
+    | 'studentId'
+    | 'studentRef'
+    | 'source'
+    | 'startsAt'
+    | 'endsAt'
+    | 'occupiedUntil'
+    | 'mode'
+    | 'location'
+    | 'meetingUrl'
+    | 'studentCategories'
+  > &
+    Partial<Pick<BookingRow, 'topic' | 'studentTimeZone' | 'attendance'>>,
+  now: Date,
+): BookingRow {
+  return {
+    id: randomUUID(),
+    status: 'confirmed',
+    topic: null,
+    studentTimeZone: null,
+    attendance: null,
+    cancelledAt: null,
+    cancelledBy: null,
+    cancellationReason: null,
+    lateCancellation: false,
+    sequence: 0,
+    createdAt: now,
+    updatedAt: now,
+    ...given,
+  };
 }
