@@ -1,7 +1,6 @@
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createAvailabilityService } from './modules/availability/service.js';
-import { createBookingChanges } from './modules/bookings/changes.js';
 import { createCompanionService } from './modules/bookings/companions.js';
 import { librarianBusyRanges } from './modules/bookings/repository.js';
 import { createBookingService } from './modules/bookings/service.js';
@@ -48,9 +47,8 @@ export function createServices({
     messageIdDomain: new URL(config.publicUrl).hostname,
     emailsPerBookingPerHour: config.emailsPerBookingPerHour,
   };
-  const changes = createBookingChanges({ config, outbox });
-  const bookings = createBookingService({ db, clock, config, outbox, changes, librarians, availability, categories });
-  const companions = createCompanionService({ db, clock, changes, librarians, categories });
+  const bookings = createBookingService({ db, clock, config, outbox, librarians, availability, categories });
+  const companions = createCompanionService({ db, clock, config, outbox, librarians, categories });
   const notifications = createNotificationService({ db, clock });
   const catalogues = loadCatalogues(messagesDir);
   const calendar = createCalendarService({ db, clock, config, catalogues });

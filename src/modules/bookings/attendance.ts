@@ -8,7 +8,7 @@ import type { AuthUser } from '../../plugins/auth.js';
 import { eventWrites } from '../events/feed.js';
 import { queueFeedback } from '../feedback/queue.js';
 import type { Caller } from './access.js';
-import { selectColumns } from './changes.js';
+import { bookingUpdate, finishChange, openForChange, selectColumns, viewOf } from './change-steps.js';
 import { MINUTE, newBookingRow } from './placing.js';
 import { activeCompanions, type BookingRow, type CompanionRow } from './repository.js';
 import type { Attendance, Booking, RecordSession } from './schemas.js';
@@ -17,7 +17,6 @@ import type { BookingServiceDeps } from './service-deps.js';
 /** After the session: attendance recorded or corrected, and sessions recorded that were never booked. */
 export function createAttendanceRecording(deps: BookingServiceDeps) {
   const { db, clock } = deps;
-  const { viewOf, openForChange, finishChange, bookingUpdate } = deps.changes;
 
   return {
     /** Attendance recorded or corrected: the same open and finish as every change, in one write. */
@@ -44,7 +43,7 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
           ...(input.companions ?? []).map((entry): [string, boolean] => [entry.companionId, entry.attended]),
         ]);
         const booking: BookingRow = { ...open.booking, attendance: input.student, updatedAt: now };
-        const after = await finishChange(tx, open, {
+        const after = await finishChange(tx, deps.outbox, open, {
           action: open.booking.attendance === null ? 'attendance_recorded' : 'attendance_corrected',
           before: viewOf(open, open.booking, open.companions),
           now,

@@ -1,4 +1,5 @@
 import { eq, inArray, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { companions, manageTokens } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
@@ -8,24 +9,35 @@ import type { Clock } from '../../time/clock.js';
 import type { Dimension } from '../categories/schemas.js';
 import { assertCategories, type CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
+import type { OutboxSettings } from '../notifications/outbox.js';
 import type { Caller } from './access.js';
-import { type BookingChanges, type IssuedLinks, selectColumns } from './changes.js';
+import {
+  bookingUpdate,
+  bumped,
+  finishChange,
+  type IssuedLinks,
+  newCompanions,
+  openForChange,
+  selectColumns,
+  tooManyCompanions,
+  viewOf,
+} from './change-steps.js';
 import { activeCompanions, type CompanionRow } from './repository.js';
 import type { Booking, CompanionInput } from './schemas.js';
 
 /**
  * Bringing a friend: add, change or remove companions until the session starts; companions
- * decline. Each change is four statements (changes.ts): lock, companions, facts, writes.
+ * decline. Each change is four statements (change-steps.ts): lock, companions, facts, writes.
  */
 export function createCompanionService(deps: {
   db: Database;
   clock: Clock;
-  changes: BookingChanges;
+  config: Pick<Config, 'publicUrl'>;
+  outbox: OutboxSettings;
   librarians: LibrarianService;
   categories: CategoryService;
 }) {
   const { db, clock } = deps;
-  const { viewOf, openForChange, finishChange, bumped, bookingUpdate, newCompanions, tooManyCompanions } = deps.changes;
 
   return {
     /** Adds a companion, or updates the one with the same email (or, without email, the same name). */
@@ -48,7 +60,7 @@ export function createCompanionService(deps: {
         const before = viewOf(open, open.booking, open.companions);
         let links: IssuedLinks['companions'] = [];
         let companionsAfter: CompanionRow[];
-        let writes: Parameters<typeof finishChange>[2]['writes'];
+        let writes: Parameters<typeof finishChange>[3]['writes'];
         if (same) {
           const changed = {
             name: singleLine(input.name),
@@ -61,7 +73,7 @@ export function createCompanionService(deps: {
           writes = { changed_companion: tx.update(companions).set(changed).where(eq(companions.id, same.id)) };
         } else {
           if (active.length >= open.librarian.maxCompanions) throw tooManyCompanions(open.librarian.maxCompanions);
-          const added = newCompanions(tx, open.booking, [input], now);
+          const added = newCompanions(tx, deps.config.publicUrl, open.booking, [input], now);
           links = added.links;
           companionsAfter = [...open.companions, ...added.rows];
           writes = added.writes;
@@ -73,7 +85,7 @@ export function createCompanionService(deps: {
             ? [same.id]
             : []
           : links.map((link) => link.companionId);
-        const after = await finishChange(tx, open, {
+        const after = await finishChange(tx, deps.outbox, open, {
           action: same ? 'companion_updated' : 'companion_added',
           before,
           now,
@@ -96,7 +108,7 @@ export function createCompanionService(deps: {
         const before = viewOf(open, open.booking, open.companions);
         const companionIds = removing.map((companion) => companion.id);
         const booking = bumped(open.booking, now);
-        return finishChange(tx, open, {
+        return finishChange(tx, deps.outbox, open, {
           action: 'companion_removed',
           before,
           now,
@@ -137,7 +149,7 @@ export function createCompanionService(deps: {
         }
         const before = viewOf(open, open.booking, open.companions, party);
         const booking = bumped(open.booking, now);
-        return finishChange(tx, open, {
+        return finishChange(tx, deps.outbox, open, {
           action: 'companion_declined',
           before,
           now,

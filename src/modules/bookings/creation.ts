@@ -11,7 +11,7 @@ import { assertCategories } from '../categories/service.js';
 import { eventWrites } from '../events/feed.js';
 import { manageTokenRows } from '../links/tokens.js';
 import { NO_HISTORY, outboxWrites } from '../notifications/outbox.js';
-import type { IssuedLinks } from './changes.js';
+import { type IssuedLinks, manageUrl, newCompanions, tooManyCompanions, viewOf } from './change-steps.js';
 import { claimIdempotencyKey, idempotentResponseWrite, requestHash } from './idempotency.js';
 import { chooseMode, HOUR, newBookingRow, pickSlot, placement, runWithSlotConflicts } from './placing.js';
 import { activeCompanions, companionsOf, countUpcomingSql } from './repository.js';
@@ -21,7 +21,6 @@ import type { BookingServiceDeps } from './service-deps.js';
 /** Booking a session: three statements, the database deciding any race (see create). */
 export function createBookingCreation(deps: BookingServiceDeps) {
   const { db, clock, config } = deps;
-  const { manageUrl, viewOf, newCompanions, tooManyCompanions } = deps.changes;
 
   /**
    * What a booking's decision reads, after the student's lock: slot inputs, the student's upcoming
@@ -83,10 +82,10 @@ export function createBookingCreation(deps: BookingServiceDeps) {
     });
     const [studentToken, ...companionTokens] = tokens as [string, ...string[]];
     const links: IssuedLinks = {
-      manage: manageUrl(booking.id, studentToken),
+      manage: manageUrl(config.publicUrl, booking.id, studentToken),
       companions: active.map((companion, index) => ({
         companionId: companion.id,
-        manage: manageUrl(booking.id, companionTokens[index] as string),
+        manage: manageUrl(config.publicUrl, booking.id, companionTokens[index] as string),
       })),
     };
     return { ...stored, links };
@@ -146,7 +145,7 @@ export function createBookingCreation(deps: BookingServiceDeps) {
               },
               now,
             );
-            const added = newCompanions(tx, booking, companionInputs, now);
+            const added = newCompanions(tx, config.publicUrl, booking, companionInputs, now);
             const studentLink = manageTokenRows([
               { bookingId: booking.id, endsAt: booking.endsAt, issuedVia: 'response', now },
             ]);
@@ -173,7 +172,7 @@ export function createBookingCreation(deps: BookingServiceDeps) {
               ...(key ? { stored_response: idempotentResponseWrite(tx, user.sub, key, 201, created) } : {}),
             });
             const links: IssuedLinks = {
-              manage: manageUrl(booking.id, studentLink.tokens[0] as string),
+              manage: manageUrl(config.publicUrl, booking.id, studentLink.tokens[0] as string),
               companions: added.links,
             };
             return { booking: { ...created, links }, replayed: false };

@@ -4,6 +4,7 @@ import { Forbidden } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { localDaysToInstants } from '../../time/zone.js';
 import { authorize, type Caller, studentIdOf } from './access.js';
+import { view } from './change-steps.js';
 import { DATE_ONLY } from './placing.js';
 import { bookingIdOfToken, loadBookingViews } from './repository.js';
 import type { Booking, BookingQuery } from './schemas.js';
@@ -12,7 +13,6 @@ import type { BookingServiceDeps } from './service-deps.js';
 /** Reading bookings: one, a list, a manage link's booking, and the audit trail. */
 export function createBookingQueries(deps: BookingServiceDeps) {
   const { db, clock, config } = deps;
-  const { view } = deps.changes;
 
   return {
     /** The booking a manage link opens (null for an unknown, expired or revoked one). */

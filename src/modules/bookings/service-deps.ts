@@ -5,14 +5,12 @@ import type { AvailabilityService } from '../availability/service.js';
 import type { CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
 import type { OutboxSettings } from '../notifications/outbox.js';
-import type { BookingChanges } from './changes.js';
 
 /** What the booking service and its parts (creation, changes, attendance, queries) are given. */
 export interface BookingServiceDeps {
   db: Database;
   clock: Clock;
   outbox: OutboxSettings;
-  changes: BookingChanges;
   config: Pick<Config, 'publicUrl' | 'bookingLimitPerStudent' | 'libraryTimeZone'>;
   librarians: LibrarianService;
   availability: AvailabilityService;

@@ -5,7 +5,7 @@ import { RuleViolation } from '../../errors.js';
 import { NO_HISTORY } from '../notifications/outbox.js';
 import type { Caller } from './access.js';
 import { createAttendanceRecording } from './attendance.js';
-import { selectColumns } from './changes.js';
+import { bookingUpdate, bumped, finishChange, openForChange, selectColumns, viewOf } from './change-steps.js';
 import { createBookingCreation } from './creation.js';
 import { chooseMode, HOUR, LATE_CANCELLATION_HOURS, pickSlot, placement, runWithSlotConflicts } from './placing.js';
 import { createBookingQueries } from './queries.js';
@@ -21,7 +21,6 @@ export type { BookingServiceDeps } from './service-deps.js';
  */
 export function createBookingService(deps: BookingServiceDeps) {
   const { db, clock } = deps;
-  const { viewOf, openForChange, finishChange, bumped, bookingUpdate } = deps.changes;
 
   return {
     ...createBookingCreation(deps),
@@ -40,7 +39,7 @@ export function createBookingService(deps: BookingServiceDeps) {
           cancellationReason: input.reason ?? null,
           lateCancellation: open.booking.startsAt.getTime() - now.getTime() < LATE_CANCELLATION_HOURS * HOUR,
         };
-        return finishChange(tx, open, {
+        return finishChange(tx, deps.outbox, open, {
           action: 'cancelled',
           before,
           now,
@@ -91,7 +90,7 @@ export function createBookingService(deps: BookingServiceDeps) {
           };
           // One UPDATE moves the booking: the old time is released and the new one taken atomically,
           // and the exclusion constraint checks the new range against every other booking.
-          return finishChange(tx, open, {
+          return finishChange(tx, deps.outbox, open, {
             action: 'rescheduled',
             before,
             now,
