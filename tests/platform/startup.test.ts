@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,25 @@ function run(script: string, args: string[], env: Record<string, string>) {
     env: childEnv(env),
     encoding: 'utf8',
     timeout: 60_000,
+  });
+}
+
+/** `run`, without blocking the test file, so several commands can run at once. */
+function runAsync(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      tsx,
+      [path.join(root, script), ...args],
+      { cwd: root, env: childEnv(env), encoding: 'utf8', timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ status, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -113,19 +132,23 @@ describe('start-up and the command line', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  it.each([
+  // Concurrent: each case is a child process that mostly waits on tsx loading the sources.
+  const commands: [script: string, usage: string][] = [
     ['src/main.ts', 'npm start'],
     ['src/cli/token.ts', 'npm run -s token'],
     ['src/cli/seed-demo.ts', 'npm run seed-demo'],
     ['src/cli/migrate.ts', 'npm run db:migrate'],
     ['src/cli/worker.ts', 'npm run worker'],
     ['src/cli/openapi.ts', 'npm run openapi'],
-  ])('%s --help prints its usage and exits 0', (script, usage) => {
-    const result = run(script, ['--help'], {});
-    expect(result.status).toBe(0);
-    expect(result.stdout.startsWith(usage)).toBe(true);
-    expect(result.stderr).toBe('');
-  });
+  ];
+  for (const [script, usage] of commands) {
+    it.concurrent(`${script} --help prints its usage and exits 0`, async ({ expect }) => {
+      const result = await runAsync(script, ['--help'], {});
+      expect(result.status).toBe(0);
+      expect(result.stdout.startsWith(usage)).toBe(true);
+      expect(result.stderr).toBe('');
+    });
+  }
 
   it('a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-token-'));
@@ -188,7 +211,7 @@ describe('start-up and the command line', () => {
   });
 });
 
-describe('J and K: settings that could leak or expose', () => {
+describe('settings that could leak or expose', () => {
   it('masks the password of a malformed DATABASE_URL or SMTP_URL in the configuration error', () => {
     for (const name of ['DATABASE_URL', 'SMTP_URL']) {
       const attempt = () => loadConfig({ [name]: 'postgres://liaison:Sup3rS3cretPw@db host/liaison' });
