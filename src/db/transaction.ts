@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Database, Executor } from './client.js';
 import { statementName } from './prepared.js';
 import { isDatabaseUnavailable } from './reachability.js';
+import { rowsOf } from './rows.js';
 import * as schema from './schema.js';
 
 /**
@@ -102,7 +103,7 @@ export function builtOnce<T>(executor: Executor, name: string, build: (on: Execu
  */
 export async function runStatement<Row>(executor: Executor, query: SQL): Promise<Row[]> {
   const connection = connectionOf(executor);
-  if (!connection) return ((await executor.execute(query)) as unknown as { rows: Row[] }).rows;
+  if (!connection) return rowsOf<Row>(executor, query);
   const { sql: text, params } = dialect.sqlToQuery(query);
   const name = statementName(`w_${createHash('sha1').update(text).digest('base64url')}`);
   if (!connection.named.has(name) && connection.named.size >= WRITES_PREPARED_PER_CONNECTION) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, type SQL, sql } from 'drizzle-orm';
 import { type Writes, writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
+import { rowsOf } from '../../db/rows.js';
 import { bookings, companions, type librarians, manageTokens, type students } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import { singleLine } from '../../http/single-line.js';
@@ -65,13 +66,14 @@ export interface OpenChange {
 export function selectColumns(executor: Executor): FactReader {
   return async (columns) => {
     const entries = Object.entries(columns);
-    const result = await executor.execute(
+    const rows = await rowsOf<never>(
+      executor,
       sql`select ${sql.join(
         entries.map(([name, column]) => sql`${column} as ${sql.identifier(name)}`),
         sql`, `,
       )}`,
     );
-    return (result as unknown as { rows: never[] }).rows[0] as never;
+    return rows[0] as never;
   };
 }
 

@@ -1,5 +1,6 @@
 import { and, eq, gte, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
+import { rowsOf } from '../../db/rows.js';
 import {
   bookingEvents,
   bookings,
@@ -25,10 +26,11 @@ const RETENTION_LOCK = 7_311_001;
 export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ bookings: number; ran: boolean }> {
   return transaction(db, async (tx) => {
     // One process at a time, whichever run the job: the others find the lock taken and skip.
-    const lock = (await tx.execute(sql`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as locked`)) as unknown as {
-      rows: { locked: boolean }[];
-    };
-    if (!lock.rows[0]?.locked) return { bookings: 0, ran: false };
+    const [lock] = await rowsOf<{ locked: boolean }>(
+      tx,
+      sql`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as locked`,
+    );
+    if (!lock?.locked) return { bookings: 0, ran: false };
     const old = tx.select({ id: bookings.id }).from(bookings).where(lt(bookings.startsAt, cutoff));
     const updated = await tx
       .update(bookings)

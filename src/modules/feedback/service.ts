@@ -1,6 +1,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import { rowsOf } from '../../db/rows.js';
 import { bookings, companions, feedbackRequests, feedbackResponses, librarians } from '../../db/schema.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
@@ -211,7 +212,9 @@ export function createFeedbackService(deps: {
           (point) =>
             sql`count(*) filter (where r.${sql.raw(column)} = ${point})::int as ${sql.identifier(`${prefix}${point}`)}`,
         );
-      const result = (await db.execute(sql`
+      const counted = await rowsOf<Counts & { value: string | null; respondent: string; with_companion: boolean }>(
+        db,
+        sql`
         with companion_bookings as (${COMPANION_BOOKINGS})
         select b.student_categories ->> ${query.by} as value,
           fr.respondent,
@@ -229,11 +232,10 @@ export function createFeedbackService(deps: {
         left join feedback_responses r on r.request_id = fr.id
         left join companion_bookings cb on cb.booking_id = b.id
         where ${and(...conditions)}
-        group by 1, 2, 3`)) as unknown as {
-        rows: (Counts & { value: string | null; respondent: string; with_companion: boolean })[];
-      };
+        group by 1, 2, 3`,
+      );
       const knownValues = dimension.values.map((value) => value.value);
-      const seen = result.rows.map((row) => row.value ?? null);
+      const seen = counted.map((row) => row.value ?? null);
       const values: (string | null)[] = [
         ...knownValues,
         ...seen.filter((value) => value !== null && !knownValues.includes(value)),
@@ -241,14 +243,14 @@ export function createFeedbackService(deps: {
       if (seen.includes(null)) values.push(null);
       const empty: Counts = {};
       const find = (value: string | null, respondent: string, withCompanion?: boolean) =>
-        result.rows.find(
+        counted.find(
           (row) =>
             (row.value ?? null) === value &&
             row.respondent === respondent &&
             (withCompanion === undefined || row.with_companion === withCompanion),
         );
       const sumCompanions = (value: string | null): Counts => {
-        const rows = result.rows.filter((row) => (row.value ?? null) === value && row.respondent === 'companion');
+        const rows = counted.filter((row) => (row.value ?? null) === value && row.respondent === 'companion');
         const total: Counts = {};
         for (const row of rows) {
           for (const [key, count] of Object.entries(row))

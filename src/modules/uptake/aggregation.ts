@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import { rowsOf } from '../../db/rows.js';
 import { cohorts, terms } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { RuleViolation } from '../../errors.js';
@@ -204,12 +205,12 @@ export function createAggregation(deps: UptakeDeps) {
       limit ${MAX_GROUPS + 2}`;
     // One pass hashes about one group per booking: room for it in memory (PostgreSQL's default of
     // 4 MB spills 100,000 sessions to disk), for this statement's transaction only.
-    const result = (await transaction(db, async (tx) => {
+    const all = await transaction(db, async (tx) => {
       await tx.execute(sql`set local work_mem = '32MB'`);
-      return tx.execute(query);
-    })) as unknown as { rows: Row[] };
-    const totals = result.rows.find((row) => row.is_total === true) ?? {};
-    const rows = result.rows.filter((row) => row.is_total !== true);
+      return rowsOf<Row>(tx, query);
+    });
+    const totals = all.find((row) => row.is_total === true) ?? {};
+    const rows = all.filter((row) => row.is_total !== true);
     if (rows.length > MAX_GROUPS) throw tooManyGroups(`These groupings give more than ${MAX_GROUPS} groups`);
     return { rows, totals };
   }

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../db/rows.js';
 import { cohorts, terms } from '../../db/schema.js';
 import type { Dimension } from '../categories/schemas.js';
 import { MAX_GROUPS, type Row, tooManyGroups, type UptakeDeps } from './aggregation.js';
@@ -45,12 +46,11 @@ export function createCohorts(deps: UptakeDeps) {
       else if (key === 'librarian' || key === 'faculty' || key === 'term') {
         const column = key === 'librarian' ? sql`name` : key === 'faculty' ? sql`faculty` : sql`name`;
         const table = key === 'term' ? sql`terms` : sql`librarians`;
-        const result = (await db.execute(
+        const found = await rowsOf<{ v: string }>(
+          db,
           sql`select distinct ${column} as v from ${table} where ${column} is not null order by 1`,
-        )) as unknown as {
-          rows: { v: string }[];
-        };
-        domains.push(result.rows.map((row) => row.v));
+        );
+        domains.push(found.map((row) => row.v));
       } else domains.push(periodLabels(key, query.from, query.to, config.academicYearStartMonth));
     }
     const size = domains.reduce((product, domain) => product * Math.max(domain.length, 1), 1);
