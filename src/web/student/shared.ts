@@ -28,13 +28,19 @@ export type Reply = FastifyReply;
 
 export const WEEKS_SHOWN = 3;
 
-/** Refusals the pages word from the catalogue (rule.<code>); others show the service's message. */
+/**
+ * Refusals the pages word from the catalogue (rule.<code>). Any other refusal reads rule.other: the
+ * service's own detail is English and for the API, so it never reaches a page.
+ */
 export const RULES_WORDED = [
   'booking_limit_reached',
   'overlapping_booking',
   'too_many_companions',
   'session_started',
   'booking_cancelled',
+  'same_slot',
+  'mode_unavailable',
+  'other',
 ] as const;
 export const DAY = 86_400_000;
 
@@ -99,9 +105,8 @@ export function studentPages(deps: StudentPageDeps) {
   }
 
   function ruleMessage(page: PageContext, error: DomainError): string {
-    return (RULES_WORDED as readonly string[]).includes(error.code)
-      ? page.t(`rule.${error.code}`, { limit: config.bookingLimitPerStudent })
-      : error.message;
+    const code = (RULES_WORDED as readonly string[]).includes(error.code) ? error.code : 'other';
+    return page.t(`rule.${code}`, { limit: config.bookingLimitPerStudent });
   }
 
   function forbidden(request: FastifyRequest) {
