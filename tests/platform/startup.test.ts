@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,18 +20,11 @@ afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 
-/** Runs one of the project's commands with only the environment given (no inherited settings). */
-function run(script: string, args: string[], env: Record<string, string>) {
-  return spawnSync(tsx, [path.join(root, script), ...args], {
-    cwd: root,
-    env: childEnv(env),
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-}
-
-/** `run`, without blocking the test file, so several commands can run at once. */
-function runAsync(
+/**
+ * Runs one of the project's commands with only the environment given (no inherited settings),
+ * without blocking the test file, so several commands can run at once.
+ */
+function run(
   script: string,
   args: string[],
   env: Record<string, string>,
@@ -83,11 +76,11 @@ describe('one process at a time on the embedded database', () => {
     await opened.close();
   });
 
-  it('makes the CLIs obey the lock: seed-demo while a server runs stops with one line', () => {
+  it('makes the CLIs obey the lock: seed-demo while a server runs stops with one line', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
     const holder = sleeper();
     writeFileSync(path.join(dataDir, 'liaison.lock'), String(holder.pid));
-    const result = run('src/cli/seed-demo.ts', [], { DATA_DIR: dataDir });
+    const result = await run('src/cli/seed-demo.ts', [], { DATA_DIR: dataDir });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe(
       `The embedded database in ${dataDir} is in use by process ${holder.pid}. Stop that process first, or set DATABASE_URL to a PostgreSQL database to run several processes.`,
@@ -96,9 +89,9 @@ describe('one process at a time on the embedded database', () => {
 });
 
 describe('start-up and the command line', () => {
-  it('names DATABASE_URL and the cause in one line, with the password masked, when the database is unreachable', () => {
+  it('names DATABASE_URL and the cause in one line, with the password masked, when the database is unreachable', async () => {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    const result = run('src/main.ts', [], {
+    const result = await run('src/main.ts', [], {
       DATABASE_URL: 'postgres://liaison:Sup3rS3cretPw@127.0.0.1:1/liaison',
       AUTH_JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123456789',
       PORT: '39871',
@@ -143,16 +136,16 @@ describe('start-up and the command line', () => {
   ];
   for (const [script, usage] of commands) {
     it.concurrent(`${script} --help prints its usage and exits 0`, async ({ expect }) => {
-      const result = await runAsync(script, ['--help'], {});
+      const result = await run(script, ['--help'], {});
       expect(result.status).toBe(0);
       expect(result.stdout.startsWith(usage)).toBe(true);
       expect(result.stderr).toBe('');
     });
   }
 
-  it('a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', () => {
+  it('a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-token-'));
-    const result = run('src/cli/token.ts', ['--role', 'student', '--email', 'ana@example.ac.uk'], {
+    const result = await run('src/cli/token.ts', ['--role', 'student', '--email', 'ana@example.ac.uk'], {
       DATA_DIR: dataDir,
     });
     expect(result.status).toBe(0);
