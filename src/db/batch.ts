@@ -1,5 +1,6 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
+import { isRenderable, quoteName, renderSql } from './insert.js';
 import { runStatement } from './transaction.js';
 
 /**
@@ -22,9 +23,26 @@ export async function writeTogether<Row = Record<string, unknown>>(
   writes: Writes,
   result: SQL = sql`select 1`,
 ): Promise<Row[]> {
-  const parts = Object.entries(writes)
-    .filter((entry): entry is [string, SQLWrapper] => entry[1] !== undefined)
-    .map(([name, write]) => sql`${sql.identifier(name)} as (${write.getSQL()})`);
+  const parts = Object.entries(writes).filter((entry): entry is [string, SQLWrapper] => entry[1] !== undefined);
   if (parts.length === 0) return [];
-  return runStatement<Row>(executor, sql`with ${sql.join(parts, sql`, `)} ${result}`);
+  return runStatement<Row>(executor, {
+    getSQL: () =>
+      sql`with ${sql.join(
+        parts.map(([name, write]) => sql`${sql.identifier(name)} as (${write.getSQL()})`),
+        sql`, `,
+      )} ${result}`,
+    // The same statement as text: inserts from insertRows write their own, the rest through drizzle.
+    render(first) {
+      const params: unknown[] = [];
+      const ctes = parts.map(([name, write]) => {
+        const part = isRenderable(write)
+          ? write.render(first + params.length)
+          : renderSql(write.getSQL(), first + params.length);
+        params.push(...part.params);
+        return `${quoteName(name)} as (${part.text})`;
+      });
+      const tail = renderSql(result, first + params.length);
+      return { text: `with ${ctes.join(', ')} ${tail.text}`, params: [...params, ...tail.params] };
+    },
+  });
 }

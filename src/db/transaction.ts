@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import type { Database, Executor } from './client.js';
+import { isRenderable, type RenderableWrite, renderSql } from './insert.js';
 import { statementName } from './prepared.js';
 import { isDatabaseUnavailable } from './reachability.js';
 import { rowsOf } from './rows.js';
@@ -39,7 +39,6 @@ export const WRITES_PREPARED_PER_CONNECTION = 100;
 
 const connections = new WeakMap<pg.PoolClient, Connection>();
 const inTransaction = new WeakSet<Connection['db']>();
-const dialect = new PgDialect();
 
 export async function transaction<T>(db: Database, work: (tx: Executor) => Promise<T>): Promise<T> {
   const pool = db.$client;
@@ -101,10 +100,10 @@ export function builtOnce<T>(executor: Executor, name: string, build: (on: Execu
  * goes as a named statement, prepared once per connection: its rows then hold what pg makes of
  * each type (a timestamp is a Date), so callers select ids, counts and text only.
  */
-export async function runStatement<Row>(executor: Executor, query: SQL): Promise<Row[]> {
+export async function runStatement<Row>(executor: Executor, query: SQL | RenderableWrite): Promise<Row[]> {
   const connection = connectionOf(executor);
-  if (!connection) return rowsOf<Row>(executor, query);
-  const { sql: text, params } = dialect.sqlToQuery(query);
+  if (!connection) return rowsOf<Row>(executor, query.getSQL());
+  const { text, params } = isRenderable(query) ? query.render(0) : renderSql(query, 0);
   const name = statementName(`w_${createHash('sha1').update(text).digest('base64url')}`);
   if (!connection.named.has(name) && connection.named.size >= WRITES_PREPARED_PER_CONNECTION) {
     return (await connection.client.query<Row & pg.QueryResultRow>({ text, values: params })).rows;

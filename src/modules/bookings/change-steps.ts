@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, type SQL, sql } from 'drizzle-orm';
 import { type Writes, writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
+import { insertRows } from '../../db/insert.js';
 import { rowsOf } from '../../db/rows.js';
 import { bookings, companions, type librarians, manageTokens, type students } from '../../db/schema.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
@@ -148,8 +149,12 @@ export function newCompanions(
       ? {}
       : {
           // Companions added together keep the order given (ordinal is assigned row by row).
-          new_companions: executor.insert(companions).values(rows.map(({ ordinal: _ordinal, ...row }) => row)),
-          new_companion_links: executor.insert(manageTokens).values(tokenRows),
+          new_companions: insertRows(
+            executor,
+            companions,
+            rows.map(({ ordinal: _ordinal, ...row }) => row),
+          ),
+          new_companion_links: insertRows(executor, manageTokens, tokenRows),
         };
   return { rows, links, writes };
 }

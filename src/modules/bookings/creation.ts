@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
+import { insertRows } from '../../db/insert.js';
 import { retryingStalePlans } from '../../db/prepared.js';
 import { bookings, manageTokens } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
@@ -78,7 +79,7 @@ export function createBookingCreation(deps: BookingServiceDeps) {
             isNull(manageTokens.revokedAt),
           ),
         ),
-      new_links: executor.insert(manageTokens).values(rows),
+      new_links: insertRows(executor, manageTokens, rows),
     });
     const [studentToken, ...companionTokens] = tokens as [string, ...string[]];
     const links: IssuedLinks = {
@@ -151,8 +152,8 @@ export function createBookingCreation(deps: BookingServiceDeps) {
             ]);
             const created = viewOf({ librarian, student }, booking, added.rows);
             await writeTogether(tx, {
-              new_booking: tx.insert(bookings).values(booking),
-              new_booking_link: tx.insert(manageTokens).values(studentLink.rows),
+              new_booking: insertRows(tx, bookings, [booking]),
+              new_booking_link: insertRows(tx, manageTokens, studentLink.rows),
               ...added.writes,
               ...eventWrites(tx, {
                 bookingId: booking.id,

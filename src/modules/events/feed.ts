@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Writes, writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
+import { insertRows } from '../../db/insert.js';
 import { bookingEvents } from '../../db/schema.js';
 
 /** The webhook event type each booking change is published as (audit-only actions have none). */
@@ -80,17 +81,21 @@ export function eventWrites(executor: Executor, event: FeedEvent): Writes {
   const type = EVENT_TYPE_OF_ACTION[event.action];
   const payload = type ? JSON.stringify(thinPayload(type, event.at, event.bookingId, event.after)) : undefined;
   return {
-    feed_event: executor
-      .insert(bookingEvents)
-      .values({
-        at: event.at,
-        bookingId: event.bookingId,
-        actor: event.actor,
-        action: event.action,
-        before: event.before ?? null,
-        after: event.after ?? null,
-      })
-      .returning({ id: bookingEvents.id }),
+    feed_event: insertRows(
+      executor,
+      bookingEvents,
+      [
+        {
+          at: event.at,
+          bookingId: event.bookingId,
+          actor: event.actor,
+          action: event.action,
+          before: event.before ?? null,
+          after: event.after ?? null,
+        },
+      ],
+      ['id'],
+    ),
     feed_webhooks: type
       ? sql`
       insert into webhook_deliveries (id, endpoint_id, event_id, type, payload, next_attempt_at, created_at)

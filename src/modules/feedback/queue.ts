@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
+import { writeTogether } from '../../db/batch.js';
 import type { Executor } from '../../db/client.js';
 import { bookings, companions, librarians, notifications, students } from '../../db/schema.js';
 import { sessionSnapshot } from '../notifications/context.js';
@@ -93,5 +94,5 @@ export async function queueFeedback(
       messageId: `<${randomUUID()}@${settings.messageIdDomain}>`,
       payload: snapshot,
     }));
-  if (fresh.length > 0) await queueMessages(executor, fresh);
+  if (fresh.length > 0) await writeTogether(executor, { feedback_requests: queueMessages(executor, fresh) });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Executor } from '../../db/client.js';
+import { insertRows } from '../../db/insert.js';
 import { notifications } from '../../db/schema.js';
 
 /** Every kind of email the outbox sends; the worker renders each (message.ts) when it sends it. */
@@ -22,12 +23,12 @@ export type QueuedMessage = Omit<typeof notifications.$inferInsert, 'kind'> & { 
 
 /**
  * The one way into the outbox, for bookings, feedback, sign-in links and webhook alerts alike:
- * the insert of `messages` (at least one), to send with the change that causes them
- * (writeTogether) or on its own (`await` it).
+ * the insert of `messages` (at least one), to send with the change that causes them, or on its
+ * own, through writeTogether.
  */
 export function queueMessages(executor: Executor, messages: QueuedMessage[]) {
   if (messages.length === 0) throw new Error('queueMessages needs at least one message');
-  return executor.insert(notifications).values(messages);
+  return insertRows(executor, notifications, messages);
 }
 
 /** A new Message-ID for an email sent from `domain`. */

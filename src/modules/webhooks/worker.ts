@@ -5,6 +5,7 @@ import type { LookupFunction } from 'node:net';
 import { and, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import type { Config } from '../../config.js';
+import { writeTogether } from '../../db/batch.js';
 import type { Database } from '../../db/client.js';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
@@ -180,18 +181,24 @@ export function createWebhookWorker(deps: {
         .where(eq(webhookEndpoints.id, endpoint.id));
       if (reason === 'failing' && deps.config.adminAlertEmails.length > 0) {
         const domain = new URL(deps.config.publicUrl).hostname;
-        await queueMessages(
-          tx,
-          deps.config.adminAlertEmails.map((address) => ({
-            kind: 'webhook_disabled' as const,
-            recipientRole: 'librarian' as const,
-            recipientEmail: address,
-            sendAfter: now,
-            createdAt: now,
-            messageId: newMessageId(domain),
-            payload: { url: endpoint.url, endpointId: endpoint.id, failingSince: endpoint.failingSince?.toISOString() },
-          })),
-        );
+        await writeTogether(tx, {
+          alerts: queueMessages(
+            tx,
+            deps.config.adminAlertEmails.map((address) => ({
+              kind: 'webhook_disabled' as const,
+              recipientRole: 'librarian' as const,
+              recipientEmail: address,
+              sendAfter: now,
+              createdAt: now,
+              messageId: newMessageId(domain),
+              payload: {
+                url: endpoint.url,
+                endpointId: endpoint.id,
+                failingSince: endpoint.failingSince?.toISOString(),
+              },
+            })),
+          ),
+        });
       }
     });
   }

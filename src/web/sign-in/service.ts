@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, count, eq, gt, isNull } from 'drizzle-orm';
 import type { Config } from '../../config.js';
+import { writeTogether } from '../../db/batch.js';
 import type { Database } from '../../db/client.js';
 import { signInLinks } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
@@ -68,20 +69,22 @@ export function createSignInService(deps: {
           expiresAt: new Date(now.getTime() + LINK_MINUTES * 60_000),
           createdAt: now,
         });
-        await queueMessages(tx, [
-          {
-            kind: 'sign_in_link',
-            bookingId: null,
-            recipientRole: 'student',
-            recipientEmail: address,
-            recipientName: null,
-            sendAfter: now,
-            createdAt: now,
-            messageId: newMessageId(deps.messageIdDomain),
-            // Kept only until sent, like a manage link; the hash is what signs in.
-            linkToken: token,
-          },
-        ]);
+        await writeTogether(tx, {
+          sign_in_link: queueMessages(tx, [
+            {
+              kind: 'sign_in_link',
+              bookingId: null,
+              recipientRole: 'student',
+              recipientEmail: address,
+              recipientName: null,
+              sendAfter: now,
+              createdAt: now,
+              messageId: newMessageId(deps.messageIdDomain),
+              // Kept only until sent, like a manage link; the hash is what signs in.
+              linkToken: token,
+            },
+          ]),
+        });
       });
     },
 
