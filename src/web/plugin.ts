@@ -15,6 +15,7 @@ import { analyticsRoutes } from './analytics/routes.js';
 import type { WebDeps } from './deps.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
 import { pageContext, safeNext } from './layout/page.js';
+import { refusalText } from './layout/refusals.js';
 import { sameToken } from './session.js';
 import { signInRoutes } from './sign-in/routes.js';
 import { attendanceFormRoutes } from './staff/attendance.js';
@@ -150,7 +151,11 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     }
     const status = error instanceof DomainError ? error.status : error.validation ? 400 : (error.statusCode ?? 500);
     if (status >= 500) request.log.error({ err: error }, 'page error');
-    const detail = error instanceof DomainError && status < 500 ? error.message : undefined;
+    // A service's refusal, worded from the catalogue (its own detail is English, for the API).
+    const detail =
+      error instanceof DomainError && status < 500
+        ? refusalText(pageContext(request, deps.catalogues, deps.config.libraryTimeZone), error)
+        : undefined;
     return renderErrorPage(request, reply, deps, status, detail);
   });
 

@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { IMPORT_PROBLEM_KINDS } from '../../src/modules/uptake/imports.js';
 import { MESSAGES_DIR } from '../../src/text/i18n.js';
 import { LIBRARIAN_NOTICES } from '../../src/web/admin/librarians.js';
 import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
+import { RULES_WORDED } from '../../src/web/layout/refusals.js';
 import { SETTINGS } from '../../src/web/staff/availability.js';
 import { BOOKING_NOTICES } from '../../src/web/student/managing.js';
-import { RULES_WORDED } from '../../src/web/student/shared.js';
 
 // Keys the pages build at run time (`booking.notice.${notice}`, `'mode.' + mode`): each family
 // with every value it can take, in every language's catalogue (issue 23). The literal lists are
@@ -17,6 +18,7 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'booking.notice.': BOOKING_NOTICES,
   'admin.librarians.notice.': LIBRARIAN_NOTICES,
   'rule.': RULES_WORDED,
+  'admin.imports.problem.': IMPORT_PROBLEM_KINDS,
   'analytics.group.': [...FIXED_GROUPS, ...PERIOD_SPLITS, 'all'],
   'mode.': ['in_person', 'online'],
   'role.': ['student', 'librarian', 'analyst', 'admin'],

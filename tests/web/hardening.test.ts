@@ -279,7 +279,10 @@ describe('7: looking at pages writes nothing, and shares the public read budget'
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
       const refused = await limited.app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } });
       expect(refused.headers['content-type']).toContain('text/html');
-      expect(refused.body).toContain('Too many requests');
+      // en.json's rule.rate_limited, with the seconds of Retry-After.
+      expect(refused.body).toContain(
+        `Too many requests from here in a short time. Wait ${refused.headers['retry-after']} seconds, then try again.`,
+      );
     } finally {
       await limited.close();
     }
@@ -561,6 +564,44 @@ describe('refusals on a student’s page are worded from the catalogue', () => {
     // en.json's rule.same_slot, written here by hand; the service's English detail stays in the API.
     expect(response.body).toContain('Your session is already at that time. Choose a different time.');
     expect(response.body).not.toContain('The booking is already at that time.');
+  });
+});
+
+describe('refusals on staff and admin pages are worded from the catalogue', () => {
+  // Sentences of en.json, written here by hand; the services' English details stay in the API.
+  it('says a librarian with that email exists in the catalogue’s words, not the service’s', async () => {
+    const admin = await visitor().signIn('admin', 'admin@library.uni.example');
+    const response = await admin.post(
+      '/admin/librarians',
+      { name: 'Ruth Again', email: librarian.email },
+      '/admin/librarians',
+    );
+    expect(response.statusCode).toBe(409);
+    expect(response.body).toContain('A librarian with this email address already exists.');
+    expect(response.body).not.toContain(`A librarian with email ${librarian.email} already exists.`);
+  });
+
+  it('finds a key given to two questions, or an answer given twice, before the service does', async () => {
+    const admin = await visitor().signIn('admin', 'admin@library.uni.example');
+    const response = await admin.post(
+      '/admin/categories',
+      {
+        rows: '2',
+        key_0: 'level',
+        label_0: 'Your level of study',
+        values_0: 'ug = Undergraduate\npg = Postgraduate\nug = Undergraduate again',
+        key_1: 'level',
+        label_1: 'Your level, again',
+        values_1: 'ug = Undergraduate',
+      },
+      '/admin/categories',
+    );
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain('The answer key ug appears twice. Give each answer its own key');
+    expect(response.body).toContain(
+      'The key level is already used by another question. Give each question its own key',
+    );
+    expect(response.body).not.toContain('appears twice in level');
   });
 });
 

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, librarians } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
-import { RuleViolation } from '../../errors.js';
+import { type FieldError, RuleViolation } from '../../errors.js';
 import { isIsoInstant, MAX_YEAR, MIN_YEAR } from '../../http/validation.js';
 import type { Clock } from '../../time/clock.js';
 import type { CategoryService } from '../categories/service.js';
@@ -12,9 +12,81 @@ type Outcome = (typeof OUTCOMES)[number];
 const CSV_COLUMNS = ['start', 'minutes', 'librarian_email', 'student_ref', 'companion', 'outcome'];
 const BATCH = 500;
 
+/**
+ * What can be wrong with one session (one row). The API words each in English (`message`); a page
+ * words it from the catalogue (`admin.imports.problem.<kind>`), so it keeps the parts apart.
+ */
+export type ImportProblem =
+  | { kind: 'notObject' }
+  | { kind: 'start' }
+  | { kind: 'minutes' }
+  | { kind: 'librarian'; email: string }
+  | { kind: 'studentRef' }
+  | { kind: 'companion' }
+  | { kind: 'outcome'; allowed: string }
+  | { kind: 'categories' }
+  | { kind: 'categoryUnknown'; key: string }
+  | { kind: 'categoryValue'; key: string; allowed: string };
+export const IMPORT_PROBLEM_KINDS: ImportProblem['kind'][] = [
+  'notObject',
+  'start',
+  'minutes',
+  'librarian',
+  'studentRef',
+  'companion',
+  'outcome',
+  'categories',
+  'categoryUnknown',
+  'categoryValue',
+];
+
+/** What is wrong with the file as a whole: unreadable CSV, or a wrong header. */
+export type ImportFileProblem =
+  | { kind: 'csv'; line: number | null }
+  | { kind: 'header'; missing: string[]; unknown: string[] };
+
 export interface ImportError {
   line: number;
+  /** The problems in English, for the API. */
   message: string;
+  problems: ImportProblem[];
+}
+
+/** An import refused: nothing was imported. `file` or `lines` says why, in parts a page can word. */
+export class ImportRefused extends RuleViolation {
+  constructor(
+    detail: string,
+    errors: FieldError[],
+    readonly file: ImportFileProblem | null,
+    readonly lines: ImportError[] = [],
+  ) {
+    super('import_invalid', detail, errors);
+  }
+}
+
+function englishProblem(problem: ImportProblem): string {
+  switch (problem.kind) {
+    case 'notObject':
+      return 'must be an object';
+    case 'start':
+      return `start must be an ISO 8601 date-time with an offset (years ${MIN_YEAR}–${MAX_YEAR})`;
+    case 'minutes':
+      return 'minutes must be a whole number from 1 to 480';
+    case 'librarian':
+      return `librarianEmail ${problem.email} is not a librarian`;
+    case 'studentRef':
+      return 'studentRef must be 1 to 100 characters';
+    case 'companion':
+      return 'companion must be true or false';
+    case 'outcome':
+      return `outcome must be one of ${problem.allowed}`;
+    case 'categories':
+      return 'categories must be an object';
+    case 'categoryUnknown':
+      return `category ${problem.key} is not defined`;
+    case 'categoryValue':
+      return `${problem.key} must be one of ${problem.allowed}`;
+  }
 }
 
 interface ValidSession {
@@ -47,13 +119,18 @@ function parseCsv(text: string): string[][] {
     const line = (error as { lines?: unknown }).lines;
     const where = typeof line === 'number' ? ` at line ${line}` : '';
     const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '').split(', value is')[0] : '';
-    throw new RuleViolation('import_invalid', `The body is not readable as CSV${where}: ${reason}`, [
-      { pointer: '/', in: 'body', message: `is not valid CSV${where}` },
-    ]);
+    throw new ImportRefused(
+      `The body is not readable as CSV${where}: ${reason}`,
+      [{ pointer: '/', in: 'body', message: `is not valid CSV${where}` }],
+      { kind: 'csv', line: typeof line === 'number' ? line : null },
+    );
   }
 }
 
-function csvSessions(text: string, dimensions: string[]): { sessions: RawSession[]; headerError?: string } {
+function csvSessions(
+  text: string,
+  dimensions: string[],
+): { sessions: RawSession[]; headerError?: { text: string; missing: string[]; unknown: string[] } } {
   const records = parseCsv(text);
   const [header = [], ...rows] = records;
   const missing = CSV_COLUMNS.filter((column) => !header.includes(column));
@@ -61,12 +138,16 @@ function csvSessions(text: string, dimensions: string[]): { sessions: RawSession
   if (missing.length > 0 || unknown.length > 0) {
     return {
       sessions: [],
-      headerError: [
-        missing.length > 0 ? `missing columns: ${missing.join(', ')}` : '',
-        unknown.length > 0 ? `unknown columns (not category dimensions): ${unknown.join(', ')}` : '',
-      ]
-        .filter(Boolean)
-        .join('; '),
+      headerError: {
+        text: [
+          missing.length > 0 ? `missing columns: ${missing.join(', ')}` : '',
+          unknown.length > 0 ? `unknown columns (not category dimensions): ${unknown.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
+        missing,
+        unknown,
+      },
     };
   }
   const at = (row: string[], column: string) => row[header.indexOf(column)];
@@ -108,9 +189,12 @@ export function createImportService({
       if (input.csv !== undefined) {
         const parsed = csvSessions(input.csv, dimensions);
         if (parsed.headerError) {
-          throw new RuleViolation('import_invalid', `The CSV header is wrong: ${parsed.headerError}.`, [
-            { pointer: '/', in: 'body', message: parsed.headerError },
-          ]);
+          const { text, missing, unknown } = parsed.headerError;
+          throw new ImportRefused(`The CSV header is wrong: ${text}.`, [{ pointer: '/', in: 'body', message: text }], {
+            kind: 'header',
+            missing,
+            unknown,
+          });
         }
         raw = parsed.sessions;
       } else {
@@ -123,17 +207,17 @@ export function createImportService({
       const valid: ValidSession[] = [];
       raw.forEach((session, index) => {
         const line = index + 1;
-        const problems: string[] = [];
+        const problems: ImportProblem[] = [];
         if (typeof session !== 'object' || session === null) {
-          errors.push({ line, message: 'must be an object' });
+          problems.push({ kind: 'notObject' });
+          errors.push({ line, message: problems.map(englishProblem).join('; '), problems });
           return;
         }
         const start = typeof session.start === 'string' && isIsoInstant(session.start) ? new Date(session.start) : null;
-        if (!start || Number.isNaN(start.getTime()))
-          problems.push(`start must be an ISO 8601 date-time with an offset (years ${MIN_YEAR}–${MAX_YEAR})`);
+        if (!start || Number.isNaN(start.getTime())) problems.push({ kind: 'start' });
         const minutes = session.minutes;
         if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 1 || minutes > 480) {
-          problems.push('minutes must be a whole number from 1 to 480');
+          problems.push({ kind: 'minutes' });
         }
         let librarianId: string | null = null;
         if (session.librarianEmail !== undefined && session.librarianEmail !== null) {
@@ -141,25 +225,25 @@ export function createImportService({
             typeof session.librarianEmail === 'string'
               ? (librarianByEmail.get(session.librarianEmail.toLowerCase()) ?? null)
               : null;
-          if (!librarianId) problems.push(`librarianEmail ${String(session.librarianEmail)} is not a librarian`);
+          if (!librarianId) problems.push({ kind: 'librarian', email: String(session.librarianEmail) });
         }
         const studentRef = typeof session.studentRef === 'string' ? session.studentRef.trim() : '';
-        if (studentRef.length < 1 || studentRef.length > 100) problems.push('studentRef must be 1 to 100 characters');
-        if (typeof session.companion !== 'boolean') problems.push('companion must be true or false');
+        if (studentRef.length < 1 || studentRef.length > 100) problems.push({ kind: 'studentRef' });
+        if (typeof session.companion !== 'boolean') problems.push({ kind: 'companion' });
         if (!OUTCOMES.includes(session.outcome as Outcome))
-          problems.push(`outcome must be one of ${OUTCOMES.join(', ')}`);
+          problems.push({ kind: 'outcome', allowed: OUTCOMES.join(', ') });
         const sessionCategories = (session.categories ?? {}) as Record<string, unknown>;
         if (typeof sessionCategories !== 'object' || Array.isArray(sessionCategories))
-          problems.push('categories must be an object');
+          problems.push({ kind: 'categories' });
         for (const [key, value] of Object.entries(sessionCategories)) {
           const dimension = definitions.find((candidate) => candidate.key === key);
-          if (!dimension) problems.push(`category ${key} is not defined`);
+          if (!dimension) problems.push({ kind: 'categoryUnknown', key });
           else if (!dimension.values.some((candidate) => candidate.value === value)) {
-            problems.push(`${key} must be one of ${dimension.values.map((v) => v.value).join(', ')}`);
+            problems.push({ kind: 'categoryValue', key, allowed: dimension.values.map((v) => v.value).join(', ') });
           }
         }
         if (problems.length > 0) {
-          errors.push({ line, message: problems.join('; ') });
+          errors.push({ line, message: problems.map(englishProblem).join('; '), problems });
           return;
         }
         valid.push({
@@ -174,14 +258,15 @@ export function createImportService({
         });
       });
       if (errors.length > 0 && !options.skipInvalid) {
-        throw new RuleViolation(
-          'import_invalid',
+        throw new ImportRefused(
           `${errors.length} of ${raw.length} sessions are invalid; nothing was imported. Fix them, or send ?skipInvalid=true.`,
           errors.map((error) => ({
             pointer: `/sessions/${error.line - 1}`,
             in: 'body',
             message: `line ${error.line}: ${error.message}`,
           })),
+          null,
+          errors,
         );
       }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import type { PageError } from '../layout/page.js';
+import { refusalText } from '../layout/refusals.js';
 import { type AdminPageDeps, adminContext, BLANK, type Form } from './shared.js';
 
 const KEY = /^[a-z][a-z0-9_]{0,39}$/;
@@ -72,6 +73,17 @@ export async function categoriesPages(app: FastifyInstance, deps: AdminPageDeps)
         values.some((value) => !KEY.test(value.value) || !value.label || value.label.length > 100)
       ) {
         errors.push({ field: `values_${index}`, message: page.t('admin.categories.valuesInvalid') });
+      } else {
+        const repeated = values.find((value, at) => values.findIndex((other) => other.value === value.value) !== at);
+        if (repeated) {
+          errors.push({
+            field: `values_${index}`,
+            message: page.t('admin.categories.valueTwice', { value: repeated.value }),
+          });
+        }
+      }
+      if (KEY.test(key) && dimensions.some((dimension) => dimension.key === key)) {
+        errors.push({ field: `key_${index}`, message: page.t('admin.categories.keyTwice', { key }) });
       }
       dimensions.push({ key, label, values });
     }
@@ -80,7 +92,13 @@ export async function categoriesPages(app: FastifyInstance, deps: AdminPageDeps)
       await deps.categories.replaceDimensions(dimensions);
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      return renderCategories(request, reply, form, [{ field: 'key_0', message: error.message }], error.status);
+      return renderCategories(
+        request,
+        reply,
+        form,
+        [{ field: 'key_0', message: refusalText(page, error) }],
+        error.status,
+      );
     }
     return reply.redirect('/admin/categories?saved=1', 303);
   });

@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../errors.js';
+import { type ImportFileProblem, ImportRefused } from '../../modules/uptake/imports.js';
+import type { PageContext } from '../layout/page.js';
+import { refusalText } from '../layout/refusals.js';
 import { sameToken } from '../session.js';
 import { type AdminPageDeps, adminContext } from './shared.js';
 
@@ -47,10 +50,37 @@ export async function importsPages(app: FastifyInstance, deps: AdminPageDeps) {
       return render(200, { result });
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;
+      if (!(error instanceof ImportRefused)) {
+        return render(error.status, { errors: [{ field: 'file', message: refusalText(page, error) }] });
+      }
       return render(error.status, {
-        errors: [{ field: 'file', message: error.message }],
-        lineErrors: (error.extra.errors ?? []).map((entry) => entry.message),
+        errors: [{ field: 'file', message: fileProblem(page, error.file) }],
+        lineErrors: error.lines.map((line) =>
+          page.t('admin.imports.row', {
+            line: line.line,
+            problems: line.problems
+              .map((problem) => page.t(`admin.imports.problem.${problem.kind}`, problem))
+              .join('; '),
+          }),
+        ),
       });
     }
   });
+}
+
+/** What is wrong with the file as a whole; for wrong rows, the rows list says which. */
+function fileProblem(page: PageContext, problem: ImportFileProblem | null): string {
+  if (problem === null) return page.t('admin.imports.rowsWrong');
+  if (problem.kind === 'csv') {
+    return problem.line === null
+      ? page.t('admin.imports.notCsv')
+      : page.t('admin.imports.notCsvAt', { line: problem.line });
+  }
+  const list = (names: string[]) => names.join(', ');
+  return [
+    problem.missing.length > 0 ? page.t('admin.imports.columnsMissing', { columns: list(problem.missing) }) : '',
+    problem.unknown.length > 0 ? page.t('admin.imports.columnsUnknown', { columns: list(problem.unknown) }) : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 }

@@ -3,6 +3,7 @@ import { DomainError } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { EMAIL, UUID } from '../layout/forms.js';
 import { knownValue, type PageError, pageUser } from '../layout/page.js';
+import { refusalText } from '../layout/refusals.js';
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
 
 /** Notices the librarians page shows after a change redirected to it (?notice=…). */
@@ -77,7 +78,13 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
       });
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      return renderLibrarians(request, reply, form, [{ field: 'email', message: error.message }], error.status);
+      return renderLibrarians(
+        request,
+        reply,
+        form,
+        [{ field: 'email', message: refusalText(page, error) }],
+        error.status,
+      );
     }
     return reply.redirect('/admin/librarians?notice=added', 303);
   });
@@ -140,7 +147,7 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
         });
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
-        return renderEdit(request, reply, form, [{ field: 'email', message: error.message }], error.status);
+        return renderEdit(request, reply, form, [{ field: 'email', message: refusalText(page, error) }], error.status);
       }
       return reply.redirect('/admin/librarians?notice=saved', 303);
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { ISO_DATE } from '../layout/forms.js';
 import type { PageError } from '../layout/page.js';
+import { refusalText } from '../layout/refusals.js';
 import { type AdminPageDeps, adminContext, BLANK, type Form } from './shared.js';
 
 /** Terms and the cohort sizes that are the denominators of uptake figures. */
@@ -91,7 +92,7 @@ export async function termsPages(app: FastifyInstance, deps: AdminPageDeps) {
       );
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      return renderTerms(request, reply, form, [{ field: 'name_0', message: error.message }], error.status);
+      return renderTerms(request, reply, form, [{ field: 'name_0', message: refusalText(page, error) }], error.status);
     }
     return reply.redirect('/admin/terms?saved=1', 303);
   });

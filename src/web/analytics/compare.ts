@@ -30,6 +30,7 @@ export async function comparePages(app: FastifyInstance, deps: AnalyticsPageDeps
     };
     const form = { ...common, before, after, by, errors, serviceQuery };
     const report = await attempt(
+      page,
       form,
       () => deps.uptake.compare(serviceQuery),
       (pointer) => (pointer === '/by' ? 'by' : pointer.startsWith('/after') ? 'afterPeriod' : 'beforePeriod'),

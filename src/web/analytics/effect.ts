@@ -27,6 +27,7 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
     const form = { ...common, period, by, errors, serviceQuery };
     const report = withReport
       ? await attempt(
+          page,
           form,
           () => deps.uptake.companionEffect(serviceQuery),
           (pointer) => (pointer === '/by' ? 'by' : 'period'),

@@ -7,6 +7,7 @@ import type { Translate } from '../../text/i18n.js';
 import type { WebDeps } from '../deps.js';
 import { ISO_DATE, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, pageContext } from '../layout/page.js';
+import { refusalText } from '../layout/refusals.js';
 
 /** What the analytics pages use of the web front's services. */
 export type AnalyticsPageDeps = Pick<
@@ -202,14 +203,15 @@ export function analyticsPages(app: FastifyInstance, deps: AnalyticsPageDeps) {
   }
 
   /** A service refusal (a rule about the query) shown against the field it names. */
-  function refusal(error: unknown, fieldFor: (pointer: string) => string): PageError[] {
+  function refusal(page: PageContext, error: unknown, fieldFor: (pointer: string) => string): PageError[] {
     if (!(error instanceof DomainError) || error.status >= 500) throw error;
     const pointers = error.extra.errors?.map((entry) => entry.pointer) ?? [];
-    return [{ field: fieldFor(pointers[0] ?? ''), message: error.message }];
+    return [{ field: fieldFor(pointers[0] ?? ''), message: refusalText(page, error) }];
   }
 
   /** The report when the form is good and the service accepts it; else null, with the errors on the form. */
   async function attempt<T>(
+    page: PageContext,
     form: { errors: PageError[] },
     run: () => Promise<T>,
     fieldFor: (pointer: string) => string,
@@ -218,7 +220,7 @@ export function analyticsPages(app: FastifyInstance, deps: AnalyticsPageDeps) {
     try {
       return await run();
     } catch (error) {
-      form.errors.push(...refusal(error, fieldFor));
+      form.errors.push(...refusal(page, error, fieldFor));
       return null;
     }
   }

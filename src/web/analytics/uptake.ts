@@ -50,6 +50,7 @@ export async function uptakePages(app: FastifyInstance, deps: AnalyticsPageDeps)
     };
     const form = { ...common, period, groups, split, metric, fill, groupBy, errors, serviceQuery };
     const report = await attempt(
+      page,
       form,
       () => deps.uptake.uptake(serviceQuery),
       (pointer) => (pointer === '/groupBy' || pointer === '/fill' ? `group-${groups[0] ?? 'companion'}` : 'period'),

@@ -4,6 +4,7 @@ import { DomainError } from '../../errors.js';
 import { isMeetingUrl } from '../../http/meeting-url.js';
 import { readDateRange, TIME, UUID } from '../layout/forms.js';
 import { areaAccess, type PageContext, type PageError, pageContext, pageLibrarian } from '../layout/page.js';
+import { refusalText } from '../layout/refusals.js';
 import type { Form, StaffPageDeps } from './shared.js';
 
 export const SETTINGS = ['slotMinutes', 'bufferMinutes', 'minNoticeMinutes', 'horizonDays', 'maxCompanions'] as const;
@@ -150,8 +151,15 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
         await deps.librarians.update(user.librarianId, { location, meetingUrl });
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
-        const field = (error.extra.errors?.[0]?.pointer ?? '/timeZone').slice(1).replaceAll('/', '_');
-        return renderEditor(request, reply, user.librarianId, form, [{ field, message: error.message }], error.status);
+        const pointer = error.extra.errors?.[0]?.pointer ?? '/timeZone';
+        const field = pointer.slice(1).replaceAll('/', '_');
+        const message =
+          pointer === '/timeZone'
+            ? page.t('staff.availability.timeZoneInvalid')
+            : /^\/weekly\/\d+\/end$/.test(pointer)
+              ? page.t('staff.availability.endBeforeStart')
+              : refusalText(page, error);
+        return renderEditor(request, reply, user.librarianId, form, [{ field, message }], error.status);
       }
       return reply.redirect('/staff/availability?saved=1', 303);
     },

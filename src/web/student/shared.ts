@@ -4,6 +4,7 @@ import type { DomainError } from '../../errors.js';
 import type { Caller } from '../../modules/bookings/access.js';
 import type { WebDeps } from '../deps.js';
 import { type PageContext, pageContext } from '../layout/page.js';
+import { refusalText } from '../layout/refusals.js';
 
 // What the student pages (finding.ts, booking.ts, managing.ts) share: the services they use,
 // the slots of a librarian grouped by the viewer's day, who is asking, and rule messages.
@@ -28,20 +29,6 @@ export type Reply = FastifyReply;
 
 export const WEEKS_SHOWN = 3;
 
-/**
- * Refusals the pages word from the catalogue (rule.<code>). Any other refusal reads rule.other: the
- * service's own detail is English and for the API, so it never reaches a page.
- */
-export const RULES_WORDED = [
-  'booking_limit_reached',
-  'overlapping_booking',
-  'too_many_companions',
-  'session_started',
-  'booking_cancelled',
-  'same_slot',
-  'mode_unavailable',
-  'other',
-] as const;
 export const DAY = 86_400_000;
 
 /** The offered slots of a librarian, for the viewer's zone, grouped by local day. */
@@ -105,8 +92,7 @@ export function studentPages(deps: StudentPageDeps) {
   }
 
   function ruleMessage(page: PageContext, error: DomainError): string {
-    const code = (RULES_WORDED as readonly string[]).includes(error.code) ? error.code : 'other';
-    return page.t(`rule.${code}`, { limit: config.bookingLimitPerStudent });
+    return refusalText(page, error, { limit: config.bookingLimitPerStudent });
   }
 
   function forbidden(request: FastifyRequest) {
