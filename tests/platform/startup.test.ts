@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { START_FLAGS, waitReady } from '../../bench/scale/cluster.js';
 import { buildServer } from '../../src/cli/build.js';
 import { describeFailure } from '../../src/cli/command.js';
@@ -15,10 +15,17 @@ import { childEnv, freePort } from '../helpers/processes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+
+// The tests of each group run at once (describe.concurrent): most of their time is child
+// processes waiting on tsx loading the sources. Each test kills its own children when it ends.
+
+/** `child`, killed when the test that started it finishes. */
+function ownedBy<T extends ChildProcess>(test: TestContext, child: T): T {
+  test.onTestFinished(() => {
+    child.kill('SIGKILL');
+  });
+  return child;
+}
 
 /**
  * Runs one of the project's commands with only the environment given (no inherited settings),
@@ -42,14 +49,12 @@ function run(
   });
 }
 
-function sleeper(): ChildProcess {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-  children.push(child);
-  return child;
+function sleeper(test: TestContext): ChildProcess {
+  return ownedBy(test, spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }));
 }
 
-describe('one process at a time on the embedded database', () => {
-  it('refuses a second opener of the same DATA_DIR, naming the holder and what to do', async () => {
+describe.concurrent('one process at a time on the embedded database', () => {
+  it('refuses a second opener of the same DATA_DIR, naming the holder and what to do', async ({ expect }) => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
     const first = await openPglite(path.join(dataDir, 'pglite'));
     try {
@@ -65,9 +70,10 @@ describe('one process at a time on the embedded database', () => {
     await again.close();
   });
 
-  it('refuses while another live process holds the lock, and takes over a lock whose process is gone', async () => {
+  it('refuses while another live process holds the lock, and takes over a lock whose process is gone', async (test) => {
+    const { expect } = test;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
-    const holder = sleeper();
+    const holder = sleeper(test);
     writeFileSync(path.join(dataDir, 'liaison.lock'), String(holder.pid));
     await expect(openPglite(path.join(dataDir, 'pglite'))).rejects.toThrow(`in use by process ${holder.pid}.`);
     holder.kill('SIGKILL');
@@ -76,9 +82,10 @@ describe('one process at a time on the embedded database', () => {
     await opened.close();
   });
 
-  it('makes the CLIs obey the lock: seed-demo while a server runs stops with one line', async () => {
+  it('makes the CLIs obey the lock: seed-demo while a server runs stops with one line', async (test) => {
+    const { expect } = test;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
-    const holder = sleeper();
+    const holder = sleeper(test);
     writeFileSync(path.join(dataDir, 'liaison.lock'), String(holder.pid));
     const result = await run('src/cli/seed-demo.ts', [], { DATA_DIR: dataDir });
     expect(result.status).toBe(1);
@@ -88,8 +95,10 @@ describe('one process at a time on the embedded database', () => {
   });
 });
 
-describe('start-up and the command line', () => {
-  it('names DATABASE_URL and the cause in one line, with the password masked, when the database is unreachable', async () => {
+describe.concurrent('start-up and the command line', () => {
+  it('names DATABASE_URL and the cause in one line, with the password masked, when the database is unreachable', async ({
+    expect,
+  }) => {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
     const result = await run('src/main.ts', [], {
       DATABASE_URL: 'postgres://liaison:Sup3rS3cretPw@127.0.0.1:1/liaison',
@@ -103,15 +112,18 @@ describe('start-up and the command line', () => {
     expect(result.stdout + result.stderr).not.toContain('Sup3rS3cretPw');
   });
 
-  it('a SIGTERM while the server is still starting stops it cleanly and releases DATA_DIR', async () => {
+  it('a SIGTERM while the server is still starting stops it cleanly and releases DATA_DIR', async (test) => {
+    const { expect } = test;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-start-'));
     // node itself (tsx as a loader), so the signal reaches the server and not a wrapper process.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-      cwd: root,
-      env: childEnv({ DATA_DIR: dataDir, PORT: '39872' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
+    const child = ownedBy(
+      test,
+      spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+        cwd: root,
+        env: childEnv({ DATA_DIR: dataDir, PORT: '39872' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -125,7 +137,6 @@ describe('start-up and the command line', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  // Concurrent: each case is a child process that mostly waits on tsx loading the sources.
   const commands: [script: string, usage: string][] = [
     ['src/main.ts', 'npm start'],
     ['src/cli/token.ts', 'npm run -s token'],
@@ -135,7 +146,7 @@ describe('start-up and the command line', () => {
     ['src/cli/openapi.ts', 'npm run openapi'],
   ];
   for (const [script, usage] of commands) {
-    it.concurrent(`${script} --help prints its usage and exits 0`, async ({ expect }) => {
+    it(`${script} --help prints its usage and exits 0`, async ({ expect }) => {
       const result = await run(script, ['--help'], {});
       expect(result.status).toBe(0);
       expect(result.stdout.startsWith(usage)).toBe(true);
@@ -143,7 +154,7 @@ describe('start-up and the command line', () => {
     });
   }
 
-  it('a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', async () => {
+  it('a token printed by npm run -s token is the only thing on stdout, so TOKEN=$(…) works', async ({ expect }) => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-token-'));
     const result = await run('src/cli/token.ts', ['--role', 'student', '--email', 'ana@example.ac.uk'], {
       DATA_DIR: dataDir,
@@ -152,7 +163,7 @@ describe('start-up and the command line', () => {
     expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 
-  it('describes an unknown role and a missing database in one line each', () => {
+  it('describes an unknown role and a missing database in one line each', ({ expect }) => {
     const missingRole = Object.assign(new Error('role "nobody" does not exist'), { code: '28000' });
     expect(describeFailure(missingRole, 'postgres://nobody:pw@127.0.0.1/x')).toBe(
       'Cannot use DATABASE_URL (postgres://nobody:***@127.0.0.1/x): the role is not allowed to connect (or does not exist) [28000]',
@@ -163,7 +174,8 @@ describe('start-up and the command line', () => {
     );
   });
 
-  it('npm start builds dist/ and serves pages, styles and the API from it with the V8 settings benches use', async () => {
+  it('npm start builds dist/ and serves pages, styles and the API from it with the V8 settings benches use', async (test) => {
+    const { expect } = test;
     const scripts = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts;
     expect(scripts.prestart).toBe('tsx src/cli/build.ts');
     expect(scripts.start).toBe(`node ${START_FLAGS.join(' ')} dist/main.js`);
@@ -173,12 +185,14 @@ describe('start-up and the command line', () => {
       await buildServer(target);
       const port = await freePort();
       const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-built-'));
-      const child = spawn(process.execPath, [...START_FLAGS, path.join(target, 'main.js')], {
-        cwd: root,
-        env: childEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' }),
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      children.push(child);
+      ownedBy(
+        test,
+        spawn(process.execPath, [...START_FLAGS, path.join(target, 'main.js')], {
+          cwd: root,
+          env: childEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' }),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        }),
+      );
       await waitReady(port, 60_000);
       const home = await fetch(`http://127.0.0.1:${port}/`);
       expect(home.status).toBe(200);
@@ -195,7 +209,7 @@ describe('start-up and the command line', () => {
     }
   });
 
-  it('points links in mail at the port the server listens on unless PUBLIC_URL says otherwise', () => {
+  it('points links in mail at the port the server listens on unless PUBLIC_URL says otherwise', ({ expect }) => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ HOST: 'appointments.local', PORT: '8443' }).publicUrl).toBe('http://appointments.local:8443');
     expect(loadConfig({ PORT: '8080', PUBLIC_URL: 'https://book.uni.example/' }).publicUrl).toBe(
