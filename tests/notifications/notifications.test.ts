@@ -106,7 +106,7 @@ describe('emails and invites', () => {
     expect(student.subject).toMatch(
       /^Confirmed: library session with Ada Lovelace, Tuesday 23 March 2027, 09:00–10:00/,
     );
-    expect(student.text).toContain('Companion: Amira Haddad');
+    expect(student.text).toContain('Friend: Amira Haddad');
     expect(student.html).toContain('<table>');
     const raw = sink.received.find((r) => r.toString().includes('To: Wei Zhang'))?.toString() ?? '';
     expect(raw).toMatch(/Content-Type: text\/calendar; charset=utf-8; method=REQUEST/i);
@@ -218,7 +218,7 @@ describe('emails and invites', () => {
       .map((mail) => `${to(mail)} ${mail.subject}`)
       .sort();
     expect(subjects).toHaveLength(2);
-    expect(subjects[0]).toMatch(/^friend\.rem@student\.uni\.example Reminder: library session with Ada Lovelace/);
+    expect(subjects[0]).toMatch(/^friend\.rem@student\.uni\.example Reminder: rem's library session with Ada Lovelace/);
     expect(subjects[1]).toMatch(/^rem@student\.uni\.example Reminder: /);
   });
 
@@ -256,6 +256,131 @@ describe('emails and invites', () => {
     expect(inviteOf(jo).method).toBe('CANCEL');
     const ada = mails.find((mail) => to(mail) === 'ada@library.uni.example') as ParsedMail;
     expect(inviteOf(ada)).toMatchObject({ method: 'REQUEST', sequence: 1 });
+  });
+});
+
+describe('each message is written for its recipient', () => {
+  /** The headline of every message delivered now (the subject before its time), by recipient. */
+  async function headlines(): Promise<string[]> {
+    expect(await deliver()).toMatchObject({ failed: 0 });
+    const lines = (await sink.parsed()).map((mail) => `${to(mail)}: ${(mail.subject ?? '').split(', ')[0]}`).sort();
+    sink.received.length = 0;
+    return lines;
+  }
+
+  it('gives the student, each friend and the librarian their own headline for every kind of change', async () => {
+    const claims = { sub: 'idp|mei', email: 'mei@student.uni.example', name: 'Mei Chen' };
+    const student = await t.auth('student', claims);
+    const booked = await book(
+      '2027-03-30T10:00:00Z',
+      { companion: { name: 'Amira Haddad', email: 'amira@student.uni.example' } },
+      claims,
+    );
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: New booking: Mei Chen',
+      'amira@student.uni.example: Mei Chen invited you to a library session with Ada Lovelace',
+      'mei@student.uni.example: Confirmed: library session with Ada Lovelace',
+    ]);
+
+    const added = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/bookings/${booked.id}/companion`,
+      headers: student,
+      payload: { name: 'Kofi Mensah', email: 'kofi@student.uni.example' },
+    });
+    expect(added.statusCode, added.body).toBe(200);
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: Kofi Mensah is coming to the session with Mei Chen',
+      'kofi@student.uni.example: Mei Chen invited you to a library session with Ada Lovelace',
+    ]);
+
+    const kofiToken = new URL(added.json().links.companions[0].manage as string).searchParams.get('token');
+    const declined = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booked.id}/companion/decline?token=${kofiToken}`,
+    });
+    expect(declined.statusCode, declined.body).toBe(200);
+    expect(await headlines()).toEqual([
+      "ada@library.uni.example: Kofi Mensah can't come to the session with Mei Chen",
+      "mei@student.uni.example: Kofi Mensah can't come to your session with Ada Lovelace",
+    ]);
+
+    const amira = booked.companions[0].id as string;
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/bookings/${booked.id}/companion?companionId=${amira}`,
+      headers: student,
+    });
+    expect(removed.statusCode, removed.body).toBe(200);
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: Amira Haddad is no longer coming to the session with Mei Chen',
+      "amira@student.uni.example: You are no longer invited to Mei Chen's library session",
+    ]);
+
+    const third = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/bookings/${booked.id}/companion`,
+      headers: student,
+      payload: { name: 'Lena Vogel', email: 'lena@student.uni.example' },
+    });
+    expect(third.statusCode, third.body).toBe(200);
+    await headlines();
+    const moved = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booked.id}/reschedule`,
+      headers: student,
+      payload: { start: '2027-03-31T10:00:00Z' },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: Moved: session with Mei Chen',
+      "lena@student.uni.example: Moved: Mei Chen's library session with Ada Lovelace",
+      'mei@student.uni.example: Moved: library session with Ada Lovelace',
+    ]);
+
+    // Reminders go 24 hours before (REMINDER_HOURS' default), to the student and the friend coming.
+    t.clock.set('2027-03-30T10:00:30Z');
+    expect((await headlines()).filter((line) => line.startsWith('mei@') || line.startsWith('lena@'))).toEqual([
+      "lena@student.uni.example: Reminder: Mei Chen's library session with Ada Lovelace",
+      'mei@student.uni.example: Reminder: library session with Ada Lovelace',
+    ]);
+
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booked.id}/cancel`,
+      // A new token: the clock has moved past the first one's expiry.
+      headers: await t.auth('student', claims),
+      payload: {},
+    });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: Cancelled: session with Mei Chen',
+      "lena@student.uni.example: Cancelled: Mei Chen's library session with Ada Lovelace",
+      'mei@student.uni.example: Cancelled: library session with Ada Lovelace',
+    ]);
+  });
+
+  it('tells the librarian of the student, a friend who invited them, and keeps the topic from the friend', async () => {
+    await book('2027-04-01T10:00:00Z', {
+      topic: 'Dissertation sources',
+      companion: { name: 'Amira Haddad', email: 'amira.topic@student.uni.example' },
+    });
+    expect(await deliver()).toMatchObject({ sent: 3 });
+    const mails = new Map((await sink.parsed()).map((mail) => [to(mail), mail.text ?? '']));
+    const friend = mails.get('amira.topic@student.uni.example') as string;
+    expect(friend).toContain('Invited by: Wei Zhang');
+    expect(friend).toContain('With: Ada Lovelace (librarian)');
+    expect(friend).not.toContain('Dissertation sources');
+    expect(friend).not.toContain('Friend:');
+    const librarianText = mails.get('ada@library.uni.example') as string;
+    expect(librarianText).toContain('Student: Wei Zhang');
+    expect(librarianText).toContain('Friend: Amira Haddad');
+    expect(librarianText).toContain('Topic: Dissertation sources');
+    expect(librarianText).not.toContain('With:');
+    const studentText = mails.get('wei@student.uni.example') as string;
+    expect(studentText).toContain('With: Ada Lovelace (librarian)');
+    expect(studentText).toContain('Friend: Amira Haddad');
+    expect(studentText).not.toContain('Student:');
   });
 });
 

@@ -164,7 +164,7 @@ export function createCompanionService(deps: {
               .where(eq(companions.id, companion.id)),
             changed_booking: bookingUpdate(tx, booking),
           },
-          notify: { kind: 'companion_declined' },
+          notify: { kind: 'companion_declined', companionIds: [companion.id] },
         });
       });
     },

@@ -28,13 +28,18 @@ export interface MessageContext {
   companions: { id: string; name: string | null; email: string | null; status: 'invited' | 'declined' | 'removed' }[];
   /** For a move: where the session was before, as the recipient last heard it. */
   previous?: { startMs: number; endMs: number } | undefined;
+  /** The friends a change is about: the ones added or removed, or the one who declined. */
+  about?: string[] | undefined;
   /** The recipient's own link (student or companion); the librarian's points at the API. */
   manageUrl: string;
   nowMs: number;
 }
 
 /** What a message says, fixed when the change is queued: later changes never rewrite it. */
-export type MessageSnapshot = Pick<MessageContext, 'booking' | 'librarian' | 'student' | 'companions' | 'previous'>;
+export type MessageSnapshot = Pick<
+  MessageContext,
+  'booking' | 'librarian' | 'student' | 'companions' | 'previous' | 'about'
+>;
 
 export interface ComposedMessage {
   subject: string;
@@ -87,25 +92,45 @@ export function isCancellation(
   return own?.status === 'removed';
 }
 
+/** The friends the change is about, by name, as one phrase ("Amira Haddad", or "a friend"). */
+function friendsAbout(t: Translate, context: MessageContext): string {
+  const names = context.companions
+    .filter((companion) => context.about?.includes(companion.id))
+    .map((companion) => companion.name ?? t('email.aFriend'));
+  return names.length > 0 ? names.join(', ') : t('email.aFriend');
+}
+
+/**
+ * The message's first line (and its subject's start), written for its recipient: the student
+ * hears of their session, a friend of the session they were invited to, the librarian of the
+ * session with the student.
+ */
 function headline(t: Translate, context: MessageContext, student: string, librarian: string): string {
   const { kind, recipientRole: role } = context;
-  // The other person in the session, as this recipient knows them.
-  const other = role === 'librarian' ? student : librarian;
-  if (kind === 'reminder') return t('email.headline.reminder', { librarian });
+  const names = { student, librarian };
+  if (kind === 'reminder') return t(`email.headline.reminder.${role === 'companion' ? 'companion' : 'student'}`, names);
   if (isCancellation(context)) {
     return role === 'companion' && context.booking.status !== 'cancelled'
-      ? t('email.headline.noLongerInvited', { student })
-      : t('email.headline.cancelled', { name: other });
+      ? t('email.headline.noLongerInvited', names)
+      : t(`email.headline.cancelled.${role}`, names);
   }
-  if (kind === 'booking_rescheduled') return t('email.headline.moved', { name: other });
-  if (kind === 'companion_declined') return t('email.headline.companionDeclined', { librarian });
-  if (role === 'companion') return t('email.headline.invited', { student, librarian });
+  if (kind === 'booking_rescheduled') return t(`email.headline.moved.${role}`, names);
+  if (kind === 'companion_declined') {
+    return t(`email.headline.friendDeclined.${role === 'librarian' ? 'librarian' : 'student'}`, {
+      ...names,
+      friend: friendsAbout(t, context),
+    });
+  }
+  if (role === 'companion') return t('email.headline.invited', names);
   if (role === 'librarian') {
-    return kind === 'booking_created'
-      ? t('email.headline.newBooking', { student })
-      : t('email.headline.updated', { student });
+    if (kind === 'companion_added')
+      return t('email.headline.friendAdded', { ...names, friend: friendsAbout(t, context) });
+    if (kind === 'companion_removed') {
+      return t('email.headline.friendRemoved', { ...names, friend: friendsAbout(t, context) });
+    }
+    return t('email.headline.newBooking', names);
   }
-  return t('email.headline.confirmed', { librarian });
+  return t('email.headline.confirmed', names);
 }
 
 /** The email with a one-time sign-in link (15 minutes, single use). */
@@ -127,7 +152,18 @@ export function composeSignInMessage(t: Translate, url: string): Pick<ComposedMe
 
 /** A line of the message: what it is (which also says whether the calendar copy keeps it), its label and value. */
 type Line = {
-  key: 'was' | 'now' | 'when' | 'yourTime' | 'where' | 'with' | 'student' | 'companion' | 'topic' | 'reason';
+  key:
+    | 'was'
+    | 'now'
+    | 'when'
+    | 'yourTime'
+    | 'where'
+    | 'with'
+    | 'student'
+    | 'invitedBy'
+    | 'companion'
+    | 'topic'
+    | 'reason';
   value: string;
 };
 /** Lines about the time: the calendar event carries the time itself. */
@@ -161,12 +197,19 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
       ? [{ key: 'yourTime' as const, value: span(t, context.booking.startMs, context.booking.endMs, theirZone) }]
       : []),
     { key: 'where', value: where(t, context) },
-    { key: 'with', value: t('email.librarianRole', { name: context.librarian.name }) },
-    { key: 'student', value: context.student.name ?? t('email.aStudent') },
   ];
-  if (activeCompanions.length > 0)
-    lines.push({ key: 'companion', value: activeCompanions.map((c) => c.name ?? t('email.aCompanion')).join(', ') });
-  if (context.booking.topic) lines.push({ key: 'topic', value: context.booking.topic });
+  // Each recipient reads of the others: the librarian of the student, a friend of who invited them.
+  const studentLine = context.student.name ?? t('email.aStudent');
+  if (context.recipientRole === 'librarian') lines.push({ key: 'student', value: studentLine });
+  else lines.push({ key: 'with', value: t('email.librarianRole', { name: context.librarian.name }) });
+  if (context.recipientRole === 'companion') lines.push({ key: 'invitedBy', value: studentLine });
+  else if (activeCompanions.length > 0) {
+    lines.push({ key: 'companion', value: activeCompanions.map((c) => c.name ?? t('email.aFriend')).join(', ') });
+  }
+  // The topic is the student's to share: their friend is not told it.
+  if (context.booking.topic && context.recipientRole !== 'companion') {
+    lines.push({ key: 'topic', value: context.booking.topic });
+  }
   if (context.booking.status === 'cancelled' && context.booking.cancellationReason) {
     lines.push({ key: 'reason', value: context.booking.cancellationReason });
   }

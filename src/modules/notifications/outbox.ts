@@ -114,7 +114,10 @@ export function outboxWrites(
   const named = (ids: string[] | undefined) => allCompanions.filter((c) => ids?.includes(c.id) && c.email);
   const active = allCompanions.filter((c) => c.status === 'invited' && c.email);
 
-  const snapshot: MessageSnapshot = sessionSnapshot(booking, librarian, session.student, allCompanions);
+  const snapshot: MessageSnapshot = {
+    ...sessionSnapshot(booking, librarian, session.student, allCompanions),
+    ...(change.companionIds ? { about: change.companionIds } : {}),
+  };
 
   const messages: QueuedMessage[] = [];
   const message = (role: Role, email: string | null, name: string | null, companionId: string | null = null) => {
