@@ -182,6 +182,12 @@ describe('the feedback loop', () => {
       headers: { accept: 'text/html' },
     });
     expect(friendForm.body).toContain('Would you book a session for yourself?');
+    // Each email counts the questions its form asks: the fields of the form, counted here.
+    const asked = (html: string) =>
+      new Set([...html.matchAll(/name="(nervous|useful|bookMyself|comment)"/g)].map((m) => m[1])).size;
+    expect([asked(form.body), asked(friendForm.body)]).toEqual([3, 4]);
+    expect(studentMail.text).toContain('3 short questions, all optional');
+    expect(friendMail.text).toContain('4 short questions, all optional');
 
     const sent = await answer(tokenIn(studentMail), { nervous: '4', useful: '5', comment: 'Less scary with a friend' });
     expect(sent.statusCode).toBe(303);

@@ -16,8 +16,8 @@ import { childEnv, freePort } from '../helpers/processes.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 
-// The tests of each group run at once (describe.concurrent): most of their time is child
-// processes waiting on tsx loading the sources. Each test kills its own children when it ends.
+// The command-line tests run at once (describe.concurrent): most of their time is child processes
+// waiting on tsx loading the sources. Each test kills its own children when it ends.
 
 /** `child`, killed when the test that started it finishes. */
 function ownedBy<T extends ChildProcess>(test: TestContext, child: T): T {
@@ -53,7 +53,8 @@ function sleeper(test: TestContext): ChildProcess {
   return ownedBy(test, spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }));
 }
 
-describe.concurrent('one process at a time on the embedded database', () => {
+// One at a time: two of these open the embedded database in this process, which is CPU-bound.
+describe('one process at a time on the embedded database', () => {
   it('refuses a second opener of the same DATA_DIR, naming the holder and what to do', async ({ expect }) => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'liaison-lock-'));
     const first = await openPglite(path.join(dataDir, 'pglite'));

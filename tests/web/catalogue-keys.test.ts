@@ -48,6 +48,7 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'email.headline.friendDeclined.': ['student', 'librarian'],
   'email.link.': ['student', 'companion', 'librarian'],
   'email.feedback.yours.': ['one', 'other'],
+  'email.feedback.ask.': ['one', 'other'],
   'calendar.label.': ['student', 'companion', 'topic', 'booking'],
 };
 /** Families of two-part keys: `error.${kind}.title` and `.body`, and the like. */

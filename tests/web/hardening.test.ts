@@ -567,6 +567,35 @@ describe('refusals on a student’s page are worded from the catalogue', () => {
   });
 });
 
+describe('the confirmation promises only what will happen', () => {
+  async function confirmation(email: string, start: string) {
+    const booked = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await t.auth('student', { sub: `dev:${email}`, email }),
+      payload: { librarianId: librarian.id, start },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const student = await visitor().signIn('student', email);
+    const page = await student.request('GET', `/bookings/${booked.json().id}?booked=1`);
+    expect(page.statusCode).toBe(200);
+    return page.body;
+  }
+
+  it('says when the reminder goes for a session days ahead', async () => {
+    // REMINDER_HOURS is 24: the day before, 10:00 on the clock in London (GMT in early March).
+    const body = await confirmation('ahead@student.uni.example', '2027-03-10T10:00:00Z');
+    expect(body).toContain('We will email you a reminder on Tuesday, 9 March 2027, 10:00 Greenwich Mean Time.');
+  });
+
+  it('promises no reminder for a session less than a day away, for none is sent', async () => {
+    // Booked at 12:00 on 1 March for 11:00 on the 2nd: the reminder's time has passed already.
+    const body = await confirmation('soon@student.uni.example', '2027-03-02T11:00:00Z');
+    expect(body).toContain('What happens next');
+    expect(body).not.toContain('reminder');
+  });
+});
+
 describe('refusals on staff and admin pages are worded from the catalogue', () => {
   // Sentences of en.json, written here by hand; the services' English details stay in the API.
   it('says a librarian with that email exists in the catalogue’s words, not the service’s', async () => {

@@ -10,6 +10,12 @@ export interface FeedbackAnswers {
   bookMyself: 'yes' | 'maybe' | 'no' | null;
 }
 
+/** The questions each person is asked, in the form's order (only a friend is asked bookMyself). */
+export const FEEDBACK_QUESTIONS = {
+  student: ['nervous', 'useful', 'comment'],
+  companion: ['nervous', 'useful', 'bookMyself', 'comment'],
+} as const satisfies Record<'student' | 'companion', readonly (keyof FeedbackAnswers)[]>;
+
 export const FeedbackQuery = Type.Object(
   {
     from: IsoDate('First day (inclusive) of the sessions, in LIBRARY_TIME_ZONE'),

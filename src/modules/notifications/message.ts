@@ -300,6 +300,8 @@ export function composeFeedbackMessage(
   t: Translate,
   context: {
     recipientRole: 'student' | 'companion';
+    /** How many questions the form asks this person. */
+    questions: number;
     librarianName: string;
     startMs: number;
     endMs: number;
@@ -316,7 +318,7 @@ export function composeFeedbackMessage(
       when,
     },
   );
-  const ask = t('email.feedback.ask');
+  const ask = t('email.feedback.ask', { count: context.questions });
   const yours = t('email.feedback.yours', { count: FEEDBACK_LINK_DAYS });
   return {
     subject: t('email.feedback.subject', { librarian }),

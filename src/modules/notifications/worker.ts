@@ -6,6 +6,7 @@ import { transaction } from '../../db/transaction.js';
 import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
+import { FEEDBACK_QUESTIONS } from '../feedback/schemas.js';
 import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
 import { loadSessionContexts } from './context.js';
 import type { Mailer } from './mailer.js';
@@ -184,6 +185,7 @@ export function createNotificationWorker(deps: {
     const snapshot = row.payload as MessageSnapshot;
     const message = composeFeedbackMessage(t, {
       recipientRole: row.recipientRole,
+      questions: FEEDBACK_QUESTIONS[row.recipientRole].length,
       librarianName: snapshot.librarian.name,
       startMs: snapshot.booking.startMs,
       endMs: snapshot.booking.endMs,

@@ -87,6 +87,13 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
     return librarian?.maxCompanions ?? 0;
   }
 
+  /** When the student's reminder goes, in the viewer's words; null when none will (too late, or no address). */
+  function reminderAt(booking: Booking, startMs: number, now: number, page: PageContext): string | null {
+    const at = startMs - deps.config.reminderHours * 3_600_000;
+    if (at <= now || !booking.student?.email) return null;
+    return page.fmt.full(at);
+  }
+
   function bookingView(page: PageContext, booking: Booking, token: string | undefined, companionId: string | null) {
     const startMs = Date.parse(booking.startUtc);
     const endMs = Date.parse(booking.endUtc);
@@ -103,6 +110,8 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
       activeFriends: booking.companions.filter((companion) => companion.status === 'invited'),
       canChange: booking.status === 'confirmed' && startMs > now,
       isLate: startMs - now < 24 * 3_600_000,
+      // The reminder is queued with the booking only when its time is still to come (outbox.ts).
+      reminderAt: reminderAt(booking, startMs, now, page),
     };
   }
 
