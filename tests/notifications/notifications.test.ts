@@ -363,11 +363,30 @@ describe('each message is written for its recipient', () => {
   it('tells the librarian of the student, a friend who invited them, and keeps the topic from the friend', async () => {
     await book('2027-04-01T10:00:00Z', {
       topic: 'Dissertation sources',
+      mode: 'online',
       companion: { name: 'Amira Haddad', email: 'amira.topic@student.uni.example' },
     });
     expect(await deliver()).toMatchObject({ sent: 3 });
-    const mails = new Map((await sink.parsed()).map((mail) => [to(mail), mail.text ?? '']));
+    const parsed = await sink.parsed();
+    const mails = new Map(parsed.map((mail) => [to(mail), mail.text ?? '']));
     const friend = mails.get('amira.topic@student.uni.example') as string;
+    // The friend is told who asked, that they are welcome as they are, and how we have their address.
+    for (const sentence of [
+      'Wei Zhang would like you to come along to their library session with Ada Lovelace. Students often find a first appointment easier with someone they know, so you are very welcome.',
+      'You need not prepare anything, and you need not be a student here. Ada Lovelace will talk with Wei Zhang about their work; you can listen, ask questions or simply keep them company.',
+      "If you can't come, say so with the link below: Wei Zhang will be told, and nobody will mind.",
+      'We have your email address because Wei Zhang gave it to us when booking. We use it only to tell you about this session.',
+    ]) {
+      expect(friend).toContain(sentence);
+    }
+    expect(mails.get('wei@student.uni.example')).not.toContain('come along');
+    // Every message is a whole HTML document in its language, titled, with the meeting link a link.
+    for (const mail of parsed) {
+      const html = String(mail.html);
+      expect(html).toContain('<html lang="en">');
+      expect(html).toContain(`<title>${mail.subject}</title>`);
+      expect(html).toContain('<a href="https://meet.example.ac.uk/ada">Online: https://meet.example.ac.uk/ada</a>');
+    }
     expect(friend).toContain('Invited by: Wei Zhang');
     expect(friend).toContain('With: Ada Lovelace (librarian)');
     expect(friend).not.toContain('Dissertation sources');

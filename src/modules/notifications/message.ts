@@ -133,6 +133,21 @@ function headline(t: Translate, context: MessageContext, student: string, librar
   return t('email.headline.confirmed', names);
 }
 
+/**
+ * An email's HTML around its body: the language, a title, and a width that reflows on a phone
+ * (nothing wider than the screen; a long address breaks rather than widening the message).
+ */
+export function emailHtml(t: Translate, title: string, body: string[]): string {
+  return [
+    `<!doctype html><html lang="${escapeMarkup(t('email.lang'))}"><head><meta charset="utf-8">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeMarkup(title)}</title></head>`,
+    '<body style="font-family: sans-serif; max-width: 40em; margin: 0 auto; padding: 0 0.5em; overflow-wrap: anywhere">',
+    ...body,
+    '</body></html>',
+  ].join('\n');
+}
+
 /** The email with a one-time sign-in link (15 minutes, single use). */
 export function composeSignInMessage(t: Translate, url: string): Pick<ComposedMessage, 'subject' | 'text' | 'html'> {
   const body = t('email.signIn.body');
@@ -140,13 +155,11 @@ export function composeSignInMessage(t: Translate, url: string): Pick<ComposedMe
   return {
     subject: t('email.signIn.subject'),
     text: [body, '', url, '', ignore].join('\n'),
-    html: [
-      '<!doctype html><html><body style="font-family: sans-serif">',
+    html: emailHtml(t, t('email.signIn.subject'), [
       `<p>${escapeMarkup(body)}</p>`,
       `<p><a href="${escapeMarkup(url)}">${escapeMarkup(t('email.signIn.link'))}</a></p>`,
       `<p>${escapeMarkup(ignore)}</p>`,
-      '</body></html>',
-    ].join('\n'),
+    ]),
   };
 }
 
@@ -217,29 +230,46 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
   const asText = (line: { label: string; value: string }) => t('email.line', line);
   const linkLabel = t(`email.link.${context.recipientRole}`);
   const attached = t('email.inviteAttached');
+  // A friend's invitation says who asked them, that they are welcome as they are, and why they have it.
+  const invitation =
+    context.recipientRole === 'companion' &&
+    !cancelled &&
+    (context.kind === 'booking_created' || context.kind === 'companion_added');
+  const intro = invitation
+    ? ['email.friend.why', 'email.friend.noPrep', 'email.friend.cantCome'].map((key) =>
+        t(key, { student: studentName, librarian: librarianName }),
+      )
+    : [];
+  const privacy = invitation ? [t('email.friend.privacy', { student: studentName })] : [];
+  const meetingUrl = context.booking.mode === 'online' ? context.booking.meetingUrl : null;
+  /** A line's value as HTML: the meeting link is a link. */
+  const valueHtml = (line: Line) =>
+    line.key === 'where' && meetingUrl
+      ? `<a href="${escapeMarkup(meetingUrl)}">${escapeMarkup(line.value)}</a>`
+      : escapeMarkup(line.value);
 
   const text = [
     title,
     '',
+    ...intro.flatMap((paragraph) => [paragraph, '']),
     ...labelled.map(asText),
     '',
     ...(cancelled ? [] : [t('email.line', { label: linkLabel, value: context.manageUrl })]),
     '',
     attached,
+    ...privacy.flatMap((paragraph) => ['', paragraph]),
   ].join('\n');
 
-  const html = [
-    '<!doctype html><html><body style="font-family: sans-serif">',
+  const html = emailHtml(t, subject, [
     `<h1 style="font-size: 1.2em">${escapeMarkup(title)}</h1>`,
+    ...intro.map((paragraph) => `<p>${escapeMarkup(paragraph)}</p>`),
     '<table>',
-    ...labelled.map(
-      ({ label, value }) => `<tr><th align="left">${escapeMarkup(label)}</th><td>${escapeMarkup(value)}</td></tr>`,
-    ),
+    ...labelled.map((line) => `<tr><th align="left">${escapeMarkup(line.label)}</th><td>${valueHtml(line)}</td></tr>`),
     '</table>',
     cancelled ? '' : `<p><a href="${escapeMarkup(context.manageUrl)}">${escapeMarkup(linkLabel)}</a></p>`,
     `<p>${escapeMarkup(attached)}</p>`,
-    '</body></html>',
-  ].join('\n');
+    ...privacy.map((paragraph) => `<p>${escapeMarkup(paragraph)}</p>`),
+  ]);
 
   // Invites are forwarded and synced to shared calendars: they carry no manage link.
   const event = sessionEvent(t, context, cancelled, labelled.filter((line) => !TIME_LINES.has(line.key)).map(asText));
@@ -323,13 +353,11 @@ export function composeFeedbackMessage(
   return {
     subject: t('email.feedback.subject', { librarian }),
     text: [intro, '', ask, '', context.url, '', yours].join('\n'),
-    html: [
-      '<!doctype html><html><body style="font-family: sans-serif">',
+    html: emailHtml(t, t('email.feedback.subject', { librarian }), [
       `<p>${escapeMarkup(intro)}</p>`,
       `<p>${escapeMarkup(ask)}</p>`,
       `<p><a href="${escapeMarkup(context.url)}">${escapeMarkup(t('email.feedback.link'))}</a></p>`,
       `<p>${escapeMarkup(yours)}</p>`,
-      '</body></html>',
-    ].join('\n'),
+    ]),
   };
 }

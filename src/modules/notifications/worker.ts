@@ -14,6 +14,7 @@ import {
   composeFeedbackMessage,
   composeMessage,
   composeSignInMessage,
+  emailHtml,
   FEEDBACK_LINK_DAYS,
   type MessageSnapshot,
 } from './message.js';
@@ -215,10 +216,11 @@ export function createNotificationWorker(deps: {
       to: { name: null, address: row.recipientEmail },
       subject: t('email.webhookOff.subject'),
       text: lines.join('\n'),
-      html: `<!doctype html><html><body style="font-family: sans-serif">${lines
-        .filter(Boolean)
-        .map((line) => `<p>${escapeMarkup(line)}</p>`)
-        .join('')}</body></html>`,
+      html: emailHtml(
+        t,
+        t('email.webhookOff.subject'),
+        lines.filter(Boolean).map((line) => `<p>${escapeMarkup(line)}</p>`),
+      ),
       messageId: row.messageId,
     });
     return 'sent';
