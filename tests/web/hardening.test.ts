@@ -596,6 +596,66 @@ describe('the confirmation promises only what will happen', () => {
   });
 });
 
+describe('a booking’s page offers only what still applies', () => {
+  it('offers no meeting link on a cancelled session, and a way to book again', async () => {
+    const email = 'cancelled.page@student.uni.example';
+    const headers = await t.auth('student', { sub: `dev:${email}`, email });
+    const booked = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers,
+      payload: { librarianId: librarian.id, start: '2027-03-11T10:00:00Z', mode: 'online' },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const student = await visitor().signIn('student', email);
+    const id = booked.json().id as string;
+    expect((await student.request('GET', `/bookings/${id}`)).body).toContain('join online');
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${id}/cancel`,
+      headers,
+      payload: {},
+    });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    const page = (await student.request('GET', `/bookings/${id}`)).body;
+    expect(page).toContain('This session has been cancelled.');
+    expect(page).not.toContain('join online');
+    expect(page).not.toContain('Add to my calendar');
+    expect(page).toContain(`href="/librarians/${librarian.id}">Book another session with Ruth Librarian</a>`);
+  });
+
+  it('shows a friend no topic, and no calendar once they have said they can’t come', async () => {
+    const email = 'friend.page@student.uni.example';
+    const booked = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await t.auth('student', { sub: `dev:${email}`, email }),
+      payload: {
+        librarianId: librarian.id,
+        start: '2027-03-12T10:00:00Z',
+        topic: 'My overdue essay',
+        companion: { name: 'Pat', email: 'pat@student.uni.example' },
+      },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const id = booked.json().id as string;
+    const token = new URL(booked.json().links.companions[0].manage as string).searchParams.get('token') as string;
+    const friend = visitor();
+    const url = `/bookings/${id}?token=${token}`;
+    const invited = (await friend.request('GET', url)).body;
+    expect(invited).toContain('Add to my calendar');
+    expect(invited).not.toContain('My overdue essay');
+    const declined = await friend.request('POST', `/bookings/${id}/decline`, {
+      _csrf: await friend.csrf(url),
+      token,
+    });
+    expect(declined.statusCode).toBe(303);
+    const after = (await friend.request('GET', url)).body;
+    expect(after).toContain('You have told the student you can&#39;t come.');
+    expect(after).not.toContain('Add to my calendar');
+  });
+});
+
 describe('refusals on staff and admin pages are worded from the catalogue', () => {
   // Sentences of en.json, written here by hand; the services' English details stay in the API.
   it('says a librarian with that email exists in the catalogue’s words, not the service’s', async () => {
