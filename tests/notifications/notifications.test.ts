@@ -360,6 +360,50 @@ describe('each message is written for its recipient', () => {
     ]);
   });
 
+  it('corrects a friend’s email as an edit: the new address is invited, the old one told nothing, its link stops working', async () => {
+    const claims = { sub: 'idp|fix', email: 'fix@student.uni.example', name: 'Fixer' };
+    const booked = await book(
+      '2027-03-29T10:00:00Z',
+      { companion: { name: 'Sam Typo', email: 'sam@typo.example' } },
+      claims,
+    );
+    await deliver();
+    sink.received.length = 0;
+    const oldToken = new URL(booked.links.companions[0].manage as string).searchParams.get('token');
+    const companionId = booked.companions[0].id as string;
+    const corrected = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/bookings/${booked.id}/companion`,
+      headers: await t.auth('student', claims),
+      payload: { companionId, name: 'Sam Taylor', email: 'sam@student.uni.example' },
+    });
+    expect(corrected.statusCode, corrected.body).toBe(200);
+    expect(corrected.json().companions).toEqual([
+      expect.objectContaining({
+        id: companionId,
+        name: 'Sam Taylor',
+        email: 'sam@student.uni.example',
+        status: 'invited',
+      }),
+    ]);
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: Sam Taylor is coming to the session with Fixer',
+      'sam@student.uni.example: Fixer invited you to a library session with Ada Lovelace',
+    ]);
+    const old = await t.app.inject({ method: 'GET', url: `/api/v1/bookings/${booked.id}?token=${oldToken}` });
+    expect(old.statusCode).toBe(404);
+
+    // A name alone is corrected quietly: nobody is emailed.
+    const renamed = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/bookings/${booked.id}/companion`,
+      headers: await t.auth('student', claims),
+      payload: { companionId, name: 'Samira Taylor', email: 'sam@student.uni.example' },
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect(await headlines()).toEqual([]);
+  });
+
   it('tells the librarian of the student, a friend who invited them, and keeps the topic from the friend', async () => {
     await book('2027-04-01T10:00:00Z', {
       topic: 'Dissertation sources',

@@ -624,6 +624,39 @@ describe('a booking’s page offers only what still applies', () => {
     expect(page).toContain(`href="/librarians/${librarian.id}">Book another session with Ruth Librarian</a>`);
   });
 
+  it('lets the student correct a friend’s name and email in place, not remove and invite again', async () => {
+    const email = 'corrects@student.uni.example';
+    const booked = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await t.auth('student', { sub: `dev:${email}`, email }),
+      payload: {
+        librarianId: librarian.id,
+        start: '2027-03-15T10:00:00Z',
+        companion: { name: 'Jo Mispelt', email: 'jo@wrong.example' },
+      },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const id = booked.json().id as string;
+    const companionId = booked.json().companions[0].id as string;
+    const student = await visitor().signIn('student', email);
+    const before = (await student.request('GET', `/bookings/${id}`)).body;
+    expect(before).toContain('Correct Jo Mispelt&#39;s name or email');
+    const saved = await student.request('POST', `/bookings/${id}/friends`, {
+      _csrf: await student.csrf(`/bookings/${id}`),
+      companionId,
+      name: 'Jo Spelt',
+      email: 'jo@student.uni.example',
+    });
+    expect(saved.statusCode, saved.body).toBe(303);
+    expect(saved.headers.location).toBe(`/bookings/${id}?notice=friendCorrected`);
+    const after = (await student.request('GET', String(saved.headers.location))).body;
+    expect(after).toContain('Your friend&#39;s details have been corrected.');
+    expect(after).toContain('Jo Spelt (jo@student.uni.example)');
+    expect(after).not.toContain('Jo Mispelt');
+    expect(after).not.toContain('removed');
+  });
+
   it('shows a friend no topic, and no calendar once they have said they can’t come', async () => {
     const email = 'friend.page@student.uni.example';
     const booked = await t.app.inject({

@@ -1,4 +1,4 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { companions, manageTokens } from '../../db/schema.js';
@@ -23,7 +23,7 @@ import {
   viewOf,
 } from './change-steps.js';
 import { activeCompanions, type CompanionRow } from './repository.js';
-import type { Booking, CompanionInput } from './schemas.js';
+import type { Booking, PutCompanion } from './schemas.js';
 
 /**
  * Bringing a friend: add, change or remove companions until the session starts; companions
@@ -40,8 +40,12 @@ export function createCompanionService(deps: {
   const { db, clock } = deps;
 
   return {
-    /** Adds a companion, or updates the one with the same email (or, without email, the same name). */
-    async putCompanion(id: string, caller: Caller, input: CompanionInput): Promise<Booking> {
+    /**
+     * Adds a companion, or updates the one `companionId` names, or else the one with the same email
+     * (or, without email, the same name). An update is a correction of the same person: they stay
+     * invited, and only a new email address is sent the invitation.
+     */
+    async putCompanion(id: string, caller: Caller, input: PutCompanion): Promise<Booking> {
       const now = clock.now();
       return transaction(db, async (tx) => {
         const open = await openForChange(tx, id, caller, 'companion', now, (columns) =>
@@ -52,11 +56,16 @@ export function createCompanionService(deps: {
         );
         if (input.categories) assertCategories(open.facts.dimensions, input.categories, '/categories');
         const active = activeCompanions(open.companions);
-        const same = active.find((companion) =>
-          input.email
-            ? companion.email?.toLowerCase() === input.email.toLowerCase()
-            : !companion.email && companion.name?.toLowerCase() === input.name.toLowerCase(),
-        );
+        const same = input.companionId
+          ? active.find((companion) => companion.id === input.companionId)
+          : active.find((companion) =>
+              input.email
+                ? companion.email?.toLowerCase() === input.email.toLowerCase()
+                : !companion.email && companion.name?.toLowerCase() === input.name.toLowerCase(),
+            );
+        if (input.companionId && !same) {
+          throw new Conflict('companion_not_invited', 'That companion is not invited to this booking (any more).');
+        }
         const before = viewOf(open, open.booking, open.companions);
         let links: IssuedLinks['companions'] = [];
         let companionsAfter: CompanionRow[];
@@ -65,12 +74,25 @@ export function createCompanionService(deps: {
           const changed = {
             name: singleLine(input.name),
             email: input.email ?? null,
-            categories: input.categories ?? null,
+            // A correction by id keeps the answers it does not give.
+            categories: input.categories ?? (input.companionId ? same.categories : null),
           };
           companionsAfter = open.companions.map((companion) =>
             companion.id === same.id ? { ...companion, ...changed } : companion,
           );
-          writes = { changed_companion: tx.update(companions).set(changed).where(eq(companions.id, same.id)) };
+          const newAddress = (same.email?.toLowerCase() ?? null) !== (changed.email?.toLowerCase() ?? null);
+          writes = {
+            changed_companion: tx.update(companions).set(changed).where(eq(companions.id, same.id)),
+            // Links sent to an address that was wrong stop working; the new address gets its own.
+            ...(newAddress
+              ? {
+                  revoked_links: tx
+                    .update(manageTokens)
+                    .set({ revokedAt: now })
+                    .where(and(eq(manageTokens.companionId, same.id), isNull(manageTokens.revokedAt))),
+                }
+              : {}),
+          };
         } else {
           if (active.length >= open.librarian.maxCompanions) throw tooManyCompanions(open.librarian.maxCompanions);
           const added = newCompanions(tx, deps.config.publicUrl, open.booking, [input], now);

@@ -13,8 +13,8 @@ import {
   BookingList,
   BookingQuery,
   CancelBooking,
-  CompanionInput,
   CreateBooking,
+  PutCompanion,
   RecordSession,
   RemoveCompanionQuery,
   RescheduleBooking,
@@ -187,10 +187,10 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
         summary: 'Add or update a companion',
         tags: ['bookings'],
         description:
-          'Add a companion, or update the one with the same email (or name, without email), until the session starts. A new companion gets their own link.',
+          'Add a companion, or update the one with the same email (or name, without email), or the one companionId names, until the session starts. A new companion gets their own link.',
         params: IdParams,
         querystring: TokenQuery,
-        body: CompanionInput,
+        body: PutCompanion,
         response: {
           200: described(Booking, 'The booking with its companions'),
           404: notFound,

@@ -14,6 +14,20 @@ export const CompanionInput = Type.Object(
 );
 export type CompanionInput = Static<typeof CompanionInput>;
 
+/** A companion to add, or (with companionId) a correction of one already invited. */
+export const PutCompanion = Type.Object(
+  {
+    ...CompanionInput.properties,
+    companionId: Type.Optional(
+      Uuid(
+        "Correct this companion's name or email instead of adding one: the same person, still invited; a new email gets the invitation, the old one nothing",
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PutCompanion = Static<typeof PutCompanion>;
+
 export const CreateBooking = Type.Object(
   {
     librarianId: Uuid('Who the session is with'),

@@ -10,6 +10,7 @@ export const BOOKING_NOTICES = [
   'moved',
   'cancelled',
   'friendSaved',
+  'friendCorrected',
   'friendRemoved',
   'declined',
   'attendance',
@@ -275,11 +276,14 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
       const page = context(request);
       const name = (form.name ?? '').trim();
       const email = (form.email ?? '').trim();
+      // A correction names the friend it corrects; its fields carry that friend's id.
+      const companionId = form.companionId && UUID.test(form.companionId) ? form.companionId : undefined;
+      const suffix = companionId ? `-${companionId}` : '';
       const errors: PageError[] = [];
       if (!name || name.length > 200)
-        errors.push({ field: 'friend-name', message: page.t('book.friend.nameRequired') });
+        errors.push({ field: `friend-name${suffix}`, message: page.t('book.friend.nameRequired') });
       if (email && !EMAIL.test(email))
-        errors.push({ field: 'friend-email', message: page.t('book.friend.emailInvalid') });
+        errors.push({ field: `friend-email${suffix}`, message: page.t('book.friend.emailInvalid') });
       const again = async (status: number, extraErrors: PageError[]) =>
         reply.code(status).view('student/booking', {
           ...page,
@@ -288,17 +292,21 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
           justBooked: false,
           notice: null,
           friendErrors: extraErrors,
-          friendForm: { name, email },
+          ...(companionId ? { friendEdit: { companionId, name, email } } : { friendForm: { name, email } }),
           maxFriends: await maxFriendsOf(booking),
         });
       if (errors.length > 0) return again(400, errors);
       try {
-        await deps.companions.putCompanion(booking.id, caller(request, token), { name, ...(email ? { email } : {}) });
+        await deps.companions.putCompanion(booking.id, caller(request, token), {
+          name,
+          ...(email ? { email } : {}),
+          ...(companionId ? { companionId } : {}),
+        });
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
-        return again(error.status, [{ field: 'friend-name', message: ruleMessage(page, error) }]);
+        return again(error.status, [{ field: `friend-name${suffix}`, message: ruleMessage(page, error) }]);
       }
-      return reply.redirect(bookingUrl(booking.id, token, 'friendSaved'), 303);
+      return reply.redirect(bookingUrl(booking.id, token, companionId ? 'friendCorrected' : 'friendSaved'), 303);
     },
   );
 
