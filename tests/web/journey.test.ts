@@ -1,7 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import { expectAccessible, launchBrowser, settled, startWebApp, tabTo, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Web pages, part 1: the student's journey in a real browser (Debian's chromium).
@@ -158,6 +158,15 @@ describe('managing a booking from the emailed link', () => {
     await page.getByLabel("Friend's email (optional)").fill('sam@student.uni.example');
     await page.getByRole('button', { name: 'Save friend' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('saved and invited');
+    expect(await page.getByRole('button', { name: /^Remove / }).count()).toBe(2);
+    // A wrong email is corrected in place, from the keyboard: Sam stays one invited friend.
+    await tabTo(page, page.getByText("Correct Sam's name or email"));
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Right email for Sam (optional)').fill('sam.jones@student.uni.example');
+    await expectAccessible(page, 'correcting a friend');
+    await page.getByRole('button', { name: 'Save correction' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('have been corrected');
+    expect(await page.locator('main').textContent()).toContain('Sam (sam.jones@student.uni.example)');
     expect(await page.getByRole('button', { name: /^Remove / }).count()).toBe(2);
 
     await page.getByRole('link', { name: 'Cancel this booking' }).click();
