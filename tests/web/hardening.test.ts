@@ -657,6 +657,29 @@ describe('a booking’s page offers only what still applies', () => {
     expect(after).not.toContain('removed');
   });
 
+  it('tells a removed friend their link no longer works because they were taken off, not that nothing was found', async () => {
+    const email = 'removes@student.uni.example';
+    const headers = await t.auth('student', { sub: `dev:${email}`, email });
+    const booked = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers,
+      payload: { librarianId: librarian.id, start: '2027-03-16T10:00:00Z', companion: { name: 'Lee' } },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const id = booked.json().id as string;
+    const token = new URL(booked.json().links.companions[0].manage as string).searchParams.get('token') as string;
+    const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/bookings/${id}/companion`, headers });
+    expect(removed.statusCode, removed.body).toBe(200);
+    const page = await visitor().request('GET', `/bookings/${id}?token=${token}`);
+    expect(page.statusCode).toBe(410);
+    expect(page.body).toContain('You are no longer invited to this session');
+    expect(page.body).not.toContain('Lee');
+    // Any other dead link is still plainly not found.
+    const unknown = await visitor().request('GET', `/bookings/${id}?token=${'x'.repeat(43)}`);
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it('shows a friend no topic, and no calendar once they have said they can’t come', async () => {
     const email = 'friend.page@student.uni.example';
     const booked = await t.app.inject({

@@ -9,6 +9,7 @@ import type { Clock } from '../../time/clock.js';
 import type { Dimension } from '../categories/schemas.js';
 import { assertCategories, type CategoryService } from '../categories/service.js';
 import type { LibrarianService } from '../librarians/service.js';
+import { hashManageToken } from '../links/tokens.js';
 import type { OutboxSettings } from '../notifications/outbox.js';
 import type { Caller } from './access.js';
 import {
@@ -154,6 +155,20 @@ export function createCompanionService(deps: {
           notify: { kind: 'companion_removed', companionIds },
         });
       });
+    },
+
+    /**
+     * Whether `token` was a friend's link to booking `id` that stopped working because the friend
+     * was removed: their page says so instead of "not found". The link's holder learns nothing they
+     * were not told by email.
+     */
+    async isRemovedFriendLink(id: string, token: string): Promise<boolean> {
+      const [row] = await db
+        .select({ status: companions.status })
+        .from(manageTokens)
+        .innerJoin(companions, eq(companions.id, manageTokens.companionId))
+        .where(and(eq(manageTokens.tokenHash, hashManageToken(token)), eq(manageTokens.bookingId, id)));
+      return row?.status === 'removed';
     },
 
     async declineAsCompanion(id: string, caller: Caller): Promise<Booking> {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DomainError } from '../../errors.js';
+import { DomainError, NotFound } from '../../errors.js';
 import type { Booking } from '../../modules/bookings/schemas.js';
 import { EMAIL, INSTANT, UUID } from '../layout/forms.js';
 import { knownValue, type PageContext, type PageError, requireSignIn } from '../layout/page.js';
@@ -123,8 +123,27 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
       const token = request.query.token;
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       if (!token && !request.session?.user) return requireSignIn(request, reply) ?? reply;
-      const { booking, companionId } = await deps.bookings.getWithParty(request.params.id, caller(request, token));
+      const found = await deps.bookings.getWithParty(request.params.id, caller(request, token)).catch(async (error) => {
+        // A friend who was removed keeps their emailed link: it says so, rather than "not found".
+        if (
+          error instanceof NotFound &&
+          token &&
+          (await deps.companions.isRemovedFriendLink(request.params.id, token))
+        ) {
+          return null;
+        }
+        throw error;
+      });
       const page = context(request);
+      if (found === null) {
+        return reply.code(410).view('layout/message', {
+          ...page,
+          title: page.t('booking.removed.title'),
+          message: page.t('booking.removed.body'),
+          link: null,
+        });
+      }
+      const { booking, companionId } = found;
       const user = request.session?.user ?? null;
       const isStaffView =
         !token &&
