@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { bookings, librarians, notifications, webSessions } from '../../src/db/schema.js';
 import { redactUrl } from '../../src/http/logging.js';
+import { clockTime } from '../../src/web/layout/forms.js';
 import { safeNext } from '../../src/web/layout/page.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
@@ -593,6 +594,25 @@ describe('the confirmation promises only what will happen', () => {
     const body = await confirmation('soon@student.uni.example', '2027-03-02T11:00:00Z');
     expect(body).toContain('What happens next');
     expect(body).not.toContain('reminder');
+  });
+});
+
+describe('times of day as people type them', () => {
+  it.each([
+    ['9:00', '09:00'],
+    ['09:00', '09:00'],
+    ['9.30', '09:30'],
+    [' 17:05 ', '17:05'],
+    ['0:00', '00:00'],
+    ['23:59', '23:59'],
+    ['24:00', null],
+    ['9:60', null],
+    ['9', null],
+    ['900', null],
+    ['9:0', null],
+    ['nine', null],
+  ])('reads %j as %j', (typed, expected) => {
+    expect(clockTime(typed)).toBe(expected);
   });
 });
 

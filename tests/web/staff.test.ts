@@ -219,7 +219,9 @@ describe('availability, as forms', () => {
     await window2.getByLabel('To (HH:MM)').fill('10:00');
     await page.getByRole('button', { name: 'Save availability' }).click();
     const summary = page.getByRole('alert');
-    expect(await summary.getByRole('link').allTextContents()).toEqual(['The end must be after the start']);
+    expect(await summary.getByRole('link').allTextContents()).toEqual([
+      'Window 2 (Tuesday): the end must be after the start',
+    ]);
     expect(await summary.getByRole('link').getAttribute('href')).toBe('#end_1');
     await expectAccessible(page, 'availability with an error');
     expect(await slotStarts(kay.id, '2027-03-23')).toEqual([
@@ -227,6 +229,21 @@ describe('availability, as forms', () => {
       '2027-03-23T10:00:00+00:00',
       '2027-03-23T11:00:00+00:00',
     ]);
+    await page.context().close();
+  });
+
+  it('takes times as people type them: 9:00 is 09:00', async () => {
+    const lin = await createLibrarianWithWeek(web.t, { email: 'lin@library.uni.example', name: 'Lin Huang' });
+    const page = await signedInPage(browser, web.baseUrl, lin.email, 'Librarian');
+    await page.goto('/staff/availability');
+    const window2 = page.getByRole('group', { name: 'Window 2' });
+    await window2.getByLabel('From (HH:MM)').fill('9:00');
+    await window2.getByLabel('To (HH:MM)').fill('11.00');
+    await page.getByRole('button', { name: 'Save availability' }).click();
+    await page.waitForLoadState('load');
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await page.getByRole('group', { name: 'Window 2' }).getByLabel('From (HH:MM)').inputValue()).toBe('09:00');
+    expect(await slotStarts(lin.id, '2027-03-23')).toEqual(['2027-03-23T09:00:00+00:00', '2027-03-23T10:00:00+00:00']);
     await page.context().close();
   });
 

@@ -10,6 +10,15 @@ export const ISO_DATE = { test: (value: string): boolean => isIsoDate(value) };
 export const INSTANT = { test: (value: string): boolean => isIsoInstant(value) };
 export const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
+/** A time of day as people type it ("9:00", "09:00", "9.30") as HH:MM; null when it is not one. */
+export function clockTime(value: string): string | null {
+  const match = /^(\d{1,2})[:.](\d{2})$/.exec(value.trim());
+  if (!match) return null;
+  const [hours, minutes] = [Number(match[1]), Number(match[2])];
+  if (hours > 23 || minutes > 59) return null;
+  return `${String(hours).padStart(2, '0')}:${match[2]}`;
+}
+
 /**
  * A from/to date pair from a form (to empty means the same day), with the errors that name the
  * fields: used by librarians' time off and admins' closures alike.

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import { isMeetingUrl } from '../../http/meeting-url.js';
-import { readDateRange, TIME, UUID } from '../layout/forms.js';
+import { clockTime, readDateRange, TIME, UUID } from '../layout/forms.js';
 import { areaAccess, type PageContext, type PageError, pageContext, pageLibrarian } from '../layout/page.js';
 import { refusalText } from '../layout/refusals.js';
 import type { Form, StaffPageDeps } from './shared.js';
@@ -112,15 +112,26 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
       const weekly: { weekday: number; start: string; end: string; mode?: 'in_person' | 'online' }[] = [];
       const rows = formRows(form);
       for (let index = 0; index < rows; index++) {
-        const start = (form[`start_${index}`] ?? '').trim();
-        const end = (form[`end_${index}`] ?? '').trim();
-        if (form[`remove_${index}`] === 'yes' || (!start && !end)) continue;
+        const typedStart = (form[`start_${index}`] ?? '').trim();
+        const typedEnd = (form[`end_${index}`] ?? '').trim();
+        if (form[`remove_${index}`] === 'yes' || (!typedStart && !typedEnd)) continue;
         const weekday = Number(form[`weekday_${index}`]);
+        // Each error names the window as its legend does, with its day: "Window 2 (Tuesday)".
+        const window = page.t('staff.availability.windowDay', {
+          number: index + 1,
+          day: page.t(`weekday.${weekday >= 1 && weekday <= 7 ? weekday : 1}`),
+        });
+        const start = clockTime(typedStart) ?? typedStart;
+        const end = clockTime(typedEnd) ?? typedEnd;
         if (!TIME.test(start))
-          errors.push({ field: `start_${index}`, message: page.t('staff.availability.timeInvalid') });
-        if (!TIME.test(end)) errors.push({ field: `end_${index}`, message: page.t('staff.availability.timeInvalid') });
+          errors.push({ field: `start_${index}`, message: page.t('staff.availability.startInvalid', { window }) });
+        if (!TIME.test(end))
+          errors.push({ field: `end_${index}`, message: page.t('staff.availability.endInvalid', { window }) });
         else if (TIME.test(start) && end <= start) {
-          errors.push({ field: `end_${index}`, message: page.t('staff.availability.endBeforeStart') });
+          errors.push({
+            field: `end_${index}`,
+            message: page.t('staff.availability.windowEndBeforeStart', { window }),
+          });
         }
         const mode = form[`mode_${index}`];
         weekly.push({
@@ -197,8 +208,8 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
     const page = context(request);
     const form = request.body ?? {};
     const { to, errors } = readDateRange(page, form);
-    const startTime = form.startTime?.trim();
-    const endTime = form.endTime?.trim();
+    const startTime = form.startTime?.trim() ? (clockTime(form.startTime) ?? form.startTime.trim()) : undefined;
+    const endTime = form.endTime?.trim() ? (clockTime(form.endTime) ?? form.endTime.trim()) : undefined;
     const hasTimes = Boolean(startTime || endTime);
     if (
       hasTimes &&
