@@ -62,6 +62,12 @@ describe("a librarian's day", () => {
       await page.reload();
       await page.getByRole('link', { name: /sam$/ }).first().click();
       await page.waitForURL(`${web.baseUrl}/bookings/${booked.id}`);
+      // Written for the librarian: whose session it is, and none of the student's own words or links.
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Session with sam');
+      const main = (await page.locator('main').textContent()) ?? '';
+      for (const studentWords of ['Your booking', 'Coming with you', 'Change this booking', 'Cancel this booking']) {
+        expect(main).not.toContain(studentWords);
+      }
       await expectAccessible(page, 'session with attendance form');
       await tabTo(page, page.getByRole('group', { name: 'Did sam come?' }).getByLabel('Came'));
       await page.keyboard.press('Space');
@@ -71,6 +77,7 @@ describe("a librarian's day", () => {
       await page.keyboard.press('Enter');
       await page.waitForURL(/notice=attendance$/);
       expect(await page.getByRole('status').first().textContent()).toContain('Attendance saved.');
+      expect(await page.locator('main').textContent()).toContain("Friend Fi – didn't come");
       await expectAccessible(page, 'attendance saved');
     } finally {
       web.t.clock.set(NOW);

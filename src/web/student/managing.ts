@@ -150,7 +150,9 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
         Boolean(user?.roles.includes('admin') || (user?.librarianId && user.librarianId === booking.librarian?.id));
       return reply.view('student/booking', {
         ...page,
-        title: page.t('booking.title'),
+        title: isStaffView
+          ? page.t('booking.staffTitle', { name: booking.student?.name ?? page.t('booking.aStudent') })
+          : page.t('booking.title'),
         ...bookingView(page, booking, token, companionId),
         justBooked: request.query.booked === '1',
         isStaffView,
