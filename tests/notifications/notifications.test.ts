@@ -260,6 +260,18 @@ describe('emails and invites', () => {
 });
 
 describe('each message is written for its recipient', () => {
+  /** Adds (or, with companionId, corrects) a friend through the API; the booking as it now is. */
+  async function putFriend(bookingId: string, headers: Record<string, string>, payload: Record<string, unknown>) {
+    const response = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/bookings/${bookingId}/companion`,
+      headers,
+      payload,
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json();
+  }
+
   /** The headline of every message delivered now (the subject before its time), by recipient. */
   async function headlines(): Promise<string[]> {
     expect(await deliver()).toMatchObject({ failed: 0 });
@@ -282,19 +294,13 @@ describe('each message is written for its recipient', () => {
       'mei@student.uni.example: Confirmed: library session with Ada Lovelace',
     ]);
 
-    const added = await t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/bookings/${booked.id}/companion`,
-      headers: student,
-      payload: { name: 'Kofi Mensah', email: 'kofi@student.uni.example' },
-    });
-    expect(added.statusCode, added.body).toBe(200);
+    const added = await putFriend(booked.id, student, { name: 'Kofi Mensah', email: 'kofi@student.uni.example' });
     expect(await headlines()).toEqual([
       'ada@library.uni.example: Kofi Mensah is coming to the session with Mei Chen',
       'kofi@student.uni.example: Mei Chen invited you to a library session with Ada Lovelace',
     ]);
 
-    const kofiToken = new URL(added.json().links.companions[0].manage as string).searchParams.get('token');
+    const kofiToken = new URL(added.links.companions[0].manage as string).searchParams.get('token');
     const declined = await t.app.inject({
       method: 'POST',
       url: `/api/v1/bookings/${booked.id}/companion/decline?token=${kofiToken}`,
@@ -317,13 +323,7 @@ describe('each message is written for its recipient', () => {
       "amira@student.uni.example: You are no longer invited to Mei Chen's library session",
     ]);
 
-    const third = await t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/bookings/${booked.id}/companion`,
-      headers: student,
-      payload: { name: 'Lena Vogel', email: 'lena@student.uni.example' },
-    });
-    expect(third.statusCode, third.body).toBe(200);
+    await putFriend(booked.id, student, { name: 'Lena Vogel', email: 'lena@student.uni.example' });
     await headlines();
     const moved = await t.app.inject({
       method: 'POST',
@@ -371,14 +371,12 @@ describe('each message is written for its recipient', () => {
     sink.received.length = 0;
     const oldToken = new URL(booked.links.companions[0].manage as string).searchParams.get('token');
     const companionId = booked.companions[0].id as string;
-    const corrected = await t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/bookings/${booked.id}/companion`,
-      headers: await t.auth('student', claims),
-      payload: { companionId, name: 'Sam Taylor', email: 'sam@student.uni.example' },
+    const corrected = await putFriend(booked.id, await t.auth('student', claims), {
+      companionId,
+      name: 'Sam Taylor',
+      email: 'sam@student.uni.example',
     });
-    expect(corrected.statusCode, corrected.body).toBe(200);
-    expect(corrected.json().companions).toEqual([
+    expect(corrected.companions).toEqual([
       expect.objectContaining({
         id: companionId,
         name: 'Sam Taylor',
@@ -394,13 +392,11 @@ describe('each message is written for its recipient', () => {
     expect(old.statusCode).toBe(404);
 
     // A name alone is corrected quietly: nobody is emailed.
-    const renamed = await t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/bookings/${booked.id}/companion`,
-      headers: await t.auth('student', claims),
-      payload: { companionId, name: 'Samira Taylor', email: 'sam@student.uni.example' },
+    await putFriend(booked.id, await t.auth('student', claims), {
+      companionId,
+      name: 'Samira Taylor',
+      email: 'sam@student.uni.example',
     });
-    expect(renamed.statusCode, renamed.body).toBe(200);
     expect(await headlines()).toEqual([]);
   });
 

@@ -80,6 +80,26 @@ function visitor(headers: Record<string, string> = {}, remoteAddress = '127.0.0.
 
 const sessionRows = async () => (await t.db.select({ total: count() }).from(webSessions))[0]?.total ?? 0;
 
+/** A booking with Ruth made through the API by the student `email` (as the development sign-in names them). */
+async function bookAs(email: string, payload: Record<string, unknown>) {
+  const headers = await t.auth('student', { sub: `dev:${email}`, email });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/bookings',
+    headers,
+    payload: { librarianId: librarian.id, ...payload },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  const booking = response.json() as {
+    id: string;
+    companions: { id: string }[];
+    links: { companions: { manage: string }[] };
+  };
+  /** The first friend's link token. */
+  const friendToken = () => new URL(booking.links.companions[0]?.manage as string).searchParams.get('token') as string;
+  return { headers, booking, id: booking.id, friendToken };
+}
+
 describe('1: development sign-in only on a developer’s own machine', () => {
   it('offers and accepts it for a request from loopback without forwarding headers', async () => {
     const own = visitor();
@@ -570,15 +590,9 @@ describe('refusals on a student’s page are worded from the catalogue', () => {
 
 describe('the confirmation promises only what will happen', () => {
   async function confirmation(email: string, start: string) {
-    const booked = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/bookings',
-      headers: await t.auth('student', { sub: `dev:${email}`, email }),
-      payload: { librarianId: librarian.id, start },
-    });
-    expect(booked.statusCode, booked.body).toBe(201);
+    const { id } = await bookAs(email, { start });
     const student = await visitor().signIn('student', email);
-    const page = await student.request('GET', `/bookings/${booked.json().id}?booked=1`);
+    const page = await student.request('GET', `/bookings/${id}?booked=1`);
     expect(page.statusCode).toBe(200);
     return page.body;
   }
@@ -619,16 +633,8 @@ describe('times of day as people type them', () => {
 describe('a booking’s page offers only what still applies', () => {
   it('offers no meeting link on a cancelled session, and a way to book again', async () => {
     const email = 'cancelled.page@student.uni.example';
-    const headers = await t.auth('student', { sub: `dev:${email}`, email });
-    const booked = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/bookings',
-      headers,
-      payload: { librarianId: librarian.id, start: '2027-03-11T10:00:00Z', mode: 'online' },
-    });
-    expect(booked.statusCode, booked.body).toBe(201);
+    const { id, headers } = await bookAs(email, { start: '2027-03-11T10:00:00Z', mode: 'online' });
     const student = await visitor().signIn('student', email);
-    const id = booked.json().id as string;
     expect((await student.request('GET', `/bookings/${id}`)).body).toContain('join online');
     const cancelled = await t.app.inject({
       method: 'POST',
@@ -646,19 +652,11 @@ describe('a booking’s page offers only what still applies', () => {
 
   it('lets the student correct a friend’s name and email in place, not remove and invite again', async () => {
     const email = 'corrects@student.uni.example';
-    const booked = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/bookings',
-      headers: await t.auth('student', { sub: `dev:${email}`, email }),
-      payload: {
-        librarianId: librarian.id,
-        start: '2027-03-15T10:00:00Z',
-        companion: { name: 'Jo Mispelt', email: 'jo@wrong.example' },
-      },
+    const { id, booking } = await bookAs(email, {
+      start: '2027-03-15T10:00:00Z',
+      companion: { name: 'Jo Mispelt', email: 'jo@wrong.example' },
     });
-    expect(booked.statusCode, booked.body).toBe(201);
-    const id = booked.json().id as string;
-    const companionId = booked.json().companions[0].id as string;
+    const companionId = booking.companions[0]?.id as string;
     const student = await visitor().signIn('student', email);
     const before = (await student.request('GET', `/bookings/${id}`)).body;
     expect(before).toContain('Correct Jo Mispelt&#39;s name or email');
@@ -678,17 +676,11 @@ describe('a booking’s page offers only what still applies', () => {
   });
 
   it('tells a removed friend their link no longer works because they were taken off, not that nothing was found', async () => {
-    const email = 'removes@student.uni.example';
-    const headers = await t.auth('student', { sub: `dev:${email}`, email });
-    const booked = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/bookings',
-      headers,
-      payload: { librarianId: librarian.id, start: '2027-03-16T10:00:00Z', companion: { name: 'Lee' } },
+    const { id, headers, friendToken } = await bookAs('removes@student.uni.example', {
+      start: '2027-03-16T10:00:00Z',
+      companion: { name: 'Lee' },
     });
-    expect(booked.statusCode, booked.body).toBe(201);
-    const id = booked.json().id as string;
-    const token = new URL(booked.json().links.companions[0].manage as string).searchParams.get('token') as string;
+    const token = friendToken();
     const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/bookings/${id}/companion`, headers });
     expect(removed.statusCode, removed.body).toBe(200);
     const page = await visitor().request('GET', `/bookings/${id}?token=${token}`);
@@ -701,21 +693,12 @@ describe('a booking’s page offers only what still applies', () => {
   });
 
   it('shows a friend no topic, and no calendar once they have said they can’t come', async () => {
-    const email = 'friend.page@student.uni.example';
-    const booked = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/bookings',
-      headers: await t.auth('student', { sub: `dev:${email}`, email }),
-      payload: {
-        librarianId: librarian.id,
-        start: '2027-03-12T10:00:00Z',
-        topic: 'My overdue essay',
-        companion: { name: 'Pat', email: 'pat@student.uni.example' },
-      },
+    const { id, friendToken } = await bookAs('friend.page@student.uni.example', {
+      start: '2027-03-12T10:00:00Z',
+      topic: 'My overdue essay',
+      companion: { name: 'Pat', email: 'pat@student.uni.example' },
     });
-    expect(booked.statusCode, booked.body).toBe(201);
-    const id = booked.json().id as string;
-    const token = new URL(booked.json().links.companions[0].manage as string).searchParams.get('token') as string;
+    const token = friendToken();
     const friend = visitor();
     const url = `/bookings/${id}?token=${token}`;
     const invited = (await friend.request('GET', url)).body;
