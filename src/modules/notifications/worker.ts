@@ -9,15 +9,9 @@ import type { Clock } from '../../time/clock.js';
 import { FEEDBACK_QUESTIONS } from '../feedback/schemas.js';
 import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
 import { loadSessionContexts } from './context.js';
+import { composeSignInMessage, emailHtml } from './mail-parts.js';
 import type { Mailer } from './mailer.js';
-import {
-  composeFeedbackMessage,
-  composeMessage,
-  composeSignInMessage,
-  emailHtml,
-  FEEDBACK_LINK_DAYS,
-  type MessageSnapshot,
-} from './message.js';
+import { composeFeedbackMessage, composeMessage, FEEDBACK_LINK_DAYS, type MessageSnapshot } from './message.js';
 import type { NotificationKind } from './queue.js';
 
 type NotificationRow = typeof notifications.$inferSelect;
