@@ -611,6 +611,20 @@ describe('the confirmation promises only what will happen', () => {
   });
 });
 
+describe('every page describes itself and has an icon', () => {
+  it('gives a description from the catalogue and an SVG icon the server serves', async () => {
+    const home = await visitor().request('GET', '/');
+    expect(home.body).toContain(
+      '<meta name="description" content="Book a one-to-one session with a university librarian, and bring a friend if you like.">',
+    );
+    expect(home.body).toContain('<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">');
+    const icon = await t.app.inject({ method: 'GET', url: '/assets/favicon.svg' });
+    expect(icon.statusCode).toBe(200);
+    expect(icon.headers['content-type']).toContain('image/svg+xml');
+    expect(icon.body.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  });
+});
+
 describe('times of day as people type them', () => {
   it.each([
     ['9:00', '09:00'],
