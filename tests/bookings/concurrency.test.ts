@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgError } from '../../src/db/errors.js';
 import { bookings } from '../../src/db/schema.js';
+import { runWithSlotConflicts } from '../../src/modules/bookings/placing.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { onPostgres } from '../helpers/db.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
@@ -128,5 +129,35 @@ describe('never double-booked, by the database itself', () => {
       failure = error;
     }
     expect(pgError(failure)).toMatchObject({ code: '23P01', constraint: 'bookings_no_librarian_overlap' });
+  });
+});
+
+describe('a change that PostgreSQL aborts in a deadlock', () => {
+  // Racers for one time can each wait on the other's claim to it; PostgreSQL then aborts one with
+  // 40P01. These errors are shaped as pg gives them (code, constraint).
+  const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+  const taken = Object.assign(new Error('conflicting key value violates exclusion constraint'), {
+    code: '23P01',
+    constraint: 'bookings_no_overlap',
+  });
+
+  it('runs again, and then a time already taken is a 409', async () => {
+    let calls = 0;
+    const change = runWithSlotConflicts(async () => {
+      calls += 1;
+      throw calls === 1 ? deadlock : taken;
+    });
+    await expect(change).rejects.toMatchObject({ status: 409, code: 'slot_unavailable' });
+    expect(calls).toBe(2);
+  });
+
+  it('stops after three attempts, with the database’s own error', async () => {
+    let calls = 0;
+    const change = runWithSlotConflicts(async () => {
+      calls += 1;
+      throw deadlock;
+    });
+    await expect(change).rejects.toBe(deadlock);
+    expect(calls).toBe(3);
   });
 });

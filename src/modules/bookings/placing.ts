@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
+import { PG_DEADLOCK_DETECTED, PG_EXCLUSION_VIOLATION, pgError } from '../../db/errors.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import type { AvailabilityService } from '../availability/service.js';
 import { findSlot, type Mode, type Slot } from '../availability/slots.js';
@@ -62,11 +62,21 @@ export function chooseMode(offered: Mode[], wanted: Mode | undefined): Mode {
   return wanted ?? (offered[0] as Mode);
 }
 
-export async function runWithSlotConflicts<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw slotConflict(error) ?? error;
+/**
+ * Runs a booking change (a whole transaction). A lost race for a time becomes a 409; a deadlock
+ * between racers runs the change again, at most `attempts` times in all.
+ */
+export async function runWithSlotConflicts<T>(operation: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      // Changes racing for one time can wait on each other's claim to it (the exclusion
+      // constraint's check), and PostgreSQL then aborts one with a deadlock. Its transaction rolled
+      // back, so it runs again: this time it sees the winner's booking and is refused (409).
+      if (pgError(error)?.code === PG_DEADLOCK_DETECTED && attempt < attempts) continue;
+      throw slotConflict(error) ?? error;
+    }
   }
 }
 
