@@ -213,6 +213,16 @@ describe('the feedback loop', () => {
       expect.objectContaining({ respondent: 'student', nervous: 2, useful: 5, comment: null }),
     ]);
 
+    // A friend who would book for themselves is given the way to, once their answers are saved.
+    expect((await answer(tokenIn(friendMail), { bookMyself: 'yes' })).statusCode).toBe(303);
+    const friendSaved = await t.app.inject({
+      method: 'GET',
+      url: `/feedback?token=${tokenIn(friendMail)}&saved=1`,
+      headers: { accept: 'text/html' },
+    });
+    expect(friendSaved.body).toContain('<a class="button" href="/">Book a session of your own with a librarian</a>');
+    expect(friendForm.body).not.toContain('Book a session of your own');
+
     // Fourteen days from the email (sent 11:51 on 2 March): open on the 16th at 11:50, closed at 11:52.
     t.clock.set('2027-03-16T11:50:00Z');
     expect(
