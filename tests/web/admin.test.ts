@@ -80,6 +80,24 @@ describe('admin pages', () => {
       queued.some((row) => row.kind === 'booking_cancelled' && row.recipientEmail === 'left@student.uni.example'),
     ).toBe(true);
     expect((await web.t.app.inject({ method: 'GET', url: `/api/v1/librarians/${leaving.id}` })).statusCode).toBe(404);
+
+    // Back again: one button, and students can find and book them with the hours they had.
+    await expectAccessible(admin, 'librarians with one inactive');
+    await admin.getByRole('button', { name: 'Reactivate Leaving Soon' }).click();
+    await admin.waitForURL(/notice=reactivated$/);
+    expect(await admin.getByRole('status').first().textContent()).toContain(
+      'The librarian is active again: students can book them.',
+    );
+    expect((await web.t.app.inject({ method: 'GET', url: `/api/v1/librarians/${leaving.id}` })).statusCode).toBe(200);
+    const slots = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/librarians/${leaving.id}/slots?from=2027-03-16&to=2027-03-16`,
+    });
+    expect(slots.json().slots.map((slot: { start: string }) => slot.start)).toEqual([
+      '2027-03-16T09:00:00+00:00',
+      '2027-03-16T10:00:00+00:00',
+      '2027-03-16T11:00:00+00:00',
+    ]);
     await admin.context().close();
   });
 

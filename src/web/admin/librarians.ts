@@ -7,7 +7,7 @@ import { refusalText } from '../layout/refusals.js';
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
 
 /** Notices the librarians page shows after a change redirected to it (?notice=…). */
-export const LIBRARIAN_NOTICES = ['added', 'saved', 'deactivated'] as const;
+export const LIBRARIAN_NOTICES = ['added', 'saved', 'deactivated', 'reactivated'] as const;
 
 /** Librarians: the list, adding one, editing, and deactivating with what it affects. */
 export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps) {
@@ -192,6 +192,19 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
       }
       await deps.librarians.update(librarian.id, { active: false });
       return reply.redirect('/admin/librarians?notice=deactivated', 303);
+    },
+  );
+
+  // A librarian who comes back: students can book them again, with the hours they had.
+  app.post(
+    '/admin/librarians/:id/reactivate',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+      const user = pageUser(request);
+      if (!UUID.test(request.params.id)) return reply.callNotFound();
+      const librarian = await deps.librarians.get(user, request.params.id);
+      await deps.librarians.update(librarian.id, { active: true });
+      return reply.redirect('/admin/librarians?notice=reactivated', 303);
     },
   );
 }
