@@ -39,7 +39,7 @@ import { openapiPlugin } from './plugins/openapi.js';
 import { createServices } from './services.js';
 import type { Clock } from './time/clock.js';
 import { createPageCookies, loadPageCookieKey } from './web/page-cookies.js';
-import { renderErrorPage, VIEWS_DIR, webPlugin } from './web/plugin.js';
+import { identifyVisitor, renderErrorPage, VIEWS_DIR, webPlugin } from './web/plugin.js';
 import { createSessionStore } from './web/session.js';
 import { createOidcSignOn } from './web/sign-in/oidc.js';
 import { createSignInService } from './web/sign-in/service.js';
@@ -286,6 +286,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   app.decorateRequest('session', null);
   app.decorateRequest('csrfToken', '');
   app.decorateRequest('chosenTimeZone', null);
+  app.decorateRequest('pageTime', 0);
   // The pages use the same services as the API, and the web front's own parts.
   const webDeps = {
     ...services,
@@ -314,8 +315,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   };
   await app.register(webPlugin, webDeps);
   pages.notFound = async (request, reply) => {
-    request.session = await webDeps.sessions.read(request);
-    request.chosenTimeZone = request.session ? request.session.timeZone : webDeps.pageCookies.timeZone(request);
+    await identifyVisitor(request, webDeps);
     request.csrfToken = request.session?.csrfToken ?? (await webDeps.pageCookies.csrfToken(request, reply));
     return renderErrorPage(request, reply, webDeps, 404);
   };

@@ -30,6 +30,37 @@ export function isCanonicalTimeZone(zone: string): boolean {
 
 const validZones = new Set<string>();
 
+/**
+ * Names Intl (ICU) still reports that IANA has since renamed, from IANA's `backward` file: a
+ * person looks for Kolkata, Kyiv and Ho Chi Minh, not Calcutta, Kiev and Saigon.
+ */
+const RENAMED_ZONES: Readonly<Record<string, string>> = {
+  'Africa/Asmera': 'Africa/Asmara',
+  'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
+  'America/Catamarca': 'America/Argentina/Catamarca',
+  'America/Coral_Harbour': 'America/Atikokan',
+  'America/Cordoba': 'America/Argentina/Cordoba',
+  'America/Godthab': 'America/Nuuk',
+  'America/Indianapolis': 'America/Indiana/Indianapolis',
+  'America/Jujuy': 'America/Argentina/Jujuy',
+  'America/Louisville': 'America/Kentucky/Louisville',
+  'America/Mendoza': 'America/Argentina/Mendoza',
+  'Asia/Calcutta': 'Asia/Kolkata',
+  'Asia/Katmandu': 'Asia/Kathmandu',
+  'Asia/Rangoon': 'Asia/Yangon',
+  'Asia/Saigon': 'Asia/Ho_Chi_Minh',
+  'Atlantic/Faeroe': 'Atlantic/Faroe',
+  'Europe/Kiev': 'Europe/Kyiv',
+  'Pacific/Enderbury': 'Pacific/Kanton',
+  'Pacific/Ponape': 'Pacific/Pohnpei',
+  'Pacific/Truk': 'Pacific/Chuuk',
+};
+
+/** A zone's current IANA name (a browser may still report Asia/Calcutta for Asia/Kolkata). */
+export function currentZoneName(zone: string): string {
+  return Object.hasOwn(RENAMED_ZONES, zone) ? (RENAMED_ZONES[zone] as string) : zone;
+}
+
 export const TIME_ZONE_HINT =
   'must be an IANA time zone name such as Asia/Shanghai or Europe/London (abbreviations such as CST are ambiguous)';
 

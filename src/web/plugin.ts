@@ -9,13 +9,14 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseUnavailable } from '../db/reachability.js';
 import { DomainError } from '../errors.js';
 import { loggableError } from '../http/logging.js';
-import { isCanonicalTimeZone } from '../time/zone.js';
+import { currentZoneName } from '../time/zone.js';
 import { adminRoutes, adminTaxonomyRoutes } from './admin/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
 import type { WebDeps } from './deps.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
-import { pageContext, safeNext } from './layout/page.js';
+import { pageContext } from './layout/page.js';
 import { refusalText } from './layout/refusals.js';
+import { ZONE_FIELDS, zoneRoutes } from './layout/zone-routes.js';
 import { sameToken } from './session.js';
 import { signInRoutes } from './sign-in/routes.js';
 import { attendanceFormRoutes } from './staff/attendance.js';
@@ -38,6 +39,17 @@ function keepFirstValues(fields: unknown): void {
   for (const [name, value] of Object.entries(record)) {
     if (Array.isArray(value) && !LIST_FIELDS.has(name)) record[name] = value[0];
   }
+}
+
+/** Who is asking for a page: their session (if any), the zone they chose, and the time it is. */
+export async function identifyVisitor(
+  request: FastifyRequest,
+  deps: Pick<WebDeps, 'sessions' | 'pageCookies' | 'clock'>,
+): Promise<void> {
+  request.pageTime = deps.clock.now().getTime();
+  request.session = await deps.sessions.read(request);
+  const chosen = request.session ? request.session.timeZone : deps.pageCookies.timeZone(request);
+  request.chosenTimeZone = chosen ? currentZoneName(chosen) : null;
 }
 
 /** Renders a readable error page (never a stack, never JSON) with the request id to quote. */
@@ -112,8 +124,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.page !== true) return;
-    request.session = await deps.sessions.read(request);
-    request.chosenTimeZone = request.session ? request.session.timeZone : deps.pageCookies.timeZone(request);
+    await identifyVisitor(request, deps);
   });
   // A page reads each query or form field once: a repeated one counts by its first value (but for
   // the few fields that are lists, such as analytics' `group` checkboxes).
@@ -121,6 +132,11 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     if (request.routeOptions.config?.page !== true) return;
     keepFirstValues(request.query);
     keepFirstValues(request.body);
+    // A form sent again after a time zone change arrives with the change's own fields: not the page's.
+    const body = request.body as Record<string, unknown> | undefined;
+    if (body?._replay === '1' && !request.url.startsWith('/time-zone')) {
+      for (const name of ZONE_FIELDS) delete body[name];
+    }
   });
   // A visitor without a session gets a CSRF token in a signed cookie: viewing a page writes no row.
   app.addHook('preHandler', async (request, reply) => {
@@ -159,19 +175,6 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     return renderErrorPage(request, reply, deps, status, detail);
   });
 
-  app.post(
-    '/time-zone',
-    { config: { page: true } },
-    async (request: FastifyRequest<{ Body: { timeZone?: string; next?: string } }>, reply) => {
-      const zone = request.body?.timeZone;
-      if (typeof zone === 'string' && isCanonicalTimeZone(zone)) {
-        if (request.session) await deps.sessions.setTimeZone(request.session, zone);
-        else deps.pageCookies.setTimeZone(reply, zone);
-      }
-      return reply.redirect(safeNext(request.body?.next), 303);
-    },
-  );
-
   app.get('/accessibility', { config: { page: true } }, async (request, reply) => {
     const context = pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
     return reply.view('layout/accessibility', { ...context, title: context.t('accessibility.title') });
@@ -189,6 +192,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     if (sweeper) clearInterval(sweeper);
   });
 
+  await app.register(zoneRoutes, deps);
   await app.register(signInRoutes, deps);
   await app.register(studentRoutes, deps);
   await app.register(staffRoutes, deps);

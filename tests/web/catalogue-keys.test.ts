@@ -6,6 +6,7 @@ import { MESSAGES_DIR } from '../../src/text/i18n.js';
 import { LIBRARIAN_NOTICES } from '../../src/web/admin/librarians.js';
 import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
 import { RULES_WORDED } from '../../src/web/layout/refusals.js';
+import { ZONE_REGIONS } from '../../src/web/layout/zones.js';
 import { SETTINGS } from '../../src/web/staff/availability.js';
 import { BOOKING_NOTICES } from '../../src/web/student/managing.js';
 
@@ -49,6 +50,7 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'email.link.': ['student', 'companion', 'librarian'],
   'email.feedback.yours.': ['one', 'other'],
   'email.feedback.ask.': ['one', 'other'],
+  'layout.zone.region.': ZONE_REGIONS,
   'calendar.label.': ['student', 'companion', 'topic', 'booking'],
 };
 /** Families of two-part keys: `error.${kind}.title` and `.body`, and the like. */

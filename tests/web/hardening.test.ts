@@ -435,6 +435,7 @@ describe('11: odd page input is a page, never a 5xx', () => {
   const PAGES = [
     '/',
     '/accessibility',
+    '/time-zone',
     '/sign-in',
     '/sign-in/check-email',
     '/sign-in/link',
@@ -496,6 +497,7 @@ describe('11: odd page input is a page, never a 5xx', () => {
   };
   const POSTS = [
     '/time-zone',
+    '/time-zone/choose',
     '/sign-in/email',
     '/sign-in/link',
     '/book/check',

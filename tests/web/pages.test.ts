@@ -130,6 +130,17 @@ describe('pages beside the booking path', () => {
     await context.close();
   });
 
+  it('keeps the list of time zones to its own page: every other page names the zone in its footer', async () => {
+    const home = await (await fetch(`${web.baseUrl}/`, { headers: { accept: 'text/html' } })).text();
+    expect(home).not.toContain('value="Asia/Kolkata"');
+    expect(home).toContain('Times are shown in Greenwich Mean Time (UTC).');
+    const choice = await (await fetch(`${web.baseUrl}/time-zone?next=/`, { headers: { accept: 'text/html' } })).text();
+    expect(choice).toContain('<option value="Asia/Kolkata">Kolkata – India Standard Time (UTC+05:30)</option>');
+    // The whole list (over 400 zones) is its page's weight, not every page's: the home page stays small.
+    expect(Buffer.byteLength(choice) - Buffer.byteLength(home)).toBeGreaterThan(20_000);
+    expect(Buffer.byteLength(home)).toBeLessThan(8_000);
+  });
+
   it('serves pages with a strict Content-Security-Policy and no inline script or style', async () => {
     const response = await fetch(`${web.baseUrl}/`, { headers: { accept: 'text/html' } });
     const policy = response.headers.get('content-security-policy') ?? '';

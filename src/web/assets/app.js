@@ -1,19 +1,65 @@
 // Progressive enhancement only: every page works without this file.
 const detectZone = () => {
   // Show times in the browser's own zone on a first visit, once (the choice can be changed below).
+  // The footer's form carries this page's return (and its form, for a page a POST drew).
   const form = document.getElementById('zone-form');
-  const select = document.getElementById('zone-select');
-  if (document.body?.dataset.detectZone !== 'true' || !form || !select || !window.sessionStorage) return false;
+  if (document.body?.dataset.detectZone !== 'true' || !form || !window.sessionStorage) return false;
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const known = Array.from(select.options).some((option) => option.value === zone);
-  if (!zone || !known || sessionStorage.getItem('liaison-zone-detected')) return false;
+  if (!zone || sessionStorage.getItem('liaison-zone-detected')) return false;
   sessionStorage.setItem('liaison-zone-detected', zone);
-  select.value = zone;
+  const field = document.createElement('input');
+  field.type = 'hidden';
+  field.name = 'timeZone';
+  field.value = zone;
+  form.append(field);
+  form.action = '/time-zone';
   form.submit();
   return true;
 };
 
+// The time zone page: a search box narrows the list to the zones whose place or name matches.
+const searchZones = () => {
+  const box = document.querySelector('[data-zone-search]');
+  const input = document.getElementById('zone-search');
+  const select = document.getElementById('zone-select');
+  const count = document.querySelector('[data-zone-count]');
+  if (!box || !input || !select || !count) return;
+  const fold = (text) =>
+    text
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase();
+  const groups = Array.from(select.querySelectorAll('optgroup')).map((group) => ({
+    label: group.label,
+    options: Array.from(group.querySelectorAll('option')).map((option) => ({
+      value: option.value,
+      text: option.textContent,
+      words: fold(`${option.textContent} ${option.value.replaceAll('_', ' ')}`),
+    })),
+  }));
+  box.hidden = false;
+  input.addEventListener('input', () => {
+    const terms = fold(input.value).split(/\s+/).filter(Boolean);
+    const chosen = select.value;
+    select.replaceChildren();
+    let matches = 0;
+    for (const group of groups) {
+      const found = group.options.filter((option) => terms.every((term) => option.words.includes(term)));
+      if (found.length === 0) continue;
+      const element = document.createElement('optgroup');
+      element.label = group.label;
+      for (const option of found) element.append(new Option(option.text, option.value, false, option.value === chosen));
+      select.append(element);
+      matches += found.length;
+    }
+    if (matches > 0 && select.selectedIndex < 0) select.selectedIndex = 0;
+    const message = matches === 0 ? count.dataset.none : matches === 1 ? count.dataset.one : count.dataset.other;
+    count.textContent = (message ?? '').replace('{count}', String(matches));
+  });
+};
+
 if (!detectZone()) {
+  searchZones();
   // Move focus to the error summary, so a screen reader hears what to fix.
   document.querySelector('[data-error-summary]')?.focus();
 }

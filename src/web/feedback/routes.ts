@@ -4,6 +4,7 @@ import type { FeedbackAnswers } from '../../modules/feedback/schemas.js';
 import type { FeedbackForm, FeedbackLink } from '../../modules/feedback/service.js';
 import type { WebDeps } from '../deps.js';
 import { type PageError, pageContext } from '../layout/page.js';
+import { formFields } from '../layout/zone-routes.js';
 
 /** What the feedback pages use of the web front's services. */
 type FeedbackPageDeps = Pick<WebDeps, 'catalogues' | 'config' | 'feedback'>;
@@ -74,26 +75,33 @@ export async function feedbackPageRoutes(app: FastifyInstance, deps: FeedbackPag
     return renderLink(request, reply, link, token, { saved: request.query?.saved === '1' });
   });
 
-  app.post('/feedback', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const form = request.body ?? {};
-    const token = form.token ?? '';
-    reply.header('cache-control', 'private, no-store');
-    try {
-      const link = await deps.feedback.submit(token, answersFrom(form));
-      if (link.state !== 'open') return renderLink(request, reply, link, token);
-    } catch (error) {
-      if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      const page = context(request);
-      const link = await deps.feedback.open(token);
-      const errors = (error.extra.errors ?? []).map((entry) => {
-        const field = entry.pointer.slice(1);
-        return {
-          field: field === 'comment' ? 'comment' : `${field}-1`,
-          message: page.t(`feedback.error.${field}`),
-        };
-      });
-      return renderLink(request, reply, link, token, { values: form, errors, status: 400 });
-    }
-    return reply.redirect(`/feedback?token=${encodeURIComponent(token)}&saved=1`, 303);
+  const feedbackAgain = (request: FastifyRequest) => ({
+    next: `/feedback?token=${encodeURIComponent(formFields(request.body).token ?? '')}`,
   });
+  app.post(
+    '/feedback',
+    { config: { page: true, zoneReturn: feedbackAgain } },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      const form = request.body ?? {};
+      const token = form.token ?? '';
+      reply.header('cache-control', 'private, no-store');
+      try {
+        const link = await deps.feedback.submit(token, answersFrom(form));
+        if (link.state !== 'open') return renderLink(request, reply, link, token);
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.status >= 500) throw error;
+        const page = context(request);
+        const link = await deps.feedback.open(token);
+        const errors = (error.extra.errors ?? []).map((entry) => {
+          const field = entry.pointer.slice(1);
+          return {
+            field: field === 'comment' ? 'comment' : `${field}-1`,
+            message: page.t(`feedback.error.${field}`),
+          };
+        });
+        return renderLink(request, reply, link, token, { values: form, errors, status: 400 });
+      }
+      return reply.redirect(`/feedback?token=${encodeURIComponent(token)}&saved=1`, 303);
+    },
+  );
 }

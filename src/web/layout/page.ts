@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Role } from '../../plugins/auth.js';
 import type { Catalogues, Translate } from '../../text/i18n.js';
-import { isCanonicalTimeZone } from '../../time/zone.js';
 import type { WebSession } from '../session.js';
 import { createTimeFormat, type TimeFormat } from './format.js';
+import { TIME_ZONES, zoneSummary } from './zones.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,21 +15,27 @@ declare module 'fastify' {
     chosenTimeZone: string | null;
     /** The person an area's access rule let in (areaAccess), on that area's pages. */
     pageUser?: AuthUser;
+    /** The injected clock's time when the page request arrived (for the zone's name and offset). */
+    pageTime: number;
   }
   interface FastifyContextConfig {
     /** A server-rendered page: errors become HTML pages, not problem+json. */
     page?: boolean;
     /** A multipart form: the handler checks the CSRF token once it has read the parts. */
     csrfInHandler?: boolean;
+    /** Where a page this POST draws returns after a time zone change (default: its own address). */
+    zoneReturn?: (request: FastifyRequest) => ZoneReturn;
   }
 }
 
-/** Canonical IANA zones for the time zone choice, sorted. */
-export const TIME_ZONES: string[] = Intl.supportedValuesOf('timeZone')
-  .filter(isCanonicalTimeZone)
-  .concat(['UTC'])
-  .filter((zone, index, all) => all.indexOf(zone) === index)
-  .sort();
+/**
+ * Where changing the time zone returns to: this page's address, or for a page a form's POST drew
+ * (such as "Check your booking"), the form to send again (`fields`) to draw it in the new zone.
+ */
+export interface ZoneReturn {
+  next: string;
+  fields?: Record<string, string>;
+}
 
 /** A field error for the GOV.UK-style error summary: the field's id and what is wrong. */
 export interface PageError {
@@ -47,6 +53,9 @@ export interface PageContext {
   hasChosenZone: boolean;
   zones: string[];
   path: string;
+  /** "India Standard Time (UTC+05:30)": the zone times are shown in, for the footer. */
+  zoneSummary: string;
+  zoneReturn: ZoneReturn;
   /** This page as a destination after sign-in (no link token in it). */
   signInNext: string;
 }
@@ -65,16 +74,23 @@ export function pageContext(request: FastifyRequest, catalogues: Catalogues, def
     locale = lang;
   }
   const timeZone = request.chosenTimeZone ?? defaultTimeZone;
+  const t = catalogues.translator(lang);
+  const fmt = createTimeFormat(locale, timeZone);
   return {
-    t: catalogues.translator(lang),
+    t,
     lang,
-    fmt: createTimeFormat(locale, timeZone),
+    fmt,
     user: request.session?.user ?? null,
     csrfToken: request.csrfToken,
     timeZone,
     hasChosenZone: Boolean(request.chosenTimeZone),
     zones: TIME_ZONES,
     path: request.url,
+    zoneSummary: zoneSummary(t, fmt, timeZone, request.pageTime ?? 0),
+    zoneReturn:
+      request.method === 'POST'
+        ? (request.routeOptions.config?.zoneReturn?.(request) ?? { next: request.url })
+        : { next: request.url },
     signInNext: signInNextFor(request.url),
   };
 }

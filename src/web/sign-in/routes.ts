@@ -41,6 +41,12 @@ function single(value: unknown): string | undefined {
 }
 
 /** Sign-in pages: the institution's single sign-on, an emailed link, or (development only) a form. */
+/** A sign-in form drawn again (with its errors, or an expired link): after a zone change, the sign-in page. */
+function signInAgain(request: FastifyRequest) {
+  const next = safeNext((request.body as Record<string, unknown> | undefined)?.next);
+  return { next: next === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(next)}` };
+}
+
 export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
@@ -73,6 +79,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
     {
       config: {
         page: true,
+        zoneReturn: signInAgain,
         rateLimit: { max: 10, timeWindow: '1 minute', keyGenerator: (request) => `sign-in-email:${request.ip}` },
       },
     },
@@ -139,17 +146,21 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
     },
   );
 
-  app.post('/sign-in/link', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const token = linkToken(request.body?.token);
-    const used = token ? await deps.signIn.consumeLink(token) : null;
-    if (!used) return linkExpired(request, reply);
-    await deps.sessions.signIn(reply, request.session, used.person, request.chosenTimeZone);
-    return reply.redirect(landingFor(used.person.roles, used.next), 303);
-  });
+  app.post(
+    '/sign-in/link',
+    { config: { page: true, zoneReturn: signInAgain } },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      const token = linkToken(request.body?.token);
+      const used = token ? await deps.signIn.consumeLink(token) : null;
+      if (!used) return linkExpired(request, reply);
+      await deps.sessions.signIn(reply, request.session, used.person, request.chosenTimeZone);
+      return reply.redirect(landingFor(used.person.roles, used.next), 303);
+    },
+  );
 
   app.post(
     '/sign-in/development',
-    { config: { page: true } },
+    { config: { page: true, zoneReturn: signInAgain } },
     async (request: FastifyRequest<{ Body: Form }>, reply) => {
       if (!config.web.developmentSignIn || !isOwnMachineRequest(request)) return reply.callNotFound();
       const page = context(request);

@@ -6,6 +6,7 @@ import type { Dimension } from '../../modules/categories/schemas.js';
 import type { Librarian } from '../../modules/librarians/schemas.js';
 import { EMAIL, INSTANT, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, requireSignIn } from '../layout/page.js';
+import { formFields } from '../layout/zone-routes.js';
 import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages } from './shared.js';
 
 /** Booking: the form, then "Check your booking", then confirm. */
@@ -129,95 +130,111 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     return renderForm(request, reply, draft, { taken: !draft.available, form: { mode: draft.modes[0] } });
   });
 
-  app.post('/book/check', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    if (!requireSignIn(request, reply)) return reply;
-    const page = context(request);
-    const form = request.body ?? {};
-    const draft = await draftFor(page, form.librarian, form.start ?? form.wanted);
-    if (!draft) return reply.redirect('/', 303);
-    if (!form.start) {
-      return renderForm(request, reply, draft, {
-        form,
-        taken: true,
-        status: 400,
-        errors: [{ field: 'start', message: page.t('reschedule.chooseTime') }],
-      });
-    }
-    if (!draft.available) return renderForm(request, reply, draft, { form, taken: true, status: 409 });
-    if (form.edit === '1') return renderForm(request, reply, draft, { form });
-    const dimensions = await dimensionsToAsk(request);
-    const errors = checkForm(page, draft, form, dimensions);
-    if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
-    const friends = friendsOf(form, draft.librarian.maxCompanions);
-    return reply.view('student/check', {
-      ...page,
-      title: page.t('check.title'),
-      draft,
-      when: page.fmt.span(draft.startMs, draft.endMs),
-      mode: draft.modes.length > 1 ? form.mode : draft.modes[0],
-      form,
-      friends,
-      categories: dimensions.map((dimension) => ({
-        key: dimension.key,
-        label: dimension.label,
-        value: form[`category_${dimension.key}`] ?? '',
-        valueLabel:
-          dimension.values.find((option) => option.value === form[`category_${dimension.key}`])?.label ??
-          page.t('book.categories.preferNot'),
-      })),
-      idempotencyKey: randomBytes(16).toString('hex'),
-    });
+  // A zone change on "Check your booking" (or the form with its errors) draws the same page again.
+  const redrawCheck = (request: FastifyRequest) => ({ next: '/book/check', fields: formFields(request.body) });
+  // After a refused Confirm it draws the form with the answers (never sends Confirm again).
+  const redrawForm = (request: FastifyRequest) => ({
+    next: '/book/check',
+    fields: { ...formFields(request.body, ['idempotencyKey']), edit: '1' },
   });
 
-  app.post('/book/confirm', { config: { page: true } }, async (request: FastifyRequest<{ Body: Form }>, reply) => {
-    const user = requireSignIn(request, reply, ['student']);
-    if (!user) return request.session?.user ? reply.code(403).view('layout/message', forbidden(request)) : reply;
-    const page = context(request);
-    const form = request.body ?? {};
-    const draft = await draftFor(page, form.librarian, form.start);
-    if (!draft) return reply.redirect('/', 303);
-    const dimensions = await dimensionsToAsk(request);
-    const errors = checkForm(page, draft, form, dimensions);
-    if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
-    if (dimensions.length > 0) {
-      const chosen = Object.fromEntries(
-        dimensions.flatMap((dimension) => {
-          const value = form[`category_${dimension.key}`];
-          return value ? [[dimension.key, value]] : [];
-        }),
-      );
-      await deps.categories.answerCategories(user, chosen);
-    }
-    const friends: CompanionInput[] = friendsOf(form, draft.librarian.maxCompanions).map((friend) => ({
-      name: friend.name,
-      ...(friend.email ? { email: friend.email } : {}),
-    }));
-    try {
-      const { booking } = await deps.bookings.create(
-        user,
-        {
-          librarianId: draft.librarian.id,
-          start: draft.start,
-          ...(form.mode === 'in_person' || form.mode === 'online' ? { mode: form.mode } : {}),
-          ...(form.topic?.trim() ? { topic: form.topic.trim() } : {}),
-          ...(friends.length > 0 ? { companions: friends } : {}),
-          timeZone: page.timeZone,
-        },
-        form.idempotencyKey && /^[0-9a-f]{32}$/.test(form.idempotencyKey)
-          ? { idempotencyKey: `web:${form.idempotencyKey}` }
-          : {},
-      );
-      return reply.redirect(`/bookings/${booking.id}?booked=1`, 303);
-    } catch (error) {
-      if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      if (error.code === 'slot_unavailable' || error.code === 'outside_availability') {
-        return renderForm(request, reply, draft, { form, taken: true, status: 409 });
+  app.post(
+    '/book/check',
+    { config: { page: true, zoneReturn: redrawCheck } },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      if (!requireSignIn(request, reply)) return reply;
+      const page = context(request);
+      const form = request.body ?? {};
+      const draft = await draftFor(page, form.librarian, form.start ?? form.wanted);
+      if (!draft) return reply.redirect('/', 303);
+      if (!form.start) {
+        return renderForm(request, reply, draft, {
+          form,
+          taken: true,
+          status: 400,
+          errors: [{ field: 'start', message: page.t('reschedule.chooseTime') }],
+        });
       }
-      return renderForm(request, reply, draft, {
+      if (!draft.available) return renderForm(request, reply, draft, { form, taken: true, status: 409 });
+      if (form.edit === '1') return renderForm(request, reply, draft, { form });
+      const dimensions = await dimensionsToAsk(request);
+      const errors = checkForm(page, draft, form, dimensions);
+      if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
+      const friends = friendsOf(form, draft.librarian.maxCompanions);
+      return reply.view('student/check', {
+        ...page,
+        title: page.t('check.title'),
+        draft,
+        when: page.fmt.span(draft.startMs, draft.endMs),
+        mode: draft.modes.length > 1 ? form.mode : draft.modes[0],
         form,
-        status: error.status,
-        errors: [{ field: 'submit', message: ruleMessage(page, error) }],
+        friends,
+        categories: dimensions.map((dimension) => ({
+          key: dimension.key,
+          label: dimension.label,
+          value: form[`category_${dimension.key}`] ?? '',
+          valueLabel:
+            dimension.values.find((option) => option.value === form[`category_${dimension.key}`])?.label ??
+            page.t('book.categories.preferNot'),
+        })),
+        idempotencyKey: randomBytes(16).toString('hex'),
       });
-    }
-  });
+    },
+  );
+
+  app.post(
+    '/book/confirm',
+    { config: { page: true, zoneReturn: redrawForm } },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      const user = requireSignIn(request, reply, ['student']);
+      if (!user) return request.session?.user ? reply.code(403).view('layout/message', forbidden(request)) : reply;
+      const page = context(request);
+      const form = request.body ?? {};
+      const draft = await draftFor(page, form.librarian, form.start);
+      if (!draft) return reply.redirect('/', 303);
+      const dimensions = await dimensionsToAsk(request);
+      const errors = checkForm(page, draft, form, dimensions);
+      if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
+      if (dimensions.length > 0) {
+        const chosen = Object.fromEntries(
+          dimensions.flatMap((dimension) => {
+            const value = form[`category_${dimension.key}`];
+            return value ? [[dimension.key, value]] : [];
+          }),
+        );
+        await deps.categories.answerCategories(user, chosen);
+      }
+      const friends: CompanionInput[] = friendsOf(form, draft.librarian.maxCompanions).map((friend) => ({
+        name: friend.name,
+        ...(friend.email ? { email: friend.email } : {}),
+      }));
+      try {
+        const { booking } = await deps.bookings.create(
+          user,
+          {
+            librarianId: draft.librarian.id,
+            start: draft.start,
+            ...(form.mode === 'in_person' || form.mode === 'online' ? { mode: form.mode } : {}),
+            ...(form.topic?.trim() ? { topic: form.topic.trim() } : {}),
+            ...(friends.length > 0 ? { companions: friends } : {}),
+            timeZone: page.timeZone,
+          },
+          form.idempotencyKey && /^[0-9a-f]{32}$/.test(form.idempotencyKey)
+            ? { idempotencyKey: `web:${form.idempotencyKey}` }
+            : {},
+        );
+        return reply.redirect(`/bookings/${booking.id}?booked=1`, 303);
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.status >= 500) throw error;
+        if (error.code === 'slot_unavailable' || error.code === 'outside_availability') {
+          return renderForm(request, reply, draft, { form, taken: true, status: 409 });
+        }
+        return renderForm(request, reply, draft, {
+          form,
+          status: error.status,
+          errors: [{ field: 'submit', message: ruleMessage(page, error) }],
+        });
+      }
+    },
+  );
 }

@@ -289,7 +289,7 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
 
   app.post(
     '/bookings/:id/friends',
-    { config: { page: true } },
+    { config: { page: true, zoneReturn: (request) => ({ next: request.url.replace(/\/friends(?=$|\?)/, '') }) } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: Form }>, reply) => {
       const posted = await postedBooking(request, reply);
       if (!posted) return reply;
