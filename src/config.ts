@@ -159,6 +159,11 @@ export function loadConfig(env: Env = process.env) {
     }
   }
 
+  const contactEmail = text(env, 'LIBRARY_CONTACT_EMAIL');
+  if (contactEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(contactEmail)) {
+    throw new ConfigError(`LIBRARY_CONTACT_EMAIL must be an email address, got "${contactEmail}"`);
+  }
+
   return {
     port,
     host,
@@ -190,6 +195,8 @@ export function loadConfig(env: Env = process.env) {
     },
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:'])?.toString(),
     mailFrom: text(env, 'MAIL_FROM') ?? 'Library appointments <no-reply@localhost>',
+    /** Where people write to the library (accessibility statement, privacy notice); unset: the help desk, unnamed. */
+    contactEmail,
     publicUrl,
     libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
     worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',

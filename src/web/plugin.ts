@@ -14,6 +14,7 @@ import { adminRoutes, adminTaxonomyRoutes } from './admin/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
 import type { WebDeps } from './deps.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
+import { aboutRoutes } from './layout/about-routes.js';
 import { pageContext } from './layout/page.js';
 import { refusalText } from './layout/refusals.js';
 import { ZONE_FIELDS, zoneRoutes } from './layout/zone-routes.js';
@@ -175,11 +176,6 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     return renderErrorPage(request, reply, deps, status, detail);
   });
 
-  app.get('/accessibility', { config: { page: true } }, async (request, reply) => {
-    const context = pageContext(request, deps.catalogues, deps.config.libraryTimeZone);
-    return reply.view('layout/accessibility', { ...context, title: context.t('accessibility.title') });
-  });
-
   // Expired sessions are useless and hold CSRF secrets: sweep them hourly (idempotent in any process).
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
@@ -193,6 +189,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   });
 
   await app.register(zoneRoutes, deps);
+  await app.register(aboutRoutes, deps);
   await app.register(signInRoutes, deps);
   await app.register(studentRoutes, deps);
   await app.register(staffRoutes, deps);

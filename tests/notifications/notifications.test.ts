@@ -420,6 +420,11 @@ describe('each message is written for its recipient', () => {
       expect(friend).toContain(sentence);
     }
     expect(mails.get('wei@student.uni.example')).not.toContain('come along');
+    // The privacy notice, as a link a mail reader opens (it explains the friend's part).
+    expect(friend).toMatch(/^Privacy notice: https?:\/\/[^/\s]+\/privacy#friends$/m);
+    const friendHtml = String(parsed.find((mail) => to(mail) === 'amira.topic@student.uni.example')?.html);
+    expect(friendHtml).toMatch(/<a href="https?:\/\/[^/"]+\/privacy#friends">Privacy notice<\/a>/);
+    expect(mails.get('wei@student.uni.example')).not.toContain('Privacy notice');
     // Every message is a whole HTML document in its language, titled, with the meeting link a link.
     for (const mail of parsed) {
       const html = String(mail.html);

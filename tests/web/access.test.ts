@@ -130,6 +130,9 @@ describe('times in the viewer’s zone, with its name', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.goto(`/book?librarian=${librarian.id}&start=${encodeURIComponent('2027-03-18T10:00:00.000Z')}`);
     await page.getByLabel('What would you like help with? (optional)').fill('Finding journal articles');
+    // Where "About you" is asked, the privacy notice is a link away.
+    const privacy = page.getByRole('region', { name: 'About you' }).getByRole('link', { name: /privacy notice/ });
+    expect(await privacy.getAttribute('href')).toBe('/privacy#about-you');
     await page.getByLabel("Friend's name").fill('Priya');
     await page.getByLabel("Friend's email (optional)").fill('priya@example.org');
     await page.getByRole('group', { name: 'Fee status' }).getByLabel('International').check();

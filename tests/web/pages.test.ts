@@ -91,7 +91,10 @@ describe('pages beside the booking path', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    web = await startWebApp({ now: '2027-03-16T08:00:00Z' });
+    web = await startWebApp({
+      now: '2027-03-16T08:00:00Z',
+      env: { LIBRARY_CONTACT_EMAIL: 'help@library.uni.example' },
+    });
     await createLibrarianWithWeek(web.t, { email: 'mary@library.uni.example', name: 'Mary Somerville' });
     browser = await launchBrowser();
   });
@@ -127,6 +130,29 @@ describe('pages beside the booking path', () => {
     await page.goto('/accessibility');
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Accessibility statement');
     await expectAccessible(page, 'accessibility statement');
+    await context.close();
+  });
+
+  it('states accessibility with a contact, compliance status and date, and links the privacy notice from every page', async () => {
+    const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'Europe/London' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto('/accessibility');
+    await settled(page);
+    const statement = (await page.locator('main').textContent()) ?? '';
+    expect(statement).toContain(
+      'This service is fully compliant with the Web Content Accessibility Guidelines version 2.2, level AA.',
+    );
+    expect(statement).toContain('This statement was prepared and last reviewed on Friday, 4 December 2026.');
+    expect(await page.getByRole('link', { name: 'help@library.uni.example' }).getAttribute('href')).toBe(
+      'mailto:help@library.uni.example',
+    );
+    await page.getByRole('link', { name: 'Privacy notice' }).click();
+    await page.waitForURL(`${web.baseUrl}/privacy`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Privacy notice');
+    // The retention it promises is the setting's (RETENTION_MONTHS, 24 unless set).
+    expect((await page.locator('main').textContent()) ?? '').toContain('24 months after a session');
+    await expectAccessible(page, 'privacy notice');
     await context.close();
   });
 

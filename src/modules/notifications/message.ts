@@ -202,6 +202,7 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
         t(key, { student: studentName, librarian: librarianName }),
       )
     : [];
+  const privacyUrl = new URL('/privacy#friends', context.manageUrl).toString();
   const privacy = invitation ? [t('email.friend.privacy', { student: studentName })] : [];
   const meetingUrl = context.booking.mode === 'online' ? context.booking.meetingUrl : null;
   /** A line's value as HTML: the meeting link is a link. */
@@ -219,7 +220,7 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
     ...(cancelled ? [] : [t('email.line', { label: linkLabel, value: context.manageUrl })]),
     '',
     attached,
-    ...privacy.flatMap((paragraph) => ['', paragraph]),
+    ...privacy.flatMap((paragraph) => ['', paragraph, t('email.friend.privacyLink', { url: privacyUrl })]),
   ].join('\n');
 
   const html = emailHtml(t, subject, [
@@ -230,7 +231,10 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
     '</table>',
     cancelled ? '' : `<p><a href="${escapeMarkup(context.manageUrl)}">${escapeMarkup(linkLabel)}</a></p>`,
     `<p>${escapeMarkup(attached)}</p>`,
-    ...privacy.map((paragraph) => `<p>${escapeMarkup(paragraph)}</p>`),
+    ...privacy.map(
+      (paragraph) =>
+        `<p>${escapeMarkup(paragraph)} <a href="${escapeMarkup(privacyUrl)}">${escapeMarkup(t('layout.privacy'))}</a></p>`,
+    ),
   ]);
 
   // Invites are forwarded and synced to shared calendars: they carry no manage link.
