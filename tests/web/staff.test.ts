@@ -153,7 +153,16 @@ describe("a librarian's day", () => {
     await page.getByRole('link', { name: 'Calendar feed' }).click();
     await expectAccessible(page, 'calendar feed');
     await page.getByRole('button', { name: 'Make a new feed address' }).click();
-    const shown = await page.getByLabel('Feed address').inputValue();
+    // The whole address is shown (never cut short), with a button that copies it.
+    const shown = ((await page.locator('#feed-url').textContent()) ?? '').trim();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy the address' }).click();
+    await page.getByText('Copied. Paste it into your calendar app.').waitFor();
+    const clipboard = () =>
+      (
+        globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+      ).navigator.clipboard.readText();
+    expect(await page.evaluate(clipboard)).toBe(shown);
     expect(shown).toMatch(new RegExp(`^${web.baseUrl}/api/v1/librarians/${ada.id}/calendar\\.ics\\?token=[\\w-]{43}$`));
     await expectAccessible(page, 'new feed address');
     expect((await web.t.app.inject({ method: 'GET', url: `${oldUrl.pathname}${oldUrl.search}` })).statusCode).toBe(404);
@@ -264,12 +273,24 @@ describe('availability, as forms', () => {
     await page.getByLabel('Reason (optional)').fill('Conference');
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.waitForURL(`${web.baseUrl}/staff/time-off`);
-    expect(await page.locator('main').textContent()).toContain('Time off: 2027-03-17 – 2027-03-17 (Conference)');
+    expect(await page.locator('main').textContent()).toContain('Time off: Wednesday, 17 March 2027 (Conference)');
     await expectAccessible(page, 'time off added');
     expect(await slotStarts(joan.id, '2027-03-17')).toEqual([]);
-    await page.getByRole('button', { name: 'Remove the entry from 2027-03-17' }).click();
+    // Part of a day reads as its times, in the viewer's zone with its name.
+    await page.getByLabel('From date').fill('2027-03-18');
+    await page.getByLabel('From time (optional)').fill('9:00');
+    await page.getByLabel('To time (optional)').fill('10:00');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.waitForURL(`${web.baseUrl}/staff/time-off`);
+    expect(await page.locator('main').textContent()).toContain(
+      'Time off: Thursday, 18 March 2027, 09:00–10:00 Greenwich Mean Time',
+    );
+    await page.getByRole('button', { name: 'Remove Wednesday, 17 March 2027' }).click();
     await page.waitForURL(`${web.baseUrl}/staff/time-off`);
     expect(await slotStarts(joan.id, '2027-03-17')).toHaveLength(3);
+    expect(await page.getByRole('button', { name: /^Remove / }).allTextContents()).toEqual([
+      'Remove Thursday, 18 March 2027, 09:00–10:00 Greenwich Mean Time',
+    ]);
     await page.context().close();
   });
 });

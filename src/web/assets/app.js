@@ -58,8 +58,27 @@ const searchZones = () => {
   });
 };
 
+// A "Copy" button beside an address to copy (the address itself is shown whole, for selecting by hand).
+const copyButtons = () => {
+  for (const button of document.querySelectorAll('[data-copy]')) {
+    const source = document.getElementById(button.dataset.copy);
+    const status = button.parentElement?.querySelector('[data-copy-status]');
+    if (!source || !status || !navigator.clipboard) continue;
+    button.hidden = false;
+    button.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(source.textContent.trim());
+        status.textContent = status.dataset.copied ?? '';
+      } catch {
+        status.textContent = status.dataset.failed ?? '';
+      }
+    });
+  }
+};
+
 if (!detectZone()) {
   searchZones();
+  copyButtons();
   // Move focus to the error summary, so a screen reader hears what to fix.
   document.querySelector('[data-error-summary]')?.focus();
 }

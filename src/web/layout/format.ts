@@ -40,6 +40,21 @@ export function createTimeFormat(locale: string, timeZone: string) {
     full: (ms: number, zone = timeZone) => `${day(ms, zone)}, ${time(ms, zone)} ${zoneName(ms, zone)}`,
     span: (startMs: number, endMs: number, zone = timeZone) =>
       `${day(startMs, zone)}, ${time(startMs, zone)}–${time(endMs, zone)} ${zoneName(startMs, zone)}`,
+    /**
+     * A stretch of time off or a closure, readable: whole dates ("Monday, 22 March 2027 – Friday,
+     * 26 March 2027", one date when it is one day), or instants in the zone, with its name.
+     */
+    period: (from: string, to: string, allDay: boolean) => {
+      if (allDay) {
+        // Whole local dates: the calendar date itself, whatever the viewer's zone.
+        const date = (iso: string) => day(Date.parse(`${iso}T12:00:00Z`), 'UTC');
+        return from === to ? date(from) : `${date(from)} – ${date(to)}`;
+      }
+      const [startMs, endMs] = [Date.parse(from), Date.parse(to)];
+      return day(startMs) === day(endMs)
+        ? `${day(startMs)}, ${time(startMs)}–${time(endMs)} ${zoneName(startMs)}`
+        : `${day(startMs)}, ${time(startMs)} ${zoneName(startMs)} – ${day(endMs)}, ${time(endMs)} ${zoneName(endMs)}`;
+    },
     /** YYYY-MM-DD of the instant in the zone, for grouping by day. */
     dateKey: (ms: number, zone = timeZone) => DateTime.fromMillis(ms, { zone }).toISODate() as string,
   };
