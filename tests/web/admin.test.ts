@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
@@ -117,6 +117,21 @@ describe('admin pages', () => {
     const admin = await signedInPage(browser, web.baseUrl, 'boss@uni.example', 'Admin');
     await admin.goto('/admin/imports');
     await expectAccessible(admin, 'imports');
+    // The page lists the columns, this library's category questions among them.
+    const columns = admin.getByRole('table', { name: 'Columns' });
+    expect(await columns.getByRole('rowheader').allTextContents()).toEqual([
+      'start',
+      'minutes',
+      'librarian_email',
+      'student_ref',
+      'companion',
+      'outcome',
+      'fee_status',
+      'study_level',
+    ]);
+    expect(await columns.getByRole('row', { name: /^fee_status/ }).textContent()).toContain(
+      'Fee status (optional): one of home, international, or empty',
+    );
     await admin.getByLabel('CSV file').setInputFiles(file);
     await admin.getByRole('button', { name: 'Import' }).click();
     await admin.waitForLoadState('load');
@@ -139,6 +154,23 @@ describe('admin pages', () => {
     await admin.waitForLoadState('load');
     expect(await admin.getByRole('status').first().textContent()).toContain(
       'Imported 2 sessions; 0 were already there; 1 row skipped.',
+    );
+    // The example file imports as it is: its header is this library's, its sessions valid.
+    const [download] = await Promise.all([
+      admin.waitForEvent('download'),
+      admin.getByRole('link', { name: /Download an example file/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('past-sessions-example.csv');
+    const example = readFileSync((await download.path()) as string, 'utf8');
+    expect(example.split('\r\n')[0]).toBe(
+      'start,minutes,librarian_email,student_ref,companion,outcome,fee_status,study_level',
+    );
+    await admin.getByLabel('CSV file').setInputFiles((await download.path()) as string);
+    await admin.getByLabel('Import the good rows and skip the wrong ones').uncheck();
+    await admin.getByRole('button', { name: 'Import' }).click();
+    await admin.waitForLoadState('load');
+    expect(await admin.getByRole('status').first().textContent()).toContain(
+      'Imported 2 sessions; 0 were already there; 0 rows skipped.',
     );
     await admin.context().close();
   });

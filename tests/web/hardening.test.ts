@@ -458,6 +458,7 @@ describe('11: odd page input is a page, never a 5xx', () => {
     '/admin/closures',
     '/admin/terms',
     '/admin/imports',
+    '/admin/imports/example.csv',
     '/admin/emails',
     '/analytics',
     '/analytics/companion-effect',

@@ -7,9 +7,12 @@ import { isIsoInstant, MAX_YEAR, MIN_YEAR } from '../../http/validation.js';
 import type { Clock } from '../../time/clock.js';
 import type { CategoryService } from '../categories/service.js';
 
-const OUTCOMES = ['attended', 'no_show', 'cancelled', 'late_cancelled'] as const;
+export const IMPORT_OUTCOMES = ['attended', 'no_show', 'cancelled', 'late_cancelled'] as const;
+const OUTCOMES = IMPORT_OUTCOMES;
 type Outcome = (typeof OUTCOMES)[number];
-const CSV_COLUMNS = ['start', 'minutes', 'librarian_email', 'student_ref', 'companion', 'outcome'];
+/** The columns every import file has, before one column per category question. */
+export const IMPORT_COLUMNS = ['start', 'minutes', 'librarian_email', 'student_ref', 'companion', 'outcome'] as const;
+const CSV_COLUMNS: readonly string[] = IMPORT_COLUMNS;
 const BATCH = 500;
 
 /**

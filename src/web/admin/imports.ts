@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../errors.js';
-import { type ImportFileProblem, ImportRefused } from '../../modules/uptake/imports.js';
-import type { PageContext } from '../layout/page.js';
+import { toCsv } from '../../modules/uptake/csv.js';
+import {
+  IMPORT_COLUMNS,
+  IMPORT_OUTCOMES,
+  type ImportFileProblem,
+  ImportRefused,
+} from '../../modules/uptake/imports.js';
+import { type PageContext, pageUser } from '../layout/page.js';
 import { refusalText } from '../layout/refusals.js';
 import { sameToken } from '../session.js';
 import { type AdminPageDeps, adminContext } from './shared.js';
@@ -10,15 +16,56 @@ import { type AdminPageDeps, adminContext } from './shared.js';
 export async function importsPages(app: FastifyInstance, deps: AdminPageDeps) {
   const context = adminContext(deps);
 
+  /** The columns a file needs, as the page lists them: the fixed ones, then one per category question. */
+  async function columns() {
+    const dimensions = await deps.categories.listDimensions();
+    return {
+      fixed: IMPORT_COLUMNS,
+      outcomes: IMPORT_OUTCOMES.join(', '),
+      categories: dimensions.map((dimension) => ({
+        key: dimension.key,
+        label: dimension.label,
+        values: dimension.values.map((option) => option.value).join(', '),
+      })),
+    };
+  }
+
   app.get('/admin/imports', { config: { page: true } }, async (request, reply) => {
     const page = context(request);
     return reply.view('admin/imports', {
       ...page,
       title: page.t('admin.imports.title'),
+      columns: await columns(),
       result: null,
       errors: [],
       lineErrors: [],
     });
+  });
+
+  // A file to start from: the header this library's file needs, and two sessions that import as they are.
+  app.get('/admin/imports/example.csv', { config: { page: true } }, async (request, reply) => {
+    const dimensions = await deps.categories.listDimensions();
+    const [librarian] = await deps.librarians.list(pageUser(request), {});
+    const email = librarian?.email ?? 'librarian@library.example';
+    const csv = toCsv(
+      [...IMPORT_COLUMNS, ...dimensions.map((dimension) => dimension.key)],
+      [
+        [
+          '2026-10-05T10:00:00+01:00',
+          30,
+          email,
+          'S1234567',
+          'yes',
+          'attended',
+          ...dimensions.map((d) => d.values[0]?.value ?? ''),
+        ],
+        ['2026-10-06T14:30:00+01:00', 45, email, 'S7654321', 'no', 'no_show', ...dimensions.map(() => '')],
+      ],
+    );
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="past-sessions-example.csv"')
+      .send(csv);
   });
 
   app.post('/admin/imports', { config: { page: true, csrfInHandler: true } }, async (request, reply) => {
@@ -31,10 +78,12 @@ export async function importsPages(app: FastifyInstance, deps: AdminPageDeps) {
       else if (part.fieldname === 'skipInvalid') skipInvalid = part.value === 'yes';
       else if (part.fieldname === '_csrf') token = String(part.value);
     }
+    const listed = await columns();
     const render = (status: number, extra: Record<string, unknown>) =>
       reply.code(status).view('admin/imports', {
         ...page,
         title: page.t('admin.imports.title'),
+        columns: listed,
         result: null,
         errors: [],
         lineErrors: [],
