@@ -135,7 +135,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     keepFirstValues(request.body);
     // A form sent again after a time zone change arrives with the change's own fields: not the page's.
     const body = request.body as Record<string, unknown> | undefined;
-    if (body?._replay === '1' && !request.url.startsWith('/time-zone')) {
+    if (body?.zoneRedraw === '1' && !request.url.startsWith('/time-zone')) {
       for (const name of ZONE_FIELDS) delete body[name];
     }
   });

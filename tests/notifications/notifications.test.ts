@@ -165,7 +165,7 @@ describe('emails and invites', () => {
     );
     await deliver();
     sink.received.length = 0;
-    return { booking: booked as { id: string }, claims };
+    return { booking: booked as { id: string; links: { companions: { manage: string }[] } }, claims };
   }
 
   it('sends updated invites when the session moves across the DST change: same UID, higher SEQUENCE, 09:00 local', async () => {
@@ -220,6 +220,35 @@ describe('emails and invites', () => {
     expect(subjects).toHaveLength(2);
     expect(subjects[0]).toMatch(/^friend\.rem@student\.uni\.example Reminder: rem's library session with Ada Lovelace/);
     expect(subjects[1]).toMatch(/^rem@student\.uni\.example Reminder: /);
+  });
+
+  it("keeps the student's reminder when their friend can't come, and queues the friend's again when they can after all", async () => {
+    const { booking } = await bookedWithFriend('undo', '2027-03-26T11:00:00Z');
+    const token = new URL(booking.links.companions[0]?.manage as string).searchParams.get('token');
+    const answer = (what: 'decline' | 'rejoin') =>
+      t.app.inject({ method: 'POST', url: `/api/v1/bookings/${booking.id}/companion/${what}?token=${token}` });
+    const pendingReminders = async () =>
+      (await t.db.select().from(notifications).where(eq(notifications.bookingId, booking.id)))
+        .filter((row) => row.kind === 'reminder' && row.status === 'pending')
+        .map((row) => `${row.recipientEmail} ${row.sendAfter.toISOString()}`)
+        .sort();
+    expect((await answer('decline')).statusCode).toBe(200);
+    // REMINDER_HOURS is 24: the day before, 11:00 UTC on 25 March.
+    expect(await pendingReminders()).toEqual(['undo@student.uni.example 2027-03-25T11:00:00.000Z']);
+    const rejoined = await answer('rejoin');
+    expect(rejoined.statusCode, rejoined.body).toBe(200);
+    expect(rejoined.json().companions).toMatchObject([{ status: 'invited' }]);
+    expect(await pendingReminders()).toEqual([
+      'friend.undo@student.uni.example 2027-03-25T11:00:00.000Z',
+      'undo@student.uni.example 2027-03-25T11:00:00.000Z',
+    ]);
+    // Only a friend who said they can't come can undo it, and only before the session starts.
+    expect((await answer('rejoin')).statusCode).toBe(409);
+    expect((await answer('decline')).statusCode).toBe(200);
+    t.clock.set('2027-03-26T11:00:00Z');
+    const late = await answer('rejoin');
+    expect(late.statusCode).toBe(422);
+    expect(late.json().code).toBe('session_started');
   });
 
   it('sends cancellations with METHOD:CANCEL and STATUS:CANCELLED', async () => {
@@ -310,6 +339,15 @@ describe('each message is written for its recipient', () => {
       "ada@library.uni.example: Kofi Mensah can't come to the session with Mei Chen",
       "mei@student.uni.example: Kofi Mensah can't come to your session with Ada Lovelace",
     ]);
+    const rejoined = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booked.id}/companion/rejoin?token=${kofiToken}`,
+    });
+    expect(rejoined.statusCode, rejoined.body).toBe(200);
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: Kofi Mensah can come to the session with Mei Chen after all',
+      'mei@student.uni.example: Kofi Mensah can come to your session with Ada Lovelace after all',
+    ]);
 
     const amira = booked.companions[0].id as string;
     const removed = await t.app.inject({
@@ -334,13 +372,15 @@ describe('each message is written for its recipient', () => {
     expect(moved.statusCode, moved.body).toBe(200);
     expect(await headlines()).toEqual([
       'ada@library.uni.example: Moved: session with Mei Chen',
+      "kofi@student.uni.example: Moved: Mei Chen's library session with Ada Lovelace",
       "lena@student.uni.example: Moved: Mei Chen's library session with Ada Lovelace",
       'mei@student.uni.example: Moved: library session with Ada Lovelace',
     ]);
 
-    // Reminders go 24 hours before (REMINDER_HOURS' default), to the student and the friend coming.
+    // Reminders go 24 hours before (REMINDER_HOURS' default), to the student and the friends coming.
     t.clock.set('2027-03-30T10:00:30Z');
-    expect((await headlines()).filter((line) => line.startsWith('mei@') || line.startsWith('lena@'))).toEqual([
+    expect((await headlines()).filter((line) => /^(mei|lena|kofi)@/.test(line))).toEqual([
+      "kofi@student.uni.example: Reminder: Mei Chen's library session with Ada Lovelace",
       "lena@student.uni.example: Reminder: Mei Chen's library session with Ada Lovelace",
       'mei@student.uni.example: Reminder: library session with Ada Lovelace',
     ]);
@@ -355,6 +395,7 @@ describe('each message is written for its recipient', () => {
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     expect(await headlines()).toEqual([
       'ada@library.uni.example: Cancelled: session with Mei Chen',
+      "kofi@student.uni.example: Cancelled: Mei Chen's library session with Ada Lovelace",
       "lena@student.uni.example: Cancelled: Mei Chen's library session with Ada Lovelace",
       'mei@student.uni.example: Cancelled: library session with Ada Lovelace',
     ]);

@@ -8,7 +8,7 @@ import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
 import { RULES_WORDED } from '../../src/web/layout/refusals.js';
 import { ZONE_REGIONS } from '../../src/web/layout/zones.js';
 import { SETTINGS } from '../../src/web/staff/availability.js';
-import { BOOKING_NOTICES } from '../../src/web/student/managing.js';
+import { BOOKING_NOTICES } from '../../src/web/student/booking-page.js';
 
 // Keys the pages build at run time (`booking.notice.${notice}`, `'mode.' + mode`): each family
 // with every value it can take, in every language's catalogue (issue 23). The literal lists are
@@ -47,6 +47,7 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'email.headline.cancelled.': ['student', 'companion', 'librarian'],
   'email.headline.moved.': ['student', 'companion', 'librarian'],
   'email.headline.friendDeclined.': ['student', 'librarian'],
+  'email.headline.friendRejoined.': ['student', 'librarian'],
   'email.link.': ['student', 'companion', 'librarian'],
   'email.feedback.yours.': ['one', 'other'],
   'email.feedback.ask.': ['one', 'other'],

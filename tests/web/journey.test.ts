@@ -211,6 +211,37 @@ describe('managing a booking from the emailed link', () => {
       headers: await web.t.auth('admin'),
     });
     expect(stored.json()).toMatchObject({ status: 'confirmed', companions: [{ name: 'Lena', status: 'declined' }] });
+    // No calendar entry for a session they can't come to; and they can change their mind.
+    expect(await page.getByRole('link', { name: 'Add to my calendar (.ics)' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'I can come after all' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toBe('Thank you. The student has been told you can come after all.');
+    await expectAccessible(page, 'friend rejoined');
+    expect(await page.getByRole('link', { name: 'Add to my calendar (.ics)' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: "I can't come" }).count()).toBe(1);
+    const again = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booking.id}`,
+      headers: await web.t.auth('admin'),
+    });
+    expect(again.json().companions).toMatchObject([{ name: 'Lena', status: 'invited' }]);
+    // The student and the librarian hear both answers, each in their own words.
+    expect(await web.worker.runOnce()).toMatchObject({ sent: 4, failed: 0 });
+    const subjects = async (address: string) => (await mailsTo(address)).map((mail) => mail.subject ?? '');
+    await expect
+      .poll(() => subjects('omar@student.uni.example'))
+      .toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^Lena can't come to your session with Ada Lovelace/),
+          expect.stringMatching(/^Lena can come to your session with Ada Lovelace after all/),
+        ]),
+      );
+    await expect
+      .poll(() => subjects(librarian.email))
+      .toEqual(
+        expect.arrayContaining([expect.stringMatching(/^Lena can come to the session with omar Student after all/)]),
+      );
     await page.context().close();
   });
 });

@@ -205,6 +205,52 @@ export function createCompanionService(deps: {
         });
       });
     },
+
+    /**
+     * Undoes "I can't come": a friend who declined says they can come after all, until the
+     * session starts, while the librarian's limit of friends leaves room for them.
+     */
+    async rejoinAsCompanion(id: string, caller: Caller): Promise<Booking> {
+      const now = clock.now();
+      return transaction(db, async (tx) => {
+        const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
+        const { party } = open;
+        const companion =
+          party.kind === 'companion_link' ? open.companions.find((row) => row.id === party.companionId) : undefined;
+        if (open.booking.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
+        if (companion?.status !== 'declined') {
+          throw new Conflict(
+            'companion_not_declined',
+            'Only a companion who declined can say they can come after all.',
+          );
+        }
+        if (open.booking.startsAt <= now) {
+          throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
+        }
+        if (activeCompanions(open.companions).length >= open.librarian.maxCompanions) {
+          throw tooManyCompanions(open.librarian.maxCompanions);
+        }
+        const before = viewOf(open, open.booking, open.companions, party);
+        const booking = bumped(open.booking, now);
+        return finishChange(tx, deps.outbox, open, {
+          action: 'companion_rejoined',
+          before,
+          now,
+          booking,
+          companions: open.companions.map((row) =>
+            row.id === companion.id ? { ...row, status: 'invited' as const, statusChangedAt: now } : row,
+          ),
+          writes: {
+            rejoined_companion: tx
+              .update(companions)
+              .set({ status: 'invited', statusChangedAt: now })
+              .where(eq(companions.id, companion.id)),
+            changed_booking: bookingUpdate(tx, booking),
+          },
+          notify: { kind: 'companion_rejoined', companionIds: [companion.id] },
+        });
+      });
+    },
   };
 }
 

@@ -248,6 +248,29 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
   );
 
   app.post(
+    '/bookings/:id/companion/rejoin',
+    {
+      config: { access: [], manageToken: true, rateLimit: writeLimit },
+      schema: {
+        operationId: 'rejoinAsCompanion',
+        summary: 'Undo a companion’s decline',
+        tags: ['bookings'],
+        description:
+          "A companion who declined says they can come after all, through their own link (the companion's manage token), until the session starts. The student and the librarian are told.",
+        params: IdParams,
+        querystring: TokenQuery,
+        response: {
+          200: described(Booking, 'The booking as the companion sees it'),
+          404: notFound,
+          409: problemResponse('The companion had not declined, or the booking is cancelled'),
+          422: problemResponse('The session has started, or the booking has no room for another companion'),
+        },
+      },
+    },
+    async (request) => companions.rejoinAsCompanion(request.params.id, caller(request)),
+  );
+
+  app.post(
     '/bookings/:id/attendance',
     {
       config: { access: ['librarian', 'admin'] },

@@ -107,8 +107,9 @@ function headline(t: Translate, context: MessageContext, student: string, librar
       : t(`email.headline.cancelled.${role}`, names);
   }
   if (kind === 'booking_rescheduled') return t(`email.headline.moved.${role}`, names);
-  if (kind === 'companion_declined') {
-    return t(`email.headline.friendDeclined.${role === 'librarian' ? 'librarian' : 'student'}`, {
+  if (kind === 'companion_declined' || kind === 'companion_rejoined') {
+    const which = kind === 'companion_declined' ? 'friendDeclined' : 'friendRejoined';
+    return t(`email.headline.${which}.${role === 'librarian' ? 'librarian' : 'student'}`, {
       ...names,
       friend: friendsAbout(t, context),
     });

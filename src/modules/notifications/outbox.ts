@@ -46,6 +46,14 @@ export type BookingChangeKind = Exclude<
   'reminder' | 'feedback_request' | 'webhook_disabled' | 'sign_in_link'
 >;
 
+/** Changes to some of a booking's friends (`companionIds`), which leave everyone else's messages alone. */
+const FRIEND_CHANGES: ReadonlySet<BookingChangeKind> = new Set([
+  'companion_added',
+  'companion_removed',
+  'companion_declined',
+  'companion_rejoined',
+]);
+
 /** The session as the change leaves it: the rows the messages describe. */
 export interface OutboxSession {
   booking: typeof bookings.$inferSelect;
@@ -153,6 +161,7 @@ export function outboxWrites(
       librarianMessage();
       break;
     case 'companion_declined':
+    case 'companion_rejoined':
       student();
       librarianMessage();
       break;
@@ -194,8 +203,8 @@ export function outboxWrites(
   }
 
   // Reminders: replaced whenever the session moves or its people change (a new booking has none).
-  const affected =
-    change.kind === 'companion_added' || change.kind === 'companion_removed' ? (change.companionIds ?? []) : null;
+  // A change to some friends replaces only their reminders: a friend who can't come leaves the student's.
+  const affected = FRIEND_CHANGES.has(change.kind) ? (change.companionIds ?? []) : null;
   if (change.kind !== 'booking_created' && (affected === null || affected.length > 0)) {
     writes.outbox_reminders = executor
       .update(notifications)
@@ -230,10 +239,9 @@ export function outboxWrites(
         createdAt: change.now,
         messageId: `<${randomUUID()}@${settings.messageIdDomain}>`,
       });
-    if (change.kind !== 'companion_added') {
-      reminder('student', session.student?.email ?? null, session.student?.name ?? null);
-    }
-    const remindCompanions = change.kind === 'companion_added' ? named(change.companionIds) : active;
+    const friendsOnly = change.kind === 'companion_added' || change.kind === 'companion_rejoined';
+    if (!friendsOnly) reminder('student', session.student?.email ?? null, session.student?.name ?? null);
+    const remindCompanions = friendsOnly ? named(change.companionIds) : active;
     for (const c of remindCompanions) if (c.status === 'invited') reminder('companion', c.email, c.name, c.id);
   }
   if (messages.length > 0) writes.outbox_messages = queueMessages(executor, messages);

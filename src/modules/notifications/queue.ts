@@ -11,6 +11,7 @@ export const NOTIFICATION_KINDS = [
   'companion_added',
   'companion_removed',
   'companion_declined',
+  'companion_rejoined',
   'reminder',
   'feedback_request',
   'webhook_disabled',

@@ -8,7 +8,7 @@ type ZoneDeps = Pick<WebDeps, 'catalogues' | 'config' | 'sessions' | 'pageCookie
 type Fields = Record<string, string | undefined>;
 
 /** The fields a time zone change adds to the form it sends back to a page (removed on arrival). */
-export const ZONE_FIELDS = ['timeZone', 'next', '_replay'] as const;
+export const ZONE_FIELDS = ['timeZone', 'next', 'zoneRedraw'] as const;
 
 /**
  * POST pages a zone change may send their form to again: they only draw a page ("Check your
@@ -53,7 +53,7 @@ export async function zoneRoutes(app: FastifyInstance, deps: ZoneDeps) {
     async (request: FastifyRequest<{ Body: Fields }>, reply) => {
       const body = request.body ?? {};
       const next = safeNext(body.next);
-      const redrawn = body._replay === '1' && REDRAWN_BY_POST.has(pathOf(next));
+      const redrawn = body.zoneRedraw === '1' && REDRAWN_BY_POST.has(pathOf(next));
       return renderChoice(request, reply, redrawn ? { next, fields: formFields(body, ZONE_FIELDS) } : { next });
     },
   );
@@ -67,7 +67,7 @@ export async function zoneRoutes(app: FastifyInstance, deps: ZoneDeps) {
     }
     const next = safeNext(body.next);
     // 307 has the browser send this same form (the page's own fields with it) to the page again.
-    if (body._replay === '1' && REDRAWN_BY_POST.has(pathOf(next))) return reply.redirect(next, 307);
+    if (body.zoneRedraw === '1' && REDRAWN_BY_POST.has(pathOf(next))) return reply.redirect(next, 307);
     return reply.redirect(next, 303);
   });
 }

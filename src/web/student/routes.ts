@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { bookingRoutes } from './booking.js';
 import { findingRoutes } from './finding.js';
+import { friendsRoutes } from './friends.js';
 import { managingRoutes } from './managing.js';
 import type { StudentPageDeps } from './shared.js';
 
@@ -9,4 +10,5 @@ export async function studentRoutes(app: FastifyInstance, deps: StudentPageDeps)
   await findingRoutes(app, deps);
   await bookingRoutes(app, deps);
   await managingRoutes(app, deps);
+  await friendsRoutes(app, deps);
 }
