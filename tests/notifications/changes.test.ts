@@ -123,9 +123,11 @@ describe('fast changes produce the right mail', () => {
     await change('mo', `/api/v1/bookings/${booked.id}/reschedule`, { start: '2027-03-23T11:00:00Z' });
     await worker.runOnce();
     const mine = (await simpleParsed()).find((mail) => addressOf(mail) === 'mo@student.uni.example');
-    expect(mine?.subject).toMatch(/^Moved: library session with Ada Lovelace, Tuesday 23 March 2027, 11:00–12:00/);
-    expect(mine?.text).toContain('Was: Tuesday 23 March 2027, 09:00–10:00 (GMT, Europe/London)');
-    expect(mine?.text).toContain('Now: Tuesday 23 March 2027, 11:00–12:00 (GMT, Europe/London)');
+    expect(mine?.subject).toMatch(
+      /^Moved: library session with Ada Lovelace, Tuesday, 23 March 2027, 11:00–12:00 Greenwich Mean Time$/,
+    );
+    expect(mine?.text).toContain('Was: Tuesday, 23 March 2027, 09:00–10:00 Greenwich Mean Time');
+    expect(mine?.text).toContain('Now: Tuesday, 23 March 2027, 11:00–12:00 Greenwich Mean Time');
   });
 
   it('two moves before sending give one Moved email, from the first time to the last', async () => {
@@ -137,8 +139,8 @@ describe('fast changes produce the right mail', () => {
     await worker.runOnce();
     const mine = (await simpleParsed()).filter((mail) => addressOf(mail) === 'twomoves@student.uni.example');
     expect(mine).toHaveLength(1);
-    expect(mine[0]?.text).toContain('Was: Wednesday 24 March 2027, 09:00–10:00');
-    expect(mine[0]?.text).toContain('Now: Wednesday 24 March 2027, 11:00–12:00');
+    expect(mine[0]?.text).toContain('Was: Wednesday, 24 March 2027, 09:00–10:00 Greenwich Mean Time');
+    expect(mine[0]?.text).toContain('Now: Wednesday, 24 March 2027, 11:00–12:00 Greenwich Mean Time');
   });
 
   it('a message keeps what it said when queued, even when the booking changes before it is sent', async () => {
@@ -318,7 +320,7 @@ describe('secrets and other people’s details stay home', () => {
 });
 
 describe('emails follow the student', () => {
-  it("shows the student and their friend the time in the zone they booked in, beside the library's", async () => {
+  it("leads with the time in the zone the student booked in for them and their friend, the library's beside it", async () => {
     const response = await t.app.inject({
       method: 'POST',
       url: '/api/v1/bookings',
@@ -335,11 +337,15 @@ describe('emails follow the student', () => {
     const mails = await simpleParsed();
     for (const address of ['shanghai@student.uni.example', 'xiao@student.uni.example']) {
       const mail = mails.find((candidate) => addressOf(candidate) === address);
-      expect(mail?.text).toContain('When: Thursday 1 April 2027, 09:00–10:00 (GMT+1, Europe/London)');
-      // 09:00 in London (BST, UTC+1) is 16:00 in Shanghai (UTC+8).
-      expect(mail?.text).toContain('Your time: Thursday 1 April 2027, 16:00–17:00 (GMT+8, Asia/Shanghai)');
+      // 09:00 in London (BST, UTC+1) is 16:00 in Shanghai (UTC+8): their own time first, in the subject too.
+      expect(mail?.subject).toMatch(/, Thursday, 1 April 2027, 16:00–17:00 China Standard Time$/);
+      expect(mail?.text).toContain('When: Thursday, 1 April 2027, 16:00–17:00 China Standard Time');
+      expect(mail?.text).toContain('At the library: Thursday, 1 April 2027, 09:00–10:00 British Summer Time');
     }
+    // The librarian reads their own zone's time, and no second one.
     const librarianMail = mails.find((candidate) => addressOf(candidate) === 'ada@library.uni.example');
-    expect(librarianMail?.text).not.toContain('Your time');
+    expect(librarianMail?.subject).toMatch(/, Thursday, 1 April 2027, 09:00–10:00 British Summer Time$/);
+    expect(librarianMail?.text).toContain('When: Thursday, 1 April 2027, 09:00–10:00 British Summer Time');
+    expect(librarianMail?.text).not.toContain('At the library');
   });
 });

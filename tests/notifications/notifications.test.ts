@@ -104,7 +104,7 @@ describe('emails and invites', () => {
 
     const student = byRecipient.get('wei@student.uni.example') as ParsedMail;
     expect(student.subject).toMatch(
-      /^Confirmed: library session with Ada Lovelace, Tuesday 23 March 2027, 09:00–10:00/,
+      /^Confirmed: library session with Ada Lovelace, Tuesday, 23 March 2027, 09:00–10:00 Greenwich Mean Time$/,
     );
     expect(student.text).toContain('Friend: Amira Haddad');
     expect(student.html).toContain('<table>');

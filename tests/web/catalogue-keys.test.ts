@@ -34,7 +34,7 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
     'was',
     'now',
     'when',
-    'yourTime',
+    'libraryTime',
     'where',
     'with',
     'student',

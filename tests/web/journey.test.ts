@@ -108,6 +108,16 @@ describe('the student journey', () => {
     expect(await mailsTo('ada@library.uni.example')).toHaveLength(1);
     const [own] = await mailsTo('wei@student.uni.example');
     expect(own?.text).toMatch(new RegExp(`${web.baseUrl}/bookings/[0-9a-f-]{36}\\?token=[\\w-]+`));
+    // Each email, as a phone's mail reader shows it: 320 CSS pixels wide, no sideways scrolling.
+    await page.setViewportSize({ width: 320, height: 640 });
+    for (const address of ['wei@student.uni.example', 'amira@student.uni.example', 'ada@library.uni.example']) {
+      const [mail] = await mailsTo(address);
+      await page.setContent(String(mail?.html));
+      const overflow = await page.evaluate(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+      expect(overflow, `sideways scrolling in the email to ${address}`).toBeLessThanOrEqual(0);
+    }
     await page.context().close();
   });
 });

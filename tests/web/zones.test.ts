@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogues } from '../../src/text/i18n.js';
+import { createTimeFormat } from '../../src/time/format.js';
 import { currentZoneName } from '../../src/time/zone.js';
-import { createTimeFormat } from '../../src/web/layout/format.js';
 import { TIME_ZONES, utcOffset, zoneGroups, zoneSummary } from '../../src/web/layout/zones.js';
 
 // The time zone choice: current IANA names, each with its name and offset (issue 29, item 9).

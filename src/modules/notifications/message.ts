@@ -1,6 +1,6 @@
-import { DateTime } from 'luxon';
 import type { Translate } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
+import { createTimeFormat } from '../../time/format.js';
 import { type InviteEvent, type InviteMethod, renderInvite } from './invite.js';
 import { emailHtml, headerText } from './mail-parts.js';
 import type { NotificationKind } from './queue.js';
@@ -50,19 +50,23 @@ export interface ComposedMessage {
   method: InviteMethod;
 }
 
+/** A session's time as the pages write it, in the catalogue's locale: "Thursday, 1 April 2027, 16:00–17:00 China Standard Time". */
 function span(t: Translate, startMs: number, endMs: number, timeZone: string): string {
-  const start = DateTime.fromMillis(startMs, { zone: timeZone });
-  const end = DateTime.fromMillis(endMs, { zone: timeZone });
-  return t('email.when', {
-    start: start.toFormat('cccc d LLLL yyyy, HH:mm'),
-    end: end.toFormat('HH:mm'),
-    offset: start.toFormat('ZZZZ'),
-    zone: timeZone,
-  });
+  return createTimeFormat(t('email.locale'), timeZone).span(startMs, endMs);
 }
 
-function when(t: Translate, context: Pick<MessageContext, 'booking'>): string {
-  return span(t, context.booking.startMs, context.booking.endMs, context.booking.timeZone);
+/**
+ * The zone a recipient reads times in first: the student's and their friends' (the zone the student
+ * booked in, often the friend's too), the librarian's own; the library's time follows where it differs.
+ */
+function recipientZone(context: Pick<MessageContext, 'booking' | 'recipientRole'>): string {
+  return context.recipientRole === 'librarian'
+    ? context.booking.timeZone
+    : (context.booking.studentTimeZone ?? context.booking.timeZone);
+}
+
+function when(t: Translate, context: Pick<MessageContext, 'booking' | 'recipientRole'>): string {
+  return span(t, context.booking.startMs, context.booking.endMs, recipientZone(context));
 }
 
 function where(t: Translate, context: MessageContext): string {
@@ -132,7 +136,7 @@ type Line = {
     | 'was'
     | 'now'
     | 'when'
-    | 'yourTime'
+    | 'libraryTime'
     | 'where'
     | 'with'
     | 'student'
@@ -143,7 +147,7 @@ type Line = {
   value: string;
 };
 /** Lines about the time: the calendar event carries the time itself. */
-const TIME_LINES = new Set<Line['key']>(['when', 'was', 'now', 'yourTime']);
+const TIME_LINES = new Set<Line['key']>(['when', 'was', 'now', 'libraryTime']);
 
 /** Subject, plain text, HTML and invite for one recipient, worded by `t`. Pure: all it needs is in `context`. */
 export function composeMessage(t: Translate, context: MessageContext): ComposedMessage {
@@ -156,21 +160,22 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
   const activeCompanions = context.companions.filter((companion) => companion.status === 'invited');
 
   const isMove = context.kind === 'booking_rescheduled' && !cancelled && context.previous;
-  // The student (and their friends, often from the same place) also see the time where they are.
-  const theirZone = context.booking.studentTimeZone;
-  const showsTheirTime = context.recipientRole !== 'librarian' && theirZone && theirZone !== context.booking.timeZone;
+  const zone = recipientZone(context);
+  const libraryZone = context.booking.timeZone;
   const lines: Line[] = [
     ...(isMove && context.previous
       ? [
-          {
-            key: 'was' as const,
-            value: span(t, context.previous.startMs, context.previous.endMs, context.booking.timeZone),
-          },
+          { key: 'was' as const, value: span(t, context.previous.startMs, context.previous.endMs, zone) },
           { key: 'now' as const, value: when(t, context) },
         ]
       : [{ key: 'when' as const, value: when(t, context) }]),
-    ...(showsTheirTime && theirZone
-      ? [{ key: 'yourTime' as const, value: span(t, context.booking.startMs, context.booking.endMs, theirZone) }]
+    ...(zone !== libraryZone
+      ? [
+          {
+            key: 'libraryTime' as const,
+            value: span(t, context.booking.startMs, context.booking.endMs, libraryZone),
+          },
+        ]
       : []),
     { key: 'where', value: where(t, context) },
   ];

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Role } from '../../plugins/auth.js';
 import type { Catalogues, Translate } from '../../text/i18n.js';
+import { createTimeFormat, type TimeFormat } from '../../time/format.js';
 import type { WebSession } from '../session.js';
-import { createTimeFormat, type TimeFormat } from './format.js';
 import { TIME_ZONES, zoneSummary } from './zones.js';
 
 declare module 'fastify' {

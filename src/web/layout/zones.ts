@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import type { Translate } from '../../text/i18n.js';
+import type { TimeFormat } from '../../time/format.js';
 import { currentZoneName, isCanonicalTimeZone } from '../../time/zone.js';
-import type { TimeFormat } from './format.js';
 
 /** Current IANA names for the time zone choice (no Asia/Calcutta: Asia/Kolkata), and UTC, sorted. */
 export const TIME_ZONES: string[] = [
