@@ -69,6 +69,8 @@ describe("a librarian's day", () => {
         expect(main).not.toContain(studentWords);
       }
       await expectAccessible(page, 'session with attendance form');
+      // Nothing is answered for the librarian: they say who came.
+      expect(await page.getByRole('radio', { checked: true }).count()).toBe(0);
       await tabTo(page, page.getByRole('group', { name: 'Did sam come?' }).getByLabel('Came'));
       await page.keyboard.press('Space');
       await tabTo(page, page.getByRole('group', { name: 'Did Friend Fi (friend) come?' }).getByLabel('Came'));
