@@ -78,6 +78,20 @@ describe('without JavaScript', () => {
       '#category_study_level-undergraduate',
     ]);
     expect(await page.getByLabel('What would you like help with? (optional)').inputValue()).toBe('Referencing');
+    // Each error is also at its field, which names it as its description; a radio group's, after its legend.
+    const description = (element: { getAttribute(name: string): string | null; ownerDocument: unknown }) => {
+      const document = element.ownerDocument as { getElementById(id: string): { textContent: string } | null };
+      return (element.getAttribute('aria-describedby') ?? '')
+        .split(' ')
+        .map((id) => document.getElementById(id)?.textContent?.trim())
+        .join(' | ');
+    };
+    expect(await page.getByLabel("Friend's email (optional)").evaluate(description)).toBe(
+      "We send them the time and place, and a link to say if they can't come. | Error: Enter your friend's email address in the correct format, like name@example.ac.uk",
+    );
+    const fee = page.getByRole('group', { name: 'Fee status' });
+    expect(await fee.evaluate(description)).toBe('Error: Choose an answer for Fee status, or “Prefer not to say”');
+    expect(await fee.locator('legend + .field-error').count()).toBe(1);
     await expectAccessible(page, 'form with errors', { javaScript: false });
     await page.context().close();
   });

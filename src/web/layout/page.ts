@@ -3,6 +3,7 @@ import type { AuthUser, Role } from '../../plugins/auth.js';
 import type { Catalogues, Translate } from '../../text/i18n.js';
 import { createTimeFormat, type TimeFormat } from '../../time/format.js';
 import type { WebSession } from '../session.js';
+import { markFieldErrors } from './field-errors.js';
 import { TIME_ZONES, zoneSummary } from './zones.js';
 
 declare module 'fastify' {
@@ -53,6 +54,8 @@ export interface PageContext {
   hasChosenZone: boolean;
   zones: string[];
   path: string;
+  /** The page's body with each error of its summary also at its field (field-errors.ts). */
+  withFieldErrors: (body: string, errors: readonly PageError[] | undefined) => string;
   /** "India Standard Time (UTC+05:30)": the zone times are shown in, for the footer. */
   zoneSummary: string;
   zoneReturn: ZoneReturn;
@@ -87,6 +90,7 @@ export function pageContext(request: FastifyRequest, catalogues: Catalogues, def
     zones: TIME_ZONES,
     path: request.url,
     zoneSummary: zoneSummary(t, fmt, timeZone, request.pageTime ?? 0),
+    withFieldErrors: (body, errors) => markFieldErrors(body, errors, t('form.errorPrefix')),
     zoneReturn:
       request.method === 'POST'
         ? (request.routeOptions.config?.zoneReturn?.(request) ?? { next: request.url })
