@@ -8,7 +8,14 @@ import { loadConfig } from '../../src/config.js';
 import { loadCatalogues, MESSAGES_DIR } from '../../src/text/i18n.js';
 import { fixedClock } from '../../src/time/clock.js';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
-import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
+import {
+  expectAccessible,
+  launchBrowser,
+  settled,
+  signedInPage,
+  startWebApp,
+  type WebContext,
+} from '../helpers/browser.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -131,6 +138,49 @@ describe('pages beside the booking path', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Accessibility statement');
     await expectAccessible(page, 'accessibility statement');
     await context.close();
+  });
+
+  it('says, before a time is chosen, how long sessions are, how far ahead, which days are closed and the booking limit', async () => {
+    const librarians = (await web.t.app.inject({ method: 'GET', url: '/api/v1/librarians' })).json().librarians;
+    const mary = librarians.find((entry: { name: string }) => entry.name === 'Mary Somerville').id as string;
+    const closure = await web.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/closures',
+      headers: await web.t.auth('admin'),
+      payload: { from: '2027-03-26', to: '2027-03-26', reason: 'Staff training' },
+    });
+    expect(closure.statusCode, closure.body).toBe(201);
+    const headers = await web.t.auth('student', {
+      sub: 'dev:full@student.uni.example',
+      email: 'full@student.uni.example',
+    });
+    for (const start of ['2027-03-18T09:00:00Z', '2027-03-18T10:00:00Z', '2027-03-18T11:00:00Z']) {
+      const booked = await web.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/bookings',
+        headers,
+        payload: { librarianId: mary, start },
+      });
+      expect(booked.statusCode, booked.body).toBe(201);
+    }
+    const page = await signedInPage(browser, web.baseUrl, 'full@student.uni.example', 'Student');
+    await page.goto(`/librarians/${mary}`);
+    const main = async () => (await page.locator('main').textContent()) ?? '';
+    expect(await main()).toContain('Each session lasts 60 minutes.');
+    expect(await main()).toContain('The library is closed on these days, so there are no times then:');
+    expect(await main()).toContain('Friday, 26 March 2027 (Staff training)');
+    // BOOKING_LIMIT_PER_STUDENT is 3 unless set: said now, not after Confirm.
+    expect(await main()).toContain('You already have 3 upcoming sessions, the most you can have at once.');
+    // 16 March 2027 and the librarian's 90 days ahead: Monday 14 June 2027.
+    expect(await main()).toContain('Times can be booked up to Monday, 14 June 2027; later times open day by day.');
+    await expectAccessible(page, 'times with a closure and the limit reached');
+    await page.goto(`/librarians/${mary}?from=2027-05-24`);
+    expect(await page.getByRole('link', { name: 'Later weeks' }).count()).toBe(1);
+    await page.goto(`/librarians/${mary}?from=2027-05-25`);
+    expect(await page.getByRole('link', { name: 'Later weeks' }).count()).toBe(0);
+    await page.goto(`/book?librarian=${mary}&start=${encodeURIComponent('2027-03-19T09:00:00.000Z')}`);
+    expect(await main()).toContain('You already have 3 upcoming sessions, the most you can have at once.');
+    await page.context().close();
   });
 
   it('states accessibility with a contact, compliance status and date, and links the privacy notice from every page', async () => {

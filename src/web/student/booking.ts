@@ -11,7 +11,7 @@ import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages
 
 /** Booking: the form, then "Check your booking", then confirm. */
 export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps) {
-  const { context, slotDays, ruleMessage, forbidden } = studentPages(deps);
+  const { context, slotDays, ruleMessage, forbidden, allowance } = studentPages(deps);
 
   // 3. Book: the form, then "Check your booking", then confirm.
   interface BookingDraft {
@@ -112,6 +112,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       taken: options.taken ?? false,
       nearby,
       friendSlots: Array.from({ length: draft.librarian.maxCompanions }, (_, index) => index),
+      limit: await allowance(request),
     });
   }
 

@@ -6,7 +6,7 @@ import { type Form, type StudentPageDeps, studentPages, WEEKS_SHOWN } from './sh
 /** Finding help: the librarians, and the times each offers. */
 export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps) {
   const { clock } = deps;
-  const { context, slotDays, today, nextAvailable } = studentPages(deps);
+  const { context, slotDays, allowance, today, nextAvailable } = studentPages(deps);
 
   // 1. Find a librarian.
   app.get('/', { config: { page: true } }, async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
@@ -39,10 +39,20 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
         ISO_DATE.test(request.query.from ?? '') && (request.query.from as string) > first
           ? (request.query.from as string)
           : first;
-      const days = await slotDays(page, librarian.id, from, WEEKS_SHOWN * 7);
+      const last = DateTime.fromISO(from)
+        .plus({ days: WEEKS_SHOWN * 7 - 1 })
+        .toISODate() as string;
+      const [days, availability, overrides, limit] = await Promise.all([
+        slotDays(page, librarian.id, from, WEEKS_SHOWN * 7),
+        deps.availability.get(librarian.id),
+        deps.availability.listOverrides(librarian.id, { from, to: last }),
+        allowance(request),
+      ]);
+      // Times are offered up to the librarian's horizon: no later weeks past it.
+      const horizon = DateTime.fromISO(first).plus({ days: availability.horizonDays }).toISODate() as string;
       const later = DateTime.fromISO(from)
         .plus({ days: WEEKS_SHOWN * 7 })
-        .toISODate();
+        .toISODate() as string;
       const earlier =
         from > first
           ? DateTime.fromISO(from)
@@ -55,7 +65,11 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
         librarian,
         days,
         nowMs: clock.now().getTime(),
-        later,
+        later: later <= horizon ? later : null,
+        horizon: page.fmt.period(horizon, horizon, true),
+        // Library closures in these weeks explain days without times (the librarian's own time off stays theirs).
+        closures: overrides.filter((override) => override.librarianId === null && override.kind === 'closed'),
+        limit,
         earlier: earlier && earlier < first ? first : earlier,
       });
     },

@@ -105,5 +105,21 @@ export function studentPages(deps: StudentPageDeps) {
     };
   }
 
-  return { context, slotDays, today, nextAvailable, caller, ruleMessage, forbidden };
+  /**
+   * How many upcoming sessions a signed-in student has against the most they may have at once
+   * (BOOKING_LIMIT_PER_STUDENT), said before they choose a time; null for anyone else.
+   */
+  async function allowance(request: FastifyRequest): Promise<{ count: number; max: number; full: boolean } | null> {
+    const user = request.session?.user;
+    if (!user?.roles.includes('student')) return null;
+    const now = clock.now().getTime();
+    const { bookings } = await deps.bookings.list(user, { limit: 200, offset: 0 });
+    const count = bookings.filter(
+      (booking) => booking.status === 'confirmed' && booking.source === 'booked' && Date.parse(booking.startUtc) > now,
+    ).length;
+    const max = config.bookingLimitPerStudent;
+    return { count, max, full: count >= max };
+  }
+
+  return { context, slotDays, today, nextAvailable, caller, ruleMessage, forbidden, allowance };
 }
