@@ -11,7 +11,7 @@ export async function createLibrarianWithWeek(
     maxCompanions?: number;
     minNoticeMinutes?: number;
     slotMinutes?: number;
-    weekly?: { weekday: number; start: string; end: string }[];
+    weekly?: { weekday: number; start: string; end: string; mode?: 'in_person' | 'online' }[];
   } = {},
 ) {
   const email = options.email ?? `librarian-${Math.random().toString(36).slice(2)}@uni.ac.uk`;

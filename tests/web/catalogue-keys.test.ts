@@ -22,6 +22,7 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'admin.imports.problem.': IMPORT_PROBLEM_KINDS,
   'analytics.group.': [...FIXED_GROUPS, ...PERIOD_SPLITS, 'all'],
   'mode.': ['in_person', 'online'],
+  'modeWord.': ['in_person', 'online'],
   'role.': ['student', 'librarian', 'analyst', 'admin'],
   'friendStatus.': ['invited', 'declined', 'removed', 'came', 'didNotCome'],
   'weekday.': [1, 2, 3, 4, 5, 6, 7],

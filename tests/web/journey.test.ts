@@ -1,7 +1,15 @@
 import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectAccessible, launchBrowser, settled, startWebApp, tabTo, type WebContext } from '../helpers/browser.js';
+import {
+  expectAccessible,
+  launchBrowser,
+  settled,
+  signedInPage,
+  startWebApp,
+  tabTo,
+  type WebContext,
+} from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Web pages, part 1: the student's journey in a real browser (Debian's chromium).
@@ -252,6 +260,52 @@ describe('managing a booking from the emailed link', () => {
       .toEqual(
         expect.arrayContaining([expect.stringMatching(/^Lena can come to the session with omar Student after all/)]),
       );
+    await page.context().close();
+  });
+
+  it('says before moving an in-person session to an online-only time that it would become online, and moves it when asked again', async () => {
+    const hedy = await createLibrarianWithWeek(web.t, {
+      email: 'hedy@library.uni.example',
+      name: 'Hedy Lamarr',
+      weekly: [
+        { weekday: 2, start: '09:00', end: '10:00' },
+        { weekday: 4, start: '14:00', end: '15:00', mode: 'online' },
+      ],
+    });
+    const booked = await web.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await web.t.auth('student', {
+        sub: 'dev:moves@student.uni.example',
+        email: 'moves@student.uni.example',
+      }),
+      payload: { librarianId: hedy.id, start: '2027-03-23T09:00:00Z', mode: 'in_person' },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const stored = async () =>
+      (
+        await web.t.app.inject({
+          method: 'GET',
+          url: `/api/v1/bookings/${booked.json().id}`,
+          headers: await web.t.auth('admin'),
+        })
+      ).json();
+    const page = await signedInPage(browser, web.baseUrl, 'moves@student.uni.example', 'Student');
+    await page.goto(`/bookings/${booked.json().id}/reschedule`);
+    expect((await page.locator('main').textContent()) ?? '').toContain(
+      'Your session is in person. Some times below offer only the other way of meeting',
+    );
+    const online = page.getByRole('radio', { name: /^Thursday, 25 March 2027, 14:00 Greenwich Mean Time, Online$/ });
+    await online.check();
+    await page.getByRole('button', { name: 'Move my booking' }).click();
+    await page.waitForLoadState('load');
+    expect(await page.getByRole('alert').getByRole('heading').textContent()).toBe('That time is online only');
+    expect(await online.isChecked()).toBe(true);
+    expect(await stored()).toMatchObject({ startUtc: '2027-03-23T09:00:00.000Z', mode: 'in_person' });
+    await expectAccessible(page, 'moving to an online-only time');
+    await page.getByRole('button', { name: 'Move my booking' }).click();
+    await page.waitForURL(/notice=moved$/);
+    expect(await stored()).toMatchObject({ startUtc: '2027-03-25T14:00:00.000Z', mode: 'online' });
     await page.context().close();
   });
 });

@@ -122,6 +122,7 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
         ...bookingView(page, booking, token, null),
         days,
         errors: [],
+        modeChange: null,
       });
     },
   );
@@ -133,23 +134,25 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
       const posted = await postedBooking(request, reply);
       if (!posted?.booking.librarian) return posted ? reply.callNotFound() : reply;
       const { form, token, booking } = posted;
+      const librarianId = posted.booking.librarian.id;
       const page = context(request);
-      const back = async (errors: PageError[], status: number) =>
+      const days = await slotDays(page, librarianId, today(page), WEEKS_SHOWN * 7, Date.parse(booking.startUtc));
+      const back = (errors: PageError[], status: number, modeChange: { start: string; when: string } | null = null) =>
         reply.code(status).view('student/reschedule', {
           ...page,
           title: page.t('reschedule.title'),
           ...bookingView(page, booking, token, null),
-          days: await slotDays(
-            page,
-            booking.librarian?.id as string,
-            today(page),
-            WEEKS_SHOWN * 7,
-            Date.parse(booking.startUtc),
-          ),
+          days,
           errors,
+          modeChange,
         });
       if (!form.start || !INSTANT.test(form.start)) {
         return back([{ field: 'slots', message: page.t('reschedule.chooseTime') }], 400);
+      }
+      // A time that cannot keep the session's way of meeting (in person, online) is said before the move.
+      const chosen = days.flatMap((day) => day.slots).find((slot) => slot.startMs === Date.parse(form.start as string));
+      if (chosen && !chosen.modes.includes(booking.mode) && form.confirmedStart !== chosen.start) {
+        return back([], 200, { start: chosen.start, when: chosen.label });
       }
       try {
         await deps.bookings.reschedule(booking.id, caller(request, token), {
