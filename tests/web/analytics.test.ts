@@ -246,9 +246,10 @@ describe('the companion-effect page', () => {
     expect(cells?.[7]).toBe('+23.3');
     const reading = page.locator('dl.sentences');
     // Newcombe's interval for 10/12 − 9/15 spans zero (it is about −0.10 to +0.50).
-    expect(await reading.locator('div', { hasText: 'International' }).locator('dd').textContent()).toMatch(
-      /^No clear difference: 83% attended with a friend and 60% without one\./,
-    );
+    // 10/12 is 83.3% and 9/15 is 60.0%: the sentence gives the figures exactly as the table does.
+    const sentence = (await reading.locator('div', { hasText: 'International' }).locator('dd').textContent()) ?? '';
+    expect(sentence).toMatch(/^No clear difference: 83\.3% attended with a friend and 60\.0% without one\./);
+    expect(sentence).toContain(`${cells?.[2]} attended with a friend and ${cells?.[5]} without one`);
     expect(await reading.locator('div', { hasText: 'Home' }).locator('dd').textContent()).toBe(
       'Fewer than 10 bookings on one side: too few to compare.',
     );

@@ -3,7 +3,8 @@ import { loadCatalogues } from '../../src/text/i18n.js';
 import { compareSentence, effectSentence, pValueWords } from '../../src/web/analytics/sentences.js';
 
 // The plain-English reading of the companion effect and of before-and-after: the figures are
-// literals (Newcombe 1998b, table II, example (a): 56/70 against 48/80), the sentences written out.
+// literals (Newcombe 1998b, table II, example (a): 56/70 against 48/80), the sentences written out,
+// with the decimals of the tables beside them (one place: 80.0%, +5.2 points), so the two agree.
 
 const t = loadCatalogues().translator('en');
 const side = (bookings: number, attended: number, noShow: number, rate: number | null) => ({
@@ -27,7 +28,7 @@ describe('the companion-effect sentence', () => {
       lowCount: false,
     };
     expect(effectSentence(row, t, 'en-GB')).toBe(
-      'Students who brought a friend attended more often: 80% against 60% without one, 20 percentage points higher (95% interval +5 to +33 points). A difference this large is unlikely to be chance alone (p = 0.008).',
+      'Students who brought a friend attended more often: 80.0% against 60.0% without one, 20.0 percentage points higher (95% interval +5.2 to +33.4 points). A difference this large is unlikely to be chance alone (p = 0.008).',
     );
   });
 
@@ -43,7 +44,7 @@ describe('the companion-effect sentence', () => {
       lowCount: false,
     };
     expect(effectSentence(row, t, 'en-GB')).toBe(
-      'Students who brought a friend attended less often: 60% against 80% without one, 20 percentage points lower (95% interval -33 to -5 points). A difference this large is unlikely to be chance alone (p = 0.008).',
+      'Students who brought a friend attended less often: 60.0% against 80.0% without one, 20.0 percentage points lower (95% interval -33.4 to -5.2 points). A difference this large is unlikely to be chance alone (p = 0.008).',
     );
   });
 
@@ -59,7 +60,7 @@ describe('the companion-effect sentence', () => {
       lowCount: false,
     };
     expect(effectSentence(row, t, 'en-GB')).toBe(
-      'No clear difference: 80% attended with a friend and 73% without one. The 95% interval for the difference, -24 to +36 points, includes no difference (p = 0.67).',
+      'No clear difference: 80.0% attended with a friend and 73.3% without one. The 95% interval for the difference, -24.0 to +35.8 points, includes no difference (p = 0.67).',
     );
   });
 
@@ -91,8 +92,17 @@ describe('the companion-effect sentence', () => {
         { ...base, withCompanion: side(15, 10, 5, null), withoutCompanion: side(20, 15, 5, null), lowCount: false },
         t,
         'en-GB',
+        true,
       ),
     ).toBe('Too few recorded sessions on one side to publish rates under HESA disclosure control.');
+    // Without HESA disclosure control, its reason is never given.
+    expect(
+      effectSentence(
+        { ...base, withCompanion: side(15, 10, 5, null), withoutCompanion: side(20, 15, 5, null), lowCount: false },
+        t,
+        'en-GB',
+      ),
+    ).not.toContain('HESA');
   });
 
   it('writes p-values to two significant figures, and very small ones as a bound', () => {
@@ -124,7 +134,7 @@ describe('the before-and-after sentence', () => {
       pValue: 0.00805,
     };
     expect(compareSentence(row, t, 'en-GB')).toBe(
-      'Uptake rose from 60% to 80% of the cohort, up 20 percentage points (95% interval +5 to +33 points). A rise this large is unlikely to be chance alone (p = 0.008).',
+      'Uptake rose from 60.0% to 80.0% of the cohort, up 20.0 percentage points (95% interval +5.2 to +33.4 points). A rise this large is unlikely to be chance alone (p = 0.008).',
     );
   });
 
@@ -141,5 +151,41 @@ describe('the before-and-after sentence', () => {
     expect(compareSentence(row, t, 'en-GB')).toBe(
       'Unique attendees changed by +1. Without cohort sizes for both periods there is no uptake rate: set them under Terms and cohorts.',
     );
+  });
+
+  it('never says "from 1% to 1%": equal figures read as no change, and small ones keep their decimal', () => {
+    // 6 of 1000 before and 7 of 1000 after: +0.1 points; the interval's ends as given.
+    const small = {
+      value: 'home',
+      before: period(6, 1000, 0.006),
+      after: period(7, 1000, 0.007),
+      attendeesChange: 1,
+      uptakeChange: 0.001,
+      uptakeChangeCi95: [-0.0072, 0.0093],
+      pValue: 0.78,
+    };
+    expect(compareSentence(small, t, 'en-GB')).toBe(
+      'Uptake went from 0.6% to 0.7% of the cohort. The 95% interval for the change, -0.7 to +0.9 points, includes no change (p = 0.78).',
+    );
+    const same = { ...small, after: period(6, 1000, 0.006), attendeesChange: 0, uptakeChange: 0 };
+    expect(compareSentence(same, t, 'en-GB')).toBe(
+      'Uptake stayed at 0.6% of the cohort. The 95% interval for the change, -0.7 to +0.9 points, includes no change (p = 0.78).',
+    );
+  });
+
+  it('names HESA as the reason for no rate only under HESA, and a cohort of 0 otherwise', () => {
+    const row = {
+      value: 'home',
+      before: period(3, 0, null),
+      after: period(4, 0, null),
+      attendeesChange: 1,
+      uptakeChange: null,
+      uptakeChangeCi95: null,
+      pValue: null,
+    };
+    expect(compareSentence(row, t, 'en-GB')).toBe(
+      'Unique attendees changed by +1. A cohort size of 0 gives no uptake rate: correct it under Terms and cohorts.',
+    );
+    expect(compareSentence(row, t, 'en-GB', true)).toContain('HESA disclosure control');
   });
 });

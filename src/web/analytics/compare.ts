@@ -45,7 +45,9 @@ export async function comparePages(app: FastifyInstance, deps: AnalyticsPageDeps
       ...(await pageView(request, page, form)),
       title: page.t('analytics.compare.title'),
       report,
-      sentences: report ? report.rows.map((row) => compareSentence(row, page.t, page.fmt.locale)) : [],
+      sentences: report
+        ? report.rows.map((row) => compareSentence(row, page.t, page.fmt.locale, report.disclosure === 'hesa'))
+        : [],
     });
   });
 

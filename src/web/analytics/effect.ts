@@ -4,6 +4,10 @@ import { renderEffectChart } from '../../modules/uptake/chart.js';
 import { companionEffectCsv } from '../../modules/uptake/render.js';
 import type { PageContext } from '../layout/page.js';
 import { effectSentence } from './sentences.js';
+
+/** Below this many answers, a share ("100%" from one answer) is marked as resting on few. */
+export const FEW_ANSWERS = 10;
+
 import { type AnalyticsPageDeps, academicYearOf, analyticsPages, chartText } from './shared.js';
 
 /** The companion effect, and the feedback beside it. */
@@ -43,9 +47,13 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
       ...(await pageView(request, page, form)),
       title: page.t('analytics.effect.title'),
       report,
-      sentences: report ? report.rows.map((row) => effectSentence(row, page.t, page.fmt.locale)) : [],
+      sentences: report
+        ? report.rows.map((row) => effectSentence(row, page.t, page.fmt.locale, report.disclosure === 'hesa'))
+        : [],
       // How the sessions felt, for the same period, category and filters.
       feedback: report ? await deps.feedback.figures(form.serviceQuery) : null,
+      // Shares from fewer answers than this are marked "(few)", as the effect table marks few bookings.
+      fewAnswers: FEW_ANSWERS,
       chart: report
         ? renderEffectChart(report, {
             labeller: form.words,

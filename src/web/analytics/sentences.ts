@@ -4,17 +4,28 @@ import type { Translate } from '../../text/i18n.js';
 type EffectRow = CompanionEffectReport['rows'][number];
 type CompareRow = CompareReport['rows'][number];
 
-/** Numbers as a sentence reads them: whole percentages and signed whole percentage points. */
+/**
+ * Numbers as a sentence reads them: exactly as the table beside it shows them (percentages with
+ * one decimal, signed percentage points with one decimal), so the two never disagree.
+ */
 export function numberWords(locale: string) {
-  const percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
-  const points = new Intl.NumberFormat(locale, { maximumFractionDigits: 0, signDisplay: 'exceptZero' });
-  const plain = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+  const percent = new Intl.NumberFormat(locale, {
+    style: 'percent',
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  });
+  const points = new Intl.NumberFormat(locale, {
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+    signDisplay: 'exceptZero',
+  });
+  const plain = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   return {
     percent: (value: number) => percent.format(value),
-    /** A difference of proportions in percentage points, signed: "+15", "−8", "0". */
-    points: (value: number) => points.format(Math.round(value * 100) || 0),
-    /** The size of a difference, unsigned: "15". */
-    size: (value: number) => plain.format(Math.abs(Math.round(value * 100))),
+    /** A difference of proportions in percentage points, signed: "+15.2", "−8.0", "0.0". */
+    points: (value: number) => points.format(value * 100),
+    /** The size of a difference, unsigned: "15.2". */
+    size: (value: number) => plain.format(Math.abs(value * 100)),
   };
 }
 
@@ -29,7 +40,7 @@ export function pValueWords(p: number, t: Translate): string {
  * statistician. The verdict follows the 95% interval of the difference: above zero, below zero, or
  * spanning it; small or missing figures say so rather than a verdict.
  */
-export function effectSentence(row: EffectRow, t: Translate, locale: string): string {
+export function effectSentence(row: EffectRow, t: Translate, locale: string, hesa = false): string {
   const words = numberWords(locale);
   if (row.lowCount) return t('analytics.effect.tooFew');
   const withRate = row.withCompanion.attendanceRate;
@@ -38,7 +49,8 @@ export function effectSentence(row: EffectRow, t: Translate, locale: string): st
     const recorded =
       row.withCompanion.attended + row.withCompanion.noShow > 0 &&
       row.withoutCompanion.attended + row.withoutCompanion.noShow > 0;
-    return t(recorded ? 'analytics.effect.withheld' : 'analytics.effect.notYet');
+    // Rates are held back only under HESA disclosure control; otherwise a missing rate means nothing recorded.
+    return t(recorded && hesa ? 'analytics.effect.withheld' : 'analytics.effect.notYet');
   }
   const [low, high] = row.differenceCi95 as [number, number];
   const params = {
@@ -51,15 +63,16 @@ export function effectSentence(row: EffectRow, t: Translate, locale: string): st
   };
   if (low > 0) return t('analytics.effect.higher', params);
   if (high < 0) return t('analytics.effect.lower', params);
-  return t('analytics.effect.unclear', params);
+  return t(params.with === params.without ? 'analytics.effect.same' : 'analytics.effect.unclear', params);
 }
 
 /** The same for one row of the before-and-after comparison. */
-export function compareSentence(row: CompareRow, t: Translate, locale: string): string {
+export function compareSentence(row: CompareRow, t: Translate, locale: string, hesa = false): string {
   const words = numberWords(locale);
   if (row.uptakeChange === null || row.uptakeChangeCi95 === null) {
     const missing = row.before.cohortSize === null || row.after.cohortSize === null;
-    return t(missing ? 'analytics.compare.noCohort' : 'analytics.compare.withheld', {
+    const reason = missing ? 'noCohort' : hesa ? 'withheld' : 'emptyCohort';
+    return t(`analytics.compare.${reason}`, {
       change: new Intl.NumberFormat(locale, { signDisplay: 'exceptZero' }).format(row.attendeesChange),
     });
   }
@@ -74,5 +87,5 @@ export function compareSentence(row: CompareRow, t: Translate, locale: string): 
   };
   if (low > 0) return t('analytics.compare.rose', params);
   if (high < 0) return t('analytics.compare.fell', params);
-  return t('analytics.compare.unclear', params);
+  return t(params.before === params.after ? 'analytics.compare.same' : 'analytics.compare.unclear', params);
 }
