@@ -102,6 +102,29 @@ describe('the uptake chart', () => {
     expect(niceTicks(460)).toEqual([0, 100, 200, 300, 400, 500]);
   });
 
+  it('fits the axis to small uptake rates (0.8% and 1.8% on 0–2%), and keeps 0–100% for large ones', () => {
+    const uptake = (group: Record<string, string | boolean | null>, rate: number) => ({
+      group,
+      ...figures(50, 40, 10, 0.8),
+      uptakeRate: rate,
+    });
+    const small: UptakeReport = {
+      ...report,
+      groupBy: ['fee_status'],
+      rows: [uptake({ fee_status: 'home' }, 0.008), uptake({ fee_status: 'international' }, 0.018)],
+    };
+    const { texts, all } = parse(renderChart(small, 'uptakeRate', { labeller }));
+    // niceTicks: 0.018 over 5 steps is 0.0036, rounded up to 0.005: 0%, 0.5%, … 2%.
+    for (const tick of ['0%', '0.5%', '1%', '1.5%', '2%']) expect(texts).toContain(tick);
+    expect(texts).not.toContain('100%');
+    const bars = all('rect').filter((rect) => rect.children.some((child) => isTag(child) && child.name === 'title'));
+    const heights = bars.map((bar) => Number(bar.attribs.height));
+    // Plot height 440 − 56 − 96 = 288: 0.8% of 2% is 115.2, 1.8% is 259.2.
+    expect(heights.map((height) => Number(height.toFixed(1)))).toEqual([115.2, 259.2]);
+    const large = parse(renderChart(report, 'attendanceRate', { labeller }));
+    for (const tick of ['0%', '20%', '100%']) expect(large.texts).toContain(tick);
+  });
+
   it('says there are no cohort sizes instead of drawing empty axes for uptake', () => {
     const { texts, all } = parse(renderChart(report, 'uptakeRate', { labeller }));
     expect(texts).toContain('No cohort sizes for this period: set them under Terms and cohorts');

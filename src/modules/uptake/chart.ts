@@ -135,7 +135,12 @@ export function renderChart(report: UptakeReport, metric: ChartMetric, options: 
     ].join('\n');
   }
 
-  const ticks = isRate ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(Math.max(...drawn.map((row) => metricValue(row) ?? 0)));
+  // Rates run 0–100% unless all are small (uptake is often 1 or 2%): then the axis fits them, so 0.8% is seen.
+  const highest = Math.max(
+    ...drawn.map((row) => metricValue(row) ?? 0),
+    ...drawn.map((row) => (metric === 'attendanceRate' ? (row.attendanceRateCi95?.[1] ?? 0) : 0)),
+  );
+  const ticks = isRate ? (highest > 0.5 || highest <= 0 ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(highest)) : niceTicks(highest);
   const top = ticks.at(-1) ?? 1;
   const y = (value: number) => MARGIN.top + plotHeight - (value / top) * plotHeight;
   const clusterWidth = plotWidth / Math.max(1, clusters.length);
@@ -150,7 +155,7 @@ export function renderChart(report: UptakeReport, metric: ChartMetric, options: 
   for (const tick of ticks) {
     parts.push(
       `<line x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${y(tick)}" y2="${y(tick)}" stroke="#d0d0d0"/>`,
-      `<text x="${MARGIN.left - 8}" y="${y(tick) + 4}" text-anchor="end" font-size="12" fill="#0b0c0c">${isRate ? `${Math.round(tick * 100)}%` : tick}</text>`,
+      `<text x="${MARGIN.left - 8}" y="${y(tick) + 4}" text-anchor="end" font-size="12" fill="#0b0c0c">${isRate ? `${Number((tick * 100).toPrecision(12))}%` : tick}</text>`,
     );
   }
   const described: string[] = [];
