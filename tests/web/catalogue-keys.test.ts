@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { IMPORT_PROBLEM_KINDS } from '../../src/modules/uptake/imports.js';
 import { MESSAGES_DIR } from '../../src/text/i18n.js';
 import { LIBRARIAN_NOTICES } from '../../src/web/admin/librarians.js';
+import { CSV_COLUMNS, CSV_PREFIXES } from '../../src/web/analytics/readable-csv.js';
 import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
 import { RULES_WORDED } from '../../src/web/layout/refusals.js';
 import { ZONE_REGIONS } from '../../src/web/layout/zones.js';
@@ -53,6 +54,8 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'email.feedback.yours.': ['one', 'other'],
   'email.feedback.ask.': ['one', 'other'],
   'layout.zone.region.': ZONE_REGIONS,
+  'analytics.csv.column.': CSV_COLUMNS,
+  'analytics.csv.prefix.': CSV_PREFIXES,
   'calendar.label.': ['student', 'companion', 'topic', 'booking'],
 };
 /** Families of two-part keys: `error.${kind}.title` and `.body`, and the like. */

@@ -140,7 +140,11 @@ export function renderChart(report: UptakeReport, metric: ChartMetric, options: 
     ...drawn.map((row) => metricValue(row) ?? 0),
     ...drawn.map((row) => (metric === 'attendanceRate' ? (row.attendanceRateCi95?.[1] ?? 0) : 0)),
   );
-  const ticks = isRate ? (highest > 0.5 || highest <= 0 ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(highest)) : niceTicks(highest);
+  const ticks = isRate
+    ? highest > 0.5 || highest <= 0
+      ? [0, 0.2, 0.4, 0.6, 0.8, 1]
+      : niceTicks(highest)
+    : niceTicks(highest);
   const top = ticks.at(-1) ?? 1;
   const y = (value: number) => MARGIN.top + plotHeight - (value / top) * plotHeight;
   const clusterWidth = plotWidth / Math.max(1, clusters.length);

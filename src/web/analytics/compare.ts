@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { compareCsv } from '../../modules/uptake/render.js';
 import type { PageContext } from '../layout/page.js';
+import { readableCsv } from './readable-csv.js';
 import { compareSentence } from './sentences.js';
 import { type AnalyticsPageDeps, academicYearOf, analyticsPages } from './shared.js';
 
@@ -52,12 +53,12 @@ export async function comparePages(app: FastifyInstance, deps: AnalyticsPageDeps
   });
 
   downloadRoute('/analytics/compare.csv', '/analytics/compare', async (request, page) => {
-    const { report } = await readCompare(request, page);
+    const { form, report } = await readCompare(request, page);
     if (!report) return null;
     const { studentCounts, ...body } = report;
     return {
       name: `before-after-${body.by}-${body.before.from}-to-${body.after.to}.csv`,
-      body: compareCsv(body, studentCounts),
+      body: readableCsv(compareCsv(body, studentCounts), [body.by], form.words, page.t),
     };
   });
 }

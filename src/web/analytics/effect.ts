@@ -3,6 +3,7 @@ import { feedbackCsv } from '../../modules/feedback/csv.js';
 import { renderEffectChart } from '../../modules/uptake/chart.js';
 import { companionEffectCsv } from '../../modules/uptake/render.js';
 import type { PageContext } from '../layout/page.js';
+import { readableCsv } from './readable-csv.js';
 import { effectSentence } from './sentences.js';
 
 /** Below this many answers, a share ("100%" from one answer) is marked as resting on few. */
@@ -66,12 +67,12 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
   });
 
   downloadRoute('/analytics/companion-effect.csv', '/analytics/companion-effect', async (request, page) => {
-    const { report } = await readEffect(request, page);
+    const { form, report } = await readEffect(request, page);
     if (!report) return null;
     const { studentCounts, ...body } = report;
     return {
       name: `companion-effect-${body.by}-${body.from}-to-${body.to}.csv`,
-      body: companionEffectCsv(body, studentCounts),
+      body: readableCsv(companionEffectCsv(body, studentCounts), [body.by], form.words, page.t),
     };
   });
 
@@ -90,6 +91,9 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
     const { form } = await readEffect(request, page, false);
     if (form.errors.length > 0) return null;
     const { studentCounts, ...body } = await deps.feedback.figures(form.serviceQuery);
-    return { name: `feedback-${body.by}-${body.from}-to-${body.to}.csv`, body: feedbackCsv(body, studentCounts) };
+    return {
+      name: `feedback-${body.by}-${body.from}-to-${body.to}.csv`,
+      body: readableCsv(feedbackCsv(body, studentCounts), [body.by], form.words, page.t),
+    };
   });
 }

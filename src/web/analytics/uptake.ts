@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type ChartMetric, renderChart } from '../../modules/uptake/chart.js';
 import { uptakeCsv } from '../../modules/uptake/render.js';
 import type { PageContext } from '../layout/page.js';
+import { readableCsv } from './readable-csv.js';
 import {
   type AnalyticsPageDeps,
   academicYearOf,
@@ -78,10 +79,13 @@ export async function uptakePages(app: FastifyInstance, deps: AnalyticsPageDeps)
   });
 
   downloadRoute('/analytics/uptake.csv', '/analytics', async (request, page) => {
-    const { report } = await readUptake(request, page);
+    const { form, report } = await readUptake(request, page);
     if (!report) return null;
     const { studentCounts, ...body } = report;
-    return { name: `uptake-${body.from}-to-${body.to}.csv`, body: uptakeCsv(body, studentCounts) };
+    return {
+      name: `uptake-${body.from}-to-${body.to}.csv`,
+      body: readableCsv(uptakeCsv(body, studentCounts), body.groupBy, form.words, page.t),
+    };
   });
 
   downloadRoute('/analytics/uptake.svg', '/analytics', async (request, page) => {
