@@ -317,6 +317,11 @@ describe('the before-and-after page', () => {
     expect(await page.locator('main').textContent()).toContain(
       'Cohort sizes come from the terms each period overlaps: earlier, Autumn 2025; later, Autumn 2026.',
     );
+    // The same figures as a chart: each fee status, the earlier and the later period side by side.
+    const chart = page.getByRole('img', { name: /by fee status, by period/ });
+    expect(await chart.locator('desc').textContent()).toBe(
+      'Home, Earlier period: 19.0% (n=19); Home, Later period: 10.0% (n=10); International, Earlier period: 47.5% (n=19); International, Later period: 50.0% (n=20).',
+    );
     const csv = await page.request.get('/analytics/compare.csv');
     expect(csv.status()).toBe(200);
     const parsed = parse((await csv.text()).replace(/^\uFEFF/, ''), { columns: true }) as Record<string, string>[];

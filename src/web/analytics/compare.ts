@@ -1,9 +1,66 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { renderChart } from '../../modules/uptake/chart.js';
+import type { GroupLabeller } from '../../modules/uptake/labels.js';
 import { compareCsv } from '../../modules/uptake/render.js';
+import type { CompareReport } from '../../modules/uptake/schemas.js';
+import type { Translate } from '../../text/i18n.js';
 import type { PageContext } from '../layout/page.js';
 import { readableCsv } from './readable-csv.js';
 import { compareSentence } from './sentences.js';
-import { type AnalyticsPageDeps, academicYearOf, analyticsPages } from './shared.js';
+import { type AnalyticsPageDeps, academicYearOf, analyticsPages, chartText } from './shared.js';
+
+/**
+ * The before-and-after uptake as a chart: one cluster per category value, the earlier and later
+ * period side by side (the uptake chart, its rows each value in each period).
+ */
+export function compareChart(report: CompareReport, words: GroupLabeller, t: Translate): string {
+  const filler = { cancelled: 0, lateCancelled: 0, attended: 0, noShow: 0, unrecorded: 0, upcoming: 0 };
+  const side = (
+    value: string | null,
+    period: 'before' | 'after',
+    figures: CompareReport['rows'][number]['before'],
+  ) => ({
+    group: { [report.by]: value, period },
+    ...filler,
+    bookings: figures.bookings,
+    attendanceRate: null,
+    attendanceRateCi95: null,
+    uniqueStudents: figures.uniqueStudents,
+    uniqueAttendees: figures.uniqueAttendees,
+    uptakeRate: figures.uptakeRate,
+  });
+  const rows = report.rows.flatMap((row) => [
+    side(row.value, 'before', row.before),
+    side(row.value, 'after', row.after),
+  ]);
+  const periods: GroupLabeller = {
+    key: (key) => (key === 'period' ? t('analytics.compare.period') : words.key(key)),
+    value: (key, value) =>
+      key === 'period'
+        ? t(value === 'before' ? 'analytics.compare.before' : 'analytics.compare.after')
+        : words.value(key, value),
+  };
+  return renderChart(
+    {
+      from: report.before.from,
+      to: report.after.to,
+      groupBy: [report.by, 'period'],
+      disclosure: report.disclosure,
+      rows,
+      totals: {
+        ...filler,
+        bookings: 0,
+        attendanceRate: null,
+        attendanceRateCi95: null,
+        uniqueStudents: 0,
+        uniqueAttendees: 0,
+        uptakeRate: null,
+      },
+    },
+    'uptakeRate',
+    { labeller: periods, text: chartText(t), idPrefix: 'compare-chart' },
+  );
+}
 
 /** Before and after: two periods compared. */
 export async function comparePages(app: FastifyInstance, deps: AnalyticsPageDeps) {
@@ -49,6 +106,7 @@ export async function comparePages(app: FastifyInstance, deps: AnalyticsPageDeps
       sentences: report
         ? report.rows.map((row) => compareSentence(row, page.t, page.fmt.locale, report.disclosure === 'hesa'))
         : [],
+      chart: report ? compareChart(report, form.words, page.t) : null,
     });
   });
 
