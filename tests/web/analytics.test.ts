@@ -272,6 +272,19 @@ describe('the companion-effect page', () => {
     );
     const svg = await page.request.get(`/analytics/companion-effect.svg?period=year%3A2025&by=fee_status`);
     expect(svg.headers()['content-type']).toBe('image/svg+xml; charset=utf-8');
+    // On a laptop (1280 px) the whole table is in view: rates, intervals and p, no sideways scrolling.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const sideways = (element: { scrollWidth: number; clientWidth: number }) =>
+      element.scrollWidth - element.clientWidth;
+    for (const region of await page.locator('.table-scroll').all())
+      expect(await region.evaluate(sideways)).toBeLessThanOrEqual(0);
+    // On a phone (320 px) the chart gives way to the table, and says so.
+    await page.setViewportSize({ width: 320, height: 640 });
+    expect(await chart.isVisible()).toBe(false);
+    expect(
+      await page.getByText('The chart needs a wider screen: the table above gives the same figures.').isVisible(),
+    ).toBe(true);
+    await expectAccessible(page, 'companion effect on a phone');
     await page.context().close();
   });
 });

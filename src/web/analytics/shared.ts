@@ -257,6 +257,8 @@ export function analyticsPages(app: FastifyInstance, deps: AnalyticsPageDeps) {
       numbers: numberFormat(page.fmt.locale),
       query: queryOf(request),
       isAdmin: page.user?.roles.includes('admin') ?? false,
+      // Their tables are wide: the page takes a laptop screen's width.
+      wide: true,
     };
   }
 
