@@ -13,6 +13,8 @@ export interface WebSession {
   user: AuthUser | null;
   csrfToken: string;
   timeZone: string | null;
+  /** The booking form being checked, if any (see webSessions.bookingDraft). */
+  bookingDraft: Record<string, string> | null;
 }
 
 type SessionRow = typeof webSessions.$inferSelect;
@@ -82,7 +84,7 @@ export function createSessionStore(deps: {
           roles.includes('librarian') && row.user.email ? await deps.findLibrarianIdByEmail(row.user.email) : null,
       };
     }
-    return { id, user, csrfToken: row.csrfSecret, timeZone: row.timeZone };
+    return { id, user, csrfToken: row.csrfSecret, timeZone: row.timeZone, bookingDraft: row.bookingDraft ?? null };
   }
 
   const cookie = (id: string, maxAgeSeconds: number) =>
@@ -170,6 +172,14 @@ export function createSessionStore(deps: {
       await db
         .update(webSessions)
         .set({ timeZone })
+        .where(eq(webSessions.idHash, hash(session.id)));
+    },
+
+    /** Keeps the booking form being checked with the session (null: forget it). */
+    async setBookingDraft(session: WebSession, draft: Record<string, string> | null): Promise<void> {
+      await db
+        .update(webSessions)
+        .set({ bookingDraft: draft })
         .where(eq(webSessions.idHash, hash(session.id)));
     },
 

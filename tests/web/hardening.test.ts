@@ -442,6 +442,7 @@ describe('11: odd page input is a page, never a 5xx', () => {
     '/librarians/LIBRARIAN',
     '/librarians/not-a-uuid',
     '/book',
+    '/book/check',
     '/bookings',
     '/bookings/00000000-0000-4000-8000-000000000000',
     '/bookings/not-a-uuid',

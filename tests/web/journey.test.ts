@@ -110,6 +110,13 @@ describe('the student journey', () => {
       /^\/bookings\/[0-9a-f-]{36}\/calendar\.ics$/,
     );
 
+    // Back after Confirm asks the browser to send nothing again: "Check your booking" was a GET,
+    // and with the booking made it leads to the list, which holds it once.
+    await page.goBack();
+    await page.waitForURL(`${web.baseUrl}/bookings`);
+    expect(
+      await page.getByRole('link', { name: 'Tuesday, 23 March 2027, 09:00–10:00 Greenwich Mean Time' }).count(),
+    ).toBe(1);
     expect(await web.worker.runOnce()).toMatchObject({ sent: 3, failed: 0 });
     expect(await mailsTo('wei@student.uni.example')).toHaveLength(1);
     expect(await mailsTo('amira@student.uni.example')).toHaveLength(1);

@@ -25,6 +25,11 @@ export const webSessions = pgTable(
       next: string;
       startedAt: string;
     }>(),
+    /**
+     * The booking being checked ("Check your booking"): its form, kept so the page is a GET after
+     * the POST (Back after Confirm sends nothing again); cleared once the booking is made.
+     */
+    bookingDraft: jsonb('booking_draft').$type<Record<string, string>>(),
     createdAt: instant('created_at').notNull(),
     expiresAt: instant('expires_at').notNull(),
   },

@@ -1,5 +1,4 @@
 import { escapeMarkup } from '../../text/markup.js';
-import type { PageError } from './page.js';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -16,7 +15,11 @@ function describedBy(tag: string, id: string): string {
  * as its description. `html` is a page body drawn from this project's own templates, where every
  * field the summary links to carries its `id`; an error whose field is not found stays in the summary only.
  */
-export function markFieldErrors(html: string, errors: readonly PageError[] | undefined, prefix: string): string {
+export function markFieldErrors(
+  html: string,
+  errors: readonly { field: string; message: string }[] | undefined,
+  prefix: string,
+): string {
   let marked = html;
   const done = new Set<string>();
   for (const error of errors ?? []) {

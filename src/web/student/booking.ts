@@ -7,6 +7,7 @@ import type { Librarian } from '../../modules/librarians/schemas.js';
 import { EMAIL, INSTANT, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, requireSignIn } from '../layout/page.js';
 import { formFields } from '../layout/zone-routes.js';
+import type { WebSession } from '../session.js';
 import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages } from './shared.js';
 
 /** Booking: the form, then "Check your booking", then confirm. */
@@ -161,27 +162,48 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       const dimensions = await dimensionsToAsk(request);
       const errors = checkForm(page, draft, form, dimensions);
       if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
-      const friends = friendsOf(form, draft.librarian.maxCompanions);
-      return reply.view('student/check', {
-        ...page,
-        title: page.t('check.title'),
-        draft,
-        when: page.fmt.span(draft.startMs, draft.endMs),
-        mode: draft.modes.length > 1 ? form.mode : draft.modes[0],
-        form,
-        friends,
-        categories: dimensions.map((dimension) => ({
-          key: dimension.key,
-          label: dimension.label,
-          value: form[`category_${dimension.key}`] ?? '',
-          valueLabel:
-            dimension.values.find((option) => option.value === form[`category_${dimension.key}`])?.label ??
-            page.t('book.categories.preferNot'),
-        })),
+      // The answers wait in the session and "Check your booking" is a GET: Back after Confirm sends nothing again.
+      const { edit: _edit, ...answers } = formFields(form);
+      await deps.sessions.setBookingDraft(request.session as WebSession, {
+        ...answers,
         idempotencyKey: randomBytes(16).toString('hex'),
       });
+      return reply.redirect('/book/check', 303);
     },
   );
+
+  app.get('/book/check', { config: { page: true } }, async (request, reply) => {
+    if (!requireSignIn(request, reply)) return reply;
+    const stored = request.session?.bookingDraft;
+    // Nothing to check: the booking was made (Back after Confirm), or none was begun.
+    if (!stored) return reply.redirect('/bookings', 303);
+    const { idempotencyKey, ...form } = stored;
+    const page = context(request);
+    const draft = await draftFor(page, form.librarian, form.start);
+    if (!draft) return reply.redirect('/', 303);
+    if (!draft.available) return renderForm(request, reply, draft, { form, taken: true, status: 409 });
+    const dimensions = await dimensionsToAsk(request);
+    const errors = checkForm(page, draft, form, dimensions);
+    if (errors.length > 0) return renderForm(request, reply, draft, { form, errors, status: 400 });
+    return reply.view('student/check', {
+      ...page,
+      title: page.t('check.title'),
+      draft,
+      when: page.fmt.span(draft.startMs, draft.endMs),
+      mode: draft.modes.length > 1 ? form.mode : draft.modes[0],
+      form,
+      friends: friendsOf(form, draft.librarian.maxCompanions),
+      categories: dimensions.map((dimension) => ({
+        key: dimension.key,
+        label: dimension.label,
+        value: form[`category_${dimension.key}`] ?? '',
+        valueLabel:
+          dimension.values.find((option) => option.value === form[`category_${dimension.key}`])?.label ??
+          page.t('book.categories.preferNot'),
+      })),
+      idempotencyKey,
+    });
+  });
 
   app.post(
     '/book/confirm',
@@ -224,6 +246,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
             ? { idempotencyKey: `web:${form.idempotencyKey}` }
             : {},
         );
+        if (request.session) await deps.sessions.setBookingDraft(request.session, null);
         return reply.redirect(`/bookings/${booking.id}?booked=1`, 303);
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;

@@ -22,6 +22,7 @@ export type StudentPageDeps = Pick<
   | 'config'
   | 'feedback'
   | 'librarians'
+  | 'sessions'
 >;
 
 export type Form = Record<string, string | undefined>;
