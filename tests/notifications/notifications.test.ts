@@ -225,19 +225,30 @@ describe('emails and invites', () => {
   it("keeps the student's reminder when their friend can't come, and queues the friend's again when they can after all", async () => {
     const { booking } = await bookedWithFriend('undo', '2027-03-26T11:00:00Z');
     const token = new URL(booking.links.companions[0]?.manage as string).searchParams.get('token');
-    const answer = (what: 'decline' | 'rejoin') =>
+    const answer = (what: 'confirm' | 'decline' | 'rejoin') =>
       t.app.inject({ method: 'POST', url: `/api/v1/bookings/${booking.id}/companion/${what}?token=${token}` });
     const pendingReminders = async () =>
       (await t.db.select().from(notifications).where(eq(notifications.bookingId, booking.id)))
         .filter((row) => row.kind === 'reminder' && row.status === 'pending')
         .map((row) => `${row.recipientEmail} ${row.sendAfter.toISOString()}`)
         .sort();
-    expect((await answer('decline')).statusCode).toBe(200);
+    // "I'll come" leaves both reminders as they were, and is said once.
+    const confirmed = await answer('confirm');
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    expect(confirmed.json().companions).toMatchObject([{ status: 'invited', confirmed: true }]);
+    expect(await pendingReminders()).toEqual([
+      'friend.undo@student.uni.example 2027-03-25T11:00:00.000Z',
+      'undo@student.uni.example 2027-03-25T11:00:00.000Z',
+    ]);
+    expect((await answer('confirm')).statusCode).toBe(409);
+    const declined = await answer('decline');
+    expect(declined.json().companions).toMatchObject([{ status: 'declined', confirmed: false }]);
     // REMINDER_HOURS is 24: the day before, 11:00 UTC on 25 March.
     expect(await pendingReminders()).toEqual(['undo@student.uni.example 2027-03-25T11:00:00.000Z']);
     const rejoined = await answer('rejoin');
     expect(rejoined.statusCode, rejoined.body).toBe(200);
-    expect(rejoined.json().companions).toMatchObject([{ status: 'invited' }]);
+    // "I can come after all" is a yes.
+    expect(rejoined.json().companions).toMatchObject([{ status: 'invited', confirmed: true }]);
     expect(await pendingReminders()).toEqual([
       'friend.undo@student.uni.example 2027-03-25T11:00:00.000Z',
       'undo@student.uni.example 2027-03-25T11:00:00.000Z',
@@ -330,6 +341,15 @@ describe('each message is written for its recipient', () => {
     ]);
 
     const kofiToken = new URL(added.links.companions[0].manage as string).searchParams.get('token');
+    const coming = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booked.id}/companion/confirm?token=${kofiToken}`,
+    });
+    expect(coming.statusCode, coming.body).toBe(200);
+    expect(await headlines()).toEqual([
+      'ada@library.uni.example: Kofi Mensah has said they will come to the session with Mei Chen',
+      'mei@student.uni.example: Kofi Mensah has said they will come to your session with Ada Lovelace',
+    ]);
     const declined = await t.app.inject({
       method: 'POST',
       url: `/api/v1/bookings/${booked.id}/companion/decline?token=${kofiToken}`,

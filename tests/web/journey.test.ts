@@ -227,6 +227,13 @@ describe('managing a booking from the emailed link', () => {
       .toBe('omar Student invited you to a library session');
     expect(await page.locator('main').textContent()).not.toContain('omar@student.uni.example');
     await expectAccessible(page, 'friend view');
+    // The friend says they will come: the student's page and the librarian's say "coming".
+    await page.getByRole('button', { name: "I'll come" }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toBe('Thank you. The student has been told you are coming.');
+    expect((await page.locator('main').textContent()) ?? '').toContain('Lena – coming');
+    expect(await page.getByRole('button', { name: "I'll come" }).count()).toBe(0);
     await page.getByRole('button', { name: "I can't come" }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain("can't come");
     await expectAccessible(page, 'friend declined');
@@ -252,12 +259,13 @@ describe('managing a booking from the emailed link', () => {
     });
     expect(again.json().companions).toMatchObject([{ name: 'Lena', status: 'invited' }]);
     // The student and the librarian hear both answers, each in their own words.
-    expect(await web.worker.runOnce()).toMatchObject({ sent: 4, failed: 0 });
+    expect(await web.worker.runOnce()).toMatchObject({ sent: 6, failed: 0 });
     const subjects = async (address: string) => (await mailsTo(address)).map((mail) => mail.subject ?? '');
     await expect
       .poll(() => subjects('omar@student.uni.example'))
       .toEqual(
         expect.arrayContaining([
+          expect.stringMatching(/^Lena has said they will come to your session with Ada Lovelace/),
           expect.stringMatching(/^Lena can't come to your session with Ada Lovelace/),
           expect.stringMatching(/^Lena can come to your session with Ada Lovelace after all/),
         ]),

@@ -90,6 +90,8 @@ export const companions = pgTable(
       .notNull()
       .default('invited'),
     attended: boolean('attended'),
+    /** When an invited friend said "I'll come" (null: not said, or said then withdrawn by declining). */
+    confirmedAt: instant('confirmed_at'),
     /** Insertion order: companions added at one instant (the clock's) still list in the order given. */
     ordinal: bigserial('ordinal', { mode: 'number' }).notNull(),
     statusChangedAt: instant('status_changed_at').notNull(),

@@ -126,6 +126,7 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
                 categories: null,
                 status: 'invited',
                 attended: input.attendance === 'attended',
+                confirmedAt: null,
                 ordinal: 0,
                 statusChangedAt: now,
                 createdAt: now,

@@ -127,6 +127,7 @@ export function newCompanions(
     categories: input.categories ?? null,
     status: 'invited',
     attended: null,
+    confirmedAt: null,
     ordinal: 0,
     statusChangedAt: now,
     createdAt: now,

@@ -192,16 +192,53 @@ export function createCompanionService(deps: {
           now,
           booking,
           companions: open.companions.map((row) =>
-            row.id === companion.id ? { ...row, status: 'declined' as const, statusChangedAt: now } : row,
+            row.id === companion.id
+              ? { ...row, status: 'declined' as const, confirmedAt: null, statusChangedAt: now }
+              : row,
           ),
           writes: {
             declined_companion: tx
               .update(companions)
-              .set({ status: 'declined', statusChangedAt: now })
+              .set({ status: 'declined', confirmedAt: null, statusChangedAt: now })
               .where(eq(companions.id, companion.id)),
             changed_booking: bookingUpdate(tx, booking),
           },
           notify: { kind: 'companion_declined', companionIds: [companion.id] },
+        });
+      });
+    },
+
+    /** "I'll come": an invited friend says they are coming, until the session starts. */
+    async confirmAsCompanion(id: string, caller: Caller): Promise<Booking> {
+      const now = clock.now();
+      return transaction(db, async (tx) => {
+        const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
+        const { party } = open;
+        const companion =
+          party.kind === 'companion_link' ? open.companions.find((row) => row.id === party.companionId) : undefined;
+        if (open.booking.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
+        if (companion?.status !== 'invited' || companion.confirmedAt !== null) {
+          throw new Conflict(
+            'companion_not_invited',
+            'Only an invited companion who has not yet answered can say they will come.',
+          );
+        }
+        if (open.booking.startsAt <= now) {
+          throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
+        }
+        const before = viewOf(open, open.booking, open.companions, party);
+        const booking = bumped(open.booking, now);
+        return finishChange(tx, deps.outbox, open, {
+          action: 'companion_confirmed',
+          before,
+          now,
+          booking,
+          companions: open.companions.map((row) => (row.id === companion.id ? { ...row, confirmedAt: now } : row)),
+          writes: {
+            confirmed_companion: tx.update(companions).set({ confirmedAt: now }).where(eq(companions.id, companion.id)),
+            changed_booking: bookingUpdate(tx, booking),
+          },
+          notify: { kind: 'companion_confirmed', companionIds: [companion.id] },
         });
       });
     },
@@ -238,12 +275,15 @@ export function createCompanionService(deps: {
           now,
           booking,
           companions: open.companions.map((row) =>
-            row.id === companion.id ? { ...row, status: 'invited' as const, statusChangedAt: now } : row,
+            row.id === companion.id
+              ? { ...row, status: 'invited' as const, confirmedAt: now, statusChangedAt: now }
+              : row,
           ),
           writes: {
+            // "I can come after all" is a yes: they are coming.
             rejoined_companion: tx
               .update(companions)
-              .set({ status: 'invited', statusChangedAt: now })
+              .set({ status: 'invited', confirmedAt: now, statusChangedAt: now })
               .where(eq(companions.id, companion.id)),
             changed_booking: bookingUpdate(tx, booking),
           },

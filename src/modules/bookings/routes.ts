@@ -248,6 +248,31 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{
   );
 
   app.post(
+    '/bookings/:id/companion/confirm',
+    {
+      config: { access: [], manageToken: true, rateLimit: writeLimit },
+      schema: {
+        operationId: 'confirmAsCompanion',
+        summary: 'Confirm as a companion (“I’ll come”)',
+        tags: ['bookings'],
+        description:
+          "An invited companion says they will come, through their own link (the companion's manage token), until the session starts. The student and the librarian are told; the companion shows as confirmed.",
+        params: IdParams,
+        querystring: TokenQuery,
+        response: {
+          200: described(Booking, 'The booking as the companion sees it'),
+          404: notFound,
+          409: problemResponse(
+            'The companion is not invited (any more), has already confirmed, or the booking is cancelled',
+          ),
+          422: problemResponse('The session has started'),
+        },
+      },
+    },
+    async (request) => companions.confirmAsCompanion(request.params.id, caller(request)),
+  );
+
+  app.post(
     '/bookings/:id/companion/rejoin',
     {
       config: { access: [], manageToken: true, rateLimit: writeLimit },

@@ -56,6 +56,7 @@ export const Companion = Type.Object({
   name: Nullable(Type.String()),
   email: Type.Optional(Nullable(Type.String())),
   status: Type.Enum(['invited', 'declined', 'removed']),
+  confirmed: Type.Boolean({ description: 'An invited companion said they will come' }),
   attended: Nullable(Type.Boolean()),
 });
 

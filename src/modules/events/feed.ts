@@ -18,6 +18,7 @@ export const EVENT_TYPE_OF_ACTION = {
   companion_removed: 'booking.companion_changed',
   companion_declined: 'booking.companion_changed',
   companion_rejoined: 'booking.companion_changed',
+  companion_confirmed: 'booking.companion_changed',
   attendance_recorded: 'booking.attendance_recorded',
   attendance_corrected: 'booking.attendance_recorded',
 } as const;

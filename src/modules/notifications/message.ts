@@ -111,8 +111,12 @@ function headline(t: Translate, context: MessageContext, student: string, librar
       : t(`email.headline.cancelled.${role}`, names);
   }
   if (kind === 'booking_rescheduled') return t(`email.headline.moved.${role}`, names);
-  if (kind === 'companion_declined' || kind === 'companion_rejoined') {
-    const which = kind === 'companion_declined' ? 'friendDeclined' : 'friendRejoined';
+  if (kind === 'companion_declined' || kind === 'companion_rejoined' || kind === 'companion_confirmed') {
+    const which = {
+      companion_declined: 'friendDeclined',
+      companion_rejoined: 'friendRejoined',
+      companion_confirmed: 'friendConfirmed',
+    }[kind];
     return t(`email.headline.${which}.${role === 'librarian' ? 'librarian' : 'student'}`, {
       ...names,
       friend: friendsAbout(t, context),

@@ -52,6 +52,7 @@ const FRIEND_CHANGES: ReadonlySet<BookingChangeKind> = new Set([
   'companion_removed',
   'companion_declined',
   'companion_rejoined',
+  'companion_confirmed',
 ]);
 
 /** The session as the change leaves it: the rows the messages describe. */
@@ -162,6 +163,7 @@ export function outboxWrites(
       break;
     case 'companion_declined':
     case 'companion_rejoined':
+    case 'companion_confirmed':
       student();
       librarianMessage();
       break;
@@ -205,7 +207,9 @@ export function outboxWrites(
   // Reminders: replaced whenever the session moves or its people change (a new booking has none).
   // A change to some friends replaces only their reminders: a friend who can't come leaves the student's.
   const affected = FRIEND_CHANGES.has(change.kind) ? (change.companionIds ?? []) : null;
-  if (change.kind !== 'booking_created' && (affected === null || affected.length > 0)) {
+  // "I'll come" changes nobody's reminder: the friend's already goes.
+  const keepsReminders = change.kind === 'booking_created' || change.kind === 'companion_confirmed';
+  if (!keepsReminders && (affected === null || affected.length > 0)) {
     writes.outbox_reminders = executor
       .update(notifications)
       .set({ status: 'skipped', lastError: `superseded by ${change.kind}` })
@@ -223,7 +227,8 @@ export function outboxWrites(
     booking.status === 'confirmed' &&
     remindAt > change.now &&
     change.kind !== 'companion_removed' &&
-    change.kind !== 'companion_declined'
+    change.kind !== 'companion_declined' &&
+    change.kind !== 'companion_confirmed'
   ) {
     const reminder = (role: 'student' | 'companion', email: string | null, name: string | null, companionId?: string) =>
       email &&

@@ -12,6 +12,7 @@ export const NOTIFICATION_KINDS = [
   'companion_removed',
   'companion_declined',
   'companion_rejoined',
+  'companion_confirmed',
   'reminder',
   'feedback_request',
   'webhook_disabled',

@@ -13,6 +13,7 @@ export const BOOKING_NOTICES = [
   'friendRemoved',
   'declined',
   'rejoined',
+  'confirmed',
   'attendance',
   'attendanceMissing',
   'attendanceRefused',

@@ -69,6 +69,7 @@ export async function friendsRoutes(app: FastifyInstance, deps: StudentPageDeps)
 
   // A friend answers through their own link: "I can't come", and (until the session starts) "I can come after all".
   for (const [path, notice] of [
+    ['confirm', 'confirmed'],
     ['decline', 'declined'],
     ['rejoin', 'rejoined'],
   ] as const) {
@@ -79,7 +80,8 @@ export async function friendsRoutes(app: FastifyInstance, deps: StudentPageDeps)
         const token = request.body?.token;
         if (!token || !UUID.test(request.params.id)) return reply.callNotFound();
         const friend = { user: null, manageToken: token };
-        if (path === 'decline') await deps.companions.declineAsCompanion(request.params.id, friend);
+        if (path === 'confirm') await deps.companions.confirmAsCompanion(request.params.id, friend);
+        else if (path === 'decline') await deps.companions.declineAsCompanion(request.params.id, friend);
         else await deps.companions.rejoinAsCompanion(request.params.id, friend);
         return reply.redirect(bookingUrl(request.params.id, token, notice), 303);
       },
