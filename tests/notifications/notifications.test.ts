@@ -192,6 +192,37 @@ describe('emails and invites', () => {
     }
   });
 
+  it('keeps names in any script whole through email headers (RFC 2047), bodies and invites', async () => {
+    const claims = { sub: 'idp|wang', email: 'wang@student.uni.example', name: '王小明' };
+    await book(
+      '2027-03-24T11:00:00Z',
+      { companion: { name: 'ليلى حداد', email: 'layla@student.uni.example' } },
+      claims,
+    );
+    await deliver();
+    const raw = sink.received
+      .map((message) => message.toString())
+      .find((message) => message.includes('To: =?UTF-8?') && message.includes('layla@student.uni.example'));
+    // The header block is ASCII: names are encoded words, as RFC 2047 asks.
+    const headerBlock = (raw ?? '').split(/\r?\n\r?\n/)[0] ?? '';
+    expect(headerBlock).toMatch(/^Subject: =\?UTF-8\?/im);
+    expect(/[^\x00-\x7f]/.test(headerBlock)).toBe(false);
+    const mails = await sink.parsed();
+    const friend = mails.find((mail) => to(mail) === 'layla@student.uni.example') as ParsedMail;
+    const student = mails.find((mail) => to(mail) === 'wang@student.uni.example') as ParsedMail;
+    expect(friend.subject).toMatch(/^王小明 invited you to a library session with Ada Lovelace/);
+    expect((Array.isArray(friend.to) ? friend.to[0] : friend.to)?.value[0]?.name).toBe('ليلى حداد');
+    expect(student.text).toContain('Friend: ليلى حداد');
+    // The invites, read by ICAL.js: each names the other person whole.
+    const description = (mail: ParsedMail) => {
+      const ics = mail.attachments.find((a) => a.filename === 'invite.ics')?.content.toString('utf8') ?? '';
+      const event = new ICAL.Component(ICAL.parse(ics)).getFirstSubcomponent('vevent') as ICAL.Component;
+      return String(event.getFirstPropertyValue('description'));
+    };
+    expect(description(student)).toContain('ليلى حداد');
+    expect(description(friend)).toContain('王小明');
+  });
+
   it('sends reminders before the session, and none for the time it was moved from', async () => {
     const { booking, claims } = await bookedWithFriend('rem', '2027-03-26T09:00:00Z');
     const moved = await t.app.inject({
@@ -220,6 +251,12 @@ describe('emails and invites', () => {
     expect(subjects).toHaveLength(2);
     expect(subjects[0]).toMatch(/^friend\.rem@student\.uni\.example Reminder: rem's library session with Ada Lovelace/);
     expect(subjects[1]).toMatch(/^rem@student\.uni\.example Reminder: /);
+    // The friend's reminder says again what a friend is for, and that nothing needs preparing; the student's does not.
+    const texts = new Map((await sink.parsed()).map((mail) => [to(mail), mail.text ?? '']));
+    expect(texts.get('friend.rem@student.uni.example')).toContain(
+      'You are coming along to keep rem company: you need not prepare anything or know the subject. You can listen, ask questions, or simply be there.',
+    );
+    expect(texts.get('rem@student.uni.example')).not.toContain('keep rem company');
   });
 
   it("keeps the student's reminder when their friend can't come, and queues the friend's again when they can after all", async () => {

@@ -207,11 +207,14 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
     context.recipientRole === 'companion' &&
     !cancelled &&
     (context.kind === 'booking_created' || context.kind === 'companion_added');
-  const intro = invitation
-    ? ['email.friend.why', 'email.friend.noPrep', 'email.friend.cantCome'].map((key) =>
-        t(key, { student: studentName, librarian: librarianName }),
-      )
-    : [];
+  // A friend's reminder says again, in plain words, what they are there for.
+  const reminding = context.recipientRole === 'companion' && context.kind === 'reminder' && !cancelled;
+  const introKeys = invitation
+    ? ['email.friend.why', 'email.friend.noPrep', 'email.friend.cantCome']
+    : reminding
+      ? ['email.friend.reminder', 'email.friend.cantCome']
+      : [];
+  const intro = introKeys.map((key) => t(key, { student: studentName, librarian: librarianName }));
   const privacyUrl = new URL('/privacy#friends', context.manageUrl).toString();
   const privacy = invitation ? [t('email.friend.privacy', { student: studentName })] : [];
   const meetingUrl = context.booking.mode === 'online' ? context.booking.meetingUrl : null;
