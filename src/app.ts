@@ -35,6 +35,7 @@ import {
   rawClientError,
   sendProblem,
 } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { createServices } from './services.js';
 import type { Clock } from './time/clock.js';
@@ -110,6 +111,14 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
 
   const pages: ErrorsOptions['pages'] = {};
   await app.register(errorsPlugin, { pages });
+  // Called, not registered: its onResponse hook must see every route's requests.
+  const metrics = metricsPlugin(app, {
+    db,
+    clock,
+    token: config.metricsToken,
+    ...(database.poolUse ? { poolUse: () => database.poolUse?.() ?? { total: 0, idle: 0, waiting: 0 } } : {}),
+  });
+
   await app.register(fastifyView, {
     engine: { eta: new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true, useWith: false }) },
     root: VIEWS_DIR,
@@ -181,6 +190,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       ),
   });
   await app.register(openapiPlugin, { version: packageJson.version });
+  metrics.serve();
 
   app.get(
     '/health',

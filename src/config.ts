@@ -197,6 +197,8 @@ export function loadConfig(env: Env = process.env) {
     mailFrom: text(env, 'MAIL_FROM') ?? 'Library appointments <no-reply@localhost>',
     /** Where people write to the library (accessibility statement, privacy notice); unset: the help desk, unnamed. */
     contactEmail,
+    /** A bearer token /metrics asks for (from anywhere); unset: /metrics answers loopback only. */
+    metricsToken: text(env, 'METRICS_TOKEN'),
     publicUrl,
     libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
     worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',

@@ -110,6 +110,8 @@ export interface DatabaseHealth {
   answers(deadlineMs: number): Promise<boolean>;
   /** Whether requests have waited for a connection for longer than the stuck limit with none freed. */
   isStuck(): boolean;
+  /** The pool's connections (pg.Pool's public counts), for metrics; absent without a pool. */
+  poolUse?(): { total: number; idle: number; waiting: number };
 }
 
 /**
@@ -181,6 +183,7 @@ export function watchPool(
     isStuck() {
       return pool.waitingCount > 0 && performance.now() - lastProgress > timeouts.stuckSeconds * 1000;
     },
+    poolUse: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => dropProbe(),
   };
 }
