@@ -26,9 +26,55 @@ import {
 import { activeCompanions, type CompanionRow } from './repository.js';
 import type { Booking, PutCompanion } from './schemas.js';
 
+type FriendAnswer = 'declined' | 'confirmed' | 'rejoined';
+
+/**
+ * What a friend may answer through their link, from which state, and what it sets. "I can come
+ * after all" is a yes (confirmed); declining withdraws a yes.
+ */
+const FRIEND_ANSWERS: Record<
+  FriendAnswer,
+  {
+    from: (companion: CompanionRow) => boolean;
+    refusal: { code: string; detail: string };
+    refusesCancelled: boolean;
+    needsRoom: boolean;
+    change: (now: Date) => Partial<CompanionRow>;
+  }
+> = {
+  declined: {
+    from: (companion) => companion.status === 'invited',
+    refusal: { code: 'companion_not_invited', detail: 'This invitation is no longer open.' },
+    refusesCancelled: false,
+    needsRoom: false,
+    change: (now) => ({ status: 'declined', confirmedAt: null, statusChangedAt: now }),
+  },
+  confirmed: {
+    from: (companion) => companion.status === 'invited' && companion.confirmedAt === null,
+    refusal: {
+      code: 'companion_not_invited',
+      detail: 'Only an invited companion who has not yet answered can say they will come.',
+    },
+    refusesCancelled: true,
+    needsRoom: false,
+    change: (now) => ({ confirmedAt: now }),
+  },
+  rejoined: {
+    from: (companion) => companion.status === 'declined',
+    refusal: {
+      code: 'companion_not_declined',
+      detail: 'Only a companion who declined can say they can come after all.',
+    },
+    refusesCancelled: true,
+    needsRoom: true,
+    change: (now) => ({ status: 'invited', confirmedAt: now, statusChangedAt: now }),
+  },
+};
+
 /**
  * Bringing a friend: add, change or remove companions until the session starts; companions
- * decline. Each change is four statements (change-steps.ts): lock, companions, facts, writes.
+ * answer (will come, can't come, can after all). Each change is four statements
+ * (change-steps.ts): lock, companions, facts, writes.
  */
 export function createCompanionService(deps: {
   db: Database;
@@ -39,6 +85,43 @@ export function createCompanionService(deps: {
   categories: CategoryService;
 }) {
   const { db, clock } = deps;
+
+  /** A friend's answer through their own link: one change, its rules in FRIEND_ANSWERS. */
+  async function answerAsCompanion(id: string, caller: Caller, answer: FriendAnswer): Promise<Booking> {
+    const rule = FRIEND_ANSWERS[answer];
+    const now = clock.now();
+    return transaction(db, async (tx) => {
+      const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
+      const { party } = open;
+      const companion =
+        party.kind === 'companion_link' ? open.companions.find((row) => row.id === party.companionId) : undefined;
+      if (rule.refusesCancelled && open.booking.status === 'cancelled') {
+        throw new Conflict('booking_cancelled', 'This booking is cancelled.');
+      }
+      if (!companion || !rule.from(companion)) throw new Conflict(rule.refusal.code, rule.refusal.detail);
+      if (open.booking.startsAt <= now) {
+        throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
+      }
+      if (rule.needsRoom && activeCompanions(open.companions).length >= open.librarian.maxCompanions) {
+        throw tooManyCompanions(open.librarian.maxCompanions);
+      }
+      const before = viewOf(open, open.booking, open.companions, party);
+      const booking = bumped(open.booking, now);
+      const change = rule.change(now);
+      return finishChange(tx, deps.outbox, open, {
+        action: `companion_${answer}`,
+        before,
+        now,
+        booking,
+        companions: open.companions.map((row) => (row.id === companion.id ? { ...row, ...change } : row)),
+        writes: {
+          [`${answer}_companion`]: tx.update(companions).set(change).where(eq(companions.id, companion.id)),
+          changed_booking: bookingUpdate(tx, booking),
+        },
+        notify: { kind: `companion_${answer}`, companionIds: [companion.id] },
+      });
+    });
+  }
 
   return {
     /**
@@ -171,126 +254,15 @@ export function createCompanionService(deps: {
       return row?.status === 'removed';
     },
 
-    async declineAsCompanion(id: string, caller: Caller): Promise<Booking> {
-      const now = clock.now();
-      return transaction(db, async (tx) => {
-        const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
-        const { party } = open;
-        const companion =
-          party.kind === 'companion_link' ? open.companions.find((row) => row.id === party.companionId) : undefined;
-        if (companion?.status !== 'invited') {
-          throw new Conflict('companion_not_invited', 'This invitation is no longer open.');
-        }
-        if (open.booking.startsAt <= now) {
-          throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
-        }
-        const before = viewOf(open, open.booking, open.companions, party);
-        const booking = bumped(open.booking, now);
-        return finishChange(tx, deps.outbox, open, {
-          action: 'companion_declined',
-          before,
-          now,
-          booking,
-          companions: open.companions.map((row) =>
-            row.id === companion.id
-              ? { ...row, status: 'declined' as const, confirmedAt: null, statusChangedAt: now }
-              : row,
-          ),
-          writes: {
-            declined_companion: tx
-              .update(companions)
-              .set({ status: 'declined', confirmedAt: null, statusChangedAt: now })
-              .where(eq(companions.id, companion.id)),
-            changed_booking: bookingUpdate(tx, booking),
-          },
-          notify: { kind: 'companion_declined', companionIds: [companion.id] },
-        });
-      });
-    },
-
+    /** "I can't come": an invited friend declines, until the session starts. */
+    declineAsCompanion: (id: string, caller: Caller) => answerAsCompanion(id, caller, 'declined'),
     /** "I'll come": an invited friend says they are coming, until the session starts. */
-    async confirmAsCompanion(id: string, caller: Caller): Promise<Booking> {
-      const now = clock.now();
-      return transaction(db, async (tx) => {
-        const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
-        const { party } = open;
-        const companion =
-          party.kind === 'companion_link' ? open.companions.find((row) => row.id === party.companionId) : undefined;
-        if (open.booking.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
-        if (companion?.status !== 'invited' || companion.confirmedAt !== null) {
-          throw new Conflict(
-            'companion_not_invited',
-            'Only an invited companion who has not yet answered can say they will come.',
-          );
-        }
-        if (open.booking.startsAt <= now) {
-          throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
-        }
-        const before = viewOf(open, open.booking, open.companions, party);
-        const booking = bumped(open.booking, now);
-        return finishChange(tx, deps.outbox, open, {
-          action: 'companion_confirmed',
-          before,
-          now,
-          booking,
-          companions: open.companions.map((row) => (row.id === companion.id ? { ...row, confirmedAt: now } : row)),
-          writes: {
-            confirmed_companion: tx.update(companions).set({ confirmedAt: now }).where(eq(companions.id, companion.id)),
-            changed_booking: bookingUpdate(tx, booking),
-          },
-          notify: { kind: 'companion_confirmed', companionIds: [companion.id] },
-        });
-      });
-    },
-
+    confirmAsCompanion: (id: string, caller: Caller) => answerAsCompanion(id, caller, 'confirmed'),
     /**
-     * Undoes "I can't come": a friend who declined says they can come after all, until the
-     * session starts, while the librarian's limit of friends leaves room for them.
+     * Undoes "I can't come": a friend who declined says they can come after all (a yes), until
+     * the session starts, while the librarian's limit of friends leaves room for them.
      */
-    async rejoinAsCompanion(id: string, caller: Caller): Promise<Booking> {
-      const now = clock.now();
-      return transaction(db, async (tx) => {
-        const open = await openForChange(tx, id, caller, 'decline', now, selectColumns(tx));
-        const { party } = open;
-        const companion =
-          party.kind === 'companion_link' ? open.companions.find((row) => row.id === party.companionId) : undefined;
-        if (open.booking.status === 'cancelled') throw new Conflict('booking_cancelled', 'This booking is cancelled.');
-        if (companion?.status !== 'declined') {
-          throw new Conflict(
-            'companion_not_declined',
-            'Only a companion who declined can say they can come after all.',
-          );
-        }
-        if (open.booking.startsAt <= now) {
-          throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
-        }
-        if (activeCompanions(open.companions).length >= open.librarian.maxCompanions) {
-          throw tooManyCompanions(open.librarian.maxCompanions);
-        }
-        const before = viewOf(open, open.booking, open.companions, party);
-        const booking = bumped(open.booking, now);
-        return finishChange(tx, deps.outbox, open, {
-          action: 'companion_rejoined',
-          before,
-          now,
-          booking,
-          companions: open.companions.map((row) =>
-            row.id === companion.id
-              ? { ...row, status: 'invited' as const, confirmedAt: now, statusChangedAt: now }
-              : row,
-          ),
-          writes: {
-            // "I can come after all" is a yes: they are coming.
-            rejoined_companion: tx
-              .update(companions)
-              .set({ status: 'invited', confirmedAt: now, statusChangedAt: now })
-              .where(eq(companions.id, companion.id)),
-            changed_booking: bookingUpdate(tx, booking),
-          },
-          notify: { kind: 'companion_rejoined', companionIds: [companion.id] },
-        });
-      });
-    },
+    rejoinAsCompanion: (id: string, caller: Caller) => answerAsCompanion(id, caller, 'rejoined'),
   };
 }
 

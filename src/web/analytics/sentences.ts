@@ -1,31 +1,23 @@
 import type { CompanionEffectReport, CompareReport } from '../../modules/uptake/schemas.js';
 import type { Translate } from '../../text/i18n.js';
+import { numberFormat } from './shared.js';
 
 type EffectRow = CompanionEffectReport['rows'][number];
 type CompareRow = CompareReport['rows'][number];
 
 /**
- * Numbers as a sentence reads them: exactly as the table beside it shows them (percentages with
- * one decimal, signed percentage points with one decimal), so the two never disagree.
+ * Numbers as a sentence reads them: exactly as the table beside it shows them (numberFormat:
+ * percentages and signed percentage points to one decimal), so the two never disagree.
  */
 export function numberWords(locale: string) {
-  const percent = new Intl.NumberFormat(locale, {
-    style: 'percent',
-    minimumFractionDigits: 1,
-    maximumFractionDigits: 1,
-  });
-  const points = new Intl.NumberFormat(locale, {
-    minimumFractionDigits: 1,
-    maximumFractionDigits: 1,
-    signDisplay: 'exceptZero',
-  });
-  const plain = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const table = numberFormat(locale);
+  const size = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   return {
-    percent: (value: number) => percent.format(value),
+    percent: (value: number) => table.percent(value),
     /** A difference of proportions in percentage points, signed: "+15.2", "−8.0", "0.0". */
-    points: (value: number) => points.format(value * 100),
+    points: (value: number) => table.points(value),
     /** The size of a difference, unsigned: "15.2". */
-    size: (value: number) => plain.format(Math.abs(value * 100)),
+    size: (value: number) => size.format(Math.abs(value * 100)),
   };
 }
 
