@@ -142,7 +142,7 @@ describe('times in the viewer’s zone, with its name', () => {
     await page.goto('/sign-in');
     await page.getByLabel('Email', { exact: true }).fill('zone-check@student.uni.example');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.goto(`/book?librarian=${librarian.id}&start=${encodeURIComponent('2027-03-18T10:00:00.000Z')}`);
+    await page.goto(`/book?librarian=${librarian.id}&start=${encodeURIComponent('2027-03-19T10:00:00.000Z')}`);
     await page.getByLabel('What would you like help with? (optional)').fill('Finding journal articles');
     // Where "About you" is asked, the privacy notice is a link away.
     const privacy = page.getByRole('region', { name: 'About you' }).getByRole('link', { name: /privacy notice/ });
@@ -166,8 +166,8 @@ describe('times in the viewer’s zone, with its name', () => {
     await page.getByRole('button', { name: 'Show times in this zone' }).click();
     expect(await heading(page)).toBe('Check your booking');
     const summary = (await page.locator('dl.summary').textContent()) ?? '';
-    // 10:00 UTC on Thursday 18 March 2027 is 15:30 in Kolkata (UTC+05:30).
-    expect(summary).toContain('Thursday, 18 March 2027, 15:30–16:30 India Standard Time');
+    // 10:00 UTC on Friday 19 March 2027 is 15:30 in Kolkata (UTC+05:30).
+    expect(summary).toContain('Friday, 19 March 2027, 15:30–16:30 India Standard Time');
     expect(summary).toContain('Finding journal articles');
     expect(summary).toContain('Priya (priya@example.org)');
     expect(summary).toContain('International');
