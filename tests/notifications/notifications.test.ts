@@ -196,7 +196,7 @@ describe('emails and invites', () => {
     const claims = { sub: 'idp|wang', email: 'wang@student.uni.example', name: '王小明' };
     await book(
       '2027-03-24T11:00:00Z',
-      { companion: { name: 'ليلى حداد', email: 'layla@student.uni.example' } },
+      { companion: { name: 'ليلى حداد', email: 'layla@student.uni.example', role: 'family' } },
       claims,
     );
     await deliver();
@@ -212,7 +212,10 @@ describe('emails and invites', () => {
     const student = mails.find((mail) => to(mail) === 'wang@student.uni.example') as ParsedMail;
     expect(friend.subject).toMatch(/^王小明 invited you to a library session with Ada Lovelace/);
     expect((Array.isArray(friend.to) ? friend.to[0] : friend.to)?.value[0]?.name).toBe('ليلى حداد');
-    expect(student.text).toContain('Friend: ليلى حداد');
+    // Who the companion is to the student is said beside their name (a friend is simply named).
+    expect(student.text).toContain('Friend: ليلى حداد (a family member)');
+    const librarianMail = mails.find((mail) => to(mail) === 'ada@library.uni.example' && mail.text?.includes('王小明'));
+    expect(librarianMail?.text).toContain('ليلى حداد (a family member)');
     // The invites, read by ICAL.js: each names the other person whole.
     const description = (mail: ParsedMail) => {
       const ics = mail.attachments.find((a) => a.filename === 'invite.ics')?.content.toString('utf8') ?? '';

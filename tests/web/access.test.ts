@@ -149,6 +149,7 @@ describe('times in the viewer’s zone, with its name', () => {
     expect(await privacy.getAttribute('href')).toBe('/privacy#about-you');
     await page.getByLabel("Friend's name").fill('Priya');
     await page.getByLabel("Friend's email (optional)").fill('priya@example.org');
+    await page.getByLabel('Who are they to you?').selectOption('family');
     await page.getByRole('group', { name: 'Fee status' }).getByLabel('International').check();
     await page.getByRole('group', { name: 'Level of study' }).getByLabel('Postgraduate taught').check();
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -169,12 +170,13 @@ describe('times in the viewer’s zone, with its name', () => {
     // 10:00 UTC on Friday 19 March 2027 is 15:30 in Kolkata (UTC+05:30).
     expect(summary).toContain('Friday, 19 March 2027, 15:30–16:30 India Standard Time');
     expect(summary).toContain('Finding journal articles');
-    expect(summary).toContain('Priya (priya@example.org)');
+    expect(summary).toContain('Priya (priya@example.org), a family member');
     expect(summary).toContain('International');
     expect(summary).toContain('Postgraduate taught');
     await page.getByRole('button', { name: 'Confirm booking' }).click();
     expect(await heading(page)).toBe('Booking confirmed');
     expect((await page.locator('main').textContent()) ?? '').toContain('15:30–16:30 India Standard Time');
+    expect((await page.locator('main').textContent()) ?? '').toContain('Priya (a family member) – invited');
     await page.context().close();
   });
 

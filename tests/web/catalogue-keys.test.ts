@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { COMPANION_ROLES } from '../../src/modules/bookings/roles.js';
 import { IMPORT_PROBLEM_KINDS } from '../../src/modules/uptake/imports.js';
 import { MESSAGES_DIR } from '../../src/text/i18n.js';
 import { LIBRARIAN_NOTICES } from '../../src/web/admin/librarians.js';
@@ -26,6 +27,8 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'modeWord.': ['in_person', 'online'],
   'role.': ['student', 'librarian', 'analyst', 'admin'],
   'friendStatus.': ['invited', 'confirmed', 'declined', 'removed', 'came', 'didNotCome'],
+  'companionRole.': COMPANION_ROLES,
+  'book.friend.roleOption.': COMPANION_ROLES,
   'weekday.': [1, 2, 3, 4, 5, 6, 7],
   'staff.timeOff.kind.': ['closed', 'open'],
   'feedback.bookMyself.': ['question', 'yes', 'maybe', 'no'],

@@ -76,6 +76,12 @@ export const bookings = pgTable(
   ],
 );
 
+/**
+ * Who a companion is to the student. A support worker or interpreter is an accessibility
+ * adjustment, not a guest: the figures about bringing a friend leave them out.
+ */
+export const COMPANION_ROLES = ['friend', 'family', 'support'] as const;
+
 export const companions = pgTable(
   'companions',
   {
@@ -90,6 +96,8 @@ export const companions = pgTable(
       .notNull()
       .default('invited'),
     attended: boolean('attended'),
+    /** Who the companion is to the student: a friend or classmate, family, or a support worker or interpreter. */
+    role: text('role', { enum: COMPANION_ROLES }).notNull().default('friend'),
     /** When an invited friend said "I'll come" (null: not said, or said then withdrawn by declining). */
     confirmedAt: instant('confirmed_at'),
     /** Insertion order: companions added at one instant (the clock's) still list in the order given. */
@@ -100,6 +108,7 @@ export const companions = pgTable(
   (t) => [
     index('companions_booking_idx').on(t.bookingId),
     check('companions_status_check', sql`${t.status} in ('invited', 'declined', 'removed')`),
+    check('companions_role_check', sql`${t.role} in ('friend', 'family', 'support')`),
   ],
 );
 

@@ -125,6 +125,7 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
                 email: null,
                 categories: null,
                 status: 'invited',
+                role: 'friend',
                 attended: input.attendance === 'attended',
                 confirmedAt: null,
                 ordinal: 0,

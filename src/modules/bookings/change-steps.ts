@@ -126,6 +126,7 @@ export function newCompanions(
     email: input.email ?? null,
     categories: input.categories ?? null,
     status: 'invited',
+    role: input.role ?? 'friend',
     attended: null,
     confirmedAt: null,
     ordinal: 0,

@@ -158,6 +158,7 @@ export function createCompanionService(deps: {
           const changed = {
             name: singleLine(input.name),
             email: input.email ?? null,
+            role: input.role ?? same.role,
             // A correction by id keeps the answers it does not give.
             categories: input.categories ?? (input.companionId ? same.categories : null),
           };

@@ -72,7 +72,7 @@ export interface ViewOptions {
 
 type LibrarianFacts = Pick<typeof librarians.$inferSelect, 'name' | 'timeZone'>;
 type StudentFacts = Pick<typeof students.$inferSelect, 'name' | 'email'>;
-type CompanionFacts = Pick<CompanionRow, 'id' | 'name' | 'email' | 'status' | 'attended' | 'confirmedAt'>;
+type CompanionFacts = Pick<CompanionRow, 'id' | 'name' | 'email' | 'status' | 'role' | 'attended' | 'confirmedAt'>;
 
 /** A booking as the API shows it, from its rows (as read, or as just written). */
 export function toBookingView(
@@ -111,6 +111,7 @@ export function toBookingView(
       name: companion.name,
       ...(options.showContacts || options.ownCompanionId === companion.id ? { email: companion.email } : {}),
       status: companion.status,
+      role: companion.role,
       confirmed: companion.status === 'invited' && companion.confirmedAt !== null,
       attended: companion.attended,
     })),

@@ -2,6 +2,11 @@ import { type Static, Type } from 'typebox';
 import { described, Instant, IsoDate, ModeSchema, Nullable, TimeZoneName, Uuid } from '../../http/formats.js';
 import { CategoryValues } from '../categories/schemas.js';
 
+const CompanionRole = Type.Enum(['friend', 'family', 'support'], {
+  description:
+    'Who the companion is to the student: friend (or classmate, the default), family, or support (a support worker or interpreter, left out of the figures about bringing a friend)',
+});
+
 export const CompanionInput = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, description: "The companion's name" }),
@@ -9,6 +14,7 @@ export const CompanionInput = Type.Object(
       Type.String({ format: 'email', maxLength: 254, description: 'Where their invitation and decline link go' }),
     ),
     categories: Type.Optional(CategoryValues),
+    role: Type.Optional(CompanionRole),
   },
   { additionalProperties: false },
 );
@@ -56,6 +62,7 @@ export const Companion = Type.Object({
   name: Nullable(Type.String()),
   email: Type.Optional(Nullable(Type.String())),
   status: Type.Enum(['invited', 'declined', 'removed']),
+  role: CompanionRole,
   confirmed: Type.Boolean({ description: 'An invited companion said they will come' }),
   attended: Nullable(Type.Boolean()),
 });

@@ -36,7 +36,7 @@ export function sessionSnapshot(
   booking: typeof bookings.$inferSelect,
   librarian: Pick<typeof librarians.$inferSelect, 'name' | 'email' | 'timeZone'>,
   student: Pick<typeof students.$inferSelect, 'name' | 'email'> | null,
-  companionRows: Pick<typeof companions.$inferSelect, 'id' | 'name' | 'email' | 'status'>[],
+  companionRows: Pick<typeof companions.$inferSelect, 'id' | 'name' | 'email' | 'status' | 'role'>[],
 ): SessionContext {
   return {
     booking: {
@@ -61,6 +61,7 @@ export function sessionSnapshot(
       name: singleLineOrNull(companion.name),
       email: companion.email,
       status: companion.status,
+      role: companion.role,
     })),
   };
 }

@@ -26,7 +26,14 @@ export interface MessageContext {
   };
   librarian: { name: string; email: string };
   student: { name: string | null; email: string | null };
-  companions: { id: string; name: string | null; email: string | null; status: 'invited' | 'declined' | 'removed' }[];
+  companions: {
+    id: string;
+    name: string | null;
+    email: string | null;
+    status: 'invited' | 'declined' | 'removed';
+    /** Who they are to the student (absent in messages queued before roles: a friend). */
+    role?: 'friend' | 'family' | 'support';
+  }[];
   /** For a move: where the session was before, as the recipient last heard it. */
   previous?: { startMs: number; endMs: number } | undefined;
   /** The friends a change is about: the ones added or removed, or the one who declined. */
@@ -189,7 +196,14 @@ export function composeMessage(t: Translate, context: MessageContext): ComposedM
   else lines.push({ key: 'with', value: t('email.librarianRole', { name: context.librarian.name }) });
   if (context.recipientRole === 'companion') lines.push({ key: 'invitedBy', value: studentLine });
   else if (activeCompanions.length > 0) {
-    lines.push({ key: 'companion', value: activeCompanions.map((c) => c.name ?? t('email.aFriend')).join(', ') });
+    // A family member or a support worker is named as such; a friend is simply named.
+    const named = (c: (typeof activeCompanions)[number]) => {
+      const name = c.name ?? t('email.aFriend');
+      return c.role && c.role !== 'friend'
+        ? t('email.companionWithRole', { name, role: t(`companionRole.${c.role}`) })
+        : name;
+    };
+    lines.push({ key: 'companion', value: activeCompanions.map(named).join(', ') });
   }
   // The topic is the student's to share: their friend is not told it.
   if (context.booking.topic && context.recipientRole !== 'companion') {

@@ -19,12 +19,13 @@ export type Figures = Omit<UptakeReport['totals'], never>;
 
 /**
  * A booking counts with a companion when one is still invited, or was removed or declined only
- * after the session started (a later change does not rewrite what happened).
+ * after the session started (a later change does not rewrite what happened). A support worker or
+ * interpreter is an accessibility adjustment, not a friend: they do not count.
  */
-export const COMPANION_BOOKINGS = sql`select booking_id from companions where status = 'invited'
+export const COMPANION_BOOKINGS = sql`select booking_id from companions where status = 'invited' and role <> 'support'
   union
   select c.booking_id from companions c join bookings cb on cb.id = c.booking_id
-  where c.status <> 'invited' and c.status_changed_at >= cb.starts_at`;
+  where c.status <> 'invited' and c.role <> 'support' and c.status_changed_at >= cb.starts_at`;
 
 /**
  * The most groups one answer may hold: enough for any table a person reads (10 years by week is

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
+import { COMPANION_ROLES, type CompanionRole } from '../../modules/bookings/roles.js';
 import type { CompanionInput } from '../../modules/bookings/schemas.js';
 import type { Dimension } from '../../modules/categories/schemas.js';
 import type { Librarian } from '../../modules/librarians/schemas.js';
 import { EMAIL, INSTANT, UUID } from '../layout/forms.js';
-import { type PageContext, type PageError, requireSignIn } from '../layout/page.js';
+import { knownValue, type PageContext, type PageError, requireSignIn } from '../layout/page.js';
 import { formFields } from '../layout/zone-routes.js';
 import type { WebSession } from '../session.js';
 import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages } from './shared.js';
@@ -48,11 +49,12 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     return answered ? [] : deps.categories.listDimensions();
   }
 
-  /** The friends typed on the form (friendName0, friendEmail0, …), keeping empty rows out. */
-  function friendsOf(form: Form, max: number): { name: string; email: string }[] {
+  /** The friends typed on the form (friendName0, friendEmail0, friendRole0, …), keeping empty rows out. */
+  function friendsOf(form: Form, max: number): { name: string; email: string; role: CompanionRole }[] {
     return Array.from({ length: Math.max(max, 0) }, (_, index) => ({
       name: (form[`friendName${index}`] ?? '').trim(),
       email: (form[`friendEmail${index}`] ?? '').trim(),
+      role: knownValue(form[`friendRole${index}`], COMPANION_ROLES) ?? 'friend',
     })).filter((friend) => friend.name || friend.email);
   }
 
@@ -113,6 +115,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       taken: options.taken ?? false,
       nearby,
       friendSlots: Array.from({ length: draft.librarian.maxCompanions }, (_, index) => index),
+      companionRoles: COMPANION_ROLES,
       limit: await allowance(request),
     });
   }
@@ -230,6 +233,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       const friends: CompanionInput[] = friendsOf(form, draft.librarian.maxCompanions).map((friend) => ({
         name: friend.name,
         ...(friend.email ? { email: friend.email } : {}),
+        role: friend.role,
       }));
       try {
         const { booking } = await deps.bookings.create(

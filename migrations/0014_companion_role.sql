@@ -1,0 +1,2 @@
+ALTER TABLE "companions" ADD COLUMN "role" text DEFAULT 'friend' NOT NULL;--> statement-breakpoint
+ALTER TABLE "companions" ADD CONSTRAINT "companions_role_check" CHECK ("companions"."role" in ('friend', 'family', 'support'));

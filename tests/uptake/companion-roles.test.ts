@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestContext } from '../helpers/app.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+
+// Who a companion is (issue 26): kept with the booking, shown, and a support worker or
+// interpreter (an accessibility adjustment, not a guest) left out of the figures about friends.
+
+let t: TestContext;
+let librarian: { id: string };
+
+beforeAll(async () => {
+  t = await createTestApp({ now: '2027-03-01T08:00:00Z' });
+  librarian = await createLibrarianWithWeek(t, { email: 'roles@library.uni.example', maxCompanions: 2 });
+});
+afterAll(() => t?.close());
+
+async function book(who: string, start: string, companions: Record<string, string>[]) {
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/bookings',
+    headers: await t.auth('student', { sub: `idp|${who}`, email: `${who}@student.uni.example` }),
+    payload: { librarianId: librarian.id, start, companions },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json();
+}
+
+describe('companion roles', () => {
+  it('keeps each companion’s role, a friend unless said, and a correction keeps it', async () => {
+    const booked = await book('mixed', '2027-03-02T09:00:00Z', [{ name: 'Sam', role: 'family' }, { name: 'Jo' }]);
+    expect(booked.companions.map((c: { name: string; role: string }) => `${c.name} ${c.role}`)).toEqual([
+      'Sam family',
+      'Jo friend',
+    ]);
+    const corrected = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/bookings/${booked.id}/companion`,
+      headers: await t.auth('student', { sub: 'idp|mixed', email: 'mixed@student.uni.example' }),
+      payload: { companionId: booked.companions[0].id, name: 'Sam Okafor' },
+    });
+    expect(corrected.statusCode, corrected.body).toBe(200);
+    expect(corrected.json().companions[0]).toMatchObject({ name: 'Sam Okafor', role: 'family' });
+    const refused = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await t.auth('student', { sub: 'idp|odd', email: 'odd@student.uni.example' }),
+      payload: {
+        librarianId: librarian.id,
+        start: '2027-03-02T10:00:00Z',
+        companions: [{ name: 'X', role: 'chaperone' }],
+      },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.stringify(refused.json().errors)).toContain('/companions/0/role');
+  });
+
+  it('counts a booking with only a support worker as without a friend in the figures', async () => {
+    // By hand: 3 March 09:00 with an interpreter only; 10:00 with a family member; 11:00 alone.
+    await book('support', '2027-03-03T09:00:00Z', [{ name: 'Interpreter', role: 'support' }]);
+    await book('family', '2027-03-03T10:00:00Z', [{ name: 'Aunt', role: 'family' }]);
+    await book('alone', '2027-03-03T11:00:00Z', []);
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake?from=2027-03-03&to=2027-03-03&groupBy=companion',
+      headers: await t.auth('analyst'),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const bookingsWith = (companion: boolean) =>
+      response.json().rows.find((row: { group: { companion: boolean } }) => row.group.companion === companion)
+        ?.bookings;
+    expect(bookingsWith(true)).toBe(1);
+    expect(bookingsWith(false)).toBe(2);
+  });
+});
