@@ -27,7 +27,7 @@ function samples(text: string): { name: string; labels: Record<string, string>; 
     });
 }
 
-function valueOf(all: ReturnType<typeof samples>, name: string, labels: Record<string, string> = {}): number {
+function sampleValue(all: ReturnType<typeof samples>, name: string, labels: Record<string, string> = {}): number {
   return (
     all.find(
       (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
@@ -67,13 +67,16 @@ describe('metrics', () => {
     expect(booked.statusCode, booked.body).toBe(201);
     const after = await scrape();
     const confirmed = { status: 'confirmed' };
-    expect(valueOf(after, 'liaison_bookings', confirmed) - valueOf(before, 'liaison_bookings', confirmed)).toBe(1);
+    expect(sampleValue(after, 'liaison_bookings', confirmed) - sampleValue(before, 'liaison_bookings', confirmed)).toBe(
+      1,
+    );
     const created = { method: 'POST', route: '/api/v1/bookings', status: '201' };
     expect(
-      valueOf(after, 'liaison_http_requests_total', created) - valueOf(before, 'liaison_http_requests_total', created),
+      sampleValue(after, 'liaison_http_requests_total', created) -
+        sampleValue(before, 'liaison_http_requests_total', created),
     ).toBe(1);
     // The booking queued three emails (student, friend, librarian), due now: the outbox shows them.
-    expect(valueOf(after, 'liaison_outbox_due_messages')).toBeGreaterThanOrEqual(3);
+    expect(sampleValue(after, 'liaison_outbox_due_messages')).toBeGreaterThanOrEqual(3);
     expect(after.some((sample) => sample.name === 'liaison_http_request_duration_seconds_bucket')).toBe(true);
     expect(after.some((sample) => sample.name.startsWith('nodejs_eventloop_lag'))).toBe(true);
     // Labels name route patterns, never a booking's id or anyone's email.
