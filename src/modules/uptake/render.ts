@@ -2,7 +2,8 @@ import { type Cell, toCsv } from './csv.js';
 import { HESA_MIN_GROUP_STUDENTS } from './disclosure.js';
 import type { CompanionEffectReport, CompareReport, UptakeReport } from './schemas.js';
 
-const FIGURES = [
+/** The uptake CSV's figure columns, in order (the pages' readable download names each). */
+export const FIGURES = [
   'bookings',
   'cancelled',
   'lateCancelled',

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { toCsv } from '../../modules/uptake/csv.js';
 import type { GroupLabeller } from '../../modules/uptake/labels.js';
+import { FIGURES } from '../../modules/uptake/render.js';
 import type { Translate } from '../../text/i18n.js';
 
 /** Column prefixes of the API's CSVs (a side of a comparison), longest first. */
@@ -16,22 +17,10 @@ export const CSV_PREFIXES = [
 
 /** The API's figure columns, without their prefix: each has a readable name in the catalogue. */
 export const CSV_COLUMNS = [
-  'bookings',
-  'cancelled',
-  'lateCancelled',
-  'attended',
-  'noShow',
-  'unrecorded',
-  'upcoming',
-  'attendanceRate',
-  'attendanceRateCi95Low',
-  'attendanceRateCi95High',
+  ...FIGURES,
   'ci95Low',
   'ci95High',
-  'uniqueStudents',
-  'uniqueAttendees',
   'cohortSize',
-  'uptakeRate',
   'uptakeCi95Low',
   'uptakeCi95High',
   'difference',
