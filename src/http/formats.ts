@@ -1,4 +1,5 @@
 import { type TSchema, Type } from 'typebox';
+import { LANGUAGES } from '../text/languages.js';
 
 /** Shared building blocks for route schemas. */
 export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description ? { description } : {}) });
@@ -21,3 +22,9 @@ export const ModeSchema = Type.Enum(['in_person', 'online'], {
 export function described<T extends TSchema>(schema: T, description: string): T {
   return { ...schema, description } as T;
 }
+
+/** A language Liaison writes in: one it has a message catalogue for (BCP 47 tag). */
+export const Language = (description = 'A language Liaison writes in (BCP 47 tag)') =>
+  Type.Enum([...LANGUAGES], {
+    description: `${description}: en (English), zh-Hans (Simplified Chinese) or ar (Arabic)`,
+  });

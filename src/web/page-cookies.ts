@@ -9,6 +9,7 @@ import { cookieHeader, readCookies, sameToken } from './session.js';
 
 export const CSRF_COOKIE = 'liaison_csrf';
 export const TIME_ZONE_COOKIE = 'liaison_tz';
+export const LANGUAGE_COOKIE = 'liaison_lang';
 const KEY_NAME = 'page_cookies';
 
 /**
@@ -66,6 +67,16 @@ export function createPageCookies(options: { loadKey: () => Promise<Buffer>; sec
 
     setTimeZone(reply: FastifyReply, zone: string): void {
       reply.header('set-cookie', cookie(TIME_ZONE_COOKIE, encodeURIComponent(zone), 366 * 86_400));
+    },
+
+    /** The language the visitor chose with the footer's control (signed in or not), as sent: callers check it is known. */
+    language(request: FastifyRequest): string | null {
+      const language = readCookies(request.headers.cookie)[LANGUAGE_COOKIE];
+      return language && language.length <= 35 ? language : null;
+    },
+
+    setLanguage(reply: FastifyReply, language: string): void {
+      reply.header('set-cookie', cookie(LANGUAGE_COOKIE, encodeURIComponent(language), 366 * 86_400));
     },
   };
 }

@@ -15,6 +15,7 @@ import { analyticsRoutes } from './analytics/routes.js';
 import type { WebDeps } from './deps.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
 import { aboutRoutes } from './layout/about-routes.js';
+import { languageRoutes } from './layout/language-routes.js';
 import { pageContext } from './layout/page.js';
 import { refusalText } from './layout/refusals.js';
 import { ZONE_FIELDS, zoneRoutes } from './layout/zone-routes.js';
@@ -45,9 +46,10 @@ function keepFirstValues(fields: unknown): void {
 /** Who is asking for a page: their session (if any), the zone they chose, and the time it is. */
 export async function identifyVisitor(
   request: FastifyRequest,
-  deps: Pick<WebDeps, 'sessions' | 'pageCookies' | 'clock'>,
+  deps: Pick<WebDeps, 'sessions' | 'pageCookies' | 'clock' | 'catalogues'>,
 ): Promise<void> {
   request.pageTime = deps.clock.now().getTime();
+  request.chosenLanguage = deps.catalogues.known(deps.pageCookies.language(request));
   request.session = await deps.sessions.read(request);
   const chosen = request.session ? request.session.timeZone : deps.pageCookies.timeZone(request);
   request.chosenTimeZone = chosen ? currentZoneName(chosen) : null;
@@ -135,7 +137,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
     keepFirstValues(request.body);
     // A form sent again after a time zone change arrives with the change's own fields: not the page's.
     const body = request.body as Record<string, unknown> | undefined;
-    if (body?.zoneRedraw === '1' && !request.url.startsWith('/time-zone')) {
+    if (body?.zoneRedraw === '1' && !request.url.startsWith('/time-zone') && !request.url.startsWith('/language')) {
       for (const name of ZONE_FIELDS) delete body[name];
     }
   });
@@ -189,6 +191,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   });
 
   await app.register(zoneRoutes, deps);
+  await app.register(languageRoutes, deps);
   await app.register(aboutRoutes, deps);
   await app.register(signInRoutes, deps);
   await app.register(studentRoutes, deps);

@@ -40,6 +40,7 @@ const figures = (bookings: number, attended: number, noShow: number, rate: numbe
   uniqueStudents: bookings,
   uniqueAttendees: attended,
   uptakeRate: null,
+  supportBookings: 0,
 });
 
 const report: UptakeReport = {

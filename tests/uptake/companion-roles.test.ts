@@ -70,5 +70,56 @@ describe('companion roles', () => {
         ?.bookings;
     expect(bookingsWith(true)).toBe(1);
     expect(bookingsWith(false)).toBe(2);
+    // Counted apart: one of the three came with a support worker, and it is the one "without".
+    expect(response.json().totals.supportBookings).toBe(1);
+    const supportWithout = response
+      .json()
+      .rows.find((row: { group: { companion: boolean } }) => row.group.companion === false)?.supportBookings;
+    expect(supportWithout).toBe(1);
+    const csv = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake?from=2027-03-03&to=2027-03-03&groupBy=companion&format=csv',
+      headers: await t.auth('analyst'),
+    });
+    const [header, ...lines] = csv.body.trim().split(/\r?\n/);
+    const column = header?.split(',').indexOf('supportBookings') ?? -1;
+    expect(column).toBeGreaterThan(0);
+    // Rows without a companion, with one, then the totals.
+    expect(lines.map((line) => line.split(',')[column])).toEqual(['1', '0', '1']);
+  });
+
+  it('takes a support worker or interpreter even where the librarian takes no friends, up to two', async () => {
+    const noFriends = await createLibrarianWithWeek(t, { email: 'nofriends@library.uni.example', maxCompanions: 0 });
+    const attempt = async (who: string, start: string, companions: Record<string, string>[]) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/bookings',
+        headers: await t.auth('student', { sub: `idp|${who}`, email: `${who}@student.uni.example` }),
+        payload: { librarianId: noFriends.id, start, companions },
+      });
+    const withInterpreter = await attempt('signer', '2027-03-04T09:00:00Z', [
+      { name: 'BSL interpreter', role: 'support' },
+    ]);
+    expect(withInterpreter.statusCode, withInterpreter.body).toBe(201);
+    const withFriend = await attempt('friendly', '2027-03-04T10:00:00Z', [{ name: 'Jo' }]);
+    expect(withFriend.statusCode).toBe(422);
+    expect(withFriend.json().code).toBe('too_many_companions');
+    const three = await attempt('three', '2027-03-04T11:00:00Z', [
+      { name: 'A', role: 'support' },
+      { name: 'B', role: 'support' },
+      { name: 'C', role: 'support' },
+    ]);
+    expect(three.statusCode).toBe(422);
+    // Added afterwards: a second support worker fits, a friend does not.
+    const booking = withInterpreter.json();
+    const add = async (companion: Record<string, string>) =>
+      t.app.inject({
+        method: 'PUT',
+        url: `/api/v1/bookings/${booking.id}/companion`,
+        headers: await t.auth('student', { sub: 'idp|signer', email: 'signer@student.uni.example' }),
+        payload: companion,
+      });
+    expect((await add({ name: 'Note-taker', role: 'support' })).statusCode).toBe(200);
+    expect((await add({ name: 'Sam' })).statusCode).toBe(422);
   });
 });

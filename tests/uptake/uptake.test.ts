@@ -271,10 +271,10 @@ describe('outputs people use', () => {
     expect(response.headers['content-type']).toContain('text/csv');
     const lines = response.body.trim().split('\r\n');
     expect(lines[0]).toBe(
-      'fee_status,companion,bookings,cancelled,lateCancelled,attended,noShow,unrecorded,upcoming,attendanceRate,attendanceRateCi95Low,attendanceRateCi95High,uniqueStudents,uniqueAttendees,uptakeRate,suppressed',
+      'fee_status,companion,bookings,cancelled,lateCancelled,attended,noShow,unrecorded,upcoming,attendanceRate,attendanceRateCi95Low,attendanceRateCi95High,uniqueStudents,uniqueAttendees,uptakeRate,supportBookings,suppressed',
     );
     const cells = (lines[1] as string).split(',');
-    expect([...cells.slice(0, 10), ...cells.slice(11)]).toEqual('home,false,2,1,1,1,0,0,0,1,1,1,1,,false'.split(','));
+    expect([...cells.slice(0, 10), ...cells.slice(11)]).toEqual('home,false,2,1,1,1,0,0,0,1,1,1,1,,0,false'.split(','));
     // R: Wilson(1, 1) lower bound by hand: centre (1 + 1.9208) / 4.8415 = 0.6033, less 1.9208 / 4.8415 = 0.2065.
     expect(Number(cells[10])).toBeCloseTo(0.2065, 4);
     expect(lines).toHaveLength(6);
@@ -302,8 +302,8 @@ describe('outputs people use', () => {
       .trim()
       .split('\r\n');
     // Both groups have under 5 students: labels stay, figures go.
-    expect(csv[1]).toBe('home,,,,,,,,,,,,,,true');
-    expect(csv[2]).toBe('international,,,,,,,,,,,,,,true');
+    expect(csv[1]).toBe('home,,,,,,,,,,,,,,,true');
+    expect(csv[2]).toBe('international,,,,,,,,,,,,,,,true');
     const effect = (await get(`/api/v1/uptake/companion-effect?${RANGE}&by=fee_status&disclosure=hesa&format=csv`)).body
       .trim()
       .split('\r\n');

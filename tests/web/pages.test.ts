@@ -43,7 +43,7 @@ describe('the message catalogue', () => {
         url: '/',
         headers: { accept: 'text/html', 'accept-language': 'cy-GB,cy;q=0.9,en;q=0.5' },
       });
-      expect(welsh.body).toContain('<html lang="cy">');
+      expect(welsh.body).toContain('<html lang="cy" dir="ltr">');
       expect(welsh.body).toContain('<h1>Dod o hyd i lyfrgellydd</h1>');
       expect(welsh.body).toContain('>Mewngofnodi</a>');
       // Not translated yet: English.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogues } from '../../src/text/i18n.js';
-import { createTimeFormat } from '../../src/time/format.js';
+import { createTimeFormat, timeWords } from '../../src/time/format.js';
 import { currentZoneName } from '../../src/time/zone.js';
 import { TIME_ZONES, utcOffset, zoneGroups, zoneSummary } from '../../src/web/layout/zones.js';
 
@@ -38,7 +38,7 @@ describe('the zones offered', () => {
 
 describe('each zone’s label', () => {
   const t = loadCatalogues().translator('en');
-  const fmt = createTimeFormat('en-GB', 'Europe/London');
+  const fmt = createTimeFormat('en-GB', 'Europe/London', timeWords(loadCatalogues().translator('en')));
   // 15 January 2027 (northern winter) and 15 July 2027 (northern summer), noon UTC.
   const JANUARY = Date.parse('2027-01-15T12:00:00Z');
   const JULY = Date.parse('2027-07-15T12:00:00Z');

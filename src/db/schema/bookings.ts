@@ -100,6 +100,8 @@ export const companions = pgTable(
     role: text('role', { enum: COMPANION_ROLES }).notNull().default('friend'),
     /** When an invited friend said "I'll come" (null: not said, or said then withdrawn by declining). */
     confirmedAt: instant('confirmed_at'),
+    /** The language of the companion's emails, as the student chose it (null: the student's own). */
+    language: text('language'),
     /** Insertion order: companions added at one instant (the clock's) still list in the order given. */
     ordinal: bigserial('ordinal', { mode: 'number' }).notNull(),
     statusChangedAt: instant('status_changed_at').notNull(),

@@ -24,6 +24,8 @@ export const notifications = pgTable(
     companionId: uuid('companion_id').references(() => companions.id, { onDelete: 'cascade' }),
     recipientEmail: text('recipient_email').notNull(),
     recipientName: text('recipient_name'),
+    /** The language to write in, when fixed as the message was queued (a sign-in link: the page's); else the recipient's own. */
+    language: text('language'),
     /** For reminders: the start they were queued for, so a moved session's old reminder is skipped. */
     sessionStartsAt: instant('session_starts_at'),
     sendAfter: instant('send_after').notNull(),

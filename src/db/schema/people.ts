@@ -137,6 +137,8 @@ export const students = pgTable('students', {
   categories: jsonb('categories').$type<Record<string, string>>().notNull().default({}),
   /** When the student answered the category questions (perhaps "prefer not to say"): never asked again. */
   categoriesAnsweredAt: instant('categories_answered_at'),
+  /** The language the student chose for pages and emails (a catalogue's tag, e.g. "zh-Hans"); null: not chosen. */
+  language: text('language'),
   createdAt: createdAt(),
   updatedAt: instant('updated_at').notNull(),
 });

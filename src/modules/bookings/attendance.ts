@@ -123,6 +123,7 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
                 bookingId: booking.id,
                 name: null,
                 email: null,
+                language: null,
                 categories: null,
                 status: 'invited',
                 role: 'friend',

@@ -33,6 +33,7 @@ import {
   lockBookingWithPeople,
   toBookingView,
 } from './repository.js';
+import { SUPPORT_LIMIT } from './roles.js';
 import type { Booking, CompanionInput } from './schemas.js';
 
 /*
@@ -127,6 +128,7 @@ export function newCompanions(
     categories: input.categories ?? null,
     status: 'invited',
     role: input.role ?? 'friend',
+    language: input.language ?? null,
     attended: null,
     confirmedAt: null,
     ordinal: 0,
@@ -166,9 +168,9 @@ export function tooManyCompanions(max: number): RuleViolation {
   return new RuleViolation(
     'too_many_companions',
     max === 0
-      ? 'This librarian does not take companions.'
-      : `This librarian allows at most ${max} ${max === 1 ? 'companion' : 'companions'}.`,
-    [{ pointer: '/companion', in: 'body', message: `at most ${max}` }],
+      ? `This librarian does not take friends; a session may have up to ${SUPPORT_LIMIT} support workers or interpreters (role support).`
+      : `This librarian allows at most ${max} ${max === 1 ? 'friend' : 'friends'}, and up to ${SUPPORT_LIMIT} support workers or interpreters (role support).`,
+    [{ pointer: '/companion', in: 'body', message: `at most ${max} friends and ${SUPPORT_LIMIT} support` }],
   );
 }
 

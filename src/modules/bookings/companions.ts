@@ -24,6 +24,7 @@ import {
   viewOf,
 } from './change-steps.js';
 import { activeCompanions, type CompanionRow } from './repository.js';
+import { withinCompanionLimits } from './roles.js';
 import type { Booking, PutCompanion } from './schemas.js';
 
 type FriendAnswer = 'declined' | 'confirmed' | 'rejoined';
@@ -102,7 +103,13 @@ export function createCompanionService(deps: {
       if (open.booking.startsAt <= now) {
         throw new RuleViolation('session_started', 'The session has started; it can no longer be changed.');
       }
-      if (rule.needsRoom && activeCompanions(open.companions).length >= open.librarian.maxCompanions) {
+      if (
+        rule.needsRoom &&
+        !withinCompanionLimits(
+          activeCompanions(open.companions.filter((row) => row.id !== companion.id)).concat(companion),
+          open.librarian.maxCompanions,
+        )
+      ) {
         throw tooManyCompanions(open.librarian.maxCompanions);
       }
       const before = viewOf(open, open.booking, open.companions, party);
@@ -159,6 +166,7 @@ export function createCompanionService(deps: {
             name: singleLine(input.name),
             email: input.email ?? null,
             role: input.role ?? same.role,
+            language: input.language ?? same.language,
             // A correction by id keeps the answers it does not give.
             categories: input.categories ?? (input.companionId ? same.categories : null),
           };
@@ -179,7 +187,9 @@ export function createCompanionService(deps: {
               : {}),
           };
         } else {
-          if (active.length >= open.librarian.maxCompanions) throw tooManyCompanions(open.librarian.maxCompanions);
+          if (!withinCompanionLimits([...active, { role: input.role ?? 'friend' }], open.librarian.maxCompanions)) {
+            throw tooManyCompanions(open.librarian.maxCompanions);
+          }
           const added = newCompanions(tx, deps.config.publicUrl, open.booking, [input], now);
           links = added.links;
           companionsAfter = [...open.companions, ...added.rows];

@@ -16,6 +16,7 @@ import { type IssuedLinks, manageUrl, newCompanions, tooManyCompanions, viewOf }
 import { claimIdempotencyKey, idempotentResponseWrite, requestHash } from './idempotency.js';
 import { chooseMode, HOUR, newBookingRow, pickSlot, placement, runWithSlotConflicts } from './placing.js';
 import { activeCompanions, companionsOf, countUpcomingSql } from './repository.js';
+import { withinCompanionLimits } from './roles.js';
 import type { Booking, CompanionInput, CreateBooking } from './schemas.js';
 import type { BookingServiceDeps } from './service-deps.js';
 
@@ -131,7 +132,9 @@ export function createBookingCreation(deps: BookingServiceDeps) {
               );
             }
             const { librarian, slot, bufferMinutes } = pickSlot(inputs, input.librarianId, startMs);
-            if (companionInputs.length > librarian.maxCompanions) throw tooManyCompanions(librarian.maxCompanions);
+            if (!withinCompanionLimits(companionInputs, librarian.maxCompanions)) {
+              throw tooManyCompanions(librarian.maxCompanions);
+            }
             const mode = chooseMode(slot.modes, input.mode);
             const booking = newBookingRow(
               {

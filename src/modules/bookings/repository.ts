@@ -3,6 +3,7 @@ import type { Executor } from '../../db/client.js';
 import { activeCompanions, type CompanionRow, companionsOf } from '../../db/people.js';
 import { bookings, librarians, manageTokens, students } from '../../db/schema.js';
 import { shownMeetingUrl } from '../../http/meeting-url.js';
+import type { Language } from '../../text/languages.js';
 import { formatInstant } from '../../time/zone.js';
 import type { BusyRangeSource, QueryValue } from '../availability/service.js';
 import { appendEvent, type FeedEvent } from '../events/feed.js';
@@ -72,7 +73,12 @@ export interface ViewOptions {
 
 type LibrarianFacts = Pick<typeof librarians.$inferSelect, 'name' | 'timeZone'>;
 type StudentFacts = Pick<typeof students.$inferSelect, 'name' | 'email'>;
-type CompanionFacts = Pick<CompanionRow, 'id' | 'name' | 'email' | 'status' | 'role' | 'attended' | 'confirmedAt'>;
+type CompanionFacts = Pick<
+  CompanionRow,
+  'id' | 'name' | 'email' | 'status' | 'role' | 'attended' | 'confirmedAt' | 'language'
+>;
+/** A language the API names (the column holds only those: inputs are checked against the list). */
+type CompanionLanguage = Language;
 
 /** A booking as the API shows it, from its rows (as read, or as just written). */
 export function toBookingView(
@@ -113,6 +119,7 @@ export function toBookingView(
       status: companion.status,
       role: companion.role,
       confirmed: companion.status === 'invited' && companion.confirmedAt !== null,
+      language: (companion.language as CompanionLanguage) ?? null,
       attended: companion.attended,
     })),
     attendance: booking.attendance,

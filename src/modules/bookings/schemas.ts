@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { described, Instant, IsoDate, ModeSchema, Nullable, TimeZoneName, Uuid } from '../../http/formats.js';
+import { described, Instant, IsoDate, Language, ModeSchema, Nullable, TimeZoneName, Uuid } from '../../http/formats.js';
 import { CategoryValues } from '../categories/schemas.js';
 
 const CompanionRole = Type.Enum(['friend', 'family', 'support'], {
@@ -15,6 +15,7 @@ export const CompanionInput = Type.Object(
     ),
     categories: Type.Optional(CategoryValues),
     role: Type.Optional(CompanionRole),
+    language: Type.Optional(Language("The language of the companion's emails. Default: the student's")),
   },
   { additionalProperties: false },
 );
@@ -64,6 +65,7 @@ export const Companion = Type.Object({
   status: Type.Enum(['invited', 'declined', 'removed']),
   role: CompanionRole,
   confirmed: Type.Boolean({ description: 'An invited companion said they will come' }),
+  language: Nullable(Language("The language of the companion's emails; null: the student's")),
   attended: Nullable(Type.Boolean()),
 });
 

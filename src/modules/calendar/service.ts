@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { bookings, librarians } from '../../db/schema.js';
 import { NotFound } from '../../errors.js';
-import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
+import { type Catalogues, loadCatalogues, type Translate } from '../../text/i18n.js';
 import type { Clock } from '../../time/clock.js';
 import { authorize, type Caller } from '../bookings/access.js';
 import { generateManageToken, hashManageToken } from '../links/tokens.js';
@@ -23,13 +23,17 @@ export function createCalendarService(deps: {
   catalogues?: Catalogues;
 }) {
   const { db, clock, config } = deps;
-  // English until people have a language of their own.
-  const t = (deps.catalogues ?? loadCatalogues()).translator('en');
-  const line = (label: string, value: string) => t('calendar.line', { label: t(`calendar.label.${label}`), value });
+  const catalogues = deps.catalogues ?? loadCatalogues();
+  // The librarian's feed is English, as staff pages are; a booking's file is in its reader's language.
+  const t = catalogues.translator('en');
+  const lineIn = (translate: Translate, label: string, value: string) =>
+    translate('calendar.line', { label: translate(`calendar.label.${label}`), value });
+  const line = (label: string, value: string) => lineIn(t, label, value);
 
   return {
-    /** One booking's invite, for its student, its librarian, an admin or a manage link. */
-    async bookingInvite(id: string, caller: Caller): Promise<string> {
+    /** One booking's invite, for its student, its librarian, an admin or a manage link; in `language` (default English). */
+    async bookingInvite(id: string, caller: Caller, language = 'en'): Promise<string> {
+      const own = catalogues.translator(language);
       const [row] = await db.select().from(bookings).where(eq(bookings.id, id));
       const party = await authorize(db, row, id, caller, 'view', clock.now());
       const [context] = await loadSessionContexts(db, eq(bookings.id, id));
@@ -37,12 +41,12 @@ export function createCalendarService(deps: {
       const recipientCompanionId = party.kind === 'companion_link' ? party.companionId : null;
       const cancelled = isCancellation({ ...context, recipientCompanionId });
       const event = sessionEvent(
-        t,
+        own,
         { ...context, recipientCompanionId, nowMs: clock.now().getTime() },
         cancelled,
         [
-          context.booking.topic ? line('topic', context.booking.topic) : '',
-          line('booking', `${config.publicUrl}/bookings/${id}`),
+          context.booking.topic ? lineIn(own, 'topic', context.booking.topic) : '',
+          lineIn(own, 'booking', `${config.publicUrl}/bookings/${id}`),
         ].filter(Boolean),
       );
       return renderInvite(cancelled ? 'CANCEL' : 'REQUEST', [event]);

@@ -61,7 +61,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
       config: { access: ['student'] },
       schema: {
         operationId: 'putMyProfile',
-        summary: 'Set my categories',
+        summary: 'Set my categories and language',
         tags: ['students'],
         description: "Set the signed-in student's category values; each must be one the admins defined.",
         body: PutProfile,
@@ -71,7 +71,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
         },
       },
     },
-    async (request) => categories.putProfile(request.user!, request.body.categories),
+    async (request) => categories.putProfile(request.user!, request.body.categories, request.body.language),
   );
 
   app.get(

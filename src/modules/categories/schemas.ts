@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Uuid } from '../../http/formats.js';
+import { Language, Uuid } from '../../http/formats.js';
 
 const Key = Type.String({ pattern: '^[a-z][a-z0-9_]{0,39}$', description: 'snake_case identifier' });
 
@@ -36,8 +36,18 @@ export const StudentProfile = Type.Object({
   name: Type.Union([Type.String(), Type.Null()]),
   email: Type.Union([Type.String(), Type.Null()]),
   categories: CategoryValues,
+  language: Type.Union([Language(), Type.Null()], {
+    description:
+      "The language of the student's pages and emails (and, unless they choose another, their friends' emails); null: not chosen (English, or the browser's language on pages)",
+  }),
 });
 export type StudentProfile = Static<typeof StudentProfile>;
 
-export const PutProfile = Type.Object({ categories: CategoryValues }, { additionalProperties: false });
+export const PutProfile = Type.Object(
+  {
+    categories: CategoryValues,
+    language: Type.Optional(Type.Union([Language(), Type.Null()], { description: 'Left out: kept as it is' })),
+  },
+  { additionalProperties: false },
+);
 export type PutProfile = Static<typeof PutProfile>;

@@ -1,4 +1,4 @@
-import { asc, eq, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { statementName } from '../../db/prepared.js';
 import { categoryDimensions, categoryValues, students } from '../../db/schema.js';
@@ -130,7 +130,13 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
   }
 
   function toProfile(row: StudentRow): StudentProfile {
-    return { id: row.id, name: row.name, email: row.email, categories: row.categories };
+    return {
+      id: row.id,
+      name: row.name,
+      email: row.email,
+      categories: row.categories,
+      language: (row.language as StudentProfile['language']) ?? null,
+    };
   }
 
   return {
@@ -204,16 +210,40 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
       return toProfile(row as StudentRow);
     },
 
+    /**
+     * Keeps the language a signed-in person chose with the pages' control on their student record
+     * (their emails follow it); people with no student record (staff) get none made.
+     */
+    async rememberLanguage(user: Pick<AuthUser, 'sub'>, language: string): Promise<void> {
+      await db
+        .update(students)
+        .set({ language, updatedAt: clock.now() })
+        .where(and(eq(students.idpSubject, user.sub), sql`${students.language} is distinct from ${language}`));
+    },
+
+    /** The language a student chose, if they have a record and chose one. */
+    async languageOf(user: Pick<AuthUser, 'sub'>): Promise<string | null> {
+      const [row] = await db
+        .select({ language: students.language })
+        .from(students)
+        .where(eq(students.idpSubject, user.sub));
+      return row?.language ?? null;
+    },
+
     async getProfile(user: AuthUser): Promise<StudentProfile> {
       return toProfile(await ensureStudent(user));
     },
 
-    async putProfile(user: AuthUser, categories: CategoryValues): Promise<StudentProfile> {
+    async putProfile(
+      user: AuthUser,
+      categories: CategoryValues,
+      language?: StudentProfile['language'],
+    ): Promise<StudentProfile> {
       await checkCategories(categories, '/categories');
       const student = await ensureStudent(user);
       const [row] = await db
         .update(students)
-        .set({ categories, updatedAt: clock.now() })
+        .set({ categories, ...(language === undefined ? {} : { language }), updatedAt: clock.now() })
         .where(eq(students.id, student.id))
         .returning();
       return toProfile(row as StudentRow);

@@ -22,6 +22,15 @@ export async function loadSessionContexts(executor: Executor, condition: SQL | u
   );
   return rows.map(({ booking, librarian, student }) => ({
     raw: booking,
+    /** The languages its people chose (null: not chosen): the student's, and each companion's by id. */
+    languages: {
+      student: student?.language ?? null,
+      companions: new Map(
+        allCompanions
+          .filter((companion) => companion.bookingId === booking.id)
+          .map((companion) => [companion.id, companion.language]),
+      ),
+    },
     ...sessionSnapshot(
       booking,
       librarian,

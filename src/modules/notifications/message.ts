@@ -1,6 +1,6 @@
 import type { Translate } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
-import { createTimeFormat } from '../../time/format.js';
+import { createTimeFormat, timeWords } from '../../time/format.js';
 import { type InviteEvent, type InviteMethod, renderInvite } from './invite.js';
 import { emailHtml, headerText } from './mail-parts.js';
 import type { NotificationKind } from './queue.js';
@@ -59,7 +59,7 @@ export interface ComposedMessage {
 
 /** A session's time as the pages write it, in the catalogue's locale: "Thursday, 1 April 2027, 16:00–17:00 China Standard Time". */
 function span(t: Translate, startMs: number, endMs: number, timeZone: string): string {
-  return createTimeFormat(t('email.locale'), timeZone).span(startMs, endMs);
+  return createTimeFormat(t('email.locale'), timeZone, timeWords(t)).span(startMs, endMs);
 }
 
 /**

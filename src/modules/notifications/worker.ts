@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { bookings, companions, feedbackRequests, notifications } from '../../db/schema.js';
+import { bookings, companions, feedbackRequests, notifications, students } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
@@ -18,6 +18,8 @@ type NotificationRow = typeof notifications.$inferSelect;
 
 /** How long a claimed row stays invisible to other workers; a crash mid-send is retried after it. */
 const CLAIM_MS = 5 * 60_000;
+/** A uuid no row has: the join's condition when a message has no companion. */
+const NO_ID = '00000000-0000-0000-0000-000000000000';
 export const MAX_ATTEMPTS = 32;
 
 /**
@@ -47,8 +49,27 @@ export function createNotificationWorker(deps: {
   catalogues?: Catalogues;
 }) {
   const { db, clock, mailer } = deps;
-  // Every email is in English until recipients have a language of their own.
-  const t = (deps.catalogues ?? loadCatalogues()).translator('en');
+  const catalogues = deps.catalogues ?? loadCatalogues();
+  // Staff and admins are written to in English (their pages are English too).
+  const english = catalogues.translator('en');
+  /** A translator for the language a student or a friend chose (English when none, or one without a catalogue). */
+  const translatorFor = (language: string | null | undefined) => catalogues.translator(language ?? 'en');
+
+  /**
+   * The language a message about a booking goes in: the recipient's own choice: a friend's as the
+   * student chose it (else the student's), the student's; the librarian's is English.
+   */
+  function languageOf(
+    row: NotificationRow,
+    languages: { student: string | null; companions: Map<string, string | null> },
+  ): string | null {
+    if (row.language) return row.language;
+    if (row.recipientRole === 'librarian') return 'en';
+    if (row.recipientRole === 'companion' && row.companionId) {
+      return languages.companions.get(row.companionId) ?? languages.student;
+    }
+    return languages.student;
+  }
   const batchSize = deps.batchSize ?? 100;
   const concurrency = deps.concurrency ?? 20;
 
@@ -122,7 +143,7 @@ export function createNotificationWorker(deps: {
     }
     const snapshot = row.kind === 'reminder' ? null : (row.payload as MessageSnapshot | null);
     const now = clock.now();
-    const message = composeMessage(t, {
+    const message = composeMessage(translatorFor(languageOf(row, found.languages)), {
       ...(snapshot ?? found),
       kind: row.kind as NotificationKind,
       recipientRole: row.recipientRole,
@@ -178,7 +199,17 @@ export function createNotificationWorker(deps: {
       row.linkToken = minted;
     }
     const snapshot = row.payload as MessageSnapshot;
-    const message = composeFeedbackMessage(t, {
+    const [people] = await db
+      .select({ student: students.language, companion: companions.language })
+      .from(bookings)
+      .leftJoin(students, eq(students.id, bookings.studentId))
+      .leftJoin(companions, and(eq(companions.bookingId, bookings.id), eq(companions.id, row.companionId ?? NO_ID)))
+      .where(eq(bookings.id, booking.id));
+    const language = languageOf(row, {
+      student: people?.student ?? null,
+      companions: new Map(row.companionId ? [[row.companionId, people?.companion ?? null]] : []),
+    });
+    const message = composeFeedbackMessage(translatorFor(language), {
       recipientRole: row.recipientRole,
       questions: FEEDBACK_QUESTIONS[row.recipientRole].length,
       librarianName: snapshot.librarian.name,
@@ -198,6 +229,7 @@ export function createNotificationWorker(deps: {
   /** Tells an admin (ADMIN_ALERT_EMAILS) that a webhook endpoint was turned off after failing for days. */
   async function deliverWebhookAlert(row: NotificationRow): Promise<'sent' | 'skipped'> {
     const payload = (row.payload ?? {}) as { url?: string; failingSince?: string };
+    const t = english;
     const lines = [
       t('email.webhookOff.body', {
         url: payload.url ?? '',
@@ -223,7 +255,10 @@ export function createNotificationWorker(deps: {
   /** A one-time sign-in link: its token was minted when asked for and lives in the row until sent. */
   async function deliverSignInLink(row: NotificationRow): Promise<'sent' | 'skipped'> {
     if (!row.linkToken) return 'skipped';
-    const message = composeSignInMessage(t, `${deps.config.publicUrl}/sign-in/link?token=${row.linkToken}`);
+    const message = composeSignInMessage(
+      translatorFor(row.language),
+      `${deps.config.publicUrl}/sign-in/link?token=${row.linkToken}`,
+    );
     await mailer.send({
       to: { name: row.recipientName, address: row.recipientEmail },
       ...message,

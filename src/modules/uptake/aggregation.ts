@@ -28,6 +28,15 @@ export const COMPANION_BOOKINGS = sql`select booking_id from companions where st
   where c.status <> 'invited' and c.role <> 'support' and c.status_changed_at >= cb.starts_at`;
 
 /**
+ * Bookings with a support worker or interpreter, by the same rule: counted apart from friends,
+ * so the figures show how often students come with accessibility support.
+ */
+export const SUPPORT_BOOKINGS = sql`select booking_id from companions where status = 'invited' and role = 'support'
+  union
+  select c.booking_id from companions c join bookings sb on sb.id = c.booking_id
+  where c.status <> 'invited' and c.role = 'support' and c.status_changed_at >= sb.starts_at`;
+
+/**
  * The most groups one answer may hold: enough for any table a person reads (10 years by week is
  * 522), and a bound on the work one request can ask of the database and the event loop.
  */
@@ -134,6 +143,7 @@ export function createAggregation(deps: UptakeDeps) {
     // Flags are computed per row first, so the sort behind the grouping stays narrow.
     const query = sql`
       with companion_bookings as (${COMPANION_BOOKINGS}),
+      support_bookings as (${SUPPORT_BOOKINGS}),
       matching as (
         select ${sql.join(
           [
@@ -145,12 +155,14 @@ export function createAggregation(deps: UptakeDeps) {
             sql`b.status = 'confirmed' and b.attendance = 'no_show' as is_no_show`,
             sql`b.status = 'confirmed' and b.attendance is null and b.starts_at <= ${now} as is_unrecorded`,
             sql`b.status = 'confirmed' and b.attendance is null and b.starts_at > ${now} as is_upcoming`,
+            sql`sb.booking_id is not null as has_support`,
           ],
           sql`, `,
         )}
         from bookings b
         left join librarians l on l.id = b.librarian_id
         left join companion_bookings cb on cb.booking_id = b.id
+        left join support_bookings sb on sb.booking_id = b.id
         where ${where}
       ),
       -- Per student first (hash aggregation), so unique counts need no count(distinct) sort;
@@ -173,6 +185,7 @@ export function createAggregation(deps: UptakeDeps) {
           count(*) filter (where is_no_show) as no_show,
           count(*) filter (where is_unrecorded) as unrecorded,
           count(*) filter (where is_upcoming) as upcoming,
+          count(*) filter (where has_support) as with_support,
           bool_or(is_attended) as attended_any
         from matching
         group by ${groupNames.length > 0 ? sql`grouping sets ((${sql.join([...groupNames, sql`student_ref`], sql`, `)}), (student_ref))` : sql`student_ref`}
@@ -191,6 +204,7 @@ export function createAggregation(deps: UptakeDeps) {
         sum(no_show)::int as no_show,
         sum(unrecorded)::int as unrecorded,
         sum(upcoming)::int as upcoming,
+        sum(with_support)::int as with_support,
         count(student_ref)::int as unique_students,
         count(student_ref) filter (where attended_any)::int as unique_attendees
       from per_student
@@ -238,6 +252,7 @@ export function createAggregation(deps: UptakeDeps) {
       uniqueStudents: count(n('unique_students')),
       uniqueAttendees: count(uniqueAttendees),
       uptakeRate: showUptake ? rate(uniqueAttendees, cohortSize as number) : null,
+      supportBookings: count(n('with_support')),
     };
   }
 

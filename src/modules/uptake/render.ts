@@ -17,6 +17,7 @@ export const FIGURES = [
   'uniqueStudents',
   'uniqueAttendees',
   'uptakeRate',
+  'supportBookings',
 ] as const;
 
 type Figures = UptakeReport['totals'];
@@ -36,6 +37,7 @@ function figureCells(figures: Figures): Cell[] {
     figures.uniqueStudents,
     figures.uniqueAttendees,
     figures.uptakeRate,
+    figures.supportBookings,
   ];
 }
 

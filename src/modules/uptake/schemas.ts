@@ -67,6 +67,10 @@ export const UptakeFigures = Type.Object({
   uptakeRate: Nullable(
     Type.Number({ description: 'uniqueAttendees / cohort size, when grouped by term and one category' }),
   ),
+  supportBookings: Type.Integer({
+    description:
+      'Bookings with a support worker or interpreter (an accessibility adjustment, counted apart: never as a companion)',
+  }),
 });
 
 export const UptakeReport = Type.Object({

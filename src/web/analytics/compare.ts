@@ -14,7 +14,15 @@ import { type AnalyticsPageDeps, academicYearOf, analyticsPages, chartText } fro
  * period side by side (the uptake chart, its rows each value in each period).
  */
 export function compareChart(report: CompareReport, words: GroupLabeller, t: Translate): string {
-  const filler = { cancelled: 0, lateCancelled: 0, attended: 0, noShow: 0, unrecorded: 0, upcoming: 0 };
+  const filler = {
+    cancelled: 0,
+    lateCancelled: 0,
+    attended: 0,
+    noShow: 0,
+    unrecorded: 0,
+    upcoming: 0,
+    supportBookings: 0,
+  };
   const side = (
     value: string | null,
     period: 'before' | 'after',

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { DomainError } from '../../errors.js';
 import type { ChartMetric, ChartText } from '../../modules/uptake/chart.js';
 import { groupLabeller, type LabelWords } from '../../modules/uptake/service.js';
-import type { Translate } from '../../text/i18n.js';
+import { KEEP_PLACEHOLDERS, type Translate } from '../../text/i18n.js';
 import type { WebDeps } from '../deps.js';
 import { ISO_DATE, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, pageContext } from '../layout/page.js';
@@ -49,7 +49,9 @@ export function labelWords(t: Translate): LabelWords {
   };
 }
 
-export function chartText(t: Translate): ChartText {
+export function chartText(translate: Translate): ChartText {
+  // Templates the chart fills in itself ({key}, {n}): their placeholders are kept.
+  const t = (key: string) => translate(key, KEEP_PLACEHOLDERS);
   return {
     metric: {
       attendanceRate: t('analytics.metric.attendanceRate'),

@@ -53,8 +53,8 @@ const searchZones = () => {
       matches += found.length;
     }
     if (matches > 0 && select.selectedIndex < 0) select.selectedIndex = 0;
-    const message = matches === 0 ? count.dataset.none : matches === 1 ? count.dataset.one : count.dataset.other;
-    count.textContent = (message ?? '').replace('{count}', String(matches));
+    const message = matches === 0 ? count.dataset.none : count.dataset.matches;
+    count.textContent = (message ?? '').replace('{count}', matches.toLocaleString(document.documentElement.lang));
   });
 };
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser, Role } from '../../plugins/auth.js';
 import type { Catalogues, Translate } from '../../text/i18n.js';
-import { createTimeFormat, type TimeFormat } from '../../time/format.js';
+import { ownName } from '../../text/languages.js';
+import { createTimeFormat, type TimeFormat, timeWords } from '../../time/format.js';
 import type { WebSession } from '../session.js';
 import { markFieldErrors } from './field-errors.js';
 import { TIME_ZONES, zoneSummary } from './zones.js';
@@ -14,6 +15,8 @@ declare module 'fastify' {
     csrfToken: string;
     /** The zone the person chose (kept in their session, or a visitor's cookie), or null. */
     chosenTimeZone: string | null;
+    /** The language the person chose with the footer's control (a cookie), when there is a catalogue for it. */
+    chosenLanguage?: string | null;
     /** The person an area's access rule let in (areaAccess), on that area's pages. */
     pageUser?: AuthUser;
     /** The injected clock's time when the page request arrived (for the zone's name and offset). */
@@ -47,6 +50,10 @@ export interface PageError {
 export interface PageContext {
   t: Translate;
   lang: string;
+  /** "ltr", or "rtl" for a language written right to left (Arabic). */
+  dir: string;
+  /** The languages of the footer's control, each named in itself; null on staff pages (English only). */
+  languages: { tag: string; name: string }[] | null;
   fmt: TimeFormat;
   user: AuthUser | null;
   csrfToken: string;
@@ -63,14 +70,30 @@ export interface PageContext {
   signInNext: string;
 }
 
+/**
+ * Pages only staff, admins and analysts see: drawn in English whatever the language chosen (their
+ * words are not translated, and a page in one language is easier to read than a mixed one).
+ */
+const STAFF_PAGE = /^\/(staff|admin|analytics)(\/|\?|$)|^\/bookings\/[^/?]+\/attendance(\?|$)/;
+
+/** The language a page is drawn in: English on staff pages; else the one chosen, else the browser's. */
+export function pageLanguage(request: FastifyRequest, catalogues: Catalogues): string {
+  if (STAFF_PAGE.test(request.url)) return 'en';
+  return request.chosenLanguage ?? catalogues.negotiate(request.headers['accept-language']);
+}
+
 /** What every page template receives, from the request: language, zone, user, CSRF token. */
 export function pageContext(request: FastifyRequest, catalogues: Catalogues, defaultTimeZone: string): PageContext {
-  const lang = catalogues.negotiate(request.headers['accept-language']);
+  const lang = pageLanguage(request, catalogues);
   const first = (request.headers['accept-language'] ?? '').split(',')[0]?.split(';')[0]?.trim() ?? '';
   let locale = lang === 'en' ? 'en-GB' : lang;
   try {
     // Format in the browser's own variant (en-GB, en-US) when Intl knows it.
-    if (first && Intl.DateTimeFormat.supportedLocalesOf([first]).length > 0 && first.toLowerCase().startsWith(lang)) {
+    if (
+      first &&
+      Intl.DateTimeFormat.supportedLocalesOf([first]).length > 0 &&
+      first.toLowerCase().startsWith(lang.toLowerCase())
+    ) {
       locale = first;
     }
   } catch {
@@ -78,10 +101,12 @@ export function pageContext(request: FastifyRequest, catalogues: Catalogues, def
   }
   const timeZone = request.chosenTimeZone ?? defaultTimeZone;
   const t = catalogues.translator(lang);
-  const fmt = createTimeFormat(locale, timeZone);
+  const fmt = createTimeFormat(locale, timeZone, timeWords(t));
   return {
     t,
     lang,
+    dir: t('layout.dir') === 'rtl' ? 'rtl' : 'ltr',
+    languages: STAFF_PAGE.test(request.url) ? null : catalogues.languages.map((tag) => ({ tag, name: ownName(tag) })),
     fmt,
     user: request.session?.user ?? null,
     csrfToken: request.csrfToken,

@@ -7,14 +7,14 @@ import { zoneGroups } from './zones.js';
 type ZoneDeps = Pick<WebDeps, 'catalogues' | 'config' | 'sessions' | 'pageCookies'>;
 type Fields = Record<string, string | undefined>;
 
-/** The fields a time zone change adds to the form it sends back to a page (removed on arrival). */
-export const ZONE_FIELDS = ['timeZone', 'next', 'zoneRedraw'] as const;
+/** The fields a time zone or language change adds to the form it sends back to a page (removed on arrival). */
+export const ZONE_FIELDS = ['timeZone', 'next', 'zoneRedraw', 'uiLanguage'] as const;
 
 /**
  * POST pages a zone change may send their form to again: they only draw a page ("Check your
  * booking"), never change anything, so sending the form twice is safe.
  */
-const REDRAWN_BY_POST = new Set(['/book/check']);
+export const REDRAWN_BY_POST = new Set(['/book/check']);
 
 /** A form's own fields, for a page to send again after a zone change (not its CSRF token). */
 export function formFields(body: unknown, leaveOut: readonly string[] = []): Record<string, string> {
@@ -72,6 +72,6 @@ export async function zoneRoutes(app: FastifyInstance, deps: ZoneDeps) {
   });
 }
 
-function pathOf(next: string): string {
+export function pathOf(next: string): string {
   return next.split(/[?#]/)[0] ?? next;
 }

@@ -5,7 +5,10 @@ import { EMAIL } from '../layout/forms.js';
 import { landingFor, type PageError, pageContext, safeNext } from '../layout/page.js';
 
 /** What the sign-in pages use of the web front's services. */
-type SignInPageDeps = Pick<WebDeps, 'catalogues' | 'clock' | 'config' | 'oidc' | 'sessions' | 'signIn'>;
+type SignInPageDeps = Pick<
+  WebDeps,
+  'catalogues' | 'clock' | 'config' | 'oidc' | 'sessions' | 'signIn' | 'pageCookies' | 'categories'
+>;
 
 type Form = Record<string, string | undefined>;
 
@@ -50,6 +53,19 @@ function signInAgain(request: FastifyRequest) {
 export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
   const { config, clock } = deps;
   const context = (request: FastifyRequest) => pageContext(request, deps.catalogues, config.libraryTimeZone);
+
+  /**
+   * On signing in, one language for pages and emails: the one chosen on this browser is kept with
+   * the student's profile; with none chosen here, the profile's (chosen on another device) is.
+   */
+  async function settleLanguage(request: FastifyRequest, reply: FastifyReply, person: { sub: string }): Promise<void> {
+    if (request.chosenLanguage) {
+      await deps.categories.rememberLanguage(person, request.chosenLanguage);
+      return;
+    }
+    const kept = deps.catalogues.known(await deps.categories.languageOf(person));
+    if (kept) deps.pageCookies.setLanguage(reply, kept);
+  }
 
   function renderSignIn(
     request: FastifyRequest,
@@ -106,7 +122,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
           values: { email },
         });
       }
-      await deps.signIn.requestLink(email, safeNext(request.body?.next));
+      await deps.signIn.requestLink(email, safeNext(request.body?.next), page.lang);
       return reply.redirect('/sign-in/check-email', 303);
     },
   );
@@ -154,6 +170,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
       const used = token ? await deps.signIn.consumeLink(token) : null;
       if (!used) return linkExpired(request, reply);
       await deps.sessions.signIn(reply, request.session, used.person, request.chosenTimeZone);
+      await settleLanguage(request, reply, used.person);
       return reply.redirect(landingFor(used.person.roles, used.next), 303);
     },
   );
@@ -174,17 +191,9 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
       if (errors.length > 0) {
         return renderSignIn(request, reply, { status: 400, errors, values: { devEmail: email, role } });
       }
-      await deps.sessions.signIn(
-        reply,
-        request.session,
-        {
-          sub: `dev:${email}`,
-          email,
-          name: email.split('@')[0] ?? email,
-          roles: [role as Role],
-        },
-        request.chosenTimeZone,
-      );
+      const person = { sub: `dev:${email}`, email, name: email.split('@')[0] ?? email, roles: [role as Role] };
+      await deps.sessions.signIn(reply, request.session, person, request.chosenTimeZone);
+      await settleLanguage(request, reply, person);
       return reply.redirect(landingFor([role as Role], request.body?.next), 303);
     },
   );
@@ -228,6 +237,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
     }
     if (person.roles.length === 0) return failed(page.t('signIn.sso.failed.noRole'), 403);
     await deps.sessions.signIn(reply, request.session, person, request.chosenTimeZone);
+    await settleLanguage(request, reply, person);
     return reply.redirect(landingFor(person.roles, pending.next), 303);
   });
 

@@ -46,7 +46,7 @@ export function createSignInService(deps: {
     isAllowedAddress,
 
     /** Queues a link when the address may sign in and has not asked too often; says nothing either way. */
-    async requestLink(email: string, next: string): Promise<void> {
+    async requestLink(email: string, next: string, language: string): Promise<void> {
       const address = email.trim().toLowerCase();
       if (!isAllowedAddress(address)) return;
       const now = clock.now();
@@ -77,6 +77,8 @@ export function createSignInService(deps: {
               recipientRole: 'student',
               recipientEmail: address,
               recipientName: null,
+              // Written in the language of the page that asked for it.
+              language,
               sendAfter: now,
               createdAt: now,
               messageId: newMessageId(deps.messageIdDomain),

@@ -5,6 +5,7 @@ import { COMPANION_ROLES, type CompanionRole } from '../../modules/bookings/role
 import type { CompanionInput } from '../../modules/bookings/schemas.js';
 import type { Dimension } from '../../modules/categories/schemas.js';
 import type { Librarian } from '../../modules/librarians/schemas.js';
+import { LANGUAGES, type Language, ownName } from '../../text/languages.js';
 import { EMAIL, INSTANT, UUID } from '../layout/forms.js';
 import { knownValue, type PageContext, type PageError, requireSignIn } from '../layout/page.js';
 import { formFields } from '../layout/zone-routes.js';
@@ -12,6 +13,16 @@ import type { WebSession } from '../session.js';
 import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages } from './shared.js';
 
 /** Booking: the form, then "Check your booking", then confirm. */
+/** A companion as typed on the booking form, with the fields an error about them points to. */
+interface TypedCompanion {
+  name: string;
+  email: string;
+  role: CompanionRole;
+  language: Language | null;
+  nameField: string;
+  emailField: string;
+}
+
 export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps) {
   const { context, slotDays, ruleMessage, forbidden, allowance } = studentPages(deps);
 
@@ -49,13 +60,25 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     return answered ? [] : deps.categories.listDimensions();
   }
 
-  /** The friends typed on the form (friendName0, friendEmail0, friendRole0, …), keeping empty rows out. */
-  function friendsOf(form: Form, max: number): { name: string; email: string; role: CompanionRole }[] {
-    return Array.from({ length: Math.max(max, 0) }, (_, index) => ({
-      name: (form[`friendName${index}`] ?? '').trim(),
-      email: (form[`friendEmail${index}`] ?? '').trim(),
-      role: knownValue(form[`friendRole${index}`], COMPANION_ROLES) ?? 'friend',
-    })).filter((friend) => friend.name || friend.email);
+  /**
+   * The companions typed on the form, keeping empty rows out: the friends (friendName0,
+   * friendEmail0, friendRole0, friendLanguage0, …) and a support worker or interpreter
+   * (supportName, …), who comes whatever the limit on friends. Each names its fields, for errors.
+   */
+  function friendsOf(form: Form, max: number): TypedCompanion[] {
+    const typed = (suffix: string, prefix: string, role: CompanionRole | null): TypedCompanion => ({
+      name: (form[`${prefix}Name${suffix}`] ?? '').trim(),
+      email: (form[`${prefix}Email${suffix}`] ?? '').trim(),
+      role: role ?? knownValue(form[`${prefix}Role${suffix}`], COMPANION_ROLES) ?? 'friend',
+      // The language of their emails, as the student chose it (the form offers the page's first).
+      language: knownValue(form[`${prefix}Language${suffix}`], LANGUAGES),
+      nameField: `${prefix}Name${suffix}`,
+      emailField: `${prefix}Email${suffix}`,
+    });
+    return [
+      ...Array.from({ length: Math.max(max, 0) }, (_, index) => typed(String(index), 'friend', null)),
+      typed('', 'support', 'support'),
+    ].filter((friend) => friend.name || friend.email);
   }
 
   function checkForm(page: PageContext, draft: BookingDraft, form: Form, dimensions: Dimension[]): PageError[] {
@@ -64,14 +87,15 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     if (draft.modes.length > 1 && !draft.modes.includes(form.mode ?? '')) {
       errors.push({ field: `mode-${draft.modes[0]}`, message: page.t('book.mode.required') });
     }
-    friendsOf(form, draft.librarian.maxCompanions).forEach((friend, index) => {
-      if (!friend.name) errors.push({ field: `friendName${index}`, message: page.t('book.friend.nameRequired') });
-      else if (friend.name.length > 200)
-        errors.push({ field: `friendName${index}`, message: page.t('book.friend.nameTooLong') });
-      if (friend.email && !EMAIL.test(friend.email)) {
-        errors.push({ field: `friendEmail${index}`, message: page.t('book.friend.emailInvalid') });
+    for (const friend of friendsOf(form, draft.librarian.maxCompanions)) {
+      if (!friend.name) errors.push({ field: friend.nameField, message: page.t('book.friend.nameRequired') });
+      else if (friend.name.length > 200) {
+        errors.push({ field: friend.nameField, message: page.t('book.friend.nameTooLong') });
       }
-    });
+      if (friend.email && !EMAIL.test(friend.email)) {
+        errors.push({ field: friend.emailField, message: page.t('book.friend.emailInvalid') });
+      }
+    }
     for (const dimension of dimensions) {
       const value = form[`category_${dimension.key}`];
       const known = value === '' || dimension.values.some((option) => option.value === value);
@@ -116,6 +140,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       nearby,
       friendSlots: Array.from({ length: draft.librarian.maxCompanions }, (_, index) => index),
       companionRoles: COMPANION_ROLES,
+      friendLanguages: LANGUAGES.map((tag) => ({ tag, name: ownName(tag) })),
       limit: await allowance(request),
     });
   }
@@ -234,6 +259,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
         name: friend.name,
         ...(friend.email ? { email: friend.email } : {}),
         role: friend.role,
+        ...(friend.language ? { language: friend.language } : {}),
       }));
       try {
         const { booking } = await deps.bookings.create(
@@ -251,6 +277,8 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
             : {},
         );
         if (request.session) await deps.sessions.setBookingDraft(request.session, null);
+        // Booked in this page's language: the student's emails go in it too.
+        await deps.categories.rememberLanguage(user, page.lang);
         return reply.redirect(`/bookings/${booking.id}?booked=1`, 303);
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError, NotFound } from '../../errors.js';
 import type { Booking } from '../../modules/bookings/schemas.js';
 import { INSTANT, UUID } from '../layout/forms.js';
-import { type PageError, requireSignIn } from '../layout/page.js';
+import { type PageError, pageLanguage, requireSignIn } from '../layout/page.js';
 import { bookingPages, noticeOf } from './booking-page.js';
 import { type Form, type StudentPageDeps, studentPages, WEEKS_SHOWN } from './shared.js';
 
@@ -92,7 +92,11 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const token = request.query.token;
       if (!token && !request.session?.user) return requireSignIn(request, reply) ?? reply;
-      const ics = await deps.calendar.bookingInvite(request.params.id, caller(request, token));
+      const ics = await deps.calendar.bookingInvite(
+        request.params.id,
+        caller(request, token),
+        pageLanguage(request, deps.catalogues),
+      );
       return reply
         .type('text/calendar; charset=utf-8')
         .header('content-disposition', 'attachment; filename="library-session.ics"')
