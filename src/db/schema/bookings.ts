@@ -47,6 +47,8 @@ export const bookings = pgTable(
     topic: text('topic'),
     /** The zone the student booked in (their browser's), so emails show their time too. */
     studentTimeZone: text('student_time_zone'),
+    /** The student said, booking, that they first came to a session as someone's friend (null: not asked). */
+    cameAsFriendBefore: boolean('came_as_friend_before'),
     studentCategories: jsonb('student_categories').$type<Record<string, string>>().notNull().default({}),
     attendance: text('attendance', { enum: ATTENDANCE }),
     cancelledAt: instant('cancelled_at'),

@@ -145,6 +145,7 @@ export function createBookingCreation(deps: BookingServiceDeps) {
                 ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
                 topic: input.topic ?? null,
                 studentTimeZone: input.timeZone ?? null,
+                cameAsFriendBefore: input.cameAsFriendBefore ?? null,
                 studentCategories: student.categories,
               },
               now,

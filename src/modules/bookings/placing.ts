@@ -96,7 +96,7 @@ export function newBookingRow(
     | 'meetingUrl'
     | 'studentCategories'
   > &
-    Partial<Pick<BookingRow, 'topic' | 'studentTimeZone' | 'attendance'>>,
+    Partial<Pick<BookingRow, 'topic' | 'studentTimeZone' | 'attendance' | 'cameAsFriendBefore'>>,
   now: Date,
 ): BookingRow {
   return {
@@ -105,6 +105,7 @@ export function newBookingRow(
     topic: null,
     studentTimeZone: null,
     attendance: null,
+    cameAsFriendBefore: null,
     cancelledAt: null,
     cancelledBy: null,
     cancellationReason: null,

@@ -53,6 +53,12 @@ export const CreateBooking = Type.Object(
     timeZone: Type.Optional(
       TimeZoneName("The student's own IANA zone (their browser's): emails show the time in it as well"),
     ),
+    cameAsFriendBefore: Type.Optional(
+      Type.Boolean({
+        description:
+          "The student first came to a library session as someone's friend (GET /uptake/friends-later counts them)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

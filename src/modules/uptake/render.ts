@@ -1,6 +1,6 @@
 import { type Cell, toCsv } from './csv.js';
 import { HESA_MIN_GROUP_STUDENTS } from './disclosure.js';
-import type { CompanionEffectReport, CompareReport, UptakeReport } from './schemas.js';
+import type { CompanionEffectReport, CompareReport, FriendsLaterReport, UptakeReport } from './schemas.js';
 
 /** The uptake CSV's figure columns, in order (the pages' readable download names each). */
 export const FIGURES = [
@@ -156,4 +156,40 @@ export function compareCsv(report: CompareReport, studentCounts: number[]): stri
       return [row.value, ...(suppressed ? figures.map(() => null) : figures), suppressed];
     }),
   );
+}
+
+/** What the friends did next, one row per category value (or the totals alone); HESA suppresses values with under 5 people. */
+export function friendsLaterCsv(report: FriendsLaterReport, studentCounts: number[]): string {
+  const header = [
+    report.by ?? 'group',
+    'friends',
+    'bookedLater',
+    'bookedLaterRate',
+    'bookedLaterRateCi95Low',
+    'bookedLaterRateCi95High',
+    'attendedLater',
+    'attendedLaterRate',
+    'attendedLaterRateCi95Low',
+    'attendedLaterRateCi95High',
+    'saidCameAsFriend',
+    'suppressed',
+  ];
+  const cells = (figures: FriendsLaterReport['totals']): Cell[] => [
+    figures.friends,
+    figures.bookedLater,
+    figures.bookedLaterRate,
+    figures.bookedLaterRateCi95?.[0] ?? null,
+    figures.bookedLaterRateCi95?.[1] ?? null,
+    figures.attendedLater,
+    figures.attendedLaterRate,
+    figures.attendedLaterRateCi95?.[0] ?? null,
+    figures.attendedLaterRateCi95?.[1] ?? null,
+    figures.saidCameAsFriend,
+  ];
+  const rows = report.rows.map((row, index) => {
+    const suppressed = report.disclosure === 'hesa' && (studentCounts[index] ?? 0) < HESA_MIN_GROUP_STUDENTS;
+    const figures = cells(row);
+    return [row.value, ...(suppressed ? figures.map(() => null) : figures), suppressed];
+  });
+  return toCsv(header, [...rows, ['total', ...cells(report.totals), false]]);
 }

@@ -5,12 +5,14 @@ import { described } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
 import { renderChart } from './chart.js';
 import type { ImportService } from './imports.js';
-import { companionEffectCsv, compareCsv, uptakeCsv } from './render.js';
+import { companionEffectCsv, compareCsv, friendsLaterCsv, uptakeCsv } from './render.js';
 import {
   CompanionEffectQuery,
   CompanionEffectReport,
   CompareQuery,
   CompareReport,
+  FriendsLaterQuery,
+  FriendsLaterReport,
   UptakeQuery,
   UptakeReport,
 } from './schemas.js';
@@ -157,6 +159,34 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       const { studentCounts, ...report } = await uptake.companionEffect(request.query);
       if (wantsCsv(request, request.query.format)) {
         return reply.type('text/csv; charset=utf-8').send(companionEffectCsv(report, studentCounts));
+      }
+      return report;
+    },
+  );
+
+  app.get(
+    '/uptake/friends-later',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'getFriendsLater',
+        summary: 'What the friends did next',
+        tags: ['uptake'],
+        description:
+          "The ripple a library hopes for. Of the friends (or family, never support workers) who came to a session in the range, matched by email and each counted once from their first such session: how many later booked a session for themselves and how many came to one, with 95% Wilson intervals; by the friend's own category or the student's (of), and the students who, booking in the range, said they first came as a friend.",
+        querystring: FriendsLaterQuery,
+        response: {
+          200: {
+            description: 'One row per category value (none without by), and the totals',
+            content: { 'application/json': { schema: FriendsLaterReport }, 'text/csv': { schema: CsvText } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { studentCounts, ...report } = await uptake.friendsLater(request.query);
+      if (wantsCsv(request, request.query.format)) {
+        return reply.type('text/csv; charset=utf-8').send(friendsLaterCsv(report, studentCounts));
       }
       return report;
     },

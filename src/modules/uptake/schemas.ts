@@ -171,3 +171,51 @@ export const CompareReport = Type.Object({
   ),
 });
 export type CompareReport = Static<typeof CompareReport>;
+
+export const FriendsLaterQuery = Type.Object(
+  {
+    from: IsoDate('First day (inclusive) of the sessions the friends came to, in LIBRARY_TIME_ZONE'),
+    to: IsoDate('Last day (inclusive), in LIBRARY_TIME_ZONE'),
+    by: Type.Optional(Type.String({ maxLength: 40, description: 'One category dimension key, e.g. fee_status' })),
+    of: Type.Optional(
+      Type.Enum(['friend', 'student'], {
+        description:
+          "Whose category `by` reads: the friend's own (as the student gave it; unknown when not given) or the student's who brought them. Default friend",
+      }),
+    ),
+    format: Type.Optional(Type.Enum(['json', 'csv'])),
+    disclosure: Type.Optional(Type.Enum(['none', 'hesa'])),
+  },
+  { additionalProperties: false },
+);
+export type FriendsLaterQuery = Static<typeof FriendsLaterQuery>;
+
+const LaterFigures = {
+  friends: Type.Integer({
+    description:
+      'Friends (or family; never support workers) who came to a session in the range, with an email: each person once, at their first such session',
+  }),
+  bookedLater: Type.Integer({
+    description: 'Of them, those who later booked a session for themselves (their email signed in and booked)',
+  }),
+  bookedLaterRate: Nullable(Type.Number()),
+  bookedLaterRateCi95: Interval,
+  attendedLater: Type.Integer({ description: 'Of them, those who came to a session of their own' }),
+  attendedLaterRate: Nullable(Type.Number()),
+  attendedLaterRateCi95: Interval,
+  saidCameAsFriend: Type.Integer({
+    description:
+      "Students who, booking a session in the range, said they first came as someone's friend (counted by their own category when of=student; unknown otherwise)",
+  }),
+};
+
+export const FriendsLaterReport = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  by: Nullable(Type.String()),
+  of: Type.Enum(['friend', 'student']),
+  disclosure: Type.Enum(['none', 'hesa']),
+  rows: Type.Array(Type.Object({ value: Nullable(Type.String()), ...LaterFigures })),
+  totals: Type.Object(LaterFigures),
+});
+export type FriendsLaterReport = Static<typeof FriendsLaterReport>;

@@ -3,6 +3,7 @@ import { createCohorts } from './cohorts.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
 import { badQuery } from './filters.js';
 import { ENGLISH_WORDS, type GroupLabeller, groupLabeller, type LabelWords } from './labels.js';
+import { createRipple } from './ripple.js';
 import type {
   CompanionEffectQuery,
   CompanionEffectReport,
@@ -20,8 +21,11 @@ export { ENGLISH_WORDS, type GroupLabeller, groupLabeller, type LabelWords } fro
 export function createUptakeService(deps: UptakeDeps) {
   const { prepare, aggregate, figures, cohortSizes } = createAggregation(deps);
   const { periodCohorts, fillGroups } = createCohorts(deps);
+  const friendsLater = createRipple(deps);
 
   return {
+    friendsLater,
+
     async uptake(query: UptakeQuery): Promise<UptakeReport & { studentCounts: number[] }> {
       const groupBy = (query.groupBy ?? '')
         .split(',')

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { feedbackCsv } from '../../modules/feedback/csv.js';
 import { renderEffectChart } from '../../modules/uptake/chart.js';
-import { companionEffectCsv } from '../../modules/uptake/render.js';
+import { companionEffectCsv, friendsLaterCsv } from '../../modules/uptake/render.js';
 import type { PageContext } from '../layout/page.js';
 import { readableCsv } from './readable-csv.js';
 import { effectSentence } from './sentences.js';
@@ -41,6 +41,17 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
     return { form, report };
   }
 
+  /** The friends-later figures for the page's period and category (the other filters are about bookings, not friends). */
+  function friendsLater(form: Awaited<ReturnType<typeof readEffect>>['form'], of: 'friend' | 'student') {
+    const { from, to, by, disclosure } = form.serviceQuery as {
+      from: string;
+      to: string;
+      by: string;
+      disclosure?: 'hesa';
+    };
+    return deps.uptake.friendsLater({ from, to, by, of, ...(disclosure ? { disclosure } : {}) });
+  }
+
   app.get('/analytics/companion-effect', { config: { page: true } }, async (request, reply) => {
     const page = context(request);
     const { form, report } = await readEffect(request, page);
@@ -53,6 +64,9 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
         : [],
       // How the sessions felt, for the same period, category and filters.
       feedback: report ? await deps.feedback.figures(form.serviceQuery) : null,
+      // What the friends did next: by their own category and by the student's who brought them.
+      ripple: report ? await friendsLater(form, 'friend') : null,
+      rippleByStudent: report ? await friendsLater(form, 'student') : null,
       // Shares from fewer answers than this are marked "(few)", as the effect table marks few bookings.
       fewAnswers: FEW_ANSWERS,
       chart: report
@@ -85,6 +99,16 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
       byLabel: form.words.key(report.by),
     });
     return { name: `companion-effect-${report.by}-${report.from}-to-${report.to}.svg`, body: svg };
+  });
+
+  downloadRoute('/analytics/friends-later.csv', '/analytics/companion-effect', async (request, page) => {
+    const { form } = await readEffect(request, page, false);
+    if (form.errors.length > 0) return null;
+    const { studentCounts, ...body } = await friendsLater(form, 'friend');
+    return {
+      name: `friends-later-${body.by}-${body.from}-to-${body.to}.csv`,
+      body: readableCsv(friendsLaterCsv(body, studentCounts), [body.by ?? 'group'], form.words, page.t),
+    };
   });
 
   downloadRoute('/analytics/feedback.csv', '/analytics/companion-effect', async (request, page) => {

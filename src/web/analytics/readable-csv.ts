@@ -58,6 +58,16 @@ export const CSV_COLUMNS = [
   'bookMyselfMaybe',
   'bookMyselfNo',
   'bookMyselfYesShare',
+  'friends',
+  'bookedLater',
+  'bookedLaterRate',
+  'bookedLaterRateCi95Low',
+  'bookedLaterRateCi95High',
+  'attendedLater',
+  'attendedLaterRate',
+  'attendedLaterRateCi95Low',
+  'attendedLaterRateCi95High',
+  'saidCameAsFriend',
   'suppressed',
 ] as const;
 

@@ -270,6 +270,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
             ...(form.mode === 'in_person' || form.mode === 'online' ? { mode: form.mode } : {}),
             ...(form.topic?.trim() ? { topic: form.topic.trim() } : {}),
             ...(friends.length > 0 ? { companions: friends } : {}),
+            ...(form.cameAsFriend === 'yes' ? { cameAsFriendBefore: true } : {}),
             timeZone: page.timeZone,
           },
           form.idempotencyKey && /^[0-9a-f]{32}$/.test(form.idempotencyKey)

@@ -1,0 +1,1 @@
+ALTER TABLE "bookings" ADD COLUMN "came_as_friend_before" boolean;
