@@ -61,6 +61,7 @@ async function sessionAttended(options: {
   fee: string;
   friends?: { name: string; email?: string; came: boolean }[];
   came?: 'attended' | 'no_show';
+  nervesBefore?: number;
 }) {
   const headers = await t.auth('student', {
     sub: `idp|${options.student}`,
@@ -80,6 +81,7 @@ async function sessionAttended(options: {
     payload: {
       librarianId: librarian.id,
       start: options.start,
+      ...(options.nervesBefore ? { nervesBefore: options.nervesBefore } : {}),
       ...(options.friends ? { companions: options.friends.map(({ came: _came, ...friend }) => friend) } : {}),
     },
   });
@@ -184,9 +186,9 @@ describe('the feedback loop', () => {
     expect(friendForm.body).toContain('Would you book a session for yourself?');
     // Each email counts the questions its form asks: the fields of the form, counted here.
     const asked = (html: string) =>
-      new Set([...html.matchAll(/name="(nervous|useful|bookMyself|comment)"/g)].map((m) => m[1])).size;
-    expect([asked(form.body), asked(friendForm.body)]).toEqual([3, 4]);
-    expect(studentMail.text).toContain('3 short questions, all optional');
+      new Set([...html.matchAll(/name="(nervous|useful|nervesNow|bookMyself|comment)"/g)].map((m) => m[1])).size;
+    expect([asked(form.body), asked(friendForm.body)]).toEqual([4, 4]);
+    expect(studentMail.text).toContain('4 short questions, all optional');
     expect(friendMail.text).toContain('4 short questions, all optional');
 
     const sent = await answer(tokenIn(studentMail), { nervous: '4', useful: '5', comment: 'Less scary with a friend' });
@@ -417,5 +419,71 @@ describe('the feedback loop', () => {
     } finally {
       await off.close();
     }
+  });
+
+  it('compares nerves when booking with nerves afterwards, with and without a friend, as worked by hand', async () => {
+    // Monday 22 March, with a friend: 5 → 2, 4 → 4, 3 → 1. Tuesday 23 March, alone: 4 → 5, 2 → 2,
+    // and one who answered only afterwards; Wednesday, one who answered only when booking.
+    const people = [
+      { student: 'calm-a', start: '2027-03-22T09:00:00Z', friend: true, before: 5, after: '2' },
+      { student: 'calm-b', start: '2027-03-22T10:00:00Z', friend: true, before: 4, after: '4' },
+      { student: 'calm-c', start: '2027-03-22T11:00:00Z', friend: true, before: 3, after: '1' },
+      { student: 'calm-d', start: '2027-03-23T09:00:00Z', friend: false, before: 4, after: '5' },
+      { student: 'calm-e', start: '2027-03-23T10:00:00Z', friend: false, before: 2, after: '2' },
+      { student: 'calm-f', start: '2027-03-23T11:00:00Z', friend: false, before: undefined, after: '3' },
+      { student: 'calm-g', start: '2027-03-24T09:00:00Z', friend: false, before: 3, after: undefined },
+    ];
+    for (const person of people) {
+      await sessionAttended({
+        start: person.start,
+        student: person.student,
+        fee: 'international',
+        ...(person.before ? { nervesBefore: person.before } : {}),
+        ...(person.friend ? { friends: [{ name: `Friend of ${person.student}`, came: true }] } : {}),
+      });
+    }
+    t.clock.set('2027-03-24T16:00:00Z');
+    await worker.runOnce();
+    const mails = await feedbackMails(...people.map((person) => `${person.student}@student.uni.example`));
+    expect(mails).toHaveLength(7);
+    for (const person of people) {
+      if (!person.after) continue;
+      const mail = mails.find((candidate) => to(candidate) === `${person.student}@student.uni.example`);
+      expect((await answer(tokenIn(mail as ParsedMail), { nervesNow: person.after })).statusCode).toBe(303);
+    }
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/nerves?from=2027-03-22&to=2027-03-24&by=fee_status',
+      headers: await t.auth('analyst'),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const row = response.json().rows.find((entry: { value: string }) => entry.value === 'international');
+    // With a friend: changes −3, 0, −2: mean −5/3; s² = (1.7778 + 2.7778 + 0.1111) / 2 = 2.3333,
+    // s.e. √(2.3333 / 3) = 0.8819, t(2) = 4.303 (the table): −1.6667 ± 3.7948.
+    expect(row.withCompanion).toMatchObject({ pairs: 3, meanBefore: 4, fell: 2 });
+    expect(row.withCompanion.meanAfter).toBeCloseTo(7 / 3, 6);
+    expect(row.withCompanion.meanChange).toBeCloseTo(-5 / 3, 6);
+    expect(row.withCompanion.meanChangeCi95[0]).toBeCloseTo(-5.4614, 3);
+    expect(row.withCompanion.meanChangeCi95[1]).toBeCloseTo(2.1281, 3);
+    expect(row.withCompanion.fellShareCi95[0]).toBeCloseTo(0.2077, 4);
+    // Alone: changes +1 and 0: mean 0.5, s = 0.7071, s.e. 0.5, t(1) = 12.706: 0.5 ± 6.353.
+    // Nobody fell: Wilson 0 of 2 runs to z² / (n + z²) = 3.8415 / 5.8415 = 0.6576.
+    expect(row.withoutCompanion).toMatchObject({ pairs: 2, meanBefore: 3, meanAfter: 3.5, meanChange: 0.5, fell: 0 });
+    expect(row.withoutCompanion.meanChangeCi95[0]).toBeCloseTo(-5.853, 3);
+    expect(row.withoutCompanion.meanChangeCi95[1]).toBeCloseTo(6.853, 3);
+    expect(row.withoutCompanion.fellShareCi95[1]).toBeCloseTo(0.6576, 4);
+    const csv = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/nerves?from=2027-03-22&to=2027-03-24&by=fee_status&format=csv',
+      headers: await t.auth('analyst'),
+    });
+    expect(csv.body.split('\r\n')[0]).toMatch(/^fee_status,withCompanionPairs,withCompanionMeanBefore,/);
+    // A friend is never asked how they feel now (the question is about booking for oneself).
+    const refused = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/nerves?from=2027-03-22&to=2027-03-24&by=nope',
+      headers: await t.auth('analyst'),
+    });
+    expect(refused.statusCode).toBe(400);
   });
 });

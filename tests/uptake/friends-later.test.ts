@@ -32,6 +32,7 @@ async function session(options: {
   friends?: Friend[];
   came: boolean;
   cameAsFriendBefore?: boolean;
+  effort?: number;
 }) {
   t.clock.set(options.bookedAt);
   const headers = await student(options.who, options.fee);
@@ -55,6 +56,7 @@ async function session(options: {
     headers: await t.auth('librarian', { email: librarian.email }),
     payload: {
       student: options.came ? 'attended' : 'no_show',
+      ...(options.effort ? { effort: options.effort } : {}),
       ...(options.friends
         ? {
             companions: options.friends.map((friend, index) => ({
@@ -66,6 +68,7 @@ async function session(options: {
     },
   });
   expect(recorded.statusCode, recorded.body).toBe(200);
+  return booking;
 }
 
 beforeAll(async () => {
@@ -213,5 +216,71 @@ describe('friends who later booked for themselves', () => {
       headers: await t.auth('student'),
     });
     expect(student.statusCode).toBe(403);
+  });
+});
+
+describe('effort on the READ scale', () => {
+  it('compares the effort librarians recorded with and without a friend, as worked by hand', async () => {
+    // Thursday 11 March with a friend: READ 4 and 2. Friday 12 March alone: 1 and 3, and one unrated.
+    const friendly = await session({
+      who: 'eff-a',
+      fee: 'home',
+      start: '2027-03-11T09:00:00Z',
+      bookedAt: '2027-03-05T08:00:00Z',
+      came: true,
+      effort: 4,
+      friends: [{ name: 'Pal', came: true }],
+    });
+    await session({
+      who: 'eff-b',
+      fee: 'home',
+      start: '2027-03-11T10:00:00Z',
+      bookedAt: '2027-03-05T08:00:00Z',
+      came: true,
+      effort: 2,
+      friends: [{ name: 'Mate', came: true }],
+    });
+    for (const [who, start, effort] of [
+      ['eff-c', '2027-03-12T09:00:00Z', 1],
+      ['eff-d', '2027-03-12T10:00:00Z', 3],
+      ['eff-e', '2027-03-12T11:00:00Z', undefined],
+    ] as const) {
+      await session({
+        who,
+        fee: 'home',
+        start,
+        bookedAt: '2027-03-05T08:00:00Z',
+        came: true,
+        ...(effort ? { effort } : {}),
+      });
+    }
+    // A correction that leaves effort out keeps it.
+    const corrected = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${friendly.id}/attendance`,
+      headers: await t.auth('librarian', { email: librarian.email }),
+      payload: { student: 'attended' },
+    });
+    expect(corrected.json().effort).toBe(4);
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/effort?from=2027-03-11&to=2027-03-12&by=fee_status',
+      headers: await t.auth('analyst'),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const row = response.json().rows.find((entry: { value: string }) => entry.value === 'home');
+    // With: 4 and 2, mean 3, s = √2, s.e. 1, t(1) = 12.706: 3 ± 12.706. Alone: 1 and 3, mean 2.
+    expect(row.withCompanion).toMatchObject({ rated: 2, distribution: [0, 1, 0, 1, 0, 0], mean: 3 });
+    expect(row.withCompanion.meanCi95[0]).toBeCloseTo(-9.706, 3);
+    expect(row.withCompanion.meanCi95[1]).toBeCloseTo(15.706, 3);
+    expect(row.withoutCompanion).toMatchObject({ rated: 2, distribution: [1, 0, 1, 0, 0, 0], mean: 2 });
+    const outOfScale = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${friendly.id}/attendance`,
+      headers: await t.auth('librarian', { email: librarian.email }),
+      payload: { student: 'attended', effort: 7 },
+    });
+    expect(outOfScale.statusCode).toBe(400);
+    expect(JSON.stringify(outOfScale.json())).toContain('/effort');
   });
 });

@@ -4,9 +4,11 @@ import { csvField, toCsv } from '../../src/modules/uptake/csv.js';
 import { roundHesa } from '../../src/modules/uptake/disclosure.js';
 import { periodLabels } from '../../src/modules/uptake/periods.js';
 import {
+  meanWithInterval,
   newcombeInterval,
   normalCdf,
   rate,
+  tQuantile975,
   twoProportionPValue,
   wilsonInterval,
 } from '../../src/modules/uptake/statistics.js';
@@ -92,5 +94,31 @@ describe('period labels for filling empty groups', () => {
     expect(periodLabels('month', '2027-01-31', '2027-03-01', 8)).toEqual(['2027-01', '2027-02', '2027-03']);
     expect(periodLabels('year', '2027-07-31', '2027-08-01', 8)).toEqual(['2026/27', '2027/28']);
     expect(periodLabels('year', '2099-09-01', '2100-01-01', 9)).toEqual(['2099/00']);
+  });
+});
+
+describe("Student's t, 0.975 quantile", () => {
+  // Published table values (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
+  it.each([
+    [1, 12.706],
+    [2, 4.303],
+    [5, 2.571],
+    [10, 2.228],
+    [30, 2.042],
+    [40, 2.021],
+    [60, 2.0],
+    [120, 1.98],
+  ])('for %i degrees of freedom is %f', (df, expected) => {
+    expect(tQuantile975(df)).toBeCloseTo(expected, 3);
+  });
+
+  it('gives a mean with no interval from one value, and none from none', () => {
+    expect(meanWithInterval([])).toEqual({ mean: null, ci95: null });
+    expect(meanWithInterval([3])).toEqual({ mean: 3, ci95: null });
+    // 1, 2, 3: mean 2, s = 1, s.e. 1/√3 = 0.5774, t(2) = 4.303: 2 ± 2.4843.
+    const { mean, ci95 } = meanWithInterval([1, 2, 3]);
+    expect(mean).toBe(2);
+    expect(ci95?.[0]).toBeCloseTo(-0.4843, 3);
+    expect(ci95?.[1]).toBeCloseTo(4.4843, 3);
   });
 });

@@ -35,7 +35,9 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'feedback.bookMyself.': ['question', 'yes', 'maybe', 'no'],
   'feedback.nervous.': ['question', 1, 2, 3, 4, 5],
   'feedback.useful.': ['question', 1, 2, 3, 4, 5],
-  'feedback.error.': ['nervous', 'useful', 'bookMyself', 'comment'],
+  'feedback.nervesNow.': ['question', 1, 2, 3, 4, 5],
+  'attendance.effort.': ['question', 'hint', 1, 2, 3, 4, 5, 6],
+  'feedback.error.': ['nervous', 'useful', 'nervesNow', 'bookMyself', 'comment'],
   'email.label.': [
     'was',
     'now',

@@ -111,25 +111,33 @@ describe('the feedback form', () => {
     );
     expect(await page.getByRole('group', { name: 'Would you book a session for yourself?' }).count()).toBe(0);
     await expectAccessible(page, 'feedback form');
-    // Tab into the first scale, Space picks 1, the arrow moves to 2; then the second scale and the comment.
-    await tabTo(page, page.getByLabel('1 – Not at all nervous'));
+    // Tab into the first scale, Space picks 1, the arrow moves to 2; then the second scale, the
+    // third (how nervous now: 4 from 1 by three arrows) and the comment.
+    const before = page.getByRole('group', { name: 'Before the session, how nervous did you feel about it?' });
+    const now = page.getByRole('group', { name: 'How nervous do you feel now about booking a session like this?' });
+    await tabTo(page, before.getByLabel('1 – Not at all nervous'));
     await page.keyboard.press('Space');
     await page.keyboard.press('ArrowDown');
     await tabTo(page, page.getByLabel('1 – Not at all useful'));
     await page.keyboard.press('Space');
     for (let step = 0; step < 4; step++) await page.keyboard.press('ArrowDown');
+    await tabTo(page, now.getByLabel('1 – Not at all nervous'));
+    await page.keyboard.press('Space');
+    for (let step = 0; step < 3; step++) await page.keyboard.press('ArrowDown');
     await tabTo(page, page.getByLabel('Anything else you would like to tell us?'));
     await page.keyboard.type('Having a friend there made it easier.');
     await tabTo(page, page.getByRole('button', { name: 'Send my answers' }));
     await Promise.all([page.waitForURL(/saved=1/), page.keyboard.press('Enter')]);
     expect(await page.getByRole('status').textContent()).toContain('Thank you: your answers are saved.');
-    expect(await page.getByLabel('2 – A little nervous').isChecked()).toBe(true);
+    expect(await before.getByLabel('2 – A little nervous').isChecked()).toBe(true);
     expect(await page.getByLabel('5 – Extremely useful').isChecked()).toBe(true);
+    expect(await now.getByLabel('4 – Quite nervous').isChecked()).toBe(true);
     await expectAccessible(page, 'feedback saved');
-    await page.getByLabel('3 – Somewhat nervous').check();
+    await before.getByLabel('3 – Somewhat nervous').check();
     await page.getByRole('button', { name: 'Update my answers' }).click();
     await page.waitForURL(/saved=1/);
-    expect(await page.getByLabel('3 – Somewhat nervous').isChecked()).toBe(true);
+    expect(await before.getByLabel('3 – Somewhat nervous').isChecked()).toBe(true);
+    expect(await now.getByLabel('4 – Quite nervous').isChecked()).toBe(true);
     // The link lives on this site only: nothing on the page points elsewhere, and no referrer is sent.
     const hrefs = await page
       .locator('a[href]')

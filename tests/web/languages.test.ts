@@ -4,6 +4,7 @@ import { type MessageFormatElement, parse, TYPE } from '@formatjs/icu-messagefor
 import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bookings } from '../../src/db/schema.js';
 import { loadCatalogues, MESSAGES_DIR } from '../../src/text/i18n.js';
 import { isStaffOnlyKey, LANGUAGES } from '../../src/text/languages.js';
 import { createTimeFormat, timeWords } from '../../src/time/format.js';
@@ -242,18 +243,35 @@ describe('international students and their friends, in a real browser', () => {
     await page.getByLabel('朋友的姓名').first().fill('أميرة حداد');
     await page.getByLabel('朋友的电子邮箱（选填）').first().fill('amira@student.uni.example');
     await page.getByLabel('给朋友发邮件使用的语言').first().selectOption('ar');
+    // An interpreter too: opened from its own summary, they come whatever the limit on friends.
+    await page.getByText('有支持人员或口译员陪同吗？').click();
+    await page.getByLabel('对方的姓名').fill('李翻译');
+    await page.getByLabel('我以前曾作为朋友陪同参加过图书馆咨询').check();
     for (const none of await page.locator('input[type=radio][id$="-none"]').all()) await none.check();
     await page.getByRole('button', { name: '继续', exact: true }).click();
 
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('核对您的预约');
     await expectAllIn(page, 'zh-Hans', 'check');
-    expect(await page.locator('main').textContent()).toContain('أميرة حداد (amira@student.uni.example)');
+    expect(await page.locator('main').textContent()).toContain(
+      'أميرة حداد (amira@student.uni.example); 李翻译, 支持人员或口译员',
+    );
+    await page.getByRole('group', { name: '您对这次咨询感觉如何？（选填）' }).getByLabel('非常紧张').check();
     await page.getByRole('button', { name: '确认预约' }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('预约成功');
     await expectAllIn(page, 'zh-Hans', 'confirmation');
     expect(await page.locator('main').textContent()).toContain('2027年3月23日星期二 17:00–18:00 中国标准时间');
+    const bookingId = /\/bookings\/([0-9a-f-]{36})/.exec(page.url())?.[1] as string;
+    for (const step of ['reschedule', 'cancel']) {
+      await page.goto(`/bookings/${bookingId}/${step}`);
+      await expectAllIn(page, 'zh-Hans', step);
+    }
     await page.goto('/bookings');
     await expectAllIn(page, 'zh-Hans', 'my bookings');
+    // What the check page asked is kept with the booking: nerves, and having come as a friend before.
+    const [kept] = await web.t.db
+      .select({ nerves: bookings.nervesBefore, cameAsFriend: bookings.cameAsFriendBefore })
+      .from(bookings);
+    expect(kept).toEqual({ nerves: 5, cameAsFriend: true });
 
     // Each recipient in their own language: the student Chinese, the friend Arabic (the student's
     // choice for them), the librarian English.
@@ -289,6 +307,40 @@ describe('international students and their friends, in a real browser', () => {
     expect(await web.worker.runOnce()).toMatchObject({ sent: 2, failed: 0 });
     const [told] = await mailsTo('wei@student.uni.example');
     expect(told?.subject).toMatch(/^أميرة حداد说会来参加您与Ada Lovelace的咨询，/);
+
+    // Afterwards: attendance recorded, the feedback email and form in each one's language.
+    web.t.clock.set('2027-03-23T09:50:00Z');
+    try {
+      const recorded = await web.t.app.inject({
+        method: 'POST',
+        url: `/api/v1/bookings/${bookingId}/attendance`,
+        headers: await web.t.auth('librarian', { email: 'ada@library.uni.example' }),
+        payload: { student: 'attended', companion: true },
+      });
+      expect(recorded.statusCode, recorded.body).toBe(200);
+      web.t.clock.set('2027-03-23T16:00:00Z');
+      web.sink.received.length = 0;
+      await web.worker.runOnce();
+      // The reminders, due the day before, went too: each in its reader's language.
+      const subjects = async (address: string) => (await mailsTo(address)).map((mail) => mail.subject ?? '');
+      expect(await subjects('wei@student.uni.example')).toContain('您与Ada Lovelace的图书馆咨询怎么样？');
+      expect(await subjects('amira@student.uni.example')).toContain('كيف كانت جلستك في المكتبة مع Ada Lovelace؟');
+      expect(
+        (await subjects('amira@student.uni.example')).some((subject) => subject.startsWith('تذكير: جلسة wei')),
+      ).toBe(true);
+      const studentAsked = (await mailsTo('wei@student.uni.example')).find((mail) =>
+        mail.subject?.startsWith('您与Ada Lovelace的图书馆咨询怎么样'),
+      );
+      const feedbackLink = /\/feedback\?token=[\w-]+/.exec(studentAsked?.text ?? '')?.[0] as string;
+      const again = await newPage('zh-CN');
+      await again.goto(feedbackLink);
+      await settled(again);
+      expect(await again.getByRole('heading', { level: 1 }).textContent()).toBe('咨询怎么样？');
+      await expectAllIn(again, 'zh-Hans', 'feedback');
+      await again.context().close();
+    } finally {
+      web.t.clock.set(NOW);
+    }
   });
 
   it('changes language from the footer without JavaScript, and keeps it', async () => {

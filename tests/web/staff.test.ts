@@ -75,6 +75,11 @@ describe("a librarian's day", () => {
       await page.keyboard.press('Space');
       await tabTo(page, page.getByRole('group', { name: 'Did Friend Fi (friend) come?' }).getByLabel('Came'));
       await page.keyboard.press('ArrowDown');
+      // The READ scale, optional: level 3 from level 1 by two arrows.
+      await tabTo(page, page.getByLabel('1 – Least: no specialist knowledge, a few minutes'));
+      await page.keyboard.press('Space');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
       await tabTo(page, page.getByRole('button', { name: 'Save attendance' }));
       await page.keyboard.press('Enter');
       await page.waitForURL(/notice=attendance$/);
@@ -91,6 +96,7 @@ describe("a librarian's day", () => {
     });
     expect(stored.json()).toMatchObject({
       attendance: 'attended',
+      effort: 3,
       companions: [{ name: 'Friend Fi', attended: false }],
     });
     const uptake = await web.t.app.inject({

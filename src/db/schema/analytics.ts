@@ -66,6 +66,8 @@ export const feedbackResponses = pgTable(
     nervous: smallint('nervous'),
     /** 1 (not at all) to 5 (very): how useful it was. */
     useful: smallint('useful'),
+    /** Students only: 1 (not at all) to 5 (very): how nervous they feel now about a session like this. */
+    nervesNow: smallint('nerves_now'),
     /** Companions only: would they book a session for themselves. */
     bookMyself: text('book_myself', { enum: ['yes', 'maybe', 'no'] }),
     /** Seen by the booking's librarian and admins only; removed by retention. */
@@ -76,6 +78,7 @@ export const feedbackResponses = pgTable(
   (t) => [
     check('feedback_responses_nervous_check', sql`${t.nervous} between 1 and 5`),
     check('feedback_responses_useful_check', sql`${t.useful} between 1 and 5`),
+    check('feedback_responses_nerves_now_check', sql`${t.nervesNow} between 1 and 5`),
     check('feedback_responses_book_myself_check', sql`${t.bookMyself} in ('yes', 'maybe', 'no')`),
     check('feedback_responses_comment_check', sql`char_length(${t.comment}) <= 1000`),
   ],

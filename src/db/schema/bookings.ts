@@ -8,6 +8,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   uniqueIndex,
   uuid,
@@ -49,6 +50,10 @@ export const bookings = pgTable(
     studentTimeZone: text('student_time_zone'),
     /** The student said, booking, that they first came to a session as someone's friend (null: not asked). */
     cameAsFriendBefore: boolean('came_as_friend_before'),
+    /** How the student felt about the session when booking: 1 (not at all nervous) to 5 (very); null: not answered. */
+    nervesBefore: smallint('nerves_before'),
+    /** The librarian's effort on the READ scale (1 least to 6 most), recorded with attendance; null: not recorded. */
+    effort: smallint('effort'),
     studentCategories: jsonb('student_categories').$type<Record<string, string>>().notNull().default({}),
     attendance: text('attendance', { enum: ATTENDANCE }),
     cancelledAt: instant('cancelled_at'),
@@ -70,6 +75,8 @@ export const bookings = pgTable(
     check('bookings_time_check', sql`${t.endsAt} > ${t.startsAt} and ${t.occupiedUntil} >= ${t.endsAt}`),
     check('bookings_status_check', sql`${t.status} in ('confirmed', 'cancelled')`),
     check('bookings_source_check', sql`${t.source} in ('booked', 'recorded', 'imported')`),
+    check('bookings_nerves_before_check', sql`${t.nervesBefore} between 1 and 5`),
+    check('bookings_effort_check', sql`${t.effort} between 1 and 6`),
     check('bookings_attendance_check', sql`${t.attendance} is null or ${t.attendance} in ('attended', 'no_show')`),
     check(
       'bookings_booked_parties_check',

@@ -42,7 +42,13 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
             : []),
           ...(input.companions ?? []).map((entry): [string, boolean] => [entry.companionId, entry.attended]),
         ]);
-        const booking: BookingRow = { ...open.booking, attendance: input.student, updatedAt: now };
+        const booking: BookingRow = {
+          ...open.booking,
+          attendance: input.student,
+          // The READ scale's effort, when given; a correction that leaves it out keeps it.
+          ...(input.effort !== undefined ? { effort: input.effort } : {}),
+          updatedAt: now,
+        };
         const after = await finishChange(tx, deps.outbox, open, {
           action: open.booking.attendance === null ? 'attendance_recorded' : 'attendance_corrected',
           before: viewOf(open, open.booking, open.companions),

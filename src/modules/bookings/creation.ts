@@ -146,6 +146,7 @@ export function createBookingCreation(deps: BookingServiceDeps) {
                 topic: input.topic ?? null,
                 studentTimeZone: input.timeZone ?? null,
                 cameAsFriendBefore: input.cameAsFriendBefore ?? null,
+                nervesBefore: input.nervesBefore ?? null,
                 studentCategories: student.categories,
               },
               now,

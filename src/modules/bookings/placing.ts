@@ -96,7 +96,7 @@ export function newBookingRow(
     | 'meetingUrl'
     | 'studentCategories'
   > &
-    Partial<Pick<BookingRow, 'topic' | 'studentTimeZone' | 'attendance' | 'cameAsFriendBefore'>>,
+    Partial<Pick<BookingRow, 'topic' | 'studentTimeZone' | 'attendance' | 'cameAsFriendBefore' | 'nervesBefore'>>,
   now: Date,
 ): BookingRow {
   return {
@@ -106,6 +106,8 @@ export function newBookingRow(
     studentTimeZone: null,
     attendance: null,
     cameAsFriendBefore: null,
+    nervesBefore: null,
+    effort: null,
     cancelledAt: null,
     cancelledBy: null,
     cancellationReason: null,

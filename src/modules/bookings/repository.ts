@@ -123,6 +123,7 @@ export function toBookingView(
       attended: companion.attended,
     })),
     attendance: booking.attendance,
+    ...(options.showContacts ? { effort: booking.effort } : {}),
     cancellation:
       booking.status === 'cancelled' && booking.cancelledAt
         ? {

@@ -53,6 +53,14 @@ export const CreateBooking = Type.Object(
     timeZone: Type.Optional(
       TimeZoneName("The student's own IANA zone (their browser's): emails show the time in it as well"),
     ),
+    nervesBefore: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 5,
+        description:
+          'How the student feels about the session, booking it: 1 not at all nervous to 5 very nervous. Never shown to the librarian; compared with the feedback answer after (GET /uptake/nerves)',
+      }),
+    ),
     cameAsFriendBefore: Type.Optional(
       Type.Boolean({
         description:
@@ -99,6 +107,13 @@ export const Booking = Type.Object({
   ),
   companions: Type.Array(Companion),
   attendance: Nullable(Type.Enum(['attended', 'no_show'])),
+  effort: Type.Optional(
+    Nullable(
+      Type.Integer({
+        description: 'READ scale effort (1–6) the librarian recorded; shown to staff, not to the student',
+      }),
+    ),
+  ),
   cancellation: Nullable(
     Type.Object({
       at: Type.String({ format: 'date-time' }),
@@ -190,6 +205,14 @@ export const Attendance = Type.Object(
       Type.Array(Type.Object({ companionId: Uuid(), attended: Type.Boolean() }, { additionalProperties: false }), {
         maxItems: 5,
         description: 'Whether each companion came, one by one (instead of companion)',
+      }),
+    ),
+    effort: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 6,
+        description:
+          'The effort the session took on the READ scale (Reference Effort Assessment Data, Gerlich): 1 least to 6 most. GET /uptake/effort compares sessions with and without a friend',
       }),
     ),
   },

@@ -1,6 +1,6 @@
 import { type Cell, toCsv } from '../uptake/csv.js';
 import { HESA_MIN_GROUP_STUDENTS } from '../uptake/disclosure.js';
-import type { FeedbackGroup, FeedbackReport } from './schemas.js';
+import type { FeedbackGroup, FeedbackReport, NervesGroup, NervesReport } from './schemas.js';
 
 const groupHeader = (prefix: string) => [
   `${prefix}Requests`,
@@ -70,6 +70,43 @@ export function feedbackCsv(report: FeedbackReport, studentCounts: number[]): st
         row.companions.bookMyself.yesShare,
       ];
       const suppressed = report.disclosure === 'hesa' && (studentCounts[index] ?? 0) < HESA_MIN_GROUP_STUDENTS;
+      return [row.value, ...(suppressed ? figures.map(() => null) : figures), suppressed];
+    }),
+  );
+}
+
+/** Did nerves fall: one row per category value, with and without a friend; HESA suppresses values with under 5 students. */
+export function nervesCsv(report: NervesReport, studentCounts: number[]): string {
+  const side = (prefix: string) =>
+    [
+      'Pairs',
+      'MeanBefore',
+      'MeanAfter',
+      'MeanChange',
+      'MeanChangeCi95Low',
+      'MeanChangeCi95High',
+      'Fell',
+      'FellShare',
+      'FellShareCi95Low',
+      'FellShareCi95High',
+    ].map((name) => `${prefix}${name}`);
+  const cells = (group: NervesGroup): Cell[] => [
+    group.pairs,
+    group.meanBefore,
+    group.meanAfter,
+    group.meanChange,
+    group.meanChangeCi95?.[0] ?? null,
+    group.meanChangeCi95?.[1] ?? null,
+    group.fell,
+    group.fellShare,
+    group.fellShareCi95?.[0] ?? null,
+    group.fellShareCi95?.[1] ?? null,
+  ];
+  return toCsv(
+    [report.by, ...side('withCompanion'), ...side('withoutCompanion'), 'suppressed'],
+    report.rows.map((row, index) => {
+      const suppressed = report.disclosure === 'hesa' && (studentCounts[index] ?? 0) < HESA_MIN_GROUP_STUDENTS;
+      const figures = [...cells(row.withCompanion), ...cells(row.withoutCompanion)];
       return [row.value, ...(suppressed ? figures.map(() => null) : figures), suppressed];
     }),
   );

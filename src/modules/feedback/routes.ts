@@ -1,11 +1,43 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { Uuid } from '../../http/formats.js';
-import { feedbackCsv } from './csv.js';
-import { BookingFeedback, FeedbackQuery, FeedbackReport } from './schemas.js';
+import { feedbackCsv, nervesCsv } from './csv.js';
+import { BookingFeedback, FeedbackQuery, FeedbackReport, NervesReport } from './schemas.js';
 import type { FeedbackService } from './service.js';
 
 export const feedbackRoutes: FastifyPluginAsyncTypebox<{ feedback: FeedbackService }> = async (app, { feedback }) => {
+  app.get(
+    '/uptake/nerves',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'getNervesFigures',
+        summary: 'Did nerves fall? Before and after',
+        tags: ['uptake'],
+        description:
+          "For students who answered both (when booking, 'how do you feel about this session?', and in the feedback after, 'how nervous do you feel now about a session like this?', 1 not at all nervous to 5 very): per value of one category, with and without a friend, the mean before and after, the mean change (after − before, below 0: nerves fell) with a 95% Student's t interval, and the share whose nerves fell with a Wilson interval. JSON, or CSV with format=csv or Accept: text/csv.",
+        querystring: FeedbackQuery,
+        response: {
+          200: {
+            description: 'One row per category value, and the totals',
+            content: {
+              'application/json': { schema: NervesReport },
+              'text/csv': { schema: Type.String({ description: 'RFC 4180 CSV' }) },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { studentCounts, ...report } = await feedback.nerves(request.query);
+      const csv =
+        request.query.format === 'csv' ||
+        (request.query.format !== 'json' && (request.headers.accept ?? '').includes('text/csv'));
+      if (csv) return reply.type('text/csv; charset=utf-8').send(nervesCsv(report, studentCounts));
+      return report;
+    },
+  );
+
   app.get(
     '/uptake/feedback',
     {

@@ -6,13 +6,15 @@ import { CategoryFilterValue } from '../uptake/schemas.js';
 export interface FeedbackAnswers {
   nervous: number | null;
   useful: number | null;
+  /** Students only: how nervous they feel now about a session like this (1–5). */
+  nervesNow: number | null;
   comment: string | null;
   bookMyself: 'yes' | 'maybe' | 'no' | null;
 }
 
 /** The questions each person is asked, in the form's order (only a friend is asked bookMyself). */
 export const FEEDBACK_QUESTIONS = {
-  student: ['nervous', 'useful', 'comment'],
+  student: ['nervous', 'useful', 'nervesNow', 'comment'],
   companion: ['nervous', 'useful', 'bookMyself', 'comment'],
 } as const satisfies Record<'student' | 'companion', readonly (keyof FeedbackAnswers)[]>;
 
@@ -96,9 +98,42 @@ export const BookingFeedback = Type.Object({
       companionName: Nullable(Type.String()),
       nervous: Nullable(Type.Integer()),
       useful: Nullable(Type.Integer()),
+      nervesNow: Nullable(
+        Type.Integer({ description: 'Students only: how nervous they feel now about such a session' }),
+      ),
       bookMyself: Nullable(Type.Enum(['yes', 'maybe', 'no'])),
       comment: Nullable(Type.String()),
       updatedAt: Type.String({ format: 'date-time' }),
     }),
   ),
 });
+
+export const NervesGroup = Type.Object({
+  pairs: Type.Integer({ description: 'Students who answered both: when booking, and in the feedback after' }),
+  meanBefore: Nullable(Type.Number({ description: 'Mean when booking, 1 (not at all nervous) to 5 (very)' })),
+  meanAfter: Nullable(Type.Number({ description: 'Mean after the session, same scale' })),
+  meanChange: Nullable(Type.Number({ description: 'Mean of after − before: below 0, nerves fell' })),
+  meanChangeCi95: Nullable(
+    Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: "95% Student's t interval" }),
+  ),
+  fell: Type.Integer({ description: 'Students less nervous after than before' }),
+  fellShare: Nullable(Type.Number()),
+  fellShareCi95: Interval,
+});
+export type NervesGroup = Static<typeof NervesGroup>;
+
+export const NervesReport = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  by: Type.String(),
+  disclosure: Type.Enum(['none', 'hesa']),
+  rows: Type.Array(
+    Type.Object({
+      value: Nullable(Type.String({ description: 'The category value (null: not recorded)' })),
+      withCompanion: Type.Object(NervesGroup.properties, { description: 'Students who brought a friend' }),
+      withoutCompanion: Type.Object(NervesGroup.properties, { description: 'Students who came alone' }),
+    }),
+  ),
+  totals: Type.Object({ withCompanion: NervesGroup, withoutCompanion: NervesGroup }),
+});
+export type NervesReport = Static<typeof NervesReport>;

@@ -12,6 +12,7 @@ import { HESA_MIN_DENOMINATOR, roundHesa } from '../uptake/disclosure.js';
 import { bookingFilters } from '../uptake/filters.js';
 import { COMPANION_BOOKINGS } from '../uptake/service.js';
 import { newcombeInterval, rate, wilsonInterval } from '../uptake/statistics.js';
+import { createNervesFigures } from './nerves.js';
 import type { FeedbackAnswers, FeedbackGroup, FeedbackQuery, FeedbackReport, FeedbackScale } from './schemas.js';
 
 export const COMMENT_MAX = 1000;
@@ -35,7 +36,7 @@ type Counts = Record<string, number>;
 /** Checks answers as given; every problem is named by its field, and nothing is stored on any. */
 export function checkAnswers(answers: FeedbackAnswers, respondent: 'student' | 'companion'): FeedbackAnswers {
   const errors: { pointer: string; in: 'body'; message: string }[] = [];
-  for (const field of ['nervous', 'useful'] as const) {
+  for (const field of ['nervous', 'useful', 'nervesNow'] as const) {
     const value = answers[field];
     if (value !== null && !(Number.isInteger(value) && value >= 1 && value <= 5)) {
       errors.push({ pointer: `/${field}`, in: 'body', message: 'must be a whole number from 1 to 5, or left blank' });
@@ -43,6 +44,9 @@ export function checkAnswers(answers: FeedbackAnswers, respondent: 'student' | '
   }
   if (answers.comment !== null && [...answers.comment].length > COMMENT_MAX) {
     errors.push({ pointer: '/comment', in: 'body', message: `must be at most ${COMMENT_MAX} characters` });
+  }
+  if (answers.nervesNow !== null && respondent !== 'student') {
+    errors.push({ pointer: '/nervesNow', in: 'body', message: 'is asked of students only' });
   }
   if (answers.bookMyself !== null) {
     if (respondent !== 'companion') {
@@ -102,13 +106,17 @@ function highDifference(withCounts: Counts, withoutCounts: Counts, prefix: strin
   };
 }
 
-export function createFeedbackService(deps: {
+/** What the feedback service reads and writes with. */
+export interface FeedbackDeps {
   db: Database;
   clock: Clock;
   config: Pick<Config, 'libraryTimeZone'>;
   categories: CategoryService;
-}) {
+}
+
+export function createFeedbackService(deps: FeedbackDeps) {
   const { db, clock } = deps;
+  const nerves = createNervesFigures(deps);
 
   async function findRequest(token: string) {
     const [row] = await db
@@ -121,6 +129,8 @@ export function createFeedbackService(deps: {
   }
 
   return {
+    nerves,
+
     /** What a link opens; an unknown or expired link says which, never more. */
     async open(token: string): Promise<FeedbackLink> {
       if (!token || token.length > 200) return { state: 'unknown' };
@@ -142,6 +152,7 @@ export function createFeedbackService(deps: {
             ? {
                 nervous: answer.nervous,
                 useful: answer.useful,
+                nervesNow: answer.nervesNow,
                 comment: answer.comment,
                 bookMyself: answer.bookMyself,
               }
@@ -185,6 +196,7 @@ export function createFeedbackService(deps: {
         companionName: row.companionName,
         nervous: row.response.nervous,
         useful: row.response.useful,
+        nervesNow: row.response.nervesNow,
         bookMyself: row.response.bookMyself,
         comment: row.response.comment,
         updatedAt: row.response.updatedAt.toISOString(),

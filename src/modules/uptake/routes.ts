@@ -11,6 +11,7 @@ import {
   CompanionEffectReport,
   CompareQuery,
   CompareReport,
+  EffortReport,
   FriendsLaterQuery,
   FriendsLaterReport,
   UptakeQuery,
@@ -160,6 +161,26 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       if (wantsCsv(request, request.query.format)) {
         return reply.type('text/csv; charset=utf-8').send(companionEffectCsv(report, studentCounts));
       }
+      return report;
+    },
+  );
+
+  app.get(
+    '/uptake/effort',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'getEffortFigures',
+        summary: 'Librarian effort (READ scale) by friend',
+        tags: ['uptake'],
+        description:
+          "Whether sessions with a friend take more or less effort: the READ scale level (1 least to 6 most) librarians record with attendance, per value of one category, with and without a friend: sessions rated, how many at each level, and the mean with a 95% Student's t interval.",
+        querystring: CompanionEffectQuery,
+        response: { 200: described(EffortReport, 'One row per category value, and the totals') },
+      },
+    },
+    async (request) => {
+      const { studentCounts: _counts, ...report } = await uptake.effort(request.query);
       return report;
     },
   );

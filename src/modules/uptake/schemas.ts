@@ -219,3 +219,23 @@ export const FriendsLaterReport = Type.Object({
   totals: Type.Object(LaterFigures),
 });
 export type FriendsLaterReport = Static<typeof FriendsLaterReport>;
+
+export const EffortGroup = Type.Object({
+  rated: Type.Integer({ description: 'Sessions whose effort the librarian rated' }),
+  distribution: Type.Array(Type.Integer(), { minItems: 6, maxItems: 6, description: 'How many at READ 1 to 6' }),
+  mean: Nullable(Type.Number({ description: 'Mean READ level' })),
+  meanCi95: Nullable(Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: "95% Student's t interval" })),
+});
+export type EffortGroup = Static<typeof EffortGroup>;
+
+export const EffortReport = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  by: Type.String(),
+  disclosure: Type.Enum(['none', 'hesa']),
+  rows: Type.Array(
+    Type.Object({ value: Nullable(Type.String()), withCompanion: EffortGroup, withoutCompanion: EffortGroup }),
+  ),
+  totals: Type.Object({ withCompanion: EffortGroup, withoutCompanion: EffortGroup }),
+});
+export type EffortReport = Static<typeof EffortReport>;

@@ -1,6 +1,7 @@
 import { createAggregation, type Row, type UptakeDeps } from './aggregation.js';
 import { createCohorts } from './cohorts.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
+import { createEffortFigures } from './effort.js';
 import { badQuery } from './filters.js';
 import { ENGLISH_WORDS, type GroupLabeller, groupLabeller, type LabelWords } from './labels.js';
 import { createRipple } from './ripple.js';
@@ -22,9 +23,11 @@ export function createUptakeService(deps: UptakeDeps) {
   const { prepare, aggregate, figures, cohortSizes } = createAggregation(deps);
   const { periodCohorts, fillGroups } = createCohorts(deps);
   const friendsLater = createRipple(deps);
+  const effort = createEffortFigures(deps);
 
   return {
     friendsLater,
+    effort,
 
     async uptake(query: UptakeQuery): Promise<UptakeReport & { studentCounts: number[] }> {
       const groupBy = (query.groupBy ?? '')

@@ -69,3 +69,36 @@ export function twoProportionPValue(k1: number, n1: number, k2: number, n2: numb
   const z = (k1 / n1 - k2 / n2) / se;
   return Math.min(1, 2 * (1 - normalCdf(Math.abs(z))));
 }
+
+/** Student's t, two-sided 95% (the 0.975 quantile), for 1 to 30 degrees of freedom: the published table. */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/**
+ * The 0.975 quantile of Student's t with `df` degrees of freedom: the table to 30, then the
+ * Cornish–Fisher expansion about the normal (error under 0.001 beyond 30).
+ */
+export function tQuantile975(df: number): number {
+  if (df < 1) return Number.NaN;
+  if (df <= 30) return T_975[Math.floor(df) - 1] as number;
+  const z = Z_95;
+  return (
+    z +
+    (z ** 3 + z) / (4 * df) +
+    (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2) +
+    (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3)
+  );
+}
+
+/** The mean of `values` with its 95% t interval; the interval is null under two values. */
+export function meanWithInterval(values: readonly number[]): { mean: number | null; ci95: [number, number] | null } {
+  const n = values.length;
+  if (n === 0) return { mean: null, ci95: null };
+  const mean = values.reduce((sum, value) => sum + value, 0) / n;
+  if (n < 2) return { mean, ci95: null };
+  const variance = values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (n - 1);
+  const half = tQuantile975(n - 1) * Math.sqrt(variance / n);
+  return { mean, ci95: [mean - half, mean + half] };
+}

@@ -64,6 +64,10 @@ export async function companionEffectPages(app: FastifyInstance, deps: Analytics
         : [],
       // How the sessions felt, for the same period, category and filters.
       feedback: report ? await deps.feedback.figures(form.serviceQuery) : null,
+      // Before and after: did nerves fall, with and without a friend?
+      nerves: report ? await deps.feedback.nerves(form.serviceQuery) : null,
+      // The librarians' effort (READ scale), with and without a friend.
+      effort: report ? await deps.uptake.effort(form.serviceQuery) : null,
       // What the friends did next: by their own category and by the student's who brought them.
       ripple: report ? await friendsLater(form, 'friend') : null,
       rippleByStudent: report ? await friendsLater(form, 'student') : null,

@@ -88,6 +88,7 @@ export function numberFormat(locale: string) {
     maximumFractionDigits: 1,
     signDisplay: 'exceptZero',
   });
+  const means = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   return {
     count: (value: number) => count.format(value),
     percent: (value: number | null) => (value === null ? '–' : percent.format(value)),
@@ -98,6 +99,10 @@ export function numberFormat(locale: string) {
       value ? `${points.format((value[0] as number) * 100)} to ${points.format((value[1] as number) * 100)}` : '–',
     p: (value: number | null) =>
       value === null ? '–' : value < 0.001 ? '< 0.001' : String(Number(value.toPrecision(2))),
+    /** A mean on a point scale, to two decimals (a change keeps its sign). */
+    mean: (value: number | null) => (value === null ? '–' : means.format(value)),
+    meanInterval: (value: number[] | null) =>
+      value ? `${means.format(value[0] as number)} to ${means.format(value[1] as number)}` : '–',
   };
 }
 

@@ -18,6 +18,7 @@ function answersFrom(form: Form): FeedbackAnswers {
   return {
     nervous: point(form.nervous),
     useful: point(form.useful),
+    nervesNow: point(form.nervesNow),
     comment: form.comment ?? null,
     bookMyself: bookMyself === '' ? null : (bookMyself as FeedbackAnswers['bookMyself']),
   };
@@ -52,6 +53,7 @@ export async function feedbackPageRoutes(app: FastifyInstance, deps: FeedbackPag
     const values: Form = options.values ?? {
       nervous: answers?.nervous?.toString() ?? '',
       useful: answers?.useful?.toString() ?? '',
+      nervesNow: answers?.nervesNow?.toString() ?? '',
       comment: answers?.comment ?? '',
       bookMyself: answers?.bookMyself ?? '',
     };

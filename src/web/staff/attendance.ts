@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
-import { areaAccess, pageUser } from '../layout/page.js';
+import { areaAccess, knownValue, pageUser } from '../layout/page.js';
 import type { Form, StaffPageDeps } from './shared.js';
 
 /**
@@ -20,10 +20,19 @@ export async function attendanceFormRoutes(app: FastifyInstance, deps: StaffPage
       const companions = Object.entries(form)
         .filter(([name, value]) => name.startsWith('companion_') && (value === 'yes' || value === 'no'))
         .map(([name, value]) => ({ companionId: name.slice('companion_'.length), attended: value === 'yes' }));
+      const effort = knownValue(form.effort, ['1', '2', '3', '4', '5', '6']);
       const back = `/bookings/${request.params.id}`;
       if (!student) return reply.redirect(`${back}?notice=attendanceMissing`, 303);
       try {
-        await deps.bookings.recordAttendance(request.params.id, { user, manageToken: null }, { student, companions });
+        await deps.bookings.recordAttendance(
+          request.params.id,
+          { user, manageToken: null },
+          {
+            student,
+            companions,
+            ...(effort ? { effort: Number(effort) } : {}),
+          },
+        );
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500 || error.status === 404) throw error;
         return reply.redirect(`${back}?notice=attendanceRefused`, 303);

@@ -261,6 +261,8 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
         role: friend.role,
         ...(friend.language ? { language: friend.language } : {}),
       }));
+      // The optional "How do you feel about this session?" of the check page: 1 to 5, or nothing.
+      const nervesBefore = knownValue(form.nervesBefore, ['1', '2', '3', '4', '5']);
       try {
         const { booking } = await deps.bookings.create(
           user,
@@ -271,6 +273,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
             ...(form.topic?.trim() ? { topic: form.topic.trim() } : {}),
             ...(friends.length > 0 ? { companions: friends } : {}),
             ...(form.cameAsFriend === 'yes' ? { cameAsFriendBefore: true } : {}),
+            ...(nervesBefore ? { nervesBefore: Number(nervesBefore) } : {}),
             timeZone: page.timeZone,
           },
           form.idempotencyKey && /^[0-9a-f]{32}$/.test(form.idempotencyKey)

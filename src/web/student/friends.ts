@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
+import { LANGUAGES } from '../../text/languages.js';
 import { EMAIL, UUID } from '../layout/forms.js';
-import type { PageError } from '../layout/page.js';
+import { knownValue, type PageError } from '../layout/page.js';
 import { bookingPages } from './booking-page.js';
 import { type Form, type StudentPageDeps, studentPages } from './shared.js';
 
@@ -23,6 +24,7 @@ export async function friendsRoutes(app: FastifyInstance, deps: StudentPageDeps)
       // A correction names the friend it corrects; its fields carry that friend's id.
       const companionId = form.companionId && UUID.test(form.companionId) ? form.companionId : undefined;
       const suffix = companionId ? `-${companionId}` : '';
+      const language = knownValue(request.body?.language, LANGUAGES);
       const errors: PageError[] = [];
       if (!name || name.length > 200)
         errors.push({ field: `friend-name${suffix}`, message: page.t('book.friend.nameRequired') });
@@ -36,7 +38,7 @@ export async function friendsRoutes(app: FastifyInstance, deps: StudentPageDeps)
           justBooked: false,
           notice: null,
           friendErrors: extraErrors,
-          ...(companionId ? { friendEdit: { companionId, name, email } } : { friendForm: { name, email } }),
+          ...(companionId ? { friendEdit: { companionId, name, email } } : { friendForm: { name, email, language } }),
           maxFriends: await maxFriendsOf(booking),
         });
       if (errors.length > 0) return again(400, errors);
@@ -45,6 +47,8 @@ export async function friendsRoutes(app: FastifyInstance, deps: StudentPageDeps)
           name,
           ...(email ? { email } : {}),
           ...(companionId ? { companionId } : {}),
+          // A new friend's emails in the language chosen for them (a correction keeps theirs).
+          ...(!companionId && language ? { language } : {}),
         });
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
