@@ -24,6 +24,7 @@ import { categoryRoutes } from './modules/categories/routes.js';
 import { feedbackRoutes } from './modules/feedback/routes.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
+import { peopleRoutes } from './modules/people/routes.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { authPlugin } from './plugins/auth.js';
@@ -285,6 +286,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       await api.register(categoryRoutes, services);
       await api.register(uptakeRoutes, services);
       await api.register(feedbackRoutes, services);
+      await api.register(peopleRoutes, services);
       await api.register(webhookRoutes, services);
       await api.register(bookingRoutes, { ...services, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, services);

@@ -10,6 +10,7 @@ import { createTermService } from './modules/categories/terms.js';
 import { createFeedbackService } from './modules/feedback/service.js';
 import { createLibrarianService } from './modules/librarians/service.js';
 import { createNotificationService } from './modules/notifications/service.js';
+import { createPeopleService } from './modules/people/service.js';
 import { createImportService } from './modules/uptake/imports.js';
 import { createUptakeService } from './modules/uptake/service.js';
 import { createWebhookService } from './modules/webhooks/service.js';
@@ -57,6 +58,7 @@ export function createServices({
   const imports = createImportService({ db, clock, categories });
   const feedback = createFeedbackService({ db, clock, config, categories });
   const webhooks = createWebhookService({ db, clock, config });
+  const people = createPeopleService({ db, clock });
 
   return {
     outbox,
@@ -73,6 +75,7 @@ export function createServices({
     imports,
     feedback,
     webhooks,
+    people,
   };
 }
 

@@ -61,6 +61,7 @@ export const openapiPlugin = fp(async (app: FastifyInstance, options: { version:
         { name: 'calendar', description: 'Invites and librarians’ subscription feeds (iCalendar)' },
         { name: 'notifications', description: 'The email outbox, for admins' },
         { name: 'uptake', description: 'Uptake analytics for analysts: aggregates only; imports of past sessions' },
+        { name: 'people', description: "A person's data, for admins answering a subject access request" },
       ],
     },
   });

@@ -8,6 +8,7 @@ import type { TermService } from '../modules/categories/terms.js';
 import type { FeedbackService } from '../modules/feedback/service.js';
 import type { LibrarianService } from '../modules/librarians/service.js';
 import type { NotificationService } from '../modules/notifications/service.js';
+import type { PeopleService } from '../modules/people/service.js';
 import type { ImportService } from '../modules/uptake/imports.js';
 import type { UptakeService } from '../modules/uptake/service.js';
 import type { Catalogues } from '../text/i18n.js';
@@ -38,4 +39,5 @@ export interface WebDeps {
   terms: TermService;
   uptake: UptakeService;
   feedback: FeedbackService;
+  people: PeopleService;
 }

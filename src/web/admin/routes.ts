@@ -6,6 +6,7 @@ import { closuresPages } from './closures.js';
 import { emailsPages } from './emails.js';
 import { importsPages } from './imports.js';
 import { librariansPages } from './librarians.js';
+import { peoplePages } from './people.js';
 import type { AdminPageDeps } from './shared.js';
 import { termsPages } from './terms.js';
 
@@ -19,6 +20,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
   await closuresPages(app, deps);
   await importsPages(app, deps);
   await emailsPages(app, deps);
+  await peoplePages(app, deps);
 }
 
 /** Admin pages for the taxonomy and the denominators: categories, terms and cohort sizes. */

@@ -14,6 +14,7 @@ export type AdminPageDeps = Pick<
   | 'imports'
   | 'librarians'
   | 'notifications'
+  | 'people'
   | 'terms'
 >;
 

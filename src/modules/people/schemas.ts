@@ -1,0 +1,99 @@
+import { type Static, Type } from 'typebox';
+import { Nullable } from '../../http/formats.js';
+
+const When = Type.String({ format: 'date-time' });
+
+export const PersonQuery = Type.Object(
+  { email: Type.String({ format: 'email', maxLength: 254, description: 'The person’s email address (any case)' }) },
+  { additionalProperties: false },
+);
+
+/**
+ * Everything Liaison holds about one person, found by email, as a student and as a friend: for a
+ * subject access request. Other people appear only as the person gave them (their friends' names
+ * and emails on their own bookings) or by role (the librarian's name).
+ */
+export const PersonExport = Type.Object({
+  email: Type.String(),
+  exportedAt: When,
+  students: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Nullable(Type.String()),
+      email: Nullable(Type.String()),
+      categories: Type.Record(Type.String(), Type.String()),
+      categoriesAnsweredAt: Nullable(When),
+      language: Nullable(Type.String()),
+      createdAt: When,
+    }),
+    { description: 'Student records with this email (one per sign-in identity)' },
+  ),
+  bookings: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      librarian: Nullable(Type.String()),
+      start: When,
+      end: When,
+      status: Type.String(),
+      mode: Type.String(),
+      topic: Nullable(Type.String()),
+      attendance: Nullable(Type.String()),
+      categoriesAtBooking: Type.Record(Type.String(), Type.String()),
+      nervesBefore: Nullable(Type.Integer()),
+      cameAsFriendBefore: Nullable(Type.Boolean()),
+      timeZone: Nullable(Type.String()),
+      cancellationReason: Nullable(Type.String()),
+      createdAt: When,
+      friends: Type.Array(
+        Type.Object({
+          name: Nullable(Type.String()),
+          email: Nullable(Type.String()),
+          role: Type.String(),
+          status: Type.String(),
+        }),
+        { description: 'As the person gave them' },
+      ),
+    }),
+    { description: 'Sessions the person booked as a student' },
+  ),
+  invitations: Type.Array(
+    Type.Object({
+      bookingId: Type.String(),
+      librarian: Nullable(Type.String()),
+      start: When,
+      end: When,
+      name: Nullable(Type.String()),
+      role: Type.String(),
+      status: Type.String(),
+      confirmed: Type.Boolean(),
+      attended: Nullable(Type.Boolean()),
+      language: Nullable(Type.String()),
+      categories: Nullable(Type.Record(Type.String(), Type.String())),
+      invitedAt: When,
+    }),
+    { description: 'Sessions the person was invited to as a friend (the inviting student is left out)' },
+  ),
+  feedback: Type.Array(
+    Type.Object({
+      bookingId: Type.String(),
+      as: Type.Enum(['student', 'companion']),
+      nervous: Nullable(Type.Integer()),
+      useful: Nullable(Type.Integer()),
+      nervesNow: Nullable(Type.Integer()),
+      bookMyself: Nullable(Type.String()),
+      comment: Nullable(Type.String()),
+      submittedAt: When,
+    }),
+  ),
+  emails: Type.Array(
+    Type.Object({ kind: Type.String(), status: Type.String(), queuedAt: When, sentAt: Nullable(When) }),
+    { description: 'Emails sent or queued to this address: kind, time and status (not their bodies)' },
+  ),
+  signIns: Type.Object({
+    links: Type.Array(Type.Object({ requestedAt: When, usedAt: Nullable(When), expiresAt: When })),
+    sessions: Type.Array(Type.Object({ startedAt: When, expiresAt: When }), {
+      description: 'Browser sessions signed in as one of the student records',
+    }),
+  }),
+});
+export type PersonExport = Static<typeof PersonExport>;
