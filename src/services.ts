@@ -58,7 +58,12 @@ export function createServices({
   const imports = createImportService({ db, clock, categories });
   const feedback = createFeedbackService({ db, clock, config, categories });
   const webhooks = createWebhookService({ db, clock, config });
-  const people = createPeopleService({ db, clock });
+  const people = createPeopleService({
+    db,
+    clock,
+    config,
+    cancelAsAdmin: (bookingId, admin) => bookings.cancel(bookingId, { user: admin, manageToken: null }, {}),
+  });
 
   return {
     outbox,

@@ -209,4 +209,40 @@ describe("a person's data", () => {
     expect(await page.getByRole('alert').textContent()).toContain('Enter an email address in the correct format');
     await page.context().close();
   });
+
+  it('erases a person from the page, once the admin confirms, and never a librarian', async () => {
+    const zed = await web.t.auth('student', { sub: 'idp|zed', email: 'zed@student.uni.example', name: 'Zed Zebulon' });
+    const booked = await web.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: zed,
+      payload: { librarianId: librarian.id, start: '2027-03-05T11:00:00Z', topic: 'Zed topic' },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const page = await signedInPage(browser, web.baseUrl, 'admin@uni.example', 'Admin');
+    await page.goto('/admin/people?email=zed%40student.uni.example');
+    expect(await page.locator('main').textContent()).toContain('Zed topic');
+    await page.getByRole('button', { name: 'Erase this person' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('Tick the box to confirm');
+    await expectAccessible(page, 'erasure not confirmed');
+    await page.getByLabel('I have checked that zed@student.uni.example asked to be erased').check();
+    await page.getByRole('button', { name: 'Erase this person' }).click();
+    await page.waitForURL(/notice=erased/);
+    expect(await page.getByRole('status').textContent()).toContain('Erased.');
+    expect(await page.locator('main').textContent()).toContain('Liaison holds nothing about this email address.');
+    await expectAccessible(page, 'erased');
+    const cancelled = await web.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/bookings/${booked.json().id}`,
+      headers: await web.t.auth('admin'),
+    });
+    expect(cancelled.json()).toMatchObject({ status: 'cancelled', student: { name: null }, topic: null });
+    // A librarian's address is refused, saying why.
+    await page.goto('/admin/people?email=grace%40library.uni.example');
+    await page.getByLabel('I have checked that grace@library.uni.example asked to be erased').check();
+    await page.getByRole('button', { name: 'Erase this person' }).click();
+    await page.waitForURL(/notice=staffEmail/);
+    expect(await page.getByRole('alert').textContent()).toContain('belongs to a librarian or an admin');
+    await page.context().close();
+  });
 });

@@ -6,6 +6,7 @@ import { IMPORT_PROBLEM_KINDS } from '../../src/modules/uptake/imports.js';
 import { MESSAGES_DIR } from '../../src/text/i18n.js';
 import { isStaffOnlyKey } from '../../src/text/languages.js';
 import { LIBRARIAN_NOTICES } from '../../src/web/admin/librarians.js';
+import { PEOPLE_NOTICES } from '../../src/web/admin/people.js';
 import { CSV_COLUMNS, CSV_PREFIXES } from '../../src/web/analytics/readable-csv.js';
 import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
 import { RULES_WORDED } from '../../src/web/layout/refusals.js';
@@ -21,6 +22,7 @@ import { BOOKING_NOTICES } from '../../src/web/student/booking-page.js';
 const FAMILIES: Record<string, readonly (string | number)[]> = {
   'booking.notice.': BOOKING_NOTICES,
   'admin.librarians.notice.': LIBRARIAN_NOTICES,
+  'admin.people.notice.': PEOPLE_NOTICES,
   'rule.': RULES_WORDED,
   'admin.imports.problem.': IMPORT_PROBLEM_KINDS,
   'analytics.group.': [...FIXED_GROUPS, ...PERIOD_SPLITS, 'all'],

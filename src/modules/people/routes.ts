@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { described } from '../../http/formats.js';
-import { PersonExport, PersonQuery } from './schemas.js';
+import { problemResponse } from '../../plugins/errors.js';
+import { EraseRequest, ErasureResult, PersonExport, PersonQuery } from './schemas.js';
 import type { PeopleService } from './service.js';
 
 export const peopleRoutes: FastifyPluginAsyncTypebox<{ people: PeopleService }> = async (app, { people }) => {
@@ -24,5 +25,25 @@ export const peopleRoutes: FastifyPluginAsyncTypebox<{ people: PeopleService }> 
       reply.header('cache-control', 'private, no-store');
       return data;
     },
+  );
+
+  app.post(
+    '/people/erase',
+    {
+      config: { access: ['admin'] },
+      schema: {
+        operationId: 'erasePerson',
+        summary: 'Erase a person',
+        tags: ['people'],
+        description:
+          "Erasure on request: cancels the person's upcoming bookings (the usual emails to the librarian and friends, naming a student), then, in one transaction, removes their name, email, topics, comments, the friends they named, their links, sessions and emails, from every record and snapshot. Times, categories, attendance and scores stay, so every figure is unchanged. A librarian's or an admin's address is refused (409 staff_email). Signing in again later makes a new student.",
+        body: EraseRequest,
+        response: {
+          200: described(ErasureResult, 'What was erased'),
+          409: problemResponse("A librarian's or an admin's address (code staff_email)"),
+        },
+      },
+    },
+    async (request) => people.erase(request.body.email, request.user!),
   );
 };

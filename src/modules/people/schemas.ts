@@ -97,3 +97,15 @@ export const PersonExport = Type.Object({
   }),
 });
 export type PersonExport = Static<typeof PersonExport>;
+
+export const EraseRequest = Type.Object(
+  { email: Type.String({ format: 'email', maxLength: 254, description: 'The person’s email address (any case)' }) },
+  { additionalProperties: false },
+);
+
+export const ErasureResult = Type.Object({
+  email: Type.String(),
+  students: Type.Integer({ description: 'Student records made anonymous' }),
+  invitations: Type.Integer({ description: 'Friend invitations made anonymous' }),
+  cancelled: Type.Integer({ description: 'Upcoming bookings cancelled first, with the usual emails' }),
+});

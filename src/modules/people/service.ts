@@ -1,5 +1,4 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
 import {
   bookings,
   companions,
@@ -11,17 +10,20 @@ import {
   students,
   webSessions,
 } from '../../db/schema.js';
-import type { Clock } from '../../time/clock.js';
+import { createErasure, type ErasureDeps } from './erasure.js';
 import type { PersonExport } from './schemas.js';
 
 const iso = (value: Date) => value.toISOString();
 const isoOrNull = (value: Date | null) => (value ? value.toISOString() : null);
 
 /** A person's data on request (subject access): everything held about one email address. */
-export function createPeopleService(deps: { db: Database; clock: Clock }) {
+export function createPeopleService(deps: ErasureDeps) {
   const { db, clock } = deps;
+  const erase = createErasure(deps);
 
   return {
+    erase,
+
     async exportPerson(address: string): Promise<PersonExport> {
       const email = address.trim().toLowerCase();
       const studentRows = await db

@@ -1,6 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DomainError } from '../../errors.js';
 import { EMAIL } from '../layout/forms.js';
-import type { PageError } from '../layout/page.js';
+import { knownValue, type PageError, pageUser } from '../layout/page.js';
+
+/** Notices the page shows after an erasure redirected to it. */
+export const PEOPLE_NOTICES = ['erased', 'confirmErasure', 'staffEmail'] as const;
+
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
 
 /**
@@ -27,6 +32,7 @@ export async function peoplePages(app: FastifyInstance, deps: AdminPageDeps) {
     const when = (value: string | null) => (value ? page.fmt.full(Date.parse(value)) : '–');
     return reply.code(errors.length > 0 ? 400 : 200).view('admin/people', {
       ...page,
+      notice: knownValue((request.query as Form | undefined)?.notice, PEOPLE_NOTICES),
       title: page.t('admin.people.title'),
       email,
       errors,
@@ -38,6 +44,26 @@ export async function peoplePages(app: FastifyInstance, deps: AdminPageDeps) {
         : false,
     });
   });
+
+  app.post(
+    '/admin/people/erase',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      const body = request.body ?? {};
+      const email = (body.email ?? '').trim();
+      const back = (notice: string) =>
+        reply.redirect(`/admin/people?email=${encodeURIComponent(email)}&notice=${notice}`, 303);
+      if (!EMAIL.test(email)) return reply.redirect('/admin/people', 303);
+      if (body.confirm !== 'yes') return back('confirmErasure');
+      try {
+        await deps.people.erase(email, pageUser(request));
+      } catch (error) {
+        if (error instanceof DomainError && error.code === 'staff_email') return back('staffEmail');
+        throw error;
+      }
+      return back('erased');
+    },
+  );
 
   app.get('/admin/people/export.json', { config: { page: true } }, async (request, reply) => {
     const page = context(request);

@@ -1,0 +1,242 @@
+import { and, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
+import type { Database, Executor } from '../../db/client.js';
+import {
+  bookingEvents,
+  bookings,
+  companions,
+  feedbackRequests,
+  feedbackResponses,
+  idempotencyKeys,
+  librarians,
+  manageTokens,
+  notifications,
+  signInLinks,
+  students,
+  webhookDeliveries,
+  webSessions,
+} from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
+import { Conflict } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import type { Clock } from '../../time/clock.js';
+
+export interface ErasureDeps {
+  db: Database;
+  clock: Clock;
+  config: { adminAlertEmails: readonly string[] };
+  /** Cancels a booking as an admin would, with the usual emails (the bookings service). */
+  cancelAsAdmin: (bookingId: string, admin: AuthUser) => Promise<unknown>;
+}
+
+export interface ErasureResult {
+  email: string;
+  students: number;
+  invitations: number;
+  cancelled: number;
+}
+
+/** `value` as literal text inside a regular expression (PostgreSQL's ARE, like JavaScript's). */
+function escapeRegExp(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Erasure on request: the person's identity goes everywhere, as retention removes it from old
+ * sessions, while times, categories, attendance, scores and the pseudonymous student key stay, so
+ * every figure is unchanged. Their upcoming bookings are cancelled first, with the usual emails to
+ * the librarian and friends (naming "a student"); their links and sessions stop working. A
+ * librarian's or an admin's address is refused. Signing in again later makes a new student.
+ */
+export function createErasure(deps: ErasureDeps) {
+  const { db, clock } = deps;
+
+  async function refuseStaff(email: string): Promise<void> {
+    const [librarian] = await db
+      .select({ id: librarians.id })
+      .from(librarians)
+      .where(sql`lower(${librarians.email}) = ${email}`);
+    const admin =
+      deps.config.adminAlertEmails.some((address) => address.toLowerCase() === email) ||
+      (
+        await db
+          .select({ id: webSessions.idHash })
+          .from(webSessions)
+          .where(sql`lower(${webSessions.user} ->> 'email') = ${email} and ${webSessions.user} -> 'roles' ? 'admin'`)
+          .limit(1)
+      ).length > 0;
+    if (librarian || admin) {
+      throw new Conflict(
+        'staff_email',
+        'That address belongs to a librarian or an admin: staff are removed through the librarians page or the sign-in provider, not erased here.',
+      );
+    }
+  }
+
+  /**
+   * Replaces every JSON string in `column` that holds one of `values` (any case, alone or inside a
+   * longer text such as a topic) by null: snapshots keep their shape and lose the person.
+   */
+  function scrubJson(executor: Executor, table: SQL, column: SQL, values: string[], related: SQL) {
+    if (values.length === 0) return Promise.resolve();
+    const pattern = `"(?:[^"\\\\]|\\\\.)*(?:${values.map(escapeRegExp).join('|')})(?:[^"\\\\]|\\\\.)*"`;
+    return executor.execute(
+      sql`update ${table} set ${column} = regexp_replace(${column}::text, ${pattern}, 'null', 'gi')::jsonb
+          where ${related} and ${column}::text ~* ${pattern}`,
+    );
+  }
+
+  return async function erase(address: string, admin: AuthUser): Promise<ErasureResult> {
+    const email = address.trim().toLowerCase();
+    await refuseStaff(email);
+    const now = clock.now();
+    // 1. Their upcoming sessions are cancelled as an admin would, with the usual emails.
+    const upcoming = await db
+      .select({ id: bookings.id })
+      .from(bookings)
+      .innerJoin(students, eq(students.id, bookings.studentId))
+      .where(
+        and(sql`lower(${students.email}) = ${email}`, eq(bookings.status, 'confirmed'), gt(bookings.startsAt, now)),
+      );
+    for (const booking of upcoming) await deps.cancelAsAdmin(booking.id, admin);
+
+    // 2. Then their identity, everywhere, at once.
+    return transaction(db, async (tx) => {
+      const studentRows = await tx
+        .select({ id: students.id, sub: students.idpSubject, name: students.name, email: students.email })
+        .from(students)
+        .where(sql`lower(${students.email}) = ${email}`);
+      const invitationRows = await tx
+        .select({ id: companions.id, name: companions.name, email: companions.email })
+        .from(companions)
+        .where(sql`lower(${companions.email}) = ${email}`);
+      const studentIds = studentRows.map((row) => row.id);
+      const subjects = studentRows.map((row) => row.sub);
+      const invitationIds = invitationRows.map((row) => row.id);
+      const theirBookings =
+        studentIds.length > 0
+          ? tx.select({ id: bookings.id }).from(bookings).where(inArray(bookings.studentId, studentIds))
+          : undefined;
+      // Their sessions, and the sessions they were invited to: the records that can name them.
+      const ownIds =
+        studentIds.length > 0
+          ? (await tx.select({ id: bookings.id }).from(bookings).where(inArray(bookings.studentId, studentIds))).map(
+              (row) => row.id,
+            )
+          : [];
+      const invitedIds =
+        invitationIds.length > 0
+          ? (
+              await tx
+                .select({ id: companions.bookingId })
+                .from(companions)
+                .where(inArray(companions.id, invitationIds))
+            ).map((row) => row.id)
+          : [];
+      const relatedIds = [...new Set([...ownIds, ...invitedIds])];
+      const namedFriends =
+        ownIds.length > 0
+          ? await tx
+              .select({ name: companions.name, email: companions.email })
+              .from(companions)
+              .where(inArray(companions.bookingId, ownIds))
+          : [];
+      // The strings that name them (and the friends they named), wherever a snapshot keeps them.
+      const identifiers = [
+        ...new Set(
+          [address.trim(), email, ...studentRows.flatMap((row) => [row.name, row.email, row.sub])]
+            .concat(invitationRows.flatMap((row) => [row.name, row.email]))
+            .concat(namedFriends.flatMap((row) => [row.name, row.email]))
+            .filter((value): value is string => typeof value === 'string' && value.trim().length >= 3),
+        ),
+      ];
+      const aboutThem = (column: SQL) =>
+        relatedIds.length > 0
+          ? sql`${column} in (${sql.join(
+              relatedIds.map((id) => sql`${id}::uuid`),
+              sql`, `,
+            )})`
+          : sql`false`;
+      const mentionsThem = (column: SQL) =>
+        relatedIds.length > 0
+          ? sql`(${sql.join(
+              relatedIds.map((id) => sql`strpos(${column}::text, ${id}) > 0`),
+              sql` or `,
+            )})`
+          : sql`false`;
+
+      if (theirBookings) {
+        await tx
+          .update(bookings)
+          .set({ topic: null, cancellationReason: null, studentTimeZone: null })
+          .where(inArray(bookings.id, theirBookings));
+        // The friends they named go with them; the friends' yes/no and categories stay for the figures.
+        await tx
+          .update(companions)
+          .set({ name: null, email: null })
+          .where(inArray(companions.bookingId, theirBookings));
+        await tx.delete(manageTokens).where(inArray(manageTokens.bookingId, theirBookings));
+        const requests = tx
+          .select({ id: feedbackRequests.id })
+          .from(feedbackRequests)
+          .where(and(inArray(feedbackRequests.bookingId, theirBookings), eq(feedbackRequests.respondent, 'student')));
+        await tx.update(feedbackResponses).set({ comment: null }).where(inArray(feedbackResponses.requestId, requests));
+        await tx.update(feedbackRequests).set({ tokenHash: null }).where(inArray(feedbackRequests.id, requests));
+      }
+      if (invitationIds.length > 0) {
+        await tx.update(companions).set({ name: null, email: null }).where(inArray(companions.id, invitationIds));
+        await tx.delete(manageTokens).where(inArray(manageTokens.companionId, invitationIds));
+        const requests = tx
+          .select({ id: feedbackRequests.id })
+          .from(feedbackRequests)
+          .where(inArray(feedbackRequests.companionId, invitationIds));
+        await tx.update(feedbackResponses).set({ comment: null }).where(inArray(feedbackResponses.requestId, requests));
+        await tx.update(feedbackRequests).set({ tokenHash: null }).where(inArray(feedbackRequests.id, requests));
+      }
+      // Emails to them are dropped (sent or not); others' emails still to go keep going, naming no
+      // one; the record of emails already sent about their sessions goes, as retention does.
+      if (ownIds.length > 0) {
+        await tx
+          .delete(notifications)
+          .where(
+            and(inArray(notifications.bookingId, ownIds), inArray(notifications.status, ['sent', 'skipped', 'dead'])),
+          );
+      }
+      await tx.delete(notifications).where(sql`lower(${notifications.recipientEmail}) = ${email}`);
+      await tx.delete(signInLinks).where(eq(signInLinks.email, email));
+      if (subjects.length > 0) {
+        await tx.delete(webSessions).where(inArray(sql`${webSessions.user} ->> 'sub'`, subjects));
+        await tx.delete(idempotencyKeys).where(inArray(idempotencyKeys.caller, subjects));
+      }
+      await scrubJson(tx, sql`${notifications}`, sql`payload`, identifiers, aboutThem(sql`booking_id`));
+      await scrubJson(tx, sql`${bookingEvents}`, sql`"before"`, identifiers, aboutThem(sql`booking_id`));
+      await scrubJson(tx, sql`${bookingEvents}`, sql`"after"`, identifiers, aboutThem(sql`booking_id`));
+      await scrubJson(tx, sql`${webhookDeliveries}`, sql`payload`, identifiers, mentionsThem(sql`payload`));
+      await scrubJson(tx, sql`${idempotencyKeys}`, sql`response`, identifiers, mentionsThem(sql`response`));
+      // The change feed names who acted (their sub or email): no longer them.
+      await tx
+        .update(bookingEvents)
+        .set({ actor: 'erased' })
+        .where(
+          and(
+            aboutThem(sql`booking_id`),
+            or(...identifiers.map((value) => sql`strpos(lower(${bookingEvents.actor}), lower(${value})) > 0`)),
+          ),
+        );
+      if (subjects.length > 0) {
+        // A new identity key: signing in again makes a new student; the bookings keep their key.
+        await tx
+          .update(students)
+          .set({
+            name: null,
+            email: null,
+            categories: {},
+            language: null,
+            idpSubject: sql`'erased:' || ${students.id}::text`,
+            updatedAt: now,
+          })
+          .where(inArray(students.id, studentIds));
+      }
+      return { email, students: studentRows.length, invitations: invitationRows.length, cancelled: upcoming.length };
+    });
+  };
+}
