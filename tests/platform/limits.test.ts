@@ -51,9 +51,10 @@ describe('deep and wide JSON bodies', () => {
         }
       }
     }
-    // All 18 operations that take JSON (the review's count) refuse it from a signed-in caller: by
-    // depth, or by size where a link holder may call (16 KB); anonymous callers are refused unread.
-    expect(refusedByDepth, statuses.join('\n')).toBe(18);
+    // All 19 operations that take JSON (the review's 18, and erasure) refuse it from a signed-in
+    // caller: by depth, or by size where a link holder may call (16 KB); anonymous callers are
+    // refused unread.
+    expect(refusedByDepth, statuses.join('\n')).toBe(19);
   });
 
   it('names the limit in the problem, and does not log a stack for it', async () => {

@@ -4,6 +4,7 @@ import type { Database } from '../../db/client.js';
 import { rowsOf } from '../../db/rows.js';
 import { InvalidInput } from '../../errors.js';
 import type { CategoryService } from '../categories/service.js';
+import { byValueAndCompanion } from '../uptake/by-companion.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from '../uptake/disclosure.js';
 import { bookingFilters } from '../uptake/filters.js';
 import { COMPANION_BOOKINGS } from '../uptake/service.js';
@@ -63,28 +64,19 @@ export function createNervesFigures(deps: {
         fellShareCi95: shown ? wilsonInterval(fell, n) : null,
       };
     };
-    const known = dimension.values.map((value) => value.value);
-    const seen = pairs.map((row) => row.value);
-    const values = [...known, ...new Set(seen.filter((value) => value === null || !known.includes(value)))].filter(
-      (value) => seen.includes(value),
+    const split = byValueAndCompanion(
+      pairs,
+      dimension.values.map((value) => value.value),
+      group,
     );
-    const of = (value: string | null, withCompanion: boolean) =>
-      pairs.filter((row) => row.value === value && row.with_companion === withCompanion);
     return {
       from: query.from,
       to: query.to,
       by: query.by,
       disclosure: hesa ? 'hesa' : 'none',
-      rows: values.map((value) => ({
-        value,
-        withCompanion: group(of(value, true)),
-        withoutCompanion: group(of(value, false)),
-      })),
-      totals: {
-        withCompanion: group(pairs.filter((row) => row.with_companion)),
-        withoutCompanion: group(pairs.filter((row) => !row.with_companion)),
-      },
-      studentCounts: values.map((value) => pairs.filter((row) => row.value === value).length),
+      rows: split.rows,
+      totals: split.totals,
+      studentCounts: split.values.map((value) => pairs.filter((row) => row.value === value).length),
     };
   };
 }

@@ -1,6 +1,7 @@
 import { and, sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/rows.js';
 import { COMPANION_BOOKINGS, type UptakeDeps } from './aggregation.js';
+import { byValueAndCompanion } from './by-companion.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from './disclosure.js';
 import { badQuery, bookingFilters } from './filters.js';
 import type { CompanionEffectQuery, EffortGroup, EffortReport } from './schemas.js';
@@ -41,28 +42,19 @@ export function createEffortFigures(deps: UptakeDeps) {
         meanCi95: shown ? ci95 : null,
       };
     };
-    const known = definitions.find((dimension) => dimension.key === query.by)?.values.map((value) => value.value) ?? [];
-    const seen = rated.map((row) => row.value);
-    const values = [...known, ...new Set(seen.filter((value) => value === null || !known.includes(value)))].filter(
-      (value) => seen.includes(value),
+    const split = byValueAndCompanion(
+      rated,
+      definitions.find((dimension) => dimension.key === query.by)?.values.map((value) => value.value) ?? [],
+      group,
     );
-    const of = (value: string | null, withCompanion: boolean) =>
-      rated.filter((row) => row.value === value && row.with_companion === withCompanion);
     return {
       from: query.from,
       to: query.to,
       by: query.by,
       disclosure: hesa ? 'hesa' : 'none',
-      rows: values.map((value) => ({
-        value,
-        withCompanion: group(of(value, true)),
-        withoutCompanion: group(of(value, false)),
-      })),
-      totals: {
-        withCompanion: group(rated.filter((row) => row.with_companion)),
-        withoutCompanion: group(rated.filter((row) => !row.with_companion)),
-      },
-      studentCounts: values.map(
+      rows: split.rows,
+      totals: split.totals,
+      studentCounts: split.values.map(
         (value) => new Set(rated.filter((row) => row.value === value).map((row) => row.student)).size,
       ),
     };
