@@ -25,6 +25,7 @@ import { feedbackRoutes } from './modules/feedback/routes.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
 import { peopleRoutes } from './modules/people/routes.js';
+import { staffRecordRoutes } from './modules/staff-record/routes.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { authPlugin } from './plugins/auth.js';
@@ -287,6 +288,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       await api.register(uptakeRoutes, services);
       await api.register(feedbackRoutes, services);
       await api.register(peopleRoutes, services);
+      await api.register(staffRecordRoutes, { staffRecord: services.staffRecord, config });
       await api.register(webhookRoutes, services);
       await api.register(bookingRoutes, { ...services, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, services);

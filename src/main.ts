@@ -85,6 +85,7 @@ async function main() {
       config.retentionMonths,
       () => systemClock.now(),
       (message, details) => app.log.info(details, message),
+      config.staffRecordMonths,
     );
   }
   const where = database.kind === 'pglite' ? `embedded PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';

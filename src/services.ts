@@ -11,6 +11,7 @@ import { createFeedbackService } from './modules/feedback/service.js';
 import { createLibrarianService } from './modules/librarians/service.js';
 import { createNotificationService } from './modules/notifications/service.js';
 import { createPeopleService } from './modules/people/service.js';
+import { createStaffRecord } from './modules/staff-record/service.js';
 import { createImportService } from './modules/uptake/imports.js';
 import { createUptakeService } from './modules/uptake/service.js';
 import { createWebhookService } from './modules/webhooks/service.js';
@@ -58,6 +59,7 @@ export function createServices({
   const imports = createImportService({ db, clock, categories });
   const feedback = createFeedbackService({ db, clock, config, categories });
   const webhooks = createWebhookService({ db, clock, config });
+  const staffRecord = createStaffRecord({ db, clock });
   const people = createPeopleService({
     db,
     clock,
@@ -81,6 +83,7 @@ export function createServices({
     feedback,
     webhooks,
     people,
+    staffRecord,
   };
 }
 

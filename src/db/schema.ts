@@ -3,4 +3,5 @@ export * from './schema/analytics.js';
 export * from './schema/bookings.js';
 export * from './schema/messages.js';
 export * from './schema/people.js';
+export * from './schema/staff.js';
 export * from './schema/web.js';

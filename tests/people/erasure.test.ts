@@ -176,3 +176,59 @@ describe('erasure', () => {
     expect(exported.json()).toMatchObject({ bookings: [], invitations: [], feedback: [] });
   });
 });
+
+describe('the record of staff actions', () => {
+  it('records an export with its address and an erasure without it, by whom, for admins only', async () => {
+    const admin = await t.auth('admin', { email: 'dpo@uni.example' });
+    const person = 'recorded@student.uni.example';
+    await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: await t.auth('student', { sub: 'idp|recorded', email: person, name: 'Rae Corded' }),
+    });
+    const exported = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/people/export?email=${person}`,
+      headers: admin,
+    });
+    expect(exported.statusCode).toBe(200);
+    const read = async (query: string) =>
+      t.app.inject({
+        method: 'GET',
+        url: `/api/v1/staff-record?from=2027-01-01&to=2027-12-31${query}`,
+        headers: admin,
+      });
+    const before = (await read('&action=person.exported')).json().entries;
+    expect(before.filter((entry: { subject: string }) => entry.subject === person)).toEqual([
+      expect.objectContaining({ actor: 'dpo@uni.example', action: 'person.exported', subject: person }),
+    ]);
+    const erased = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/people/erase',
+      headers: admin,
+      payload: { email: person },
+    });
+    expect(erased.statusCode, erased.body).toBe(200);
+    const all = (await read('&actor=DPO@uni.example')).json().entries as {
+      action: string;
+      subject: string | null;
+      after: unknown;
+    }[];
+    // The address is gone from the record too; that it was exported and erased, and by whom, stays.
+    expect(JSON.stringify(all)).not.toContain(person);
+    expect(all.at(-1)).toMatchObject({
+      action: 'person.erased',
+      subject: null,
+      after: { students: 1, invitations: 0, cancelled: 0 },
+    });
+    expect(all.some((entry) => entry.action === 'person.exported' && entry.subject === 'erased')).toBe(true);
+    const csv = await read('&format=csv');
+    expect(csv.body.split('\r\n')[0]).toBe('at,actor,action,subject,before,after');
+    const refused = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/staff-record?from=2027-01-01&to=2027-12-31',
+      headers: await t.auth('librarian', { email: librarian.email }),
+    });
+    expect(refused.statusCode).toBe(403);
+  });
+});

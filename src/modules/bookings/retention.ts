@@ -12,6 +12,7 @@ import {
   students,
 } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
+import { purgeStaffRecord } from '../staff-record/service.js';
 
 /** The advisory lock key of the retention job (any constant; it names the job). */
 const RETENTION_LOCK = 7_311_001;
@@ -83,13 +84,18 @@ export function scheduleRetention(
   retentionMonths: number,
   now: () => Date,
   log: (message: string, details: Record<string, unknown>) => void,
+  staffRecordMonths = 24,
 ): () => void {
   const run = async () => {
     const cutoff = new Date(now());
     cutoff.setUTCMonth(cutoff.getUTCMonth() - retentionMonths);
+    const recordCutoff = new Date(now());
+    recordCutoff.setUTCMonth(recordCutoff.getUTCMonth() - staffRecordMonths);
     try {
       const result = await anonymiseBefore(db, cutoff);
       if (result.bookings > 0) log('retention: anonymised old sessions', { ...result, cutoff: cutoff.toISOString() });
+      const purged = await purgeStaffRecord(db, recordCutoff);
+      if (purged > 0) log('retention: staff record entries removed', { purged, cutoff: recordCutoff.toISOString() });
     } catch (error) {
       log('retention failed', { error: error instanceof Error ? error.message : String(error) });
     }

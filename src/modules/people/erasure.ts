@@ -11,6 +11,7 @@ import {
   manageTokens,
   notifications,
   signInLinks,
+  staffActions,
   students,
   webhookDeliveries,
   webSessions,
@@ -19,6 +20,7 @@ import { transaction } from '../../db/transaction.js';
 import { Conflict } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
+import { recordStaffAction } from '../staff-record/service.js';
 
 export interface ErasureDeps {
   db: Database;
@@ -236,7 +238,20 @@ export function createErasure(deps: ErasureDeps) {
           })
           .where(inArray(students.id, studentIds));
       }
-      return { email, students: studentRows.length, invitations: invitationRows.length, cancelled: upcoming.length };
+      const result = {
+        email,
+        students: studentRows.length,
+        invitations: invitationRows.length,
+        cancelled: upcoming.length,
+      };
+      // The staff record keeps that an erasure happened, and by whom, but not whose address it was.
+      await tx.update(staffActions).set({ subject: 'erased' }).where(sql`lower(${staffActions.subject}) = ${email}`);
+      await recordStaffAction(tx, now, {
+        actor: admin,
+        action: 'person.erased',
+        after: { students: result.students, invitations: result.invitations, cancelled: result.cancelled },
+      });
+      return result;
     });
   };
 }

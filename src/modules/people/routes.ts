@@ -20,7 +20,7 @@ export const peopleRoutes: FastifyPluginAsyncTypebox<{ people: PeopleService }> 
       },
     },
     async (request, reply) => {
-      const data = await people.exportPerson(request.query.email);
+      const data = await people.exportPerson(request.query.email, request.user!);
       reply.header('content-disposition', 'attachment; filename="person-data.json"');
       reply.header('cache-control', 'private, no-store');
       return data;

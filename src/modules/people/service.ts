@@ -10,6 +10,8 @@ import {
   students,
   webSessions,
 } from '../../db/schema.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import { recordStaffAction } from '../staff-record/service.js';
 import { createErasure, type ErasureDeps } from './erasure.js';
 import type { PersonExport } from './schemas.js';
 
@@ -24,8 +26,10 @@ export function createPeopleService(deps: ErasureDeps) {
   return {
     erase,
 
-    async exportPerson(address: string): Promise<PersonExport> {
+    /** Everything held about `address`; the export is written in the staff record as `actor`'s. */
+    async exportPerson(address: string, actor: Pick<AuthUser, 'sub' | 'email'>): Promise<PersonExport> {
       const email = address.trim().toLowerCase();
+      await recordStaffAction(db, clock.now(), { actor, action: 'person.exported', subject: email });
       const studentRows = await db
         .select()
         .from(students)

@@ -28,7 +28,7 @@ export async function peoplePages(app: FastifyInstance, deps: AdminPageDeps) {
   app.get('/admin/people', { config: { page: true } }, async (request, reply) => {
     const page = context(request);
     const { email, errors } = readEmail(request, page);
-    const data = email && errors.length === 0 ? await deps.people.exportPerson(email) : null;
+    const data = email && errors.length === 0 ? await deps.people.exportPerson(email, pageUser(request)) : null;
     const when = (value: string | null) => (value ? page.fmt.full(Date.parse(value)) : '–');
     return reply.code(errors.length > 0 ? 400 : 200).view('admin/people', {
       ...page,
@@ -69,7 +69,7 @@ export async function peoplePages(app: FastifyInstance, deps: AdminPageDeps) {
     const page = context(request);
     const { email, errors } = readEmail(request, page);
     if (!email || errors.length > 0) return reply.redirect(`/admin/people?email=${encodeURIComponent(email)}`, 303);
-    const data = await deps.people.exportPerson(email);
+    const data = await deps.people.exportPerson(email, pageUser(request));
     return reply
       .header('content-disposition', 'attachment; filename="person-data.json"')
       .header('cache-control', 'private, no-store')
