@@ -9,6 +9,7 @@ import type { FeedbackService } from '../modules/feedback/service.js';
 import type { LibrarianService } from '../modules/librarians/service.js';
 import type { NotificationService } from '../modules/notifications/service.js';
 import type { PeopleService } from '../modules/people/service.js';
+import type { StaffRecord } from '../modules/staff-record/service.js';
 import type { ImportService } from '../modules/uptake/imports.js';
 import type { UptakeService } from '../modules/uptake/service.js';
 import type { Catalogues } from '../text/i18n.js';
@@ -40,4 +41,5 @@ export interface WebDeps {
   uptake: UptakeService;
   feedback: FeedbackService;
   people: PeopleService;
+  staffRecord: StaffRecord;
 }

@@ -243,6 +243,13 @@ describe("a person's data", () => {
     await page.getByRole('button', { name: 'Erase this person' }).click();
     await page.waitForURL(/notice=staffEmail/);
     expect(await page.getByRole('alert').textContent()).toContain('belongs to a librarian or an admin');
+    // The record of staff actions names the admin, the erasure, and no longer the address.
+    await page.goto('/admin/record?action=person.erased');
+    const record = (await page.locator('main table').textContent()) ?? '';
+    expect(record).toContain('admin@uni.example');
+    expect(record).toContain('person.erased');
+    expect(record).not.toContain('zed@student.uni.example');
+    await expectAccessible(page, 'record of staff actions');
     await page.context().close();
   });
 });

@@ -7,6 +7,7 @@ import { emailsPages } from './emails.js';
 import { importsPages } from './imports.js';
 import { librariansPages } from './librarians.js';
 import { peoplePages } from './people.js';
+import { recordPages } from './record.js';
 import type { AdminPageDeps } from './shared.js';
 import { termsPages } from './terms.js';
 
@@ -21,6 +22,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
   await importsPages(app, deps);
   await emailsPages(app, deps);
   await peoplePages(app, deps);
+  await recordPages(app, deps);
 }
 
 /** Admin pages for the taxonomy and the denominators: categories, terms and cohort sizes. */

@@ -15,6 +15,7 @@ export type AdminPageDeps = Pick<
   | 'librarians'
   | 'notifications'
   | 'people'
+  | 'staffRecord'
   | 'terms'
 >;
 
