@@ -158,22 +158,23 @@ export function compareCsv(report: CompareReport, studentCounts: number[]): stri
   );
 }
 
+/** The friends-later CSV's figure columns, in order (the pages' readable download names each). */
+export const FRIENDS_LATER_FIGURES = [
+  'friends',
+  'bookedLater',
+  'bookedLaterRate',
+  'bookedLaterRateCi95Low',
+  'bookedLaterRateCi95High',
+  'attendedLater',
+  'attendedLaterRate',
+  'attendedLaterRateCi95Low',
+  'attendedLaterRateCi95High',
+  'saidCameAsFriend',
+] as const;
+
 /** What the friends did next, one row per category value (or the totals alone); HESA suppresses values with under 5 people. */
 export function friendsLaterCsv(report: FriendsLaterReport, studentCounts: number[]): string {
-  const header = [
-    report.by ?? 'group',
-    'friends',
-    'bookedLater',
-    'bookedLaterRate',
-    'bookedLaterRateCi95Low',
-    'bookedLaterRateCi95High',
-    'attendedLater',
-    'attendedLaterRate',
-    'attendedLaterRateCi95Low',
-    'attendedLaterRateCi95High',
-    'saidCameAsFriend',
-    'suppressed',
-  ];
+  const header = [report.by ?? 'group', ...FRIENDS_LATER_FIGURES, 'suppressed'];
   const cells = (figures: FriendsLaterReport['totals']): Cell[] => [
     figures.friends,
     figures.bookedLater,

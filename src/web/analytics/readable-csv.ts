@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { toCsv } from '../../modules/uptake/csv.js';
 import type { GroupLabeller } from '../../modules/uptake/labels.js';
-import { FIGURES } from '../../modules/uptake/render.js';
+import { FIGURES, FRIENDS_LATER_FIGURES } from '../../modules/uptake/render.js';
 import type { Translate } from '../../text/i18n.js';
 
 /** Column prefixes of the API's CSVs (a side of a comparison), longest first. */
@@ -58,16 +58,7 @@ export const CSV_COLUMNS = [
   'bookMyselfMaybe',
   'bookMyselfNo',
   'bookMyselfYesShare',
-  'friends',
-  'bookedLater',
-  'bookedLaterRate',
-  'bookedLaterRateCi95Low',
-  'bookedLaterRateCi95High',
-  'attendedLater',
-  'attendedLaterRate',
-  'attendedLaterRateCi95Low',
-  'attendedLaterRateCi95High',
-  'saidCameAsFriend',
+  ...FRIENDS_LATER_FIGURES,
   'suppressed',
 ] as const;
 
