@@ -54,7 +54,7 @@ export function createServices({
   const notifications = createNotificationService({ db, clock });
   const catalogues = loadCatalogues(messagesDir);
   const calendar = createCalendarService({ db, clock, config, catalogues });
-  const terms = createTermService({ db, categories });
+  const terms = createTermService({ db, clock, categories });
   const uptake = createUptakeService({ db, clock, config, categories });
   const imports = createImportService({ db, clock, categories });
   const feedback = createFeedbackService({ db, clock, config, categories });

@@ -103,9 +103,11 @@ async function main() {
       librarians,
       busyRanges: librarianBusyRanges,
     });
+    // The staff record names whoever ran this command as the one who made the changes.
+    const actor = { sub: 'npm run seed-demo', email: null };
     for (const demo of DEMO) {
-      const librarian = await librarians.create(demo.librarian);
-      await availability.put(librarian.id, demo.availability);
+      const librarian = await librarians.create(demo.librarian, actor);
+      await availability.put(librarian.id, demo.availability, actor);
       console.log(`${librarian.name.padEnd(14)} ${librarian.id}  (${demo.librarian.email})`);
     }
     console.log('\nSee their slots, e.g.:');

@@ -250,6 +250,14 @@ describe("a person's data", () => {
     expect(record).toContain('person.erased');
     expect(record).not.toContain('zed@student.uni.example');
     await expectAccessible(page, 'record of staff actions');
+    // The filter offers every action; the erasure's cancellation of Zed's booking is one, by the admin.
+    await page.getByRole('combobox', { name: 'Action' }).selectOption('booking.cancelled');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL(/action=booking\.cancelled/);
+    const cancellations = (await page.locator('main table tbody').textContent()) ?? '';
+    expect(cancellations).toContain(booked.json().id);
+    expect(cancellations).toContain('admin@uni.example');
+    expect(cancellations).not.toContain('person.erased');
     await page.context().close();
   });
 });

@@ -82,7 +82,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
     },
     async (request) => {
       assertCanManageLibrarian(request.user, request.params.id);
-      return availability.put(request.params.id, request.body);
+      return availability.put(request.params.id, request.body, request.user!);
     },
   );
 
@@ -122,8 +122,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
     },
     async (request, reply) => {
       assertCanManageLibrarian(request.user, request.params.id);
-      const actor = request.user?.email ?? request.user?.sub ?? 'unknown';
-      return reply.code(201).send(await availability.createOverride(request.params.id, request.body, actor));
+      return reply.code(201).send(await availability.createOverride(request.params.id, request.body, request.user!));
     },
   );
 
@@ -142,7 +141,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
     },
     async (request, reply) => {
       assertCanManageLibrarian(request.user, request.params.id);
-      await availability.deleteOverride(request.params.id, request.params.overrideId);
+      await availability.deleteOverride(request.params.id, request.params.overrideId, request.user!);
       return reply.code(204).send(null);
     },
   );
@@ -177,8 +176,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       },
     },
     async (request, reply) => {
-      const actor = request.user?.email ?? request.user?.sub ?? 'unknown';
-      return reply.code(201).send(await availability.createOverride(null, request.body, actor));
+      return reply.code(201).send(await availability.createOverride(null, request.body, request.user!));
     },
   );
 
@@ -196,7 +194,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
       },
     },
     async (request, reply) => {
-      await availability.deleteOverride(null, request.params.closureId);
+      await availability.deleteOverride(null, request.params.closureId, request.user!);
       return reply.code(204).send(null);
     },
   );

@@ -16,6 +16,7 @@ import {
   TIME_ZONE_HINT,
 } from '../../time/zone.js';
 import type { LibrarianService } from '../librarians/service.js';
+import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import { badField } from './fields.js';
 import {
   type Availability,
@@ -132,7 +133,8 @@ export function createAvailabilityService(deps: {
       return readAvailability(await deps.librarians.findRow(librarianId));
     },
 
-    async put(librarianId: string, input: PutAvailability): Promise<Availability> {
+    /** Replaces a librarian's weekly hours and settings; written in the staff record as `actor`'s. */
+    async put(librarianId: string, input: PutAvailability, actor: StaffActor): Promise<Availability> {
       checkInput(PutAvailability, input);
       if (input.timeZone !== undefined && !isCanonicalTimeZone(input.timeZone)) {
         throw badField('/timeZone', TIME_ZONE_HINT);
@@ -145,9 +147,13 @@ export function createAvailabilityService(deps: {
       });
       return transaction(db, async (tx) => {
         const { weekly, ...settings } = input;
+        const now = clock.now();
+        const [current] = await tx.select().from(librarians).where(eq(librarians.id, librarianId)).for('update');
+        if (!current) throw new NotFound(`Librarian ${librarianId}`);
+        const before = await readAvailability(current, tx);
         const [row] = await tx
           .update(librarians)
-          .set({ ...settings, updatedAt: clock.now() })
+          .set({ ...settings, updatedAt: now })
           .where(eq(librarians.id, librarianId))
           .returning();
         if (!row) throw new NotFound(`Librarian ${librarianId}`);
@@ -166,7 +172,12 @@ export function createAvailabilityService(deps: {
             })),
           );
         }
-        return readAvailability(row, tx);
+        const after = await readAvailability(row, tx);
+        const change = changedFields({ ...before }, { ...after });
+        if (Object.keys(change.after).length > 0) {
+          await recordStaffAction(tx, now, { actor, action: 'availability.changed', subject: row.email, ...change });
+        }
+        return after;
       });
     },
 
@@ -191,40 +202,64 @@ export function createAvailabilityService(deps: {
       return rows.map((row) => toOverride(row, zone));
     },
 
+    /** Time off or extra hours for a librarian, or (librarianId null) a library closure; recorded. */
     async createOverride(
       librarianId: string | null,
       input: CreateOverride | CreateClosure,
-      actor: string,
+      actor: StaffActor,
     ): Promise<Override> {
       checkInput(librarianId ? CreateOverride : CreateClosure, input);
-      const zone = librarianId ? (await deps.librarians.findRow(librarianId)).timeZone : config.libraryTimeZone;
-      const [row] = await db
-        .insert(availabilityOverrides)
-        .values({
-          librarianId,
-          kind: 'kind' in input ? input.kind : 'closed',
-          ...overrideRange(input),
-          reason: input.reason ?? null,
-          createdBy: actor,
-          createdAt: clock.now(),
-        })
-        .returning();
-      return toOverride(row as OverrideRow, zone);
+      const librarian = librarianId ? await deps.librarians.findRow(librarianId) : null;
+      const zone = librarian?.timeZone ?? config.libraryTimeZone;
+      const now = clock.now();
+      return transaction(db, async (tx) => {
+        const [row] = await tx
+          .insert(availabilityOverrides)
+          .values({
+            librarianId,
+            kind: 'kind' in input ? input.kind : 'closed',
+            ...overrideRange(input),
+            reason: input.reason ?? null,
+            createdBy: actor.email ?? actor.sub,
+            createdAt: now,
+          })
+          .returning();
+        const override = toOverride(row as OverrideRow, zone);
+        await recordStaffAction(tx, now, {
+          actor,
+          action: librarian ? 'time_off.added' : 'closure.added',
+          subject: librarian?.email ?? null,
+          after: override,
+        });
+        return override;
+      });
     },
 
-    async deleteOverride(librarianId: string | null, overrideId: string): Promise<void> {
-      const deleted = await db
-        .delete(availabilityOverrides)
-        .where(
-          and(
-            eq(availabilityOverrides.id, overrideId),
-            librarianId
-              ? eq(availabilityOverrides.librarianId, librarianId)
-              : isNull(availabilityOverrides.librarianId),
-          ),
-        )
-        .returning({ id: availabilityOverrides.id });
-      if (deleted.length === 0) throw new NotFound(librarianId ? `Override ${overrideId}` : `Closure ${overrideId}`);
+    /** Removes an override (librarianId null: a closure); recorded with what it was. */
+    async deleteOverride(librarianId: string | null, overrideId: string, actor: StaffActor): Promise<void> {
+      const librarian = librarianId ? await deps.librarians.findRow(librarianId) : null;
+      const zone = librarian?.timeZone ?? config.libraryTimeZone;
+      const now = clock.now();
+      await transaction(db, async (tx) => {
+        const [deleted] = await tx
+          .delete(availabilityOverrides)
+          .where(
+            and(
+              eq(availabilityOverrides.id, overrideId),
+              librarianId
+                ? eq(availabilityOverrides.librarianId, librarianId)
+                : isNull(availabilityOverrides.librarianId),
+            ),
+          )
+          .returning();
+        if (!deleted) throw new NotFound(librarianId ? `Override ${overrideId}` : `Closure ${overrideId}`);
+        await recordStaffAction(tx, now, {
+          actor,
+          action: librarian ? 'time_off.removed' : 'closure.removed',
+          subject: librarian?.email ?? null,
+          before: toOverride(deleted, zone),
+        });
+      });
     },
 
     /** The slots as objects (for pages). */

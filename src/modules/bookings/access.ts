@@ -4,6 +4,7 @@ import { manageTokens, students } from '../../db/schema.js';
 import { Forbidden, NotFound } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { hashManageToken } from '../links/tokens.js';
+import type { StaffActor } from '../staff-record/service.js';
 import type { BookingRow } from './repository.js';
 
 /** Who is asking: a signed-in user, or the holder of a manage link. */
@@ -14,7 +15,8 @@ export interface Caller {
 
 /** How the caller stands to one booking. */
 export type Party =
-  | { kind: 'admin' | 'librarian' | 'student' | 'student_link'; label: string }
+  | { kind: 'admin' | 'librarian'; label: string; staff: StaffActor }
+  | { kind: 'student' | 'student_link'; label: string }
   | { kind: 'companion_link'; label: string; companionId: string };
 
 export type BookingAction = 'view' | 'change' | 'companion' | 'decline' | 'attendance' | 'audit';
@@ -62,9 +64,9 @@ export function partyFrom(
   const { user } = caller;
   if (user) {
     const who = user.email ?? user.sub;
-    if (user.roles.includes('admin')) return { kind: 'admin', label: `admin:${who}` };
+    if (user.roles.includes('admin')) return { kind: 'admin', label: `admin:${who}`, staff: user };
     if (user.roles.includes('librarian') && user.librarianId && user.librarianId === booking.librarianId) {
-      return { kind: 'librarian', label: `librarian:${who}` };
+      return { kind: 'librarian', label: `librarian:${who}`, staff: user };
     }
     if (user.roles.includes('student') && booking.studentId && facts.studentSubject === user.sub) {
       return { kind: 'student', label: `student:${who}` };

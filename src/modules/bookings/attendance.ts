@@ -7,6 +7,7 @@ import { Forbidden, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { eventWrites } from '../events/feed.js';
 import { queueFeedback } from '../feedback/queue.js';
+import { staffActionInsert } from '../staff-record/service.js';
 import type { Caller } from './access.js';
 import { bookingUpdate, finishChange, openForChange, selectColumns, viewOf } from './change-steps.js';
 import { MINUTE, newBookingRow } from './placing.js';
@@ -154,6 +155,19 @@ export function createAttendanceRecording(deps: BookingServiceDeps) {
             action: 'recorded',
             after,
             at: now,
+          }),
+          staff_action: staffActionInsert(tx, now, {
+            actor: user,
+            action: 'session.recorded',
+            subject: booking.id,
+            after: {
+              librarian: librarian.email,
+              startUtc: after.startUtc,
+              minutes: input.minutes,
+              mode,
+              attendance: input.attendance,
+              companion: input.companion,
+            },
           }),
         });
         return after;

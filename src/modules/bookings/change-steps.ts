@@ -16,6 +16,7 @@ import {
   outboxHistorySql,
   outboxWrites,
 } from '../notifications/outbox.js';
+import { changedFields, type StaffActionName, staffActionInsert } from '../staff-record/service.js';
 import {
   allow,
   type BookingAction,
@@ -254,6 +255,7 @@ export async function finishChange(
   },
 ): Promise<Booking> {
   const after = viewOf(open, change.booking, change.companions, open.party);
+  const staffAction = STAFF_ACTION_OF[change.action];
   const previous =
     change.notify?.kind === 'booking_rescheduled'
       ? { startMs: Date.parse(change.before.startUtc), endMs: Date.parse(change.before.endUtc) }
@@ -268,6 +270,16 @@ export async function finishChange(
       after,
       at: change.now,
     }),
+    // A librarian's or an admin's change to a booking goes in the staff record too, in this statement.
+    staff_action:
+      staffAction && 'staff' in open.party
+        ? staffActionInsert(tx, change.now, {
+            actor: open.party.staff,
+            action: staffAction,
+            subject: change.booking.id,
+            ...staffRecordValues(change.before, after),
+          })
+        : undefined,
     ...(change.notify
       ? outboxWrites(
           tx,
@@ -284,6 +296,31 @@ export async function finishChange(
       : {}),
   });
   return after;
+}
+
+/** The booking changes a member of staff makes that the staff record keeps. */
+const STAFF_ACTION_OF: Partial<Record<FeedAction, StaffActionName>> = {
+  cancelled: 'booking.cancelled',
+  rescheduled: 'booking.moved',
+  attendance_recorded: 'attendance.recorded',
+  attendance_corrected: 'attendance.corrected',
+};
+
+/**
+ * What the staff record keeps of a booking change: times, status and attendance, and each
+ * companion's attendance by position; never a name, an address or free text (a reason), which
+ * belong to the booking's own history and go when its people are erased.
+ */
+function staffRecordValues(before: Booking, after: Booking) {
+  const facts = (booking: Booking) => ({
+    status: booking.status,
+    startUtc: booking.startUtc,
+    endUtc: booking.endUtc,
+    attendance: booking.attendance,
+    effort: booking.effort ?? null,
+    companionsAttended: booking.companions.map((companion) => companion.attended),
+  });
+  return changedFields(facts(before), facts(after));
 }
 
 /** The booking row after a change that touched its people or times: calendars need a higher SEQUENCE. */

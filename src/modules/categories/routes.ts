@@ -37,7 +37,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
         response: { 200: described(DimensionList, 'The dimensions as saved') },
       },
     },
-    async (request) => ({ dimensions: await categories.replaceDimensions(request.body.dimensions) }),
+    async (request) => ({ dimensions: await categories.replaceDimensions(request.body.dimensions, request.user!) }),
   );
 
   app.get(
@@ -102,7 +102,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
         response: { 200: described(TermList, 'The terms as saved') },
       },
     },
-    async (request) => ({ terms: await terms.putTerms(request.body.terms) }),
+    async (request) => ({ terms: await terms.putTerms(request.body.terms, request.user!) }),
   );
 
   app.get(
@@ -136,6 +136,6 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategorySer
         },
       },
     },
-    async (request) => ({ cohorts: await terms.putCohorts(request.body.cohorts) }),
+    async (request) => ({ cohorts: await terms.putCohorts(request.body.cohorts, request.user!) }),
   );
 };

@@ -6,6 +6,7 @@ import { builtOnce, transaction } from '../../db/transaction.js';
 import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
+import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import type { CategoryValues, Dimension, StudentProfile } from './schemas.js';
 
 type StudentRow = typeof students.$inferSelect;
@@ -146,7 +147,8 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
     lockStudent,
     dimensionsSql,
 
-    async replaceDimensions(dimensions: Dimension[]): Promise<Dimension[]> {
+    /** Replaces the category questions; written in the staff record as `actor`'s. */
+    async replaceDimensions(dimensions: Dimension[], actor: StaffActor): Promise<Dimension[]> {
       const keys = dimensions.map((dimension) => dimension.key);
       const duplicate = keys.find((key, index) => keys.indexOf(key) !== index);
       if (duplicate) {
@@ -164,6 +166,7 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
         }
       });
       return transaction(db, async (tx) => {
+        const before = await listDimensions(tx);
         // Bookings keep their own snapshot of categories, so redefining them never rewrites history.
         await tx.delete(categoryDimensions);
         if (dimensions.length > 0) {
@@ -185,7 +188,16 @@ export function createCategoryService({ db, clock }: { db: Database; clock: Cloc
             ),
           );
         }
-        return listDimensions(tx);
+        const after = await listDimensions(tx);
+        if (JSON.stringify(before) !== JSON.stringify(after)) {
+          await recordStaffAction(tx, clock.now(), {
+            actor,
+            action: 'categories.changed',
+            before: { dimensions: before },
+            after: { dimensions: after },
+          });
+        }
+        return after;
       });
     },
 

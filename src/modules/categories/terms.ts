@@ -1,10 +1,12 @@
 import { asc, eq, notInArray } from 'drizzle-orm';
 import { type Static, Type } from 'typebox';
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { cohorts, terms } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { type FieldError, InvalidInput, RuleViolation } from '../../errors.js';
 import { IsoDate } from '../../http/formats.js';
+import type { Clock } from '../../time/clock.js';
+import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import type { CategoryService } from './service.js';
 
 export const Term = Type.Object(
@@ -34,14 +36,27 @@ export const CohortList = Type.Object(
 export type CohortList = Static<typeof CohortList>;
 
 /** Terms and cohort sizes: the periods and denominators analysts need for uptake rates. */
-export function createTermService({ db, categories }: { db: Database; categories: CategoryService }) {
-  async function listTerms() {
-    const rows = await db.select().from(terms).orderBy(asc(terms.startsOn));
+/** A cohort's key in the staff record's before and after: "term / dimension / value". */
+function cohortKey(cohort: { term: string; dimension: string; value: string }): string {
+  return `${cohort.term} / ${cohort.dimension} / ${cohort.value}`;
+}
+
+export function createTermService({
+  db,
+  clock,
+  categories,
+}: {
+  db: Database;
+  clock: Clock;
+  categories: CategoryService;
+}) {
+  async function listTerms(executor: Executor = db) {
+    const rows = await executor.select().from(terms).orderBy(asc(terms.startsOn));
     return rows.map((row) => ({ name: row.name, startsOn: row.startsOn, endsOn: row.endsOn }));
   }
 
-  async function listCohorts() {
-    const rows = await db
+  async function listCohorts(executor: Executor = db) {
+    const rows = await executor
       .select({ term: terms.name, dimension: cohorts.dimension, value: cohorts.value, size: cohorts.size })
       .from(cohorts)
       .innerJoin(terms, eq(terms.id, cohorts.termId))
@@ -54,7 +69,7 @@ export function createTermService({ db, categories }: { db: Database; categories
     listCohorts,
 
     /** Replaces the terms; a term kept by name keeps its cohorts. */
-    async putTerms(input: TermList['terms']) {
+    async putTerms(input: TermList['terms'], actor: StaffActor) {
       const errors: FieldError[] = [];
       input.forEach((term, index) => {
         if (term.endsOn < term.startsOn)
@@ -65,6 +80,7 @@ export function createTermService({ db, categories }: { db: Database; categories
       });
       if (errors.length > 0) throw new InvalidInput('Some terms are invalid.', errors);
       await transaction(db, async (tx) => {
+        const before = await listTerms(tx);
         const names = input.map((term) => term.name);
         await tx.delete(terms).where(names.length > 0 ? notInArray(terms.name, names) : undefined);
         for (const term of input) {
@@ -73,11 +89,20 @@ export function createTermService({ db, categories }: { db: Database; categories
             .values(term)
             .onConflictDoUpdate({ target: terms.name, set: { startsOn: term.startsOn, endsOn: term.endsOn } });
         }
+        const after = await listTerms(tx);
+        if (JSON.stringify(before) !== JSON.stringify(after)) {
+          await recordStaffAction(tx, clock.now(), {
+            actor,
+            action: 'terms.changed',
+            before: { terms: before },
+            after: { terms: after },
+          });
+        }
       });
       return listTerms();
     },
 
-    async putCohorts(input: CohortList['cohorts']) {
+    async putCohorts(input: CohortList['cohorts'], actor: StaffActor) {
       const termRows = await db.select().from(terms);
       const dimensions = await categories.listDimensions();
       const errors: FieldError[] = [];
@@ -98,6 +123,7 @@ export function createTermService({ db, categories }: { db: Database; categories
       if (errors.length > 0)
         throw new RuleViolation('invalid_cohort', 'Some cohorts refer to unknown terms or categories.', errors);
       await transaction(db, async (tx) => {
+        const before = new Map((await listCohorts(tx)).map((cohort) => [cohortKey(cohort), cohort.size]));
         await tx.delete(cohorts);
         if (input.length > 0) {
           await tx.insert(cohorts).values(
@@ -108,6 +134,19 @@ export function createTermService({ db, categories }: { db: Database; categories
               size: cohort.size,
             })),
           );
+        }
+        // Only the sizes that changed (a cohort list can hold thousands): key → size, null when absent.
+        const after = new Map((await listCohorts(tx)).map((cohort) => [cohortKey(cohort), cohort.size]));
+        const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
+          (key) => before.get(key) !== after.get(key),
+        );
+        if (changed.length > 0) {
+          await recordStaffAction(tx, clock.now(), {
+            actor,
+            action: 'cohorts.changed',
+            before: Object.fromEntries(changed.map((key) => [key, before.get(key) ?? null])),
+            after: Object.fromEntries(changed.map((key) => [key, after.get(key) ?? null])),
+          });
         }
       });
       return listCohorts();

@@ -59,7 +59,7 @@ export const librarianRoutes: FastifyPluginAsyncTypebox<{ librarians: LibrarianS
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await librarians.create(request.body)),
+    async (request, reply) => reply.code(201).send(await librarians.create(request.body, request.user!)),
   );
 
   app.patch(
@@ -80,6 +80,6 @@ export const librarianRoutes: FastifyPluginAsyncTypebox<{ librarians: LibrarianS
         },
       },
     },
-    async (request) => librarians.update(request.params.id, request.body),
+    async (request) => librarians.update(request.params.id, request.body, request.user!),
   );
 };

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import { PG_UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import { librarians } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { Conflict, InvalidInput, NotFound } from '../../errors.js';
 import { checkInput } from '../../http/check-input.js';
 import { isMeetingUrl, MEETING_URL_MAX_LENGTH } from '../../http/meeting-url.js';
@@ -10,6 +11,7 @@ import { singleLine, singleLineOrNull } from '../../http/single-line.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 import { isCanonicalTimeZone, TIME_ZONE_HINT } from '../../time/zone.js';
+import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import { CreateLibrarian, type Librarian, type LibrarianQuery, UpdateLibrarian } from './schemas.js';
 
 type LibrarianRow = typeof librarians.$inferSelect;
@@ -119,46 +121,74 @@ export function createLibrarianService({
       return toLibrarian(row, withPrivate);
     },
 
-    async create(input: CreateLibrarian): Promise<Librarian> {
+    /** A new librarian, written in the staff record as `actor`'s. */
+    async create(input: CreateLibrarian, actor: StaffActor): Promise<Librarian> {
       checkInput(CreateLibrarian, input);
       checkTimeZone(input.timeZone);
       checkMeetingUrl(input.meetingUrl);
-      const [row] = await uniqueEmail(
+      const now = clock.now();
+      const row = await uniqueEmail(
         () =>
-          db
-            .insert(librarians)
-            .values({
-              createdAt: clock.now(),
-              updatedAt: clock.now(),
-              email: input.email,
-              name: singleLine(input.name),
-              subjects: (input.subjects ?? []).map(singleLine),
-              faculty: singleLineOrNull(input.faculty),
-              timeZone: input.timeZone ?? config.libraryTimeZone,
-              modes: input.modes ?? (input.meetingUrl && !input.location ? ['online'] : ['in_person']),
-              location: singleLineOrNull(input.location),
-              meetingUrl: input.meetingUrl ?? null,
-            })
-            .returning(),
+          transaction(db, async (tx) => {
+            const [created] = await tx
+              .insert(librarians)
+              .values({
+                createdAt: now,
+                updatedAt: now,
+                email: input.email,
+                name: singleLine(input.name),
+                subjects: (input.subjects ?? []).map(singleLine),
+                faculty: singleLineOrNull(input.faculty),
+                timeZone: input.timeZone ?? config.libraryTimeZone,
+                modes: input.modes ?? (input.meetingUrl && !input.location ? ['online'] : ['in_person']),
+                location: singleLineOrNull(input.location),
+                meetingUrl: input.meetingUrl ?? null,
+              })
+              .returning();
+            const librarian = created as LibrarianRow;
+            await recordStaffAction(tx, now, {
+              actor,
+              action: 'librarian.created',
+              subject: librarian.email,
+              after: toLibrarian(librarian, true),
+            });
+            return librarian;
+          }),
         input.email,
       );
-      return toLibrarian(row as LibrarianRow, true);
+      return toLibrarian(row, true);
     },
 
-    async update(id: string, input: UpdateLibrarian): Promise<Librarian> {
+    /** A change to a librarian (deactivating one too), written in the staff record as `actor`'s. */
+    async update(id: string, input: UpdateLibrarian, actor: StaffActor): Promise<Librarian> {
       checkInput(UpdateLibrarian, input);
       checkTimeZone(input.timeZone);
       checkMeetingUrl(input.meetingUrl);
-      const [row] = await uniqueEmail(
+      const now = clock.now();
+      const row = await uniqueEmail(
         () =>
-          db
-            .update(librarians)
-            .set({ ...oneLineFields(input), updatedAt: clock.now() })
-            .where(eq(librarians.id, id))
-            .returning(),
+          transaction(db, async (tx) => {
+            const [before] = await tx.select().from(librarians).where(eq(librarians.id, id)).for('update');
+            if (!before) throw new NotFound(`Librarian ${id}`);
+            const [after] = await tx
+              .update(librarians)
+              .set({ ...oneLineFields(input), updatedAt: now })
+              .where(eq(librarians.id, id))
+              .returning();
+            const updated = after as LibrarianRow;
+            const change = changedFields(toLibrarian(before, true), toLibrarian(updated, true));
+            if (Object.keys(change.after).length > 0) {
+              await recordStaffAction(tx, now, {
+                actor,
+                action: 'librarian.changed',
+                subject: updated.email,
+                ...change,
+              });
+            }
+            return updated;
+          }),
         input.email,
       );
-      if (!row) throw new NotFound(`Librarian ${id}`);
       return toLibrarian(row, true);
     },
 

@@ -41,6 +41,6 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ notifications: Noti
         },
       },
     },
-    async (request) => notifications.retry(request.params.id),
+    async (request) => notifications.retry(request.params.id, request.user!),
   );
 };

@@ -1,8 +1,10 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { notifications } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { Conflict, NotFound } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
+import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import type { Notification, NotificationQuery } from './schemas.js';
 
 type NotificationRow = typeof notifications.$inferSelect;
@@ -41,12 +43,25 @@ export function createNotificationService({ db, clock }: { db: Database; clock: 
       return rows.map(toNotification);
     },
 
-    async retry(id: string): Promise<Notification> {
-      const [row] = await db
-        .update(notifications)
-        .set({ status: 'pending', attempts: 0, sendAfter: clock.now(), lockedUntil: null })
-        .where(and(eq(notifications.id, id), inArray(notifications.status, ['dead', 'failed'])))
-        .returning();
+    /** Sends a failed or dead email again; written in the staff record (kind only) as `actor`'s. */
+    async retry(id: string, actor: StaffActor): Promise<Notification> {
+      const now = clock.now();
+      const row = await transaction(db, async (tx) => {
+        const [retried] = await tx
+          .update(notifications)
+          .set({ status: 'pending', attempts: 0, sendAfter: now, lockedUntil: null })
+          .where(and(eq(notifications.id, id), inArray(notifications.status, ['dead', 'failed'])))
+          .returning();
+        if (retried) {
+          await recordStaffAction(tx, now, {
+            actor,
+            action: 'email.retried',
+            subject: retried.id,
+            after: { kind: retried.kind, recipient: retried.recipientRole },
+          });
+        }
+        return retried;
+      });
       if (row) return toNotification(row);
       const [existing] = await db.select().from(notifications).where(eq(notifications.id, id));
       if (!existing) throw new NotFound(`Notification ${id}`);

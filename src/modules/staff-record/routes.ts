@@ -4,14 +4,14 @@ import { IsoDate, Nullable } from '../../http/formats.js';
 import { localDaysToInstants } from '../../time/zone.js';
 import { toCsv } from '../uptake/csv.js';
 import { badQuery } from '../uptake/filters.js';
-import type { StaffRecord } from './service.js';
+import { STAFF_ACTIONS, type StaffRecord } from './service.js';
 
 const StaffRecordQuery = Type.Object(
   {
     from: IsoDate('First day (inclusive), in LIBRARY_TIME_ZONE'),
     to: IsoDate('Last day (inclusive)'),
     actor: Type.Optional(Type.String({ maxLength: 254, description: 'Only this person (their email), any case' })),
-    action: Type.Optional(Type.String({ maxLength: 60, description: 'Only this action, e.g. person.exported' })),
+    action: Type.Optional(Type.Enum([...STAFF_ACTIONS], { description: 'Only this action' })),
     format: Type.Optional(Type.Enum(['json', 'csv'])),
   },
   { additionalProperties: false },
@@ -23,7 +23,7 @@ const StaffRecordReport = Type.Object({
       id: Type.Integer(),
       at: Type.String({ format: 'date-time' }),
       actor: Type.String(),
-      action: Type.String(),
+      action: Type.String({ description: 'One of the actions the query accepts' }),
       subject: Nullable(Type.String()),
       before: Type.Unknown(),
       after: Type.Unknown(),
@@ -47,7 +47,7 @@ export const staffRecordRoutes: FastifyPluginAsyncTypebox<{
         summary: 'The record of staff actions',
         tags: ['people'],
         description:
-          "Who did what, when, to what, with the values before and after (never secrets), oldest first, at most 5000 entries: so far the exports and erasures of a person's data. Kept STAFF_RECORD_MONTHS. JSON, or CSV with format=csv or Accept: text/csv.",
+          "Who did what, when, to what, with the values that changed before and after (never secrets, never a student's name or address), oldest first, at most 5000 entries: availability, time off and closures, attendance and its corrections, sessions recorded, bookings staff moved or cancelled, librarians, categories, terms and cohorts, imports, webhooks, email retries, and the exports and erasures of a person's data. Kept STAFF_RECORD_MONTHS. JSON, or CSV with format=csv or Accept: text/csv.",
         querystring: StaffRecordQuery,
         response: {
           200: {

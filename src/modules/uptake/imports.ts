@@ -6,6 +6,7 @@ import { type FieldError, RuleViolation } from '../../errors.js';
 import { isIsoInstant, MAX_YEAR, MIN_YEAR } from '../../http/validation.js';
 import type { Clock } from '../../time/clock.js';
 import type { CategoryService } from '../categories/service.js';
+import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
 
 export const IMPORT_OUTCOMES = ['attended', 'no_show', 'cancelled', 'late_cancelled'] as const;
 const OUTCOMES = IMPORT_OUTCOMES;
@@ -185,7 +186,12 @@ export function createImportService({
   categories: CategoryService;
 }) {
   return {
-    async importSessions(input: { json?: unknown[]; csv?: string }, options: { skipInvalid: boolean }) {
+    /** Imports past sessions; each import is written in the staff record (counts only) as `actor`'s. */
+    async importSessions(
+      input: { json?: unknown[]; csv?: string },
+      options: { skipInvalid: boolean },
+      actor: StaffActor,
+    ) {
       const definitions = await categories.listDimensions();
       const dimensions = definitions.map((dimension) => dimension.key);
       let raw: RawSession[];
@@ -321,6 +327,17 @@ export function createImportService({
             .map((row) => ({ bookingId: row.id, name: null, createdAt: now, statusChangedAt: now }));
           if (companionRows.length > 0) await tx.insert(companions).values(companionRows);
         }
+        // Counts only: the sessions themselves are in the figures, and their references are students'.
+        await recordStaffAction(tx, now, {
+          actor,
+          action: 'sessions.imported',
+          after: {
+            format: input.csv !== undefined ? 'csv' : 'json',
+            imported,
+            alreadyThere: valid.length - imported,
+            invalidSkipped: errors.length,
+          },
+        });
       });
       return { imported, skipped: valid.length - imported, errors };
     },

@@ -272,8 +272,8 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
       const body = request.body;
       const options = { skipInvalid: request.query.skipInvalid === true };
       return typeof body === 'string'
-        ? imports.importSessions({ csv: body }, options)
-        : imports.importSessions({ json: body.sessions }, options);
+        ? imports.importSessions({ csv: body }, options, request.user!)
+        : imports.importSessions({ json: body.sessions }, options, request.user!);
     },
   );
 };

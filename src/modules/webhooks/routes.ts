@@ -31,7 +31,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhookService
         response: { 201: described(WebhookEndpointWithSecret, 'The endpoint and its secret') },
       },
     },
-    async (request, reply) => reply.code(201).send(await webhooks.create(request.body)),
+    async (request, reply) => reply.code(201).send(await webhooks.create(request.body, request.user!)),
   );
 
   app.get(
@@ -79,7 +79,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhookService
         response: { 200: described(WebhookEndpoint, 'The endpoint'), 404: notFound },
       },
     },
-    async (request) => webhooks.update(request.params.id, request.body),
+    async (request) => webhooks.update(request.params.id, request.body, request.user!),
   );
 
   app.delete(
@@ -95,7 +95,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhookService
       },
     },
     async (request, reply) => {
-      await webhooks.remove(request.params.id);
+      await webhooks.remove(request.params.id, request.user!);
       return reply.code(204).send(null);
     },
   );
@@ -113,7 +113,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhookService
         response: { 200: described(WebhookEndpointWithSecret, 'The endpoint and its new secret'), 404: notFound },
       },
     },
-    async (request) => webhooks.rotateSecret(request.params.id),
+    async (request) => webhooks.rotateSecret(request.params.id, request.user!),
   );
 
   app.get(
@@ -156,7 +156,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ webhooks: WebhookService
       },
     },
     async (request, reply) => {
-      await webhooks.retry(request.params.id, request.params.deliveryId);
+      await webhooks.retry(request.params.id, request.params.deliveryId, request.user!);
       return reply.code(202).send(null);
     },
   );

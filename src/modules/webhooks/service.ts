@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
+import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import { type Lookup, systemLookup, webhookUrlProblem } from './address.js';
 import type { WebhookEndpointInput, WebhookEndpointPatch } from './schemas.js';
 
@@ -17,6 +19,21 @@ export function newSecret(): string {
 }
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
+
+/**
+ * What the staff record keeps of an endpoint: never its secrets, nor its full address, which can
+ * carry one (a chat service's hook path, a token in the query). The host, and a short digest that
+ * shows whether the address changed.
+ */
+function recorded(row: EndpointRow) {
+  return {
+    host: new URL(row.url).host,
+    address: createHash('sha256').update(row.url).digest('hex').slice(0, 12),
+    description: row.description,
+    events: row.events,
+    enabled: row.enabled,
+  };
+}
 
 function view(row: EndpointRow) {
   return {
@@ -56,22 +73,32 @@ export function createWebhookService(deps: {
   }
 
   return {
-    async create(input: WebhookEndpointInput) {
+    async create(input: WebhookEndpointInput, actor: StaffActor) {
       await checkUrl(input.url);
       const now = clock.now();
       const secret = newSecret();
-      const [row] = await db
-        .insert(webhookEndpoints)
-        .values({
-          url: input.url,
-          description: input.description ?? null,
-          events: [...new Set(input.events)],
-          secret,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
-      return { ...view(row as EndpointRow), secret };
+      const row = await transaction(db, async (tx) => {
+        const [created] = await tx
+          .insert(webhookEndpoints)
+          .values({
+            url: input.url,
+            description: input.description ?? null,
+            events: [...new Set(input.events)],
+            secret,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning();
+        const endpoint = created as EndpointRow;
+        await recordStaffAction(tx, now, {
+          actor,
+          action: 'webhook.created',
+          subject: endpoint.id,
+          after: recorded(endpoint),
+        });
+        return endpoint;
+      });
+      return { ...view(row), secret };
     },
 
     async list() {
@@ -83,46 +110,74 @@ export function createWebhookService(deps: {
       return view(await find(id));
     },
 
-    async update(id: string, patch: WebhookEndpointPatch) {
-      await find(id);
+    async update(id: string, patch: WebhookEndpointPatch, actor: StaffActor) {
+      const current = await find(id);
       if (patch.url !== undefined) await checkUrl(patch.url);
-      const [row] = await db
-        .update(webhookEndpoints)
-        .set({
-          ...(patch.url !== undefined ? { url: patch.url } : {}),
-          ...(patch.events !== undefined ? { events: [...new Set(patch.events)] } : {}),
-          ...(patch.description !== undefined ? { description: patch.description } : {}),
-          ...(patch.enabled !== undefined
-            ? { enabled: patch.enabled, disabledReason: patch.enabled ? null : 'admin', failingSince: null }
-            : {}),
-          updatedAt: clock.now(),
-        })
-        .where(eq(webhookEndpoints.id, id))
-        .returning();
-      return view(row as EndpointRow);
+      const now = clock.now();
+      const row = await transaction(db, async (tx) => {
+        const [updated] = await tx
+          .update(webhookEndpoints)
+          .set({
+            ...(patch.url !== undefined ? { url: patch.url } : {}),
+            ...(patch.events !== undefined ? { events: [...new Set(patch.events)] } : {}),
+            ...(patch.description !== undefined ? { description: patch.description } : {}),
+            ...(patch.enabled !== undefined
+              ? { enabled: patch.enabled, disabledReason: patch.enabled ? null : 'admin', failingSince: null }
+              : {}),
+            updatedAt: now,
+          })
+          .where(eq(webhookEndpoints.id, id))
+          .returning();
+        if (!updated) throw new NotFound('No such webhook endpoint.');
+        const change = changedFields(recorded(current), recorded(updated));
+        if (Object.keys(change.after).length > 0) {
+          await recordStaffAction(tx, now, { actor, action: 'webhook.changed', subject: updated.id, ...change });
+        }
+        return updated;
+      });
+      return view(row);
     },
 
-    async remove(id: string) {
-      await find(id);
-      await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+    async remove(id: string, actor: StaffActor) {
+      const current = await find(id);
+      await transaction(db, async (tx) => {
+        await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+        await recordStaffAction(tx, clock.now(), {
+          actor,
+          action: 'webhook.removed',
+          subject: current.id,
+          before: recorded(current),
+        });
+      });
     },
 
     /** A new secret; the old one also signs for the next 24 hours, so receivers can switch over. */
-    async rotateSecret(id: string) {
+    async rotateSecret(id: string, actor: StaffActor) {
       const current = await find(id);
       const now = clock.now();
       const secret = newSecret();
-      const [row] = await db
-        .update(webhookEndpoints)
-        .set({
-          secret,
-          previousSecret: current.secret,
-          previousSecretExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS),
-          updatedAt: now,
-        })
-        .where(eq(webhookEndpoints.id, id))
-        .returning();
-      return { ...view(row as EndpointRow), secret };
+      const row = await transaction(db, async (tx) => {
+        const [updated] = await tx
+          .update(webhookEndpoints)
+          .set({
+            secret,
+            previousSecret: current.secret,
+            previousSecretExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS),
+            updatedAt: now,
+          })
+          .where(eq(webhookEndpoints.id, id))
+          .returning();
+        if (!updated) throw new NotFound('No such webhook endpoint.');
+        // That it happened and when the old secret stops signing; neither secret.
+        await recordStaffAction(tx, now, {
+          actor,
+          action: 'webhook.secret_rotated',
+          subject: updated.id,
+          after: { previousSecretExpiresAt: updated.previousSecretExpiresAt?.toISOString() ?? null },
+        });
+        return updated;
+      });
+      return { ...view(row), secret };
     },
 
     async deliveries(id: string, limit: number) {
@@ -150,14 +205,23 @@ export function createWebhookService(deps: {
     },
 
     /** Sends a delivery again now (a dead one too), keeping its webhook-id. */
-    async retry(id: string, deliveryId: string) {
-      await find(id);
-      const [row] = await db
-        .update(webhookDeliveries)
-        .set({ status: 'pending', nextAttemptAt: clock.now(), lockedUntil: null })
-        .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, id)))
-        .returning({ id: webhookDeliveries.id });
-      if (!row) throw new NotFound('No such delivery for this endpoint.');
+    async retry(id: string, deliveryId: string, actor: StaffActor) {
+      const endpoint = await find(id);
+      const now = clock.now();
+      await transaction(db, async (tx) => {
+        const [row] = await tx
+          .update(webhookDeliveries)
+          .set({ status: 'pending', nextAttemptAt: now, lockedUntil: null })
+          .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, id)))
+          .returning({ id: webhookDeliveries.id, type: webhookDeliveries.type, eventId: webhookDeliveries.eventId });
+        if (!row) throw new NotFound('No such delivery for this endpoint.');
+        await recordStaffAction(tx, now, {
+          actor,
+          action: 'webhook.delivery_retried',
+          subject: endpoint.id,
+          after: { delivery: row.id, event: row.eventId, type: row.type },
+        });
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
-import type { PageError } from '../layout/page.js';
+import { type PageError, pageUser } from '../layout/page.js';
 import { refusalText } from '../layout/refusals.js';
 import { type AdminPageDeps, adminContext, BLANK, type Form } from './shared.js';
 
@@ -89,7 +89,7 @@ export async function categoriesPages(app: FastifyInstance, deps: AdminPageDeps)
     }
     if (errors.length > 0) return renderCategories(request, reply, form, errors, 400);
     try {
-      await deps.categories.replaceDimensions(dimensions);
+      await deps.categories.replaceDimensions(dimensions, pageUser(request));
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;
       return renderCategories(

@@ -41,7 +41,7 @@ export async function closuresPages(app: FastifyInstance, deps: AdminPageDeps) {
     await deps.availability.createOverride(
       null,
       { from, to, ...(form.reason?.trim() ? { reason: form.reason.trim().slice(0, 500) } : {}) },
-      `admin:${user.email ?? user.sub}`,
+      user,
     );
     return reply.redirect('/admin/closures', 303);
   });
@@ -51,7 +51,7 @@ export async function closuresPages(app: FastifyInstance, deps: AdminPageDeps) {
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { closureId: string } }>, reply) => {
       if (!UUID.test(request.params.closureId)) return reply.callNotFound();
-      await deps.availability.deleteOverride(null, request.params.closureId);
+      await deps.availability.deleteOverride(null, request.params.closureId, pageUser(request));
       return reply.redirect('/admin/closures', 303);
     },
   );

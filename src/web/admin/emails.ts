@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UUID } from '../layout/forms.js';
-import { knownValue } from '../layout/page.js';
+import { knownValue, pageUser } from '../layout/page.js';
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
 
 /** Notices the emails page shows after a retry redirected to it. */
@@ -26,7 +26,7 @@ export async function emailsPages(app: FastifyInstance, deps: AdminPageDeps) {
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
       if (!UUID.test(request.params.id)) return reply.callNotFound();
-      await deps.notifications.retry(request.params.id);
+      await deps.notifications.retry(request.params.id, pageUser(request));
       return reply.redirect('/admin/emails?notice=retried', 303);
     },
   );

@@ -95,7 +95,7 @@ export async function importsPages(app: FastifyInstance, deps: AdminPageDeps) {
     }
     if (!csv.trim()) return render(400, { errors: [{ field: 'file', message: page.t('admin.imports.fileRequired') }] });
     try {
-      const result = await deps.imports.importSessions({ csv }, { skipInvalid });
+      const result = await deps.imports.importSessions({ csv }, { skipInvalid }, pageUser(request));
       return render(200, { result });
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;

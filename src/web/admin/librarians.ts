@@ -70,12 +70,15 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
       .filter(Boolean)
       .slice(0, 30);
     try {
-      await deps.librarians.create({
-        name,
-        email,
-        ...(subjects.length > 0 ? { subjects } : {}),
-        ...(form.faculty?.trim() ? { faculty: form.faculty.trim() } : {}),
-      });
+      await deps.librarians.create(
+        {
+          name,
+          email,
+          ...(subjects.length > 0 ? { subjects } : {}),
+          ...(form.faculty?.trim() ? { faculty: form.faculty.trim() } : {}),
+        },
+        pageUser(request),
+      );
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;
       return renderLibrarians(
@@ -135,16 +138,20 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
       if (!EMAIL.test(email)) errors.push({ field: 'email', message: page.t('signIn.email.invalid') });
       if (errors.length > 0) return renderEdit(request, reply, form, errors, 400);
       try {
-        await deps.librarians.update(request.params.id, {
-          name,
-          email,
-          subjects: (form.subjects ?? '')
-            .split(',')
-            .map((subject) => subject.trim())
-            .filter(Boolean)
-            .slice(0, 30),
-          faculty: form.faculty?.trim() || null,
-        });
+        await deps.librarians.update(
+          request.params.id,
+          {
+            name,
+            email,
+            subjects: (form.subjects ?? '')
+              .split(',')
+              .map((subject) => subject.trim())
+              .filter(Boolean)
+              .slice(0, 30),
+            faculty: form.faculty?.trim() || null,
+          },
+          pageUser(request),
+        );
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
         return renderEdit(request, reply, form, [{ field: 'email', message: refusalText(page, error) }], error.status);
@@ -190,7 +197,7 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
           );
         }
       }
-      await deps.librarians.update(librarian.id, { active: false });
+      await deps.librarians.update(librarian.id, { active: false }, user);
       return reply.redirect('/admin/librarians?notice=deactivated', 303);
     },
   );
@@ -202,7 +209,7 @@ export async function librariansPages(app: FastifyInstance, deps: AdminPageDeps)
     async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       // The area's access rule lets admins only; update answers 404 for an unknown librarian itself: no read first.
-      await deps.librarians.update(request.params.id, { active: true });
+      await deps.librarians.update(request.params.id, { active: true }, pageUser(request));
       return reply.redirect('/admin/librarians?notice=reactivated', 303);
     },
   );

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { STAFF_ACTIONS } from '../../modules/staff-record/service.js';
 import { addDays, formatCivilDate, localDaysToInstants, parseCivilDate } from '../../time/zone.js';
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
 
@@ -13,7 +14,7 @@ export async function recordPages(app: FastifyInstance, deps: AdminPageDeps) {
     const page = context(request);
     const query = (request.query as Form | undefined) ?? {};
     const actor = (query.actor ?? '').trim().slice(0, 254);
-    const action = (query.action ?? '').trim().slice(0, 60);
+    const action = STAFF_ACTIONS.find((known) => known === query.action);
     const today = page.fmt.dateKey(request.pageTime, deps.config.libraryTimeZone);
     const from = formatCivilDate(addDays(parseCivilDate(today), -DAYS_SHOWN));
     const { fromMs, toMs } = localDaysToInstants(from, today, deps.config.libraryTimeZone);
@@ -21,14 +22,15 @@ export async function recordPages(app: FastifyInstance, deps: AdminPageDeps) {
       from: new Date(fromMs),
       to: new Date(toMs),
       actor: actor || undefined,
-      action: action || undefined,
+      action,
       limit: 500,
     });
     return reply.view('admin/record', {
       ...page,
       title: page.t('admin.record.title'),
       actor,
-      action,
+      action: action ?? '',
+      actions: STAFF_ACTIONS,
       days: DAYS_SHOWN,
       entries: entries.map((entry) => ({
         ...entry,

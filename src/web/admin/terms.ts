@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { ISO_DATE } from '../layout/forms.js';
-import type { PageError } from '../layout/page.js';
+import { type PageError, pageUser } from '../layout/page.js';
 import { refusalText } from '../layout/refusals.js';
 import { type AdminPageDeps, adminContext, BLANK, type Form } from './shared.js';
 
@@ -83,12 +83,13 @@ export async function termsPages(app: FastifyInstance, deps: AdminPageDeps) {
     }
     if (errors.length > 0) return renderTerms(request, reply, form, errors, 400);
     try {
-      await deps.terms.putTerms(terms);
+      await deps.terms.putTerms(terms, pageUser(request));
       const names = new Set(terms.map((term) => term.name));
       await deps.terms.putCohorts(
         cohorts
           .filter((cohort) => names.has(cohort.term))
           .map(({ term, dimension, value, size }) => ({ term, dimension, value, size })),
+        pageUser(request),
       );
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;

@@ -154,12 +154,16 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
       }
       if (errors.length > 0) return renderEditor(request, reply, user.librarianId, form, errors, 400);
       try {
-        await deps.availability.put(user.librarianId, {
-          ...settings,
-          ...(form.timeZone ? { timeZone: form.timeZone } : {}),
-          weekly,
-        });
-        await deps.librarians.update(user.librarianId, { location, meetingUrl });
+        await deps.availability.put(
+          user.librarianId,
+          {
+            ...settings,
+            ...(form.timeZone ? { timeZone: form.timeZone } : {}),
+            weekly,
+          },
+          user,
+        );
+        await deps.librarians.update(user.librarianId, { location, meetingUrl }, user);
       } catch (error) {
         if (!(error instanceof DomainError) || error.status >= 500) throw error;
         const pointer = error.extra.errors?.[0]?.pointer ?? '/timeZone';
@@ -234,7 +238,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
         to: hasTimes ? instant(endTime as string) : (to as string),
         ...(form.reason?.trim() ? { reason: form.reason.trim() } : {}),
       },
-      `librarian:${user.email ?? user.sub}`,
+      user,
     );
     return reply.redirect('/staff/time-off', 303);
   });
@@ -245,7 +249,7 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
     async (request: FastifyRequest<{ Params: { overrideId: string } }>, reply) => {
       const user = pageLibrarian(request);
       if (!UUID.test(request.params.overrideId)) return reply.callNotFound();
-      await deps.availability.deleteOverride(user.librarianId, request.params.overrideId);
+      await deps.availability.deleteOverride(user.librarianId, request.params.overrideId, user);
       return reply.redirect('/staff/time-off', 303);
     },
   );
