@@ -29,6 +29,7 @@ import { staffRecordRoutes } from './modules/staff-record/routes.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { authPlugin } from './plugins/auth.js';
+import { type BackupSource, backupRoute } from './plugins/backup.js';
 import {
   databaseUnavailable,
   type ErrorsOptions,
@@ -58,6 +59,8 @@ export interface AppDeps {
   /** Where logs go (default stdout); tests read them to check what is never logged. */
   logStream?: Writable;
   logger?: false;
+  /** The embedded database's copy for `npm run backup` (main.ts); absent on PostgreSQL and in tests that need none. */
+  backup?: BackupSource;
 }
 
 declare module 'fastify' {
@@ -70,7 +73,7 @@ declare module 'fastify' {
 /** The readiness probe answers within this long, whatever the database does. */
 const READY_DEADLINE_MS = 2_000;
 
-export async function buildApp({ db, health, clock, config, logStream, logger, messagesDir }: AppDeps) {
+export async function buildApp({ db, health, clock, config, logStream, logger, messagesDir, backup }: AppDeps) {
   const database: DatabaseHealth = health ?? singleConnectionHealth(() => db.execute(sql`select 1`));
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel, logStream),
@@ -193,6 +196,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   });
   await app.register(openapiPlugin, { version: packageJson.version });
   metrics.serve();
+  backupRoute(app, backup);
 
   app.get(
     '/health',

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { buildApp } from './app.js';
 import { runCommand } from './cli/command.js';
 import { loadConfig } from './config.js';
+import { removeBackupAccess, writeBackupAccess } from './db/backup-file.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { checkListenSafety, withSigningSecret } from './dev-secret.js';
@@ -38,7 +40,11 @@ async function main() {
   if (stopRequested) return stopEarly(database);
   await runMigrations(database);
   if (stopRequested) return stopEarly(database);
-  const app = await buildApp({ db: database.db, health: database.health, clock: systemClock, config });
+  // The embedded database can be copied while it runs, by `npm run backup` on this machine only.
+  const backup = database.dumpDataDir
+    ? { token: randomBytes(32).toString('base64url'), dump: database.dumpDataDir }
+    : undefined;
+  const app = await buildApp({ db: database.db, health: database.health, clock: systemClock, config, backup });
   const mailer = createMailer(config);
   const worker = createNotificationWorker({
     db: database.db,
@@ -71,12 +77,18 @@ async function main() {
       app.log.warn('shutdown: grace period over; exiting with requests still open');
     }
     mailer.close();
+    if (backup) removeBackupAccess(config.dataDir, process.pid);
     await database.close().catch(() => undefined);
     process.exit(0);
   };
 
   if (stopRequested) return shutdown('SIGTERM');
   await app.listen({ port: config.port, host: config.host });
+  if (backup) {
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    writeBackupAccess(config.dataDir, { pid: process.pid, port, token: backup.token });
+  }
   if (config.worker) {
     worker.start();
     webhookWorker.start();

@@ -29,6 +29,11 @@ export interface DatabaseHandle {
   kind: 'postgres' | 'pglite';
   /** Where migrations take their lock (PostgreSQL) — several processes may start at once. */
   withMigrationLock<T>(run: (db: Database) => Promise<T>): Promise<T>;
+  /**
+   * The embedded database's files as a gzipped tarball (PGlite's dumpDataDir), taken while no
+   * transaction is half done: what `npm run backup` saves. Absent on PostgreSQL (pg_dump there).
+   */
+  dumpDataDir?: () => Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -120,6 +125,9 @@ export async function openPglite(
     health: singleConnectionHealth(() => client.query('select 1')),
     kind: 'pglite',
     withMigrationLock: (run) => run(db),
+    // Inside a transaction of its own, so every other transaction has finished or not begun; each
+    // statement outside one is atomic against the dump, which runs between statements.
+    dumpDataDir: () => client.transaction(() => client.dumpDataDir('gzip')),
     async close() {
       try {
         await client.close();

@@ -8,7 +8,8 @@ export interface DataDirLock {
   release(): void;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid is running (ours or anyone's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -22,7 +22,8 @@ export interface MetricsOptions {
 /** Label values are route patterns, methods and statuses only: never an id, an email or a token. */
 const ROUTE_LABELS = ['method', 'route', 'status'] as const;
 
-function sameSecret(given: string, expected: string): boolean {
+/** Whether two secrets are equal, in time that does not depend on where they differ. */
+export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
