@@ -20,6 +20,7 @@ import { isIsoDate, isIsoInstant, refuseControlCharacters } from './http/validat
 import { availabilityRoutes } from './modules/availability/routes.js';
 import { bookingRoutes } from './modules/bookings/routes.js';
 import { calendarRoutes } from './modules/calendar/routes.js';
+import { campaignRoutes } from './modules/campaigns/routes.js';
 import { categoryRoutes } from './modules/categories/routes.js';
 import { feedbackRoutes } from './modules/feedback/routes.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
@@ -293,6 +294,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       await api.register(feedbackRoutes, services);
       await api.register(peopleRoutes, services);
       await api.register(staffRecordRoutes, { staffRecord: services.staffRecord, config });
+      await api.register(campaignRoutes, { campaigns: services.campaigns, results: services.campaignResults });
       await api.register(webhookRoutes, services);
       await api.register(bookingRoutes, { ...services, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, services);

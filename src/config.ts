@@ -206,6 +206,8 @@ export function loadConfig(env: Env = process.env) {
     academicYearStartMonth: integer(env, 'ACADEMIC_YEAR_START_MONTH', 8, 1, 12),
     retentionMonths: integer(env, 'RETENTION_MONTHS', 24, 1, 1200),
     staffRecordMonths: integer(env, 'STAFF_RECORD_MONTHS', 24, 1, 1200),
+    /** Campaign invitations the outbox starts per minute, at most. */
+    campaignEmailsPerMinute: integer(env, 'CAMPAIGN_EMAILS_PER_MINUTE', 600, 1, 100000),
     reminderHours: integer(env, 'REMINDER_HOURS', 24, 0, 336),
     /** Hours after a session recorded as attended to ask how it went; 0 turns feedback off. */
     feedbackDelayHours: integer(env, 'FEEDBACK_DELAY_HOURS', 2, 0, 336),

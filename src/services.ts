@@ -5,6 +5,8 @@ import { createCompanionService } from './modules/bookings/companions.js';
 import { librarianBusyRanges } from './modules/bookings/repository.js';
 import { createBookingService } from './modules/bookings/service.js';
 import { createCalendarService } from './modules/calendar/service.js';
+import { createCampaignResults } from './modules/campaigns/results.js';
+import { createCampaignService } from './modules/campaigns/service.js';
 import { createCategoryService } from './modules/categories/service.js';
 import { createTermService } from './modules/categories/terms.js';
 import { createFeedbackService } from './modules/feedback/service.js';
@@ -60,6 +62,14 @@ export function createServices({
   const feedback = createFeedbackService({ db, clock, config, categories });
   const webhooks = createWebhookService({ db, clock, config });
   const staffRecord = createStaffRecord({ db, clock });
+  const campaigns = createCampaignService({
+    db,
+    clock,
+    config,
+    categories,
+    messageIdDomain: outbox.messageIdDomain,
+  });
+  const campaignResults = createCampaignResults({ db, clock, campaigns });
   const people = createPeopleService({
     db,
     clock,
@@ -84,6 +94,8 @@ export function createServices({
     webhooks,
     people,
     staffRecord,
+    campaigns,
+    campaignResults,
   };
 }
 

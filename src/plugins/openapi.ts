@@ -62,6 +62,10 @@ export const openapiPlugin = fp(async (app: FastifyInstance, options: { version:
         { name: 'notifications', description: 'The email outbox, for admins' },
         { name: 'uptake', description: 'Uptake analytics for analysts: aggregates only; imports of past sessions' },
         { name: 'people', description: "A person's data, for admins answering a subject access request" },
+        {
+          name: 'campaigns',
+          description: 'Invitations to book sent to a cohort, randomised against a holdout, and their measured effect',
+        },
       ],
     },
   });

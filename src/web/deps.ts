@@ -3,6 +3,8 @@ import type { AvailabilityService } from '../modules/availability/service.js';
 import type { CompanionService } from '../modules/bookings/companions.js';
 import type { BookingService } from '../modules/bookings/service.js';
 import type { CalendarService } from '../modules/calendar/service.js';
+import type { CampaignResultsReader } from '../modules/campaigns/results.js';
+import type { CampaignService } from '../modules/campaigns/service.js';
 import type { CategoryService } from '../modules/categories/service.js';
 import type { TermService } from '../modules/categories/terms.js';
 import type { FeedbackService } from '../modules/feedback/service.js';
@@ -42,4 +44,6 @@ export interface WebDeps {
   feedback: FeedbackService;
   people: PeopleService;
   staffRecord: StaffRecord;
+  campaigns: CampaignService;
+  campaignResults: CampaignResultsReader;
 }

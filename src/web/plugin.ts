@@ -12,6 +12,7 @@ import { loggableError } from '../http/logging.js';
 import { currentZoneName } from '../time/zone.js';
 import { adminRoutes, adminTaxonomyRoutes } from './admin/routes.js';
 import { analyticsRoutes } from './analytics/routes.js';
+import { campaignPageRoutes } from './campaigns/routes.js';
 import type { WebDeps } from './deps.js';
 import { feedbackPageRoutes } from './feedback/routes.js';
 import { aboutRoutes } from './layout/about-routes.js';
@@ -202,4 +203,5 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(adminTaxonomyRoutes, deps);
   await app.register(analyticsRoutes, deps);
   await app.register(feedbackPageRoutes, deps);
+  await app.register(campaignPageRoutes, deps);
 }

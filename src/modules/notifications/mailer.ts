@@ -13,6 +13,8 @@ export interface OutgoingMail {
   ics?: string;
   method?: InviteMethod;
   messageId: string;
+  /** Extra headers (List-Unsubscribe and List-Unsubscribe-Post for campaign invitations). */
+  headers?: Record<string, string>;
 }
 
 export interface Mailer {
@@ -30,6 +32,7 @@ function mailOptions(mail: OutgoingMail, from: string) {
     text: mail.text,
     html: mail.html,
     messageId: mail.messageId,
+    ...(mail.headers ? { headers: mail.headers } : {}),
     // RFC 6047 practice: the invite as a text/calendar; method=… alternative (what Outlook turns
     // into Accept/Decline); nodemailer adds it once more as the invite.ics attachment, and no more.
     ...(mail.ics && mail.method

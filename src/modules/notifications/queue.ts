@@ -17,6 +17,7 @@ export const NOTIFICATION_KINDS = [
   'feedback_request',
   'webhook_disabled',
   'sign_in_link',
+  'campaign_invitation',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

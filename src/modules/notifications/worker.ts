@@ -1,11 +1,20 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { bookings, companions, feedbackRequests, notifications, students } from '../../db/schema.js';
+import {
+  bookings,
+  campaigns,
+  companions,
+  feedbackRequests,
+  invitationOptOuts,
+  notifications,
+  students,
+} from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
+import { composeInvitation, senderName } from '../campaigns/message.js';
 import { FEEDBACK_QUESTIONS } from '../feedback/schemas.js';
 import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
 import { loadSessionContexts } from './context.js';
@@ -41,7 +50,7 @@ export function createNotificationWorker(deps: {
   db: Database;
   clock: Clock;
   mailer: Mailer;
-  config: Pick<Config, 'publicUrl'>;
+  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'mailFrom'>>;
   batchSize?: number;
   concurrency?: number;
   log?: (message: string, details?: Record<string, unknown>) => void;
@@ -130,6 +139,7 @@ export function createNotificationWorker(deps: {
     if (row.kind === 'sign_in_link') return deliverSignInLink(row);
     if (row.kind === 'feedback_request') return deliverFeedbackRequest(row);
     if (row.kind === 'webhook_disabled') return deliverWebhookAlert(row);
+    if (row.kind === 'campaign_invitation') return deliverInvitation(row);
     if (!row.bookingId) return 'skipped';
     const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
     if (!found) return 'skipped';
@@ -248,6 +258,43 @@ export function createNotificationWorker(deps: {
         lines.filter(Boolean).map((line) => `<p>${escapeMarkup(line)}</p>`),
       ),
       messageId: row.messageId,
+    });
+    return 'sent';
+  }
+
+  /**
+   * A campaign's invitation: the arm's text for this person, with their invitation link and the
+   * link that stops invitations (also as RFC 8058 one-click headers). Skipped when the address
+   * asked for no more invitations after it was queued.
+   */
+  async function deliverInvitation(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    const payload = row.payload as { campaignId?: string; arm?: string } | null;
+    const [link, stop] = (row.linkToken ?? '').split(' ');
+    if (!payload?.campaignId || !link || !stop) return 'skipped';
+    const [stopped] = await db
+      .select({ email: invitationOptOuts.email })
+      .from(invitationOptOuts)
+      .where(eq(invitationOptOuts.email, row.recipientEmail.toLowerCase()));
+    if (stopped) return 'skipped';
+    const [campaign] = await db
+      .select({ arms: campaigns.arms })
+      .from(campaigns)
+      .where(eq(campaigns.id, payload.campaignId));
+    const arm = campaign?.arms.find((candidate) => candidate.key === payload.arm);
+    if (!arm) return 'skipped';
+    const t = translatorFor(row.language);
+    const stopLink = `${deps.config.publicUrl}/invitations/stop/${stop}`;
+    const message = composeInvitation(t, arm, {
+      firstName: row.recipientName,
+      library: senderName(deps.config.mailFrom ?? '') ?? t('email.campaign.library'),
+      bookingLink: `${deps.config.publicUrl}/invitation/${link}`,
+      stopLink,
+    });
+    await mailer.send({
+      to: { name: row.recipientName, address: row.recipientEmail },
+      ...message,
+      messageId: row.messageId,
+      headers: { 'List-Unsubscribe': `<${stopLink}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
     });
     return 'sent';
   }

@@ -34,6 +34,10 @@ export const STAFF_ACTIONS = [
   'webhook.secret_rotated',
   'webhook.delivery_retried',
   'email.retried',
+  'campaign.created',
+  'campaign.changed',
+  'campaign.cohort_set',
+  'campaign.sent',
   'person.exported',
   'person.erased',
 ] as const;

@@ -6,10 +6,12 @@ import type { CompanionInput } from '../../modules/bookings/schemas.js';
 import type { Dimension } from '../../modules/categories/schemas.js';
 import type { Librarian } from '../../modules/librarians/schemas.js';
 import { LANGUAGES, type Language, ownName } from '../../text/languages.js';
+import { INVITATION_COOKIE } from '../campaigns/routes.js';
 import { EMAIL, INSTANT, UUID } from '../layout/forms.js';
 import { knownValue, type PageContext, type PageError, requireSignIn } from '../layout/page.js';
 import { formFields } from '../layout/zone-routes.js';
 import type { WebSession } from '../session.js';
+import { readCookies } from '../session.js';
 import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages } from './shared.js';
 
 /** Booking: the form, then "Check your booking", then confirm. */
@@ -281,6 +283,15 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
             : {},
         );
         if (request.session) await deps.sessions.setBookingDraft(request.session, null);
+        // Came through a campaign's invitation: this student's bookings count as its member's.
+        const invitation = readCookies(request.headers.cookie)[INVITATION_COOKIE];
+        const member = invitation ? await deps.campaigns.memberOfLink(invitation) : null;
+        if (member && booking.student) {
+          // The booking stands whatever happens here: a lost attribution is logged, not shown.
+          await deps.campaigns
+            .attribute(member, booking.student.id)
+            .catch((error: unknown) => request.log.warn({ err: error }, 'campaign attribution not saved'));
+        }
         // Booked in this page's language: the student's emails go in it too.
         await deps.categories.rememberLanguage(user, page.lang);
         return reply.redirect(`/bookings/${booking.id}?booked=1`, 303);

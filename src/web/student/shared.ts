@@ -15,6 +15,7 @@ export type StudentPageDeps = Pick<
   | 'availability'
   | 'bookings'
   | 'calendar'
+  | 'campaigns'
   | 'catalogues'
   | 'categories'
   | 'clock'
