@@ -69,7 +69,7 @@ export function createServices({
     categories,
     messageIdDomain: outbox.messageIdDomain,
   });
-  const campaignResults = createCampaignResults({ db, clock, campaigns });
+  const campaignResults = createCampaignResults({ db, clock, campaigns, catalogues });
   const people = createPeopleService({
     db,
     clock,

@@ -131,7 +131,10 @@ describe('a campaign, sent and measured', () => {
     expect(toLink.text).toContain('You are welcome to bring a friend.');
     // The raw header lines, as a mail client reads them.
     const header = (name: string) =>
-      toLink.headerLines.find((line) => line.key === name)?.line.slice(name.length + 1).trim() ?? '';
+      toLink.headerLines
+        .find((line) => line.key === name)
+        ?.line.slice(name.length + 1)
+        .trim() ?? '';
     const stopUrl = header('list-unsubscribe').replace(/^<|>$/g, '');
     expect(stopUrl).toMatch(new RegExp(`^${web.baseUrl}/invitations/stop/[\\w-]{43}$`));
     expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { rowsOf } from '../../db/rows.js';
+import type { Catalogues, Translate } from '../../text/i18n.js';
 import type { Clock } from '../../time/clock.js';
 import { HESA_MIN_DENOMINATOR, roundHesa } from '../uptake/disclosure.js';
 import { newcombeInterval, rate, twoProportionPValue, wilsonInterval } from '../uptake/statistics.js';
@@ -31,45 +32,53 @@ const OUTCOME_FIELD: Record<Outcome, 'booked' | 'attended' | 'bookedWithFriend'>
   booked_with_friend: 'bookedWithFriend',
 };
 
-const OUTCOME_WORDS: Record<Outcome, string> = {
-  booked: 'booked a session',
-  attended: 'attended a session',
-  booked_with_friend: 'booked a session with a friend',
-};
-
 const points = (value: number) => Math.round(value * 1000) / 10;
 
 /**
  * One sentence for an analyst that says no more than the numbers do: too few people; an interval
- * that includes no difference; or a difference, with its interval, in percentage points.
+ * that includes no difference; or a difference, with its interval, in percentage points. Worded
+ * from the catalogue (analytics.campaigns.sentence.*): English for the API, the page's language
+ * on the page.
  */
-export function comparisonSentence(input: {
-  arm: string;
-  against: string;
-  outcome: Outcome;
-  k1: number;
-  n1: number;
-  k2: number;
-  n2: number;
-  provisional: boolean;
-}): string {
-  const { arm, against, outcome, k1, n1, k2, n2 } = input;
-  const who = (key: string) => (key === HOLDOUT ? 'the holdout' : `arm ${key}`);
-  const lead = input.provisional ? 'Provisional (the outcome window is still open): ' : '';
+export function comparisonSentence(
+  t: Translate,
+  input: {
+    arm: string;
+    against: string;
+    outcome: Outcome;
+    k1: number;
+    n1: number;
+    k2: number;
+    n2: number;
+    provisional: boolean;
+  },
+): string {
+  const { k1, n1, k2, n2 } = input;
+  const who = (key: string) =>
+    key === HOLDOUT ? t('analytics.campaigns.who.holdout') : t('analytics.campaigns.who.arm', { key });
+  const lead = input.provisional ? t('analytics.campaigns.sentence.provisional') : '';
+  const arm = who(input.arm);
+  const against = who(input.against);
   if (n1 < TOO_FEW || n2 < TOO_FEW) {
-    return `${lead}Too few people to say: ${who(arm)} has ${n1} and ${who(against)} ${n2}; at least ${TOO_FEW} in each are needed before the difference means anything.`;
+    return lead + t('analytics.campaigns.sentence.tooFew', { arm, against, n1, n2, min: TOO_FEW });
   }
   const interval = newcombeInterval(k1, n1, k2, n2);
-  const difference = k1 / n1 - k2 / n2;
-  if (!interval) return `${lead}No comparison can be made.`;
-  const [low, high] = interval.map(points) as [number, number];
-  const share = (k: number, n: number) => `${points(k / n)}%`;
-  const base = `${share(k1, n1)} of ${who(arm)} ${OUTCOME_WORDS[outcome]}, against ${share(k2, n2)} of ${who(against)}`;
-  if (low <= 0 && high >= 0) {
-    return `${lead}${base}. The difference (${points(difference)} points) could be no difference at all: the 95% interval runs from ${low} to ${high} points.`;
+  if (!interval) return lead + t('analytics.campaigns.sentence.none');
+  const difference = points(k1 / n1 - k2 / n2);
+  const values = {
+    arm,
+    against,
+    outcome: t(`analytics.campaigns.outcomeWords.${input.outcome}`),
+    share1: `${points(k1 / n1)}%`,
+    share2: `${points(k2 / n2)}%`,
+    difference: Math.abs(difference),
+    low: points(interval[0]),
+    high: points(interval[1]),
+  };
+  if (values.low <= 0 && values.high >= 0) {
+    return lead + t('analytics.campaigns.sentence.noDifference', { ...values, difference });
   }
-  const direction = difference > 0 ? 'more' : 'fewer';
-  return `${lead}${base}: ${Math.abs(points(difference))} percentage points ${direction} (95% interval ${low} to ${high} points).`;
+  return lead + t(difference > 0 ? 'analytics.campaigns.sentence.more' : 'analytics.campaigns.sentence.fewer', values);
 }
 
 /**
@@ -78,7 +87,12 @@ export function comparisonSentence(input: {
  * their link, did in the outcome window: bookings made in it, and of those, sessions attended,
  * bookings with a friend (or family; never a support worker) and whether the friend came.
  */
-export function createCampaignResults(deps: { db: Database; clock: Clock; campaigns: CampaignService }) {
+export function createCampaignResults(deps: {
+  db: Database;
+  clock: Clock;
+  campaigns: CampaignService;
+  catalogues: Catalogues;
+}) {
   const { db, clock } = deps;
 
   async function counts(campaignId: string, from: Date, to: Date): Promise<Counts[]> {
@@ -127,8 +141,9 @@ export function createCampaignResults(deps: { db: Database; clock: Clock; campai
 
   return async function results(
     campaignId: string,
-    options: { disclosure: 'none' | 'hesa' },
+    options: { disclosure: 'none' | 'hesa'; t?: Translate },
   ): Promise<CampaignResults> {
+    const t = options.t ?? deps.catalogues.translator('en');
     const campaign = await deps.campaigns.get(campaignId);
     const rows = campaign.sentAt
       ? await counts(
@@ -210,16 +225,18 @@ export function createCampaignResults(deps: { db: Database; clock: Clock; campai
               : points(a[field] / a.assigned - b[field] / b.assigned),
           ci95Points: small || !interval ? null : ([points(interval[0]), points(interval[1])] as [number, number]),
           pValue: small ? null : twoProportionPValue(a[field], a.assigned, b[field], b.assigned),
-          sentence: comparisonSentence({
-            arm,
-            against,
-            outcome: campaign.primaryOutcome,
-            k1: a[field],
-            n1: a.assigned,
-            k2: b[field],
-            n2: b.assigned,
-            provisional,
-          }),
+          sentence: small
+            ? t('analytics.campaigns.sentence.withheld', { min: HESA_MIN_DENOMINATOR })
+            : comparisonSentence(t, {
+                arm,
+                against,
+                outcome: campaign.primaryOutcome,
+                k1: a[field],
+                n1: a.assigned,
+                k2: b[field],
+                n2: b.assigned,
+                provisional,
+              }),
         };
       });
     };

@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { areaAccess } from '../layout/page.js';
+import { campaignsPages } from './campaigns.js';
 import { categoriesPages } from './categories.js';
 import { closuresPages } from './closures.js';
 import { emailsPages } from './emails.js';
@@ -23,6 +24,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
   await emailsPages(app, deps);
   await peoplePages(app, deps);
   await recordPages(app, deps);
+  await campaignsPages(app, deps);
 }
 
 /** Admin pages for the taxonomy and the denominators: categories, terms and cohort sizes. */

@@ -7,6 +7,7 @@ export type AdminPageDeps = Pick<
   WebDeps,
   | 'availability'
   | 'bookings'
+  | 'campaigns'
   | 'catalogues'
   | 'categories'
   | 'clock'

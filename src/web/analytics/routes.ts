@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { areaAccess } from '../layout/page.js';
+import { campaignResultPages } from './campaigns.js';
 import { comparePages } from './compare.js';
 import { companionEffectPages } from './effect.js';
 import type { AnalyticsPageDeps } from './shared.js';
@@ -11,4 +12,5 @@ export async function analyticsRoutes(app: FastifyInstance, deps: AnalyticsPageD
   await uptakePages(app, deps);
   await companionEffectPages(app, deps);
   await comparePages(app, deps);
+  await campaignResultPages(app, deps);
 }

@@ -12,7 +12,16 @@ import { refusalText } from '../layout/refusals.js';
 /** What the analytics pages use of the web front's services. */
 export type AnalyticsPageDeps = Pick<
   WebDeps,
-  'catalogues' | 'categories' | 'clock' | 'config' | 'feedback' | 'librarians' | 'terms' | 'uptake'
+  | 'campaignResults'
+  | 'campaigns'
+  | 'catalogues'
+  | 'categories'
+  | 'clock'
+  | 'config'
+  | 'feedback'
+  | 'librarians'
+  | 'terms'
+  | 'uptake'
 >;
 
 export type Query = Record<string, string | string[] | undefined>;
