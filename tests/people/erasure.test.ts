@@ -12,6 +12,7 @@ import { createTestAppWithMail, type MailContext } from '../helpers/mail.js';
 let mail: MailContext;
 let t: TestContext;
 let librarian: { id: string; email: string };
+let campaignId: string;
 const NAME = 'Erasmus Quillfeather';
 const EMAIL = 'erasmus@student.uni.example';
 
@@ -49,6 +50,7 @@ async function figures(): Promise<string[]> {
     '/api/v1/uptake/companion-effect?from=2027-03-01&to=2027-03-07&by=fee_status',
     '/api/v1/uptake/feedback?from=2027-03-01&to=2027-03-07&by=fee_status',
     '/api/v1/uptake/nerves?from=2027-03-01&to=2027-03-07&by=fee_status',
+    `/api/v1/campaigns/${campaignId}/results`,
   ];
   return Promise.all(urls.map(async (url) => (await t.app.inject({ method: 'GET', url, headers: analyst })).body));
 }
@@ -61,6 +63,42 @@ beforeAll(async () => {
     maxCompanions: 1,
     minNoticeMinutes: 0,
   });
+  // He is in a campaign's cohort (sent before any of his bookings): its results must not move.
+  const admin = await t.auth('admin', { email: 'outreach@uni.example' });
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/campaigns',
+    headers: admin,
+    payload: {
+      name: 'Spring invitation',
+      hypothesis: 'An invitation raises bookings.',
+      primaryOutcome: 'booked',
+      arms: [
+        {
+          key: 'A',
+          name: 'Plain',
+          percent: 50,
+          subject: 'Book, {firstName}',
+          body: '{bookingLink}',
+          friendParagraph: '',
+        },
+      ],
+      holdoutPercent: 50,
+      seed: 'erasure-seed-1',
+      sendFrom: '2027-03-01T08:00:00Z',
+      sendUntil: '2027-03-01T20:00:00Z',
+    },
+  });
+  campaignId = created.json().id;
+  const cohort = await t.app.inject({
+    method: 'PUT',
+    url: `/api/v1/campaigns/${campaignId}/cohort`,
+    headers: { ...admin, 'content-type': 'text/csv' },
+    payload: `email,first_name,student_ref\n${EMAIL},Erasmus,Q-1234\nottilie@student.uni.example,Ottilie,\nzed@student.uni.example,Zed,\nyan@student.uni.example,Yan,\n`,
+  });
+  expect(cohort.statusCode, cohort.body).toBe(200);
+  const sent = await t.app.inject({ method: 'POST', url: `/api/v1/campaigns/${campaignId}/send`, headers: admin });
+  expect(sent.statusCode, sent.body).toBe(200);
   const erasmus = await student('erasmus', NAME);
   await t.app.inject({
     method: 'PUT',
@@ -137,6 +175,10 @@ describe('erasure', () => {
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toEqual({ email: EMAIL, students: 1, invitations: 1, cancelled: 1 });
     expect(await figures()).toEqual(before);
+    // His booking still counts in the campaign's figures (it was made after the invitation).
+    const campaign = JSON.parse(before[5] as string);
+    const booked = campaign.arms.reduce((sum: number, arm: { booked: { count: number } }) => sum + arm.booked.count, 0);
+    expect(booked).toBe(2);
 
     // His name and address, and the friends he named, are in no text or JSON column of any table.
     const columns = await rowsOf<{ table: string; column: string }>(
@@ -145,7 +187,15 @@ describe('erasure', () => {
           where table_schema = 'public' and data_type in ('text', 'jsonb', 'json', 'character varying', 'ARRAY')`,
     );
     expect(columns.length).toBeGreaterThan(40);
-    for (const needle of ['erasmus@', 'Erasmus', 'Quillfeather', 'idp|erasmus', 'kit@student', 'Kit Marlowe']) {
+    for (const needle of [
+      'erasmus@',
+      'Erasmus',
+      'Quillfeather',
+      'idp|erasmus',
+      'kit@student',
+      'Kit Marlowe',
+      'Q-1234',
+    ]) {
       for (const { table, column } of columns) {
         const [found] = await rowsOf<{ n: number }>(
           t.db,

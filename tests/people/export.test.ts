@@ -106,6 +106,30 @@ beforeAll(async () => {
     }).toString(),
   });
   expect(sent.statusCode).toBe(303);
+  // A campaign's cohort names her (and Omar); it is drafted, not sent.
+  const admin = await web.t.auth('admin', { email: 'outreach@uni.example' });
+  const campaign = await web.t.app.inject({
+    method: 'POST',
+    url: '/api/v1/campaigns',
+    headers: admin,
+    payload: {
+      name: 'Spring invitation',
+      hypothesis: 'An invitation raises bookings.',
+      primaryOutcome: 'booked',
+      arms: [{ key: 'A', name: 'Plain', percent: 80, subject: 'Book', body: '{bookingLink}', friendParagraph: '' }],
+      holdoutPercent: 20,
+      sendFrom: '2027-04-01T08:00:00Z',
+      sendUntil: '2027-04-01T20:00:00Z',
+    },
+  });
+  const cohort = await web.t.app.inject({
+    method: 'PUT',
+    url: `/api/v1/campaigns/${campaign.json().id}/cohort`,
+    headers: { ...admin, 'content-type': 'text/csv' },
+    payload:
+      'email,first_name,student_ref,fee_status\nMINA@student.uni.example,Mina,S-42,international\nomar@student.uni.example,Omar,S-99,home\n',
+  });
+  expect(cohort.statusCode, cohort.body).toBe(200);
   web.t.clock.set(NOW);
   browser = await launchBrowser();
 });
@@ -165,6 +189,16 @@ describe("a person's data", () => {
     expect(data.feedback).toEqual([
       expect.objectContaining({ as: 'student', nervous: 4, useful: 5, nervesNow: 2, comment: 'Jo helped' }),
     ]);
+    expect(data.campaigns).toEqual([
+      expect.objectContaining({
+        campaign: 'Spring invitation',
+        studentRef: 'S-42',
+        firstName: 'Mina',
+        categories: { fee_status: 'international' },
+        arm: null,
+      }),
+    ]);
+    expect(data.invitationsStopped).toBeNull();
     // Her two bookings' confirmations and reminders, the invitation and its reminder, and the
     // feedback request: kind, time and status only.
     const kinds: Record<string, number> = {};
@@ -173,7 +207,7 @@ describe("a person's data", () => {
     expect(kinds).toEqual({ booking_created: 3, reminder: 3, feedback_request: 1 });
     expect(Object.keys(data.emails[0]).sort()).toEqual(['kind', 'queuedAt', 'sentAt', 'status']);
     // Nothing about Omar, who invited her: not his name, email or topic.
-    for (const other of ['Omar', 'omar@student.uni.example', 'Omar private topic']) {
+    for (const other of ['Omar', 'omar@student.uni.example', 'Omar private topic', 'S-99']) {
       expect(response.body).not.toContain(other);
     }
   });

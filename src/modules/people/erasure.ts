@@ -3,10 +3,12 @@ import type { Database, Executor } from '../../db/client.js';
 import {
   bookingEvents,
   bookings,
+  campaignMembers,
   companions,
   feedbackRequests,
   feedbackResponses,
   idempotencyKeys,
+  invitationOptOuts,
   librarians,
   manageTokens,
   notifications,
@@ -203,7 +205,30 @@ export function createErasure(deps: ErasureDeps) {
             and(inArray(notifications.bookingId, ownIds), inArray(notifications.status, ['sent', 'skipped', 'dead'])),
           );
       }
+      // A campaign's invitation stays, without its address: whether it went out is a figure.
+      await tx
+        .update(notifications)
+        .set({ recipientEmail: '', recipientName: null, linkToken: null })
+        .where(
+          and(eq(notifications.kind, 'campaign_invitation'), sql`lower(${notifications.recipientEmail}) = ${email}`),
+        );
       await tx.delete(notifications).where(sql`lower(${notifications.recipientEmail}) = ${email}`);
+      // Campaign cohorts: who they are goes; which of the students was them is kept as an
+      // attribution, so their outcome (and the campaign's figures) stays as it was.
+      if (studentIds.length > 0) {
+        await tx.execute(sql`insert into campaign_attributions (member_id, student_id, at)
+          select m.id, s.id, ${now} from campaign_members m cross join students s
+          where m.email = ${email} and s.id in (${sql.join(
+            studentIds.map((id) => sql`${id}::uuid`),
+            sql`, `,
+          )})
+          on conflict do nothing`);
+      }
+      await tx
+        .update(campaignMembers)
+        .set({ email: null, firstName: null, studentRef: null })
+        .where(eq(campaignMembers.email, email));
+      await tx.delete(invitationOptOuts).where(eq(invitationOptOuts.email, email));
       await tx.delete(signInLinks).where(eq(signInLinks.email, email));
       if (subjects.length > 0) {
         await tx.delete(webSessions).where(inArray(sql`${webSessions.user} ->> 'sub'`, subjects));

@@ -89,6 +89,18 @@ export const PersonExport = Type.Object({
     Type.Object({ kind: Type.String(), status: Type.String(), queuedAt: When, sentAt: Nullable(When) }),
     { description: 'Emails sent or queued to this address: kind, time and status (not their bodies)' },
   ),
+  campaigns: Type.Array(
+    Type.Object({
+      campaign: Type.String(),
+      studentRef: Nullable(Type.String()),
+      firstName: Nullable(Type.String()),
+      categories: Type.Record(Type.String(), Type.String()),
+      arm: Nullable(Type.String({ description: 'The arm assigned when it was sent (holdout: no email)' })),
+      addedAt: When,
+    }),
+    { description: 'Campaign cohorts the address is in' },
+  ),
+  invitationsStopped: Nullable(When),
   signIns: Type.Object({
     links: Type.Array(Type.Object({ requestedAt: When, usedAt: Nullable(When), expiresAt: When })),
     sessions: Type.Array(Type.Object({ startedAt: When, expiresAt: When }), {

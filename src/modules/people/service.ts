@@ -1,9 +1,12 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import {
   bookings,
+  campaignMembers,
+  campaigns,
   companions,
   feedbackRequests,
   feedbackResponses,
+  invitationOptOuts,
   librarians,
   notifications,
   signInLinks,
@@ -80,6 +83,13 @@ export function createPeopleService(deps: ErasureDeps) {
         .from(notifications)
         .where(sql`lower(${notifications.recipientEmail}) = ${email}`)
         .orderBy(asc(notifications.createdAt));
+      const cohorts = await db
+        .select({ member: campaignMembers, campaign: campaigns.name })
+        .from(campaignMembers)
+        .innerJoin(campaigns, eq(campaigns.id, campaignMembers.campaignId))
+        .where(eq(campaignMembers.email, email))
+        .orderBy(asc(campaignMembers.createdAt));
+      const [stopped] = await db.select().from(invitationOptOuts).where(eq(invitationOptOuts.email, email));
       const links = await db
         .select()
         .from(signInLinks)
@@ -163,6 +173,15 @@ export function createPeopleService(deps: ErasureDeps) {
           queuedAt: iso(row.createdAt),
           sentAt: isoOrNull(row.sentAt),
         })),
+        campaigns: cohorts.map(({ member, campaign }) => ({
+          campaign,
+          studentRef: member.studentRef,
+          firstName: member.firstName,
+          categories: member.categories,
+          arm: member.arm,
+          addedAt: iso(member.createdAt),
+        })),
+        invitationsStopped: stopped ? iso(stopped.at) : null,
         signIns: {
           links: links.map((row) => ({
             requestedAt: iso(row.createdAt),
