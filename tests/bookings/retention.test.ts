@@ -30,7 +30,7 @@ describe('retention by the injected clock', () => {
     t.clock.set('2022-06-01T12:00:00Z');
     expect((await put('recent')).statusCode).toBe(200);
 
-    await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'));
+    await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'), t.clock.now());
     const [old] = await t.db.select().from(students).where(eq(students.idpSubject, 'idp|old'));
     const [recent] = await t.db.select().from(students).where(eq(students.idpSubject, 'idp|recent'));
     expect(old?.updatedAt.toISOString()).toBe('2020-01-10T12:00:00.000Z');
@@ -47,9 +47,9 @@ describe.runIf(onPostgres)('retention runs in one process at a time', () => {
     try {
       await other.query('begin');
       await other.query('select pg_advisory_xact_lock(7311001)');
-      expect(await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'))).toEqual({ bookings: 0, ran: false });
+      expect(await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'), t.clock.now())).toEqual({ bookings: 0, ran: false });
       await other.query('commit');
-      expect((await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'))).ran).toBe(true);
+      expect((await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'), t.clock.now())).ran).toBe(true);
     } finally {
       await other.end();
     }
@@ -60,7 +60,7 @@ describe.runIf(onPostgres)('retention runs in one process at a time', () => {
     await second.connect();
     try {
       // The same transaction the job opens, from a second connection, racing the app's own.
-      const mineAttempt = anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'));
+      const mineAttempt = anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'), t.clock.now());
       const race = async () => {
         await second.query('begin');
         const { rows } = await second.query('select pg_try_advisory_xact_lock(7311001) as locked');

@@ -309,7 +309,7 @@ describe('the feedback loop', () => {
     const other = await createLibrarianWithWeek(t, { email: 'other@library.uni.example', name: 'Other' });
     expect((await read(await t.auth('librarian', { email: other.email }))).statusCode).toBe(404);
     expect((await read(await t.auth('analyst'))).statusCode).toBe(403);
-    await anonymiseBefore(t.db, new Date('2027-03-06T00:00:00Z'));
+    await anonymiseBefore(t.db, new Date('2027-03-06T00:00:00Z'), t.clock.now());
     expect((await read(await t.auth('admin'))).json().feedback).toEqual([
       expect.objectContaining({ useful: 5, comment: null }),
     ]);

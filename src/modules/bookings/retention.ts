@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, lt, notExists, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, lt, notExists, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { rowsOf } from '../../db/rows.js';
 import {
@@ -12,6 +12,7 @@ import {
   students,
 } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
+import { forgetOldCohorts, keepAttributions } from '../campaigns/retention.js';
 import { purgeStaffRecord } from '../staff-record/service.js';
 
 /** The advisory lock key of the retention job (any constant; it names the job). */
@@ -24,7 +25,11 @@ const RETENTION_LOCK = 7_311_001;
  * Students with nothing newer lose their name and email (the id left on old bookings then names
  * no one).
  */
-export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ bookings: number; ran: boolean }> {
+export async function anonymiseBefore(
+  db: Database,
+  cutoff: Date,
+  now: Date,
+): Promise<{ bookings: number; ran: boolean }> {
   return transaction(db, async (tx) => {
     // One process at a time, whichever run the job: the others find the lock taken and skip.
     const [lock] = await rowsOf<{ locked: boolean }>(
@@ -60,12 +65,13 @@ export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ boo
       .update(bookingEvents)
       .set({ before: null, after: null, actor: 'anonymised' })
       .where(inArray(bookingEvents.bookingId, old));
-    await tx
-      .update(students)
-      .set({ name: null, email: null })
+    const leaving = await tx
+      .select({ id: students.id })
+      .from(students)
       .where(
         and(
           lt(students.updatedAt, cutoff),
+          isNotNull(students.email),
           notExists(
             tx
               .select({ id: bookings.id })
@@ -74,6 +80,17 @@ export async function anonymiseBefore(db: Database, cutoff: Date): Promise<{ boo
           ),
         ),
       );
+    const leavingIds = leaving.map((row) => row.id);
+    // Campaign results find a member's bookings by email: keep which students they were first.
+    await keepAttributions(tx, leavingIds, now);
+    for (let offset = 0; offset < leavingIds.length; offset += 1000) {
+      await tx
+        .update(students)
+        .set({ name: null, email: null })
+        .where(inArray(students.id, leavingIds.slice(offset, offset + 1000)));
+    }
+    // Cohort lists of campaigns whose outcome window closed before the cutoff: the figures stay.
+    await forgetOldCohorts(tx, cutoff, now);
     return { bookings: updated.length, ran: true };
   });
 }
@@ -92,7 +109,7 @@ export function scheduleRetention(
     const recordCutoff = new Date(now());
     recordCutoff.setUTCMonth(recordCutoff.getUTCMonth() - staffRecordMonths);
     try {
-      const result = await anonymiseBefore(db, cutoff);
+      const result = await anonymiseBefore(db, cutoff, now());
       if (result.bookings > 0) log('retention: anonymised old sessions', { ...result, cutoff: cutoff.toISOString() });
       const purged = await purgeStaffRecord(db, recordCutoff);
       if (purged > 0) log('retention: staff record entries removed', { purged, cutoff: recordCutoff.toISOString() });
