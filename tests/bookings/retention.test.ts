@@ -47,7 +47,10 @@ describe.runIf(onPostgres)('retention runs in one process at a time', () => {
     try {
       await other.query('begin');
       await other.query('select pg_advisory_xact_lock(7311001)');
-      expect(await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'), t.clock.now())).toEqual({ bookings: 0, ran: false });
+      expect(await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'), t.clock.now())).toEqual({
+        bookings: 0,
+        ran: false,
+      });
       await other.query('commit');
       expect((await anonymiseBefore(t.db, new Date('2022-02-01T00:00:00Z'), t.clock.now())).ran).toBe(true);
     } finally {

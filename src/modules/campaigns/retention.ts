@@ -49,7 +49,12 @@ export async function forgetOldCohorts(executor: Executor, cutoff: Date, now: Da
     await executor
       .update(notifications)
       .set({ recipientEmail: '', recipientName: null, linkToken: null })
-      .where(and(eq(notifications.kind, 'campaign_invitation'), inArray(notifications.id, sent.slice(offset, offset + 1000))));
+      .where(
+        and(
+          eq(notifications.kind, 'campaign_invitation'),
+          inArray(notifications.id, sent.slice(offset, offset + 1000)),
+        ),
+      );
   }
   return forgotten.length;
 }
