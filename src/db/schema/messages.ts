@@ -57,6 +57,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'booking.cancelled',
   'booking.companion_changed',
   'booking.attendance_recorded',
+  'campaign.sent',
 ] as const;
 
 /**

@@ -437,6 +437,17 @@ export function createCampaignService(deps: {
           .returning();
         const counts = Object.fromEntries(arms.map((arm) => [arm.key, 0]));
         for (const update of updates) counts[update.arm] = (counts[update.arm] ?? 0) + 1;
+        // campaign.sent to the webhooks that asked for it, at the next position of the change
+        // feed's sequence (deliveries go out in that order); ids and counts only, no addresses.
+        const payload = JSON.stringify({
+          type: 'campaign.sent',
+          timestamp: now.toISOString(),
+          data: { campaignId: id, sentAt: now.toISOString(), assigned: counts, emails: queued.length },
+        });
+        await tx.execute(sql`insert into webhook_deliveries (id, endpoint_id, event_id, type, payload, next_attempt_at, created_at)
+          select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.id, p.id, 'campaign.sent', ${payload}::jsonb, ${now}, ${now}
+          from webhook_endpoints e, (select nextval(pg_get_serial_sequence('booking_events', 'id')) as id) p
+          where e.enabled and 'campaign.sent' = any(e.events)`);
         await recordStaffAction(tx, now, {
           actor,
           action: 'campaign.sent',
