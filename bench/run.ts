@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { benchBookings } from './bookings.js';
+import { benchCampaigns } from './campaigns.js';
 import { benchOutbox } from './outbox.js';
 import { benchPages } from './pages.js';
 import { benchSlotRequests, benchSlots } from './slots.js';
@@ -8,9 +9,9 @@ import { benchUptake } from './uptake.js';
 import { benchWebhooks } from './webhooks.js';
 
 /**
- * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks|campaigns] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary). slots (over HTTP), bookings, outbox, uptake
- * and webhooks need PostgreSQL.
+ * webhooks and campaigns need PostgreSQL.
  */
 async function main() {
   const { values } = parseArgs({
@@ -33,6 +34,8 @@ async function main() {
   if (wanted('uptake'))
     for (const measurement of await benchUptake({ adminUrl: values.postgres as string })) report(measurement);
   if (wanted('webhooks')) report(await benchWebhooks({ adminUrl: values.postgres as string }));
+  if (wanted('campaigns'))
+    for (const measurement of await benchCampaigns({ adminUrl: values.postgres as string })) report(measurement);
 }
 
 await main();

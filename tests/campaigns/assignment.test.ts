@@ -180,6 +180,19 @@ describe('campaign assignment', () => {
       'text/csv',
     );
     expect(merged.json().cohort).toMatchObject({ size: 2, duplicatesMerged: 1 });
+    // Quotes, backslashes, commas and braces in a field arrive as written.
+    const odd = 'O"Brien\\{x},y NULL';
+    const written = await request(
+      'PUT',
+      `/api/v1/campaigns/${id}/cohort`,
+      `email,first_name,student_ref\nodd@student.uni.example,"${odd.replaceAll('"', '""')}",NULL\n`,
+      'text/csv',
+    );
+    expect(written.statusCode, written.body).toBe(200);
+    const exported = await request('GET', '/api/v1/people/export?email=odd@student.uni.example');
+    expect(exported.json().campaigns).toEqual([
+      expect.objectContaining({ firstName: 'O"Brien\\{x},y NULL', studentRef: 'NULL' }),
+    ]);
   });
 
   it('is for admins to design and send, and analysts to read; students and librarians get 403', async () => {
