@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/rows.js';
 import { anonymiseBefore } from '../../src/modules/bookings/retention.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
+import { campaignWithCohort } from '../helpers/campaigns.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Issue 27: the cohort list (emails) is removed by retention; the campaign's figures stay, even
@@ -23,27 +24,13 @@ describe('campaign retention', () => {
     const librarian = await createLibrarianWithWeek(t, { minNoticeMinutes: 0 });
     const admin = await t.auth('admin', { email: 'outreach@uni.example' });
     const people = ['uma', 'vic', 'wes', 'xia'].map((name) => `${name}@student.uni.example`);
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/campaigns',
-      headers: admin,
-      payload: {
-        name: 'Old campaign',
-        hypothesis: 'An invitation raises bookings.',
-        primaryOutcome: 'booked',
-        arms: [{ key: 'A', name: 'Plain', percent: 50, subject: 'Book', body: '{bookingLink}', friendParagraph: '' }],
-        holdoutPercent: 50,
-        seed: 'retention-seed-1',
-        sendFrom: SENT,
-        sendUntil: '2027-03-01T20:00:00Z',
-      },
-    });
-    const id = created.json().id as string;
-    await t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/campaigns/${id}/cohort`,
-      headers: { ...admin, 'content-type': 'text/csv' },
-      payload: ['email,first_name', ...people.map((email) => `${email},Someone`)].join('\n'),
+    const { id } = await campaignWithCohort(t, admin, {
+      name: 'Old campaign',
+      armPercent: 50,
+      seed: 'retention-seed-1',
+      sendFrom: SENT,
+      sendUntil: '2027-03-01T20:00:00Z',
+      cohort: ['email,first_name', ...people.map((email) => `${email},Someone`)].join('\n'),
     });
     expect(
       (await t.app.inject({ method: 'POST', url: `/api/v1/campaigns/${id}/send`, headers: admin })).statusCode,

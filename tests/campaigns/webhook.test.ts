@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createWebhookWorker } from '../../src/modules/webhooks/worker.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
+import { campaignWithCohort } from '../helpers/campaigns.js';
 
 // Issue 27: sending a campaign tells the webhooks that asked for campaign.sent, signed as every
 // delivery is (Standard Webhooks), with ids and counts only.
@@ -41,28 +42,13 @@ describe('campaign.sent', () => {
       payload: { url: `http://127.0.0.1:${port}/hooks`, events: ['campaign.sent'] },
     });
     expect(endpoint.statusCode, endpoint.body).toBe(201);
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/campaigns',
-      headers: admin,
-      payload: {
-        name: 'Hooked',
-        hypothesis: 'An invitation raises bookings.',
-        primaryOutcome: 'booked',
-        arms: [{ key: 'A', name: 'Plain', percent: 75, subject: 'Book', body: '{bookingLink}', friendParagraph: '' }],
-        holdoutPercent: 25,
-        seed: 'webhook-seed-1',
-        sendFrom: NOW,
-        sendUntil: '2027-03-01T20:00:00Z',
-      },
-    });
-    const id = created.json().id as string;
-    await t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/campaigns/${id}/cohort`,
-      headers: { ...admin, 'content-type': 'text/csv' },
-      payload:
-        'email\nq1@student.uni.example\nq2@student.uni.example\nq3@student.uni.example\nq4@student.uni.example\n',
+    const { id } = await campaignWithCohort(t, admin, {
+      name: 'Hooked',
+      armPercent: 75,
+      seed: 'webhook-seed-1',
+      sendFrom: NOW,
+      sendUntil: '2027-03-01T20:00:00Z',
+      cohort: 'email\nq1@student.uni.example\nq2@student.uni.example\nq3@student.uni.example\nq4@student.uni.example\n',
     });
     expect(
       (await t.app.inject({ method: 'POST', url: `/api/v1/campaigns/${id}/send`, headers: admin })).statusCode,

@@ -3,6 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/rows.js';
 import type { TestContext } from '../helpers/app.js';
+import { campaignWithCohort } from '../helpers/campaigns.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 import { createTestAppWithMail, type MailContext } from '../helpers/mail.js';
 
@@ -65,38 +66,14 @@ beforeAll(async () => {
   });
   // He is in a campaign's cohort (sent before any of his bookings): its results must not move.
   const admin = await t.auth('admin', { email: 'outreach@uni.example' });
-  const created = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/campaigns',
-    headers: admin,
-    payload: {
-      name: 'Spring invitation',
-      hypothesis: 'An invitation raises bookings.',
-      primaryOutcome: 'booked',
-      arms: [
-        {
-          key: 'A',
-          name: 'Plain',
-          percent: 50,
-          subject: 'Book, {firstName}',
-          body: '{bookingLink}',
-          friendParagraph: '',
-        },
-      ],
-      holdoutPercent: 50,
-      seed: 'erasure-seed-1',
-      sendFrom: '2027-03-01T08:00:00Z',
-      sendUntil: '2027-03-01T20:00:00Z',
-    },
-  });
-  campaignId = created.json().id;
-  const cohort = await t.app.inject({
-    method: 'PUT',
-    url: `/api/v1/campaigns/${campaignId}/cohort`,
-    headers: { ...admin, 'content-type': 'text/csv' },
-    payload: `email,first_name,student_ref\n${EMAIL},Erasmus,Q-1234\nottilie@student.uni.example,Ottilie,\nzed@student.uni.example,Zed,\nyan@student.uni.example,Yan,\n`,
-  });
-  expect(cohort.statusCode, cohort.body).toBe(200);
+  ({ id: campaignId } = await campaignWithCohort(t, admin, {
+    name: 'Spring invitation',
+    armPercent: 50,
+    seed: 'erasure-seed-1',
+    sendFrom: '2027-03-01T08:00:00Z',
+    sendUntil: '2027-03-01T20:00:00Z',
+    cohort: `email,first_name,student_ref\n${EMAIL},Erasmus,Q-1234\nottilie@student.uni.example,Ottilie,\nzed@student.uni.example,Zed,\nyan@student.uni.example,Yan,\n`,
+  }));
   const sent = await t.app.inject({ method: 'POST', url: `/api/v1/campaigns/${campaignId}/send`, headers: admin });
   expect(sent.statusCode, sent.body).toBe(200);
   const erasmus = await student('erasmus', NAME);

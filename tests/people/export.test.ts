@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, launchBrowser, signedInPage, startWebApp, type WebContext } from '../helpers/browser.js';
+import { campaignWithCohort } from '../helpers/campaigns.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Issue 28, a person's data: everything held about one email address, for a subject access
@@ -108,28 +109,14 @@ beforeAll(async () => {
   expect(sent.statusCode).toBe(303);
   // A campaign's cohort names her (and Omar); it is drafted, not sent.
   const admin = await web.t.auth('admin', { email: 'outreach@uni.example' });
-  const campaign = await web.t.app.inject({
-    method: 'POST',
-    url: '/api/v1/campaigns',
-    headers: admin,
-    payload: {
-      name: 'Spring invitation',
-      hypothesis: 'An invitation raises bookings.',
-      primaryOutcome: 'booked',
-      arms: [{ key: 'A', name: 'Plain', percent: 80, subject: 'Book', body: '{bookingLink}', friendParagraph: '' }],
-      holdoutPercent: 20,
-      sendFrom: '2027-04-01T08:00:00Z',
-      sendUntil: '2027-04-01T20:00:00Z',
-    },
-  });
-  const cohort = await web.t.app.inject({
-    method: 'PUT',
-    url: `/api/v1/campaigns/${campaign.json().id}/cohort`,
-    headers: { ...admin, 'content-type': 'text/csv' },
-    payload:
+  await campaignWithCohort(web.t, admin, {
+    name: 'Spring invitation',
+    armPercent: 80,
+    sendFrom: '2027-04-01T08:00:00Z',
+    sendUntil: '2027-04-01T20:00:00Z',
+    cohort:
       'email,first_name,student_ref,fee_status\nMINA@student.uni.example,Mina,S-42,international\nomar@student.uni.example,Omar,S-99,home\n',
   });
-  expect(cohort.statusCode, cohort.body).toBe(200);
   web.t.clock.set(NOW);
   browser = await launchBrowser();
 });

@@ -128,7 +128,11 @@ describe.skipIf(onPostgres)('backup and restore of the embedded database', { tim
     const backedUp = await command('backup', ['--out', backupFile], original);
     expect(backedUp.code, backedUp.out).toBe(0);
     expect(backedUp.out).toContain(`from the running server (process ${server.child.pid})`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A few more after it, then the load stops.
+    const afterBackup = acknowledged.length;
+    while (acknowledged.length < afterBackup + 5 && next < slots.length) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     stop = true;
     await load;
     const before = acknowledged.filter((booking) => booking.at < backupStarted);
