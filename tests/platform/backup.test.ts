@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { encodeBackup } from '../../src/db/backup-file.js';
 import { fixedClock } from '../../src/time/clock.js';
 import { createTestApp } from '../helpers/app.js';
-import { createTestDatabase, onPostgres } from '../helpers/db.js';
+import { createTestDatabase } from '../helpers/db.js';
 import { childEnv, freePort } from '../helpers/processes.js';
 
 // Issue 28, backups for the embedded default: `npm run backup` copies the embedded database while
@@ -62,8 +62,8 @@ async function api(port: number, method: string, url: string, bearer: string | n
 const folder = (name: string) => mkdtempSync(path.join(tmpdir(), `liaison-${name}-`));
 
 // Three real servers start here, each migrating a new embedded database: slow on a loaded machine.
-// They use the embedded database whatever the suite runs on, so this runs once: in the PGlite pass.
-describe.skipIf(onPostgres)('backup and restore of the embedded database', { timeout: 300_000 }, () => {
+// They use the embedded database whatever the suite runs on (and CI runs every test on PostgreSQL).
+describe('backup and restore of the embedded database', { timeout: 300_000 }, () => {
   it('keeps every booking acknowledged before a backup taken under load, and the same figures and links', async () => {
     const original = folder('original');
     const port = await freePort();
