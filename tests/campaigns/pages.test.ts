@@ -95,6 +95,24 @@ describe('campaign pages', () => {
     const everyone = page.getByRole('table', { name: 'Everyone' });
     expect(await everyone.getByRole('row').count()).toBe(4);
     await expectAccessible(page, 'results');
+    // The download names its columns in words, the rest as the API writes it.
+    const download = await page
+      .context()
+      .request.get(
+        (await page.getByRole('link', { name: 'Download the results (CSV)' }).getAttribute('href')) as string,
+      );
+    const [header, everyoneA] = (await download.text()).replace(/^\uFEFF/, '').split('\r\n');
+    expect(header?.split(',').slice(0, 8)).toEqual([
+      'Group',
+      'Arm',
+      'Arm name',
+      'Assigned',
+      'Emailed',
+      'Not delivered',
+      'Booked',
+      'Booked: rate',
+    ]);
+    expect(everyoneA).toMatch(/^,A,Plain,\d+,0,0,0,0,/);
     await page.context().close();
   });
 

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMPANION_ROLES } from '../../src/modules/bookings/roles.js';
+import { CSV_OUTCOMES, RESULTS_CSV_COLUMNS } from '../../src/modules/campaigns/csv.js';
+import { OUTCOMES } from '../../src/modules/campaigns/schemas.js';
 import { IMPORT_PROBLEM_KINDS } from '../../src/modules/uptake/imports.js';
 import { MESSAGES_DIR } from '../../src/text/i18n.js';
 import { isStaffOnlyKey } from '../../src/text/languages.js';
@@ -64,6 +66,14 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'analytics.csv.column.': CSV_COLUMNS,
   'analytics.csv.prefix.': CSV_PREFIXES,
   'calendar.label.': ['student', 'companion', 'topic', 'booking'],
+  'admin.campaigns.outcome.': OUTCOMES,
+  'admin.campaigns.status.': ['draft', 'sent'],
+  'admin.campaigns.notice.': ['created', 'saved', 'cohort', 'sent'],
+  'analytics.campaigns.outcomeWords.': OUTCOMES,
+  'analytics.campaigns.col.': CSV_OUTCOMES,
+  'analytics.campaigns.csv.': RESULTS_CSV_COLUMNS,
+  'analytics.campaigns.sentence.': ['provisional', 'tooFew', 'none', 'withheld', 'noDifference', 'more', 'fewer'],
+  'analytics.campaigns.who.': ['arm', 'holdout'],
 };
 /** Families of two-part keys: `error.${kind}.title` and `.body`, and the like. */
 const PAIRS: [string, readonly string[], readonly string[]][] = [

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { described, IdParams, Nullable } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
-import { toCsv } from '../uptake/csv.js';
+import { resultsCsv } from './csv.js';
 import type { CampaignResultsReader } from './results.js';
 import { Campaign, CampaignDesign, CampaignResults, CohortFromStudents } from './schemas.js';
 import type { CampaignService } from './service.js';
@@ -10,43 +10,6 @@ import type { CampaignService } from './service.js';
 const CsvText = Type.String({ description: 'RFC 4180 CSV' });
 const noCampaign = problemResponse('No such campaign');
 const locked = problemResponse('The campaign has been sent: its design and cohort are locked (code campaign_locked)');
-
-/** The results as CSV: one line per stratum (blank: everyone) and arm, each outcome's count, rate and interval. */
-function resultsCsv(results: CampaignResults): string {
-  const outcomes = ['booked', 'attended', 'bookedWithFriend', 'friendCame'] as const;
-  const header = [
-    'stratum',
-    'arm',
-    'name',
-    'assigned',
-    'emailed',
-    'bounced',
-    ...outcomes.flatMap((outcome) => [outcome, `${outcome}_rate`, `${outcome}_ci_low`, `${outcome}_ci_high`]),
-    'provisional',
-  ];
-  const lines = [
-    ...results.arms.map((arm) => ({ stratum: '', arm })),
-    ...results.strata.flatMap((stratum) => stratum.arms.map((arm) => ({ stratum: stratum.stratum, arm }))),
-  ];
-  return toCsv(
-    header,
-    lines.map(({ stratum, arm }) => [
-      stratum,
-      arm.arm,
-      arm.name,
-      arm.assigned,
-      arm.emailed,
-      arm.bounced,
-      ...outcomes.flatMap((outcome) => [
-        arm[outcome].count,
-        arm[outcome].rate,
-        arm[outcome].ci95?.[0] ?? null,
-        arm[outcome].ci95?.[1] ?? null,
-      ]),
-      results.provisional ? 'yes' : 'no',
-    ]),
-  );
-}
 
 export const campaignRoutes: FastifyPluginAsyncTypebox<{
   campaigns: CampaignService;

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { resultsCsv } from '../../modules/campaigns/csv.js';
 import type { CampaignResults } from '../../modules/campaigns/schemas.js';
 import { escapeMarkup } from '../../text/markup.js';
 import { UUID } from '../layout/forms.js';
 import type { PageContext } from '../layout/page.js';
 import { pageContext } from '../layout/page.js';
-import type { AnalyticsPageDeps } from './shared.js';
+import { type AnalyticsPageDeps, BOM } from './shared.js';
 
 const WIDTH = 640;
 const ROW = 36;
@@ -65,6 +66,28 @@ export async function campaignResultPages(app: FastifyInstance, deps: AnalyticsP
       })),
     });
   });
+
+  // The results as a spreadsheet: the API's CSV with each column named from the catalogue.
+  app.get(
+    '/analytics/campaigns/:id/results.csv',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { disclosure?: string } }>, reply) => {
+      if (!UUID.test(request.params.id)) return reply.callNotFound();
+      const page = context(request);
+      const hesa = request.query.disclosure === 'hesa';
+      const results = await deps.campaignResults(request.params.id, { disclosure: hesa ? 'hesa' : 'none', t: page.t });
+      const [header = '', ...rows] = resultsCsv(results).split('\r\n');
+      const named = header
+        .split(',')
+        .map((column) => page.t(`analytics.campaigns.csv.${column}`))
+        .map((name) => (/[",\r\n]/.test(name) ? `"${name.replaceAll('"', '""')}"` : name))
+        .join(',');
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="campaign-results.csv"')
+        .send(`${BOM}${[named, ...rows].join('\r\n')}`);
+    },
+  );
 
   app.get(
     '/analytics/campaigns/:id',
