@@ -227,6 +227,16 @@ describe('a campaign, sent and measured', () => {
     expect(stopped.statusCode).toBe(200);
     const next = await campaignFor('Summer invitation', 'outcome-seed-2', PEOPLE);
     expect(next.cohort).toMatchObject({ size: 7, optedOutLeftOut: 1 });
+    // The request outlives the person's erasure: a later cohort naming the address still leaves it out.
+    const erased = await web.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/people/erase',
+      headers: await admin(),
+      payload: { email: viaLink },
+    });
+    expect(erased.statusCode, erased.body).toBe(200);
+    const afterErasure = await campaignFor('Autumn invitation', 'outcome-seed-3', PEOPLE);
+    expect(afterErasure.cohort).toMatchObject({ size: 7, optedOutLeftOut: 1 });
   });
 
   it('shows the stop page and its button, accessibly, and says so for an unknown link', async () => {

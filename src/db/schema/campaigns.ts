@@ -91,8 +91,13 @@ export const campaignAttributions = pgTable(
   (t) => [primaryKey({ columns: [t.memberId, t.studentId] })],
 );
 
-/** Addresses that asked for no more invitations (RFC 8058 one-click, or the link): every later campaign leaves them out. */
+/**
+ * Addresses that asked for no more invitations (RFC 8058 one-click, or the link): every later
+ * campaign leaves them out. Kept as SHA-256 of the address (lower case), not the address: enough
+ * to recognise it in a later cohort, and it outlives the person's erasure, so a request to stop
+ * is still honoured without keeping who made it.
+ */
 export const invitationOptOuts = pgTable('invitation_opt_outs', {
-  email: text('email').primaryKey(),
+  emailHash: text('email_hash').primaryKey(),
   at: instant('at').notNull(),
 });

@@ -19,6 +19,7 @@ import { generateManageToken, hashManageToken } from '../links/tokens.js';
 import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import { assignArms, HOLDOUT } from './assignment.js';
 import { type CohortPerson, mergeDuplicates, parseCohortCsv } from './cohort.js';
+import { optOutKey } from './opt-outs.js';
 import type { Campaign, CampaignDesign } from './schemas.js';
 
 type CampaignRow = typeof campaigns.$inferSelect;
@@ -165,11 +166,12 @@ export function createCampaignService(deps: {
   /** Of `emails`, those that asked for no more invitations. */
   async function optedOut(executor: Executor, emails: string[]): Promise<Set<string>> {
     if (emails.length === 0) return new Set();
-    const rows = await rowsOf<{ email: string }>(
+    const byKey = new Map(emails.map((email) => [optOutKey(email), email]));
+    const rows = await rowsOf<{ key: string }>(
       executor,
-      sql`select email from invitation_opt_outs where email = any(${textArray(emails)}::text[])`,
+      sql`select email_hash as key from invitation_opt_outs where email_hash = any(${textArray([...byKey.keys()])}::text[])`,
     );
-    return new Set(rows.map((row) => row.email));
+    return new Set(rows.map((row) => byKey.get(row.key) as string));
   }
 
   async function studentsMatching(filter: Record<string, string[]>): Promise<CohortPerson[]> {
@@ -501,7 +503,10 @@ export function createCampaignService(deps: {
         .from(campaignMembers)
         .where(eq(campaignMembers.stopTokenHash, hashManageToken(token)));
       if (!member?.email) return false;
-      await db.insert(invitationOptOuts).values({ email: member.email, at: clock.now() }).onConflictDoNothing();
+      await db
+        .insert(invitationOptOuts)
+        .values({ emailHash: optOutKey(member.email), at: clock.now() })
+        .onConflictDoNothing();
       return true;
     },
 

@@ -15,6 +15,7 @@ import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
 import { composeInvitation, senderName } from '../campaigns/message.js';
+import { optOutKey } from '../campaigns/opt-outs.js';
 import { FEEDBACK_QUESTIONS } from '../feedback/schemas.js';
 import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
 import { loadSessionContexts } from './context.js';
@@ -272,9 +273,9 @@ export function createNotificationWorker(deps: {
     const [link, stop] = (row.linkToken ?? '').split(' ');
     if (!payload?.campaignId || !link || !stop) return 'skipped';
     const [stopped] = await db
-      .select({ email: invitationOptOuts.email })
+      .select({ at: invitationOptOuts.at })
       .from(invitationOptOuts)
-      .where(eq(invitationOptOuts.email, row.recipientEmail.toLowerCase()));
+      .where(eq(invitationOptOuts.emailHash, optOutKey(row.recipientEmail)));
     if (stopped) return 'skipped';
     const [campaign] = await db
       .select({ arms: campaigns.arms })

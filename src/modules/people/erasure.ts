@@ -8,7 +8,6 @@ import {
   feedbackRequests,
   feedbackResponses,
   idempotencyKeys,
-  invitationOptOuts,
   librarians,
   manageTokens,
   notifications,
@@ -228,7 +227,8 @@ export function createErasure(deps: ErasureDeps) {
         .update(campaignMembers)
         .set({ email: null, firstName: null, studentRef: null })
         .where(eq(campaignMembers.email, email));
-      await tx.delete(invitationOptOuts).where(eq(invitationOptOuts.email, email));
+      // Their request to stop invitations stays: it is kept as a hash of the address, not the
+      // address, and a later cohort naming them must still leave them out.
       await tx.delete(signInLinks).where(eq(signInLinks.email, email));
       if (subjects.length > 0) {
         await tx.delete(webSessions).where(inArray(sql`${webSessions.user} ->> 'sub'`, subjects));

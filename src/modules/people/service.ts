@@ -14,6 +14,7 @@ import {
   webSessions,
 } from '../../db/schema.js';
 import type { AuthUser } from '../../plugins/auth.js';
+import { optOutKey } from '../campaigns/opt-outs.js';
 import { recordStaffAction } from '../staff-record/service.js';
 import { createErasure, type ErasureDeps } from './erasure.js';
 import type { PersonExport } from './schemas.js';
@@ -89,7 +90,10 @@ export function createPeopleService(deps: ErasureDeps) {
         .innerJoin(campaigns, eq(campaigns.id, campaignMembers.campaignId))
         .where(eq(campaignMembers.email, email))
         .orderBy(asc(campaignMembers.createdAt));
-      const [stopped] = await db.select().from(invitationOptOuts).where(eq(invitationOptOuts.email, email));
+      const [stopped] = await db
+        .select()
+        .from(invitationOptOuts)
+        .where(eq(invitationOptOuts.emailHash, optOutKey(email)));
       const links = await db
         .select()
         .from(signInLinks)
