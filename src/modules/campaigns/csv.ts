@@ -16,10 +16,16 @@ export const RESULTS_CSV_COLUMNS = [
   'provisional',
 ];
 
-/** The results as CSV: one line per stratum (blank: everyone) and arm, each outcome's count, rate and interval. */
-export function resultsCsv(results: CampaignResults): string {
+/**
+ * The results as CSV: one line per stratum (blank: everyone) and arm, each outcome's count, rate
+ * and interval. `columnName` names each column (the API keeps the keys; the page words them).
+ */
+export function resultsCsv(
+  results: CampaignResults,
+  columnName: (column: string) => string = (column) => column,
+): string {
   const outcomes = CSV_OUTCOMES;
-  const header = RESULTS_CSV_COLUMNS;
+  const header = RESULTS_CSV_COLUMNS.map(columnName);
   const lines = [
     ...results.arms.map((arm) => ({ stratum: '', arm })),
     ...results.strata.flatMap((stratum) => stratum.arms.map((arm) => ({ stratum: stratum.stratum, arm }))),

@@ -67,25 +67,27 @@ export async function campaignResultPages(app: FastifyInstance, deps: AnalyticsP
     });
   });
 
+  /** The results the page's query asks for (HESA rounding or not), worded in the page's language. */
+  async function readResults(
+    request: FastifyRequest<{ Params: { id: string }; Querystring: { disclosure?: string } }>,
+  ) {
+    const page = context(request);
+    const hesa = request.query.disclosure === 'hesa';
+    const results = await deps.campaignResults(request.params.id, { disclosure: hesa ? 'hesa' : 'none', t: page.t });
+    return { page, hesa, results };
+  }
+
   // The results as a spreadsheet: the API's CSV with each column named from the catalogue.
   app.get(
     '/analytics/campaigns/:id/results.csv',
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Querystring: { disclosure?: string } }>, reply) => {
       if (!UUID.test(request.params.id)) return reply.callNotFound();
-      const page = context(request);
-      const hesa = request.query.disclosure === 'hesa';
-      const results = await deps.campaignResults(request.params.id, { disclosure: hesa ? 'hesa' : 'none', t: page.t });
-      const [header = '', ...rows] = resultsCsv(results).split('\r\n');
-      const named = header
-        .split(',')
-        .map((column) => page.t(`analytics.campaigns.csv.${column}`))
-        .map((name) => (/[",\r\n]/.test(name) ? `"${name.replaceAll('"', '""')}"` : name))
-        .join(',');
+      const { page, results } = await readResults(request);
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="campaign-results.csv"')
-        .send(`${BOM}${[named, ...rows].join('\r\n')}`);
+        .send(`${BOM}${resultsCsv(results, (column) => page.t(`analytics.campaigns.csv.${column}`))}`);
     },
   );
 
@@ -94,9 +96,7 @@ export async function campaignResultPages(app: FastifyInstance, deps: AnalyticsP
     { config: { page: true } },
     async (request: FastifyRequest<{ Params: { id: string }; Querystring: { disclosure?: string } }>, reply) => {
       if (!UUID.test(request.params.id)) return reply.callNotFound();
-      const page = context(request);
-      const hesa = request.query.disclosure === 'hesa';
-      const results = await deps.campaignResults(request.params.id, { disclosure: hesa ? 'hesa' : 'none', t: page.t });
+      const { page, hesa, results } = await readResults(request);
       const percent = (value: number | null) => (value === null ? '–' : `${(value * 100).toFixed(1)}%`);
       const interval = (ci: [number, number] | null) =>
         ci ? `${(ci[0] * 100).toFixed(1)}–${(ci[1] * 100).toFixed(1)}%` : '–';
