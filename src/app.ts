@@ -20,6 +20,7 @@ import { isIsoDate, isIsoInstant, refuseControlCharacters } from './http/validat
 import { availabilityRoutes } from './modules/availability/routes.js';
 import { bookingRoutes } from './modules/bookings/routes.js';
 import { calendarRoutes } from './modules/calendar/routes.js';
+import { calendarConnectionRoutes } from './modules/calendars/routes.js';
 import { campaignRoutes } from './modules/campaigns/routes.js';
 import { categoryRoutes } from './modules/categories/routes.js';
 import { feedbackRoutes } from './modules/feedback/routes.js';
@@ -298,6 +299,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       await api.register(webhookRoutes, services);
       await api.register(bookingRoutes, { ...services, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, services);
+      await api.register(calendarConnectionRoutes, services);
       await api.register(notificationRoutes, services);
     },
     { prefix: '/api/v1' },

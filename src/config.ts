@@ -136,6 +136,19 @@ export function loadConfig(env: Env = process.env) {
       throw new ConfigError(`WEBHOOK_ALLOW_HOSTS must be comma-separated host names or addresses, got "${allowed}"`);
     }
   }
+  const calendarAllowHosts = (text(env, 'CALENDAR_ALLOW_HOSTS') ?? '')
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter(Boolean);
+  for (const allowed of calendarAllowHosts) {
+    if (!/^[a-z0-9.:[\]-]+$/.test(allowed)) {
+      throw new ConfigError(`CALENDAR_ALLOW_HOSTS must be comma-separated host names or addresses, got "${allowed}"`);
+    }
+  }
+  const calendarSecretKey = text(env, 'CALENDAR_SECRET_KEY');
+  if (calendarSecretKey !== undefined && calendarSecretKey.length < 32) {
+    throw new ConfigError('CALENDAR_SECRET_KEY must be at least 32 characters long (e.g. openssl rand -base64 32)');
+  }
   const trustProxy = (text(env, 'TRUST_PROXY') ?? '')
     .split(',')
     .map((entry) => entry.trim())
@@ -169,6 +182,14 @@ export function loadConfig(env: Env = process.env) {
     host,
     /** Hosts a webhook may use over http:// or at a private address (tests: 127.0.0.1). */
     webhookAllowHosts,
+    /** Hosts a calendar address may use over http:// or at a private address (tests: 127.0.0.1). */
+    calendarAllowHosts,
+    /** The key calendar addresses are sealed with; unset on the embedded default: one generated into DATA_DIR. */
+    calendarSecretKey,
+    /** Minutes between reads of each librarian's own calendars. */
+    calendarSyncMinutes: integer(env, 'CALENDAR_SYNC_MINUTES', 5, 1, 1440),
+    /** Hours the last good busy time stands while a calendar cannot be read; then the librarian's times are withheld. */
+    calendarStaleHours: integer(env, 'CALENDAR_STALE_HOURS', 24, 1, 720),
     /** Who hears when a webhook endpoint is disabled after failing for three days. */
     adminAlertEmails,
     databaseUrl: databaseUrl?.toString(),

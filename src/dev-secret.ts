@@ -36,3 +36,18 @@ export function checkListenSafety(config: Pick<Config, 'host'>, isDevelopmentSec
     );
   }
 }
+
+/**
+ * The key calendar addresses are sealed with: CALENDAR_SECRET_KEY when set; on the embedded
+ * database, one generated once into DATA_DIR (and carried by backups). With DATABASE_URL and no
+ * key, none: the server then refuses to keep a calendar address, naming the setting.
+ */
+export function withCalendarKey(config: Config): Config {
+  if (config.calendarSecretKey || config.databaseUrl) return config;
+  const file = path.join(config.dataDir, 'calendar-secret-key');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  return { ...config, calendarSecretKey: readFileSync(file, 'utf8').trim() };
+}

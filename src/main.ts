@@ -6,8 +6,11 @@ import { loadConfig } from './config.js';
 import { removeBackupAccess, writeBackupAccess } from './db/backup-file.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
-import { checkListenSafety, withSigningSecret } from './dev-secret.js';
+import { checkListenSafety, withCalendarKey, withSigningSecret } from './dev-secret.js';
 import { scheduleRetention } from './modules/bookings/retention.js';
+import { createSecretBox } from './modules/calendars/secrets.js';
+import { createCalendarConnections } from './modules/calendars/service.js';
+import { createCalendarWorker } from './modules/calendars/worker.js';
 import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
 import { createWebhookWorker } from './modules/webhooks/worker.js';
@@ -19,7 +22,9 @@ Settings come from the environment; see the configuration table in README.md.
 With DATABASE_URL unset it uses the embedded database in DATA_DIR (one process at a time).`;
 
 async function main() {
-  const { config, created, isDevelopmentSecret } = withSigningSecret(loadConfig());
+  const signed = withSigningSecret(loadConfig());
+  const { created, isDevelopmentSecret } = signed;
+  const config = withCalendarKey(signed.config);
   checkListenSafety(config, isDevelopmentSecret);
   let stopRetention: () => void = () => {};
   let closing = false;
@@ -54,6 +59,15 @@ async function main() {
     log: (message, details) => app.log.warn(details, message),
   });
   const webhookWorker = createWebhookWorker({ db: database.db, clock: systemClock, config });
+  const calendarWorker = createCalendarWorker({
+    calendars: createCalendarConnections({
+      db: database.db,
+      clock: systemClock,
+      config,
+      secrets: config.calendarSecretKey ? createSecretBox(config.calendarSecretKey) : undefined,
+    }),
+    log: (message) => app.log.warn(message),
+  });
   shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
@@ -71,7 +85,9 @@ async function main() {
     const grace = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), config.shutdownGraceSeconds * 1000).unref(),
     );
-    const drained = Promise.all([app.close(), worker.stop(), webhookWorker.stop()]).then(() => 'done' as const);
+    const drained = Promise.all([app.close(), worker.stop(), webhookWorker.stop(), calendarWorker.stop()]).then(
+      () => 'done' as const,
+    );
     stopRetention();
     if ((await Promise.race([drained, grace])) === 'timeout') {
       app.log.warn('shutdown: grace period over; exiting with requests still open');
@@ -92,6 +108,7 @@ async function main() {
   if (config.worker) {
     worker.start();
     webhookWorker.start();
+    calendarWorker.start();
     stopRetention = scheduleRetention(
       database.db,
       config.retentionMonths,

@@ -5,6 +5,9 @@ import { createCompanionService } from './modules/bookings/companions.js';
 import { librarianBusyRanges } from './modules/bookings/repository.js';
 import { createBookingService } from './modules/bookings/service.js';
 import { createCalendarService } from './modules/calendar/service.js';
+import { calendarBusyRanges } from './modules/calendars/busy-ranges.js';
+import { createSecretBox } from './modules/calendars/secrets.js';
+import { createCalendarConnections } from './modules/calendars/service.js';
 import { createCampaignResults } from './modules/campaigns/results.js';
 import { createCampaignService } from './modules/campaigns/service.js';
 import { createCategoryService } from './modules/categories/service.js';
@@ -42,7 +45,7 @@ export function createServices({
     clock,
     config,
     librarians,
-    busyRanges: librarianBusyRanges,
+    busyRanges: [librarianBusyRanges, calendarBusyRanges],
   });
   const categories = createCategoryService({ db, clock });
   const outbox = {
@@ -62,6 +65,12 @@ export function createServices({
   const feedback = createFeedbackService({ db, clock, config, categories });
   const webhooks = createWebhookService({ db, clock, config });
   const staffRecord = createStaffRecord({ db, clock });
+  const calendars = createCalendarConnections({
+    db,
+    clock,
+    config,
+    secrets: config.calendarSecretKey ? createSecretBox(config.calendarSecretKey) : undefined,
+  });
   const campaigns = createCampaignService({
     db,
     clock,
@@ -94,6 +103,7 @@ export function createServices({
     webhooks,
     people,
     staffRecord,
+    calendars,
     campaigns,
     campaignResults,
   };

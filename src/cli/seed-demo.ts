@@ -6,6 +6,7 @@ import { librarians as librariansTable } from '../db/schema.js';
 import type { PutAvailability } from '../modules/availability/schemas.js';
 import { createAvailabilityService } from '../modules/availability/service.js';
 import { librarianBusyRanges } from '../modules/bookings/repository.js';
+import { calendarBusyRanges } from '../modules/calendars/busy-ranges.js';
 import type { CreateLibrarian } from '../modules/librarians/schemas.js';
 import { createLibrarianService } from '../modules/librarians/service.js';
 import { systemClock } from '../time/clock.js';
@@ -101,7 +102,7 @@ async function main() {
       clock: systemClock,
       config,
       librarians,
-      busyRanges: librarianBusyRanges,
+      busyRanges: [librarianBusyRanges, calendarBusyRanges],
     });
     // The staff record names whoever ran this command as the one who made the changes.
     const actor = { sub: 'npm run seed-demo', email: null };

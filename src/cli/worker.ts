@@ -1,6 +1,9 @@
 import { ConfigError, loadConfig } from '../config.js';
 import { openPostgres } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
+import { createSecretBox } from '../modules/calendars/secrets.js';
+import { createCalendarConnections } from '../modules/calendars/service.js';
+import { createCalendarWorker } from '../modules/calendars/worker.js';
 import { createMailer } from '../modules/notifications/mailer.js';
 import { createNotificationWorker } from '../modules/notifications/worker.js';
 import { createWebhookWorker } from '../modules/webhooks/worker.js';
@@ -30,12 +33,23 @@ async function main() {
     log: (message, details) => console.error(message, JSON.stringify(details ?? {})),
   });
   const webhooks = createWebhookWorker({ db: handle.db, clock: systemClock, config });
+  const calendars = createCalendarWorker({
+    calendars: createCalendarConnections({
+      db: handle.db,
+      clock: systemClock,
+      config,
+      secrets: config.calendarSecretKey ? createSecretBox(config.calendarSecretKey) : undefined,
+    }),
+    log: (message) => console.error(message),
+  });
   worker.start();
   webhooks.start();
-  console.log(`Email and webhook workers running; email: ${mailer.description}`);
+  calendars.start();
+  console.log(`Email, webhook and calendar workers running; email: ${mailer.description}`);
   const stop = async () => {
     await worker.stop();
     await webhooks.stop();
+    await calendars.stop();
     mailer.close();
     await handle.close();
     process.exit(0);

@@ -13,10 +13,11 @@ const MAGIC = 'LIAISON-BACKUP 1';
 
 /**
  * The files of DATA_DIR a backup carries beside the database: the development signing secret
- * (dev-secret.ts), without which tokens minted before are refused. Everything else the server
+ * (dev-secret.ts), without which tokens minted before are refused, and the generated key calendar
+ * addresses are sealed with, without which no calendar could be read. Everything else the server
  * needs is in the database (the page cookie key is in app_secrets) or comes from the environment.
  */
-export const BACKED_UP_FILES = ['dev-jwt-secret'] as const;
+export const BACKED_UP_FILES = ['dev-jwt-secret', 'calendar-secret-key'] as const;
 
 export interface BackupHeader {
   createdAt: string;

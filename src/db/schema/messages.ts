@@ -58,6 +58,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'booking.companion_changed',
   'booking.attendance_recorded',
   'campaign.sent',
+  'calendar.sync_failed',
+  'calendar.sync_recovered',
 ] as const;
 
 /**

@@ -86,9 +86,9 @@ function overlapsDates(query: OverrideQuery) {
 export function createAvailabilityService(deps: {
   db: Database;
   clock: Clock;
-  config: Pick<Config, 'libraryTimeZone'>;
+  config: Pick<Config, 'libraryTimeZone' | 'calendarStaleHours'>;
   librarians: LibrarianService;
-  busyRanges: BusyRangeSource;
+  busyRanges: readonly BusyRangeSource[];
 }) {
   const { db, clock, config } = deps;
 
@@ -122,6 +122,7 @@ export function createAvailabilityService(deps: {
     db,
     clock,
     busyRanges: deps.busyRanges,
+    calendarStaleHours: deps.config.calendarStaleHours,
   });
   const { currentSlots } = createSlotLists({ clock, loadSlotListing });
 

@@ -14,16 +14,19 @@ type LibrarianRow = typeof librarians.$inferSelect;
 export type QueryValue<T> = T | Placeholder;
 
 /**
- * Busy time of a librarian from bookings, supplied by the bookings feature as a scalar subquery
- * (a json array of [startMs, endMs] pairs): bookings starting before `startsBefore` and holding
- * time after `heldAfter`, so slots are read in one statement with the rules.
+ * Busy time of a librarian from one source (their bookings, their own calendars), as a scalar SQL
+ * expression: comma-separated `[startMs,endMs]` pairs, or null for none. Each source is read in
+ * the one statement with the rules; the pairs of all of them make the busy list.
  */
-export type BusyRangeSource = (
-  librarianId: QueryValue<string>,
-  startsBefore: QueryValue<Date>,
-  heldAfter: QueryValue<Date>,
-  excludeBookingId?: string,
-) => SQL<[number, number][]>;
+export type BusyRangeSource = (range: {
+  librarianId: QueryValue<string>;
+  /** Time held before this and after `heldAfter`. */
+  startsBefore: QueryValue<Date>;
+  heldAfter: QueryValue<Date>;
+  /** A calendar last read before this is too old to trust (CALENDAR_STALE_HOURS ago). */
+  calendarReadAfter: QueryValue<Date>;
+  excludeBookingId?: string | undefined;
+}) => SQL<string | null>;
 
 /** What the slot-inputs statement is given: the librarian and the reach of overrides and bookings. */
 export interface SlotInputsParams {
@@ -33,6 +36,7 @@ export interface SlotInputsParams {
   overridesTo: QueryValue<string>;
   busyStartsBefore: QueryValue<Date>;
   busyHeldAfter: QueryValue<Date>;
+  calendarReadAfter: QueryValue<Date>;
 }
 
 /** The outer librarian's id in a correlated subquery (drizzle leaves columns unqualified in one-table selects). */
@@ -53,8 +57,14 @@ interface OverrideJson {
  * The statements that read what slots need: one statement per decision (a booking's, prepared per
  * connection) and one per listing (shared by concurrent requests, never older than the request).
  */
-export function createSlotInputs(deps: { db: Database; clock: Clock; busyRanges: BusyRangeSource }) {
+export function createSlotInputs(deps: {
+  db: Database;
+  clock: Clock;
+  busyRanges: readonly BusyRangeSource[];
+  calendarStaleHours: number;
+}) {
   const { db, clock } = deps;
+  const calendarStaleMs = deps.calendarStaleHours * 60 * 60_000;
 
   /** The one statement that reads a librarian with everything slots need, and any extra columns. */
   function slotInputsSelect<X extends Record<string, SQL>>(
@@ -96,7 +106,19 @@ export function createSlotInputs(deps: { db: Database; clock: Clock; busyRanges:
       librarian: librarians,
       rules,
       overrides,
-      busy: deps.busyRanges(p.librarianId, p.busyStartsBefore, p.busyHeldAfter, excludeBookingId),
+      busy: sql<[number, number][]>`('[' || concat_ws(',', ${sql.join(
+        deps.busyRanges.map(
+          (source) =>
+            sql`nullif(${source({
+              librarianId: p.librarianId,
+              startsBefore: p.busyStartsBefore,
+              heldAfter: p.busyHeldAfter,
+              calendarReadAfter: p.calendarReadAfter,
+              excludeBookingId,
+            })}, '')`,
+        ),
+        sql`, `,
+      )}) || ']')::json`,
     };
   }
 
@@ -112,6 +134,7 @@ export function createSlotInputs(deps: { db: Database; clock: Clock; busyRanges:
       overridesTo: day(wideTo + ZONE_MARGIN_MS),
       busyStartsBefore: new Date(wideTo + ZONE_MARGIN_MS),
       busyHeldAfter: new Date(wideFrom - ZONE_MARGIN_MS),
+      calendarReadAfter: new Date(clock.now().getTime() - calendarStaleMs),
     };
   }
 
@@ -167,6 +190,7 @@ export function createSlotInputs(deps: { db: Database; clock: Clock; busyRanges:
     overridesTo: sql.placeholder('overridesTo'),
     busyStartsBefore: sql.placeholder('busyStartsBefore'),
     busyHeldAfter: sql.placeholder('busyHeldAfter'),
+    calendarReadAfter: sql.placeholder('calendarReadAfter'),
   };
 
   /**

@@ -43,11 +43,11 @@ export async function bookingIdOfToken(executor: Executor, token: string, now: D
  * [heldAfter, startsBefore) exactly when start < startsBefore and until > heldAfter, both ranges
  * being non-empty.
  */
-export const librarianBusyRanges: BusyRangeSource = (librarianId, startsBefore, heldAfter, excludeBookingId) =>
-  sql<[number, number][]>`(
-    select ('[' || coalesce(string_agg(
+export const librarianBusyRanges: BusyRangeSource = ({ librarianId, startsBefore, heldAfter, excludeBookingId }) =>
+  sql<string | null>`(
+    select string_agg(
         '[' || (date_part('epoch', ${bookings.startsAt}) * 1000)::bigint
-        || ',' || (date_part('epoch', ${bookings.occupiedUntil}) * 1000)::bigint || ']', ','), '') || ']')::json
+        || ',' || (date_part('epoch', ${bookings.occupiedUntil}) * 1000)::bigint || ']', ',')
     from ${bookings}
     where ${and(
       eq(bookings.librarianId, librarianId),

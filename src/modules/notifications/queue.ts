@@ -18,6 +18,8 @@ export const NOTIFICATION_KINDS = [
   'webhook_disabled',
   'sign_in_link',
   'campaign_invitation',
+  'calendar_failed',
+  'calendar_recovered',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import {
   bookings,
+  calendarConnections,
   campaigns,
   companions,
   feedbackRequests,
@@ -51,7 +52,7 @@ export function createNotificationWorker(deps: {
   db: Database;
   clock: Clock;
   mailer: Mailer;
-  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'mailFrom'>>;
+  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'mailFrom' | 'calendarStaleHours'>>;
   batchSize?: number;
   concurrency?: number;
   log?: (message: string, details?: Record<string, unknown>) => void;
@@ -140,6 +141,7 @@ export function createNotificationWorker(deps: {
     if (row.kind === 'sign_in_link') return deliverSignInLink(row);
     if (row.kind === 'feedback_request') return deliverFeedbackRequest(row);
     if (row.kind === 'webhook_disabled') return deliverWebhookAlert(row);
+    if (row.kind === 'calendar_failed' || row.kind === 'calendar_recovered') return deliverCalendarAlert(row);
     if (row.kind === 'campaign_invitation') return deliverInvitation(row);
     if (!row.bookingId) return 'skipped';
     const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
@@ -256,6 +258,54 @@ export function createNotificationWorker(deps: {
       html: emailHtml(
         t,
         t('email.webhookOff.subject'),
+        lines.filter(Boolean).map((line) => `<p>${escapeMarkup(line)}</p>`),
+      ),
+      messageId: row.messageId,
+    });
+    return 'sent';
+  }
+
+  /**
+   * Tells a librarian that one of their own calendars cannot be read (once per failure spell), or
+   * can again. Skipped when the connection has been removed since.
+   */
+  async function deliverCalendarAlert(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    const payload = (row.payload ?? {}) as {
+      connectionId?: string;
+      label?: string;
+      error?: string;
+      librarianId?: string;
+    };
+    if (!payload.connectionId) return 'skipped';
+    const [connection] = await db
+      .select({ id: calendarConnections.id })
+      .from(calendarConnections)
+      .where(eq(calendarConnections.id, payload.connectionId));
+    if (!connection) return 'skipped';
+    const t = english;
+    const failed = row.kind === 'calendar_failed';
+    const subject = t(failed ? 'staff.calendars.email.failedSubject' : 'staff.calendars.email.recoveredSubject', {
+      label: payload.label ?? '',
+    });
+    const lines = failed
+      ? [
+          t('staff.calendars.email.failedBody', {
+            label: payload.label ?? '',
+            reason: t(`staff.calendars.error.${payload.error ?? 'server_error'}`),
+          }),
+          '',
+          t('staff.calendars.email.failedHolds', { hours: deps.config.calendarStaleHours ?? 24 }),
+          '',
+          t('staff.calendars.email.where', { url: `${deps.config.publicUrl}/staff/calendars` }),
+        ]
+      : [t('staff.calendars.email.recoveredBody', { label: payload.label ?? '' })];
+    await mailer.send({
+      to: { name: null, address: row.recipientEmail },
+      subject,
+      text: lines.join('\n'),
+      html: emailHtml(
+        t,
+        subject,
         lines.filter(Boolean).map((line) => `<p>${escapeMarkup(line)}</p>`),
       ),
       messageId: row.messageId,

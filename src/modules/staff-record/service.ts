@@ -38,6 +38,9 @@ export const STAFF_ACTIONS = [
   'campaign.changed',
   'campaign.cohort_set',
   'campaign.sent',
+  'calendar.connected',
+  'calendar.changed',
+  'calendar.removed',
   'person.exported',
   'person.erased',
 ] as const;

@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -57,4 +57,25 @@ export async function webhookUrlProblem(
     return 'resolves to a private, loopback or link-local address';
   }
   return null;
+}
+
+/**
+ * A DNS lookup that refuses forbidden addresses at connection time, so a host that resolved to a
+ * public address at registration cannot be pointed at this machine or the network later.
+ */
+export function guardedLookup(allowed: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return (callback as (error: Error) => void)(error);
+      const usable = allowed ? addresses : addresses.filter((entry) => !isForbiddenAddress(entry.address));
+      if (usable.length === 0) {
+        return (callback as (error: Error) => void)(
+          Object.assign(new Error('the host resolves to a forbidden address'), { code: 'EFORBIDDEN' }),
+        );
+      }
+      if ((options as { all?: boolean }).all) return (callback as (e: null, a: LookupAddress[]) => void)(null, usable);
+      const first = usable[0] as LookupAddress;
+      return (callback as (e: null, a: string, f: number) => void)(null, first.address, first.family);
+    });
+  };
 }

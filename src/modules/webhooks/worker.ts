@@ -1,7 +1,5 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { and, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import type { Config } from '../../config.js';
@@ -11,7 +9,7 @@ import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import type { Clock } from '../../time/clock.js';
 import { newMessageId, queueMessages } from '../notifications/queue.js';
-import { isForbiddenAddress } from './address.js';
+import { guardedLookup } from './address.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -48,27 +46,6 @@ export function nextAttemptAt(createdMs: number, nowMs: number, attempts: number
   const scheduled = RETRY_DELAYS_MS[attempts - 1] ?? DAILY;
   const next = nowMs + Math.max(scheduled, retryAfter ?? 0);
   return next - createdMs > GIVE_UP_MS ? null : new Date(next);
-}
-
-/**
- * A DNS lookup that refuses forbidden addresses at connection time, so a host that resolved to a
- * public address at registration cannot be pointed at this machine or the network later.
- */
-function guardedLookup(allowed: boolean): LookupFunction {
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) return (callback as (error: Error) => void)(error);
-      const usable = allowed ? addresses : addresses.filter((entry) => !isForbiddenAddress(entry.address));
-      if (usable.length === 0) {
-        return (callback as (error: Error) => void)(
-          Object.assign(new Error('the host resolves to a forbidden address'), { code: 'EFORBIDDEN' }),
-        );
-      }
-      if ((options as { all?: boolean }).all) return (callback as (e: null, a: LookupAddress[]) => void)(null, usable);
-      const first = usable[0] as LookupAddress;
-      return (callback as (e: null, a: string, f: number) => void)(null, first.address, first.family);
-    });
-  };
 }
 
 /** One POST: no redirects followed, 10 s in all, at most 64 KB of the answer read. */

@@ -1,0 +1,60 @@
+import { type Static, Type } from 'typebox';
+import { Instant, Nullable, Uuid } from '../../http/formats.js';
+import { CALENDAR_ERRORS } from './fetch.js';
+
+const Label = Type.String({
+  minLength: 1,
+  maxLength: 80,
+  pattern: '\\S',
+  description: 'The librarian’s own name for it',
+  examples: ['Outlook'],
+});
+const Url = Type.String({
+  minLength: 8,
+  maxLength: 2000,
+  description:
+    'The secret iCalendar address (https:// or webcal://; http:// only for hosts in CALENDAR_ALLOW_HOSTS), as Outlook ("Publish calendar", the ICS link) or Google Calendar ("Secret address in iCal format") gives it. Read once before it is saved; never returned.',
+  examples: ['webcal://outlook.office365.com/owa/calendar/…/calendar.ics'],
+});
+
+export const CalendarConnectionInput = Type.Object({ label: Label, url: Url }, { additionalProperties: false });
+export type CalendarConnectionInput = Static<typeof CalendarConnectionInput>;
+
+export const CalendarConnectionPatch = Type.Object(
+  { label: Type.Optional(Label), url: Type.Optional(Url) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type CalendarConnectionPatch = Static<typeof CalendarConnectionPatch>;
+
+export const CalendarConnectionParams = Type.Object({
+  id: Uuid('The librarian'),
+  connectionId: Uuid('The calendar connection'),
+});
+
+export const CalendarConnection = Type.Object({
+  id: Uuid(),
+  librarianId: Uuid(),
+  kind: Type.String({ description: 'The provider: ics (a calendar address)' }),
+  label: Type.String(),
+  host: Type.String({ description: 'The host of the address; the address itself is never returned' }),
+  secretSetAt: Instant('When the address was saved'),
+  state: Type.Enum(['ok', 'failing', 'withheld'], {
+    description:
+      'ok: last read worked; failing: the last read failed and the busy time last read still holds; withheld: it has failed for CALENDAR_STALE_HOURS, so this librarian’s times are not offered until it is read again',
+  }),
+  lastReadAt: Nullable(Instant('The last good read')),
+  lastAttemptAt: Nullable(Instant('The last read tried')),
+  error: Nullable(Type.Enum([...CALENDAR_ERRORS], { description: 'Why the last read failed' })),
+  failingSince: Nullable(Instant('The first failure since the last good read')),
+  busyBlocks: Type.Integer({ description: 'Stretches of busy time it holds now' }),
+  nextReadAt: Instant('When it will be read next'),
+});
+
+export const CalendarConnectionList = Type.Array(CalendarConnection);
+
+export const CalendarConnectionOverview = Type.Array(
+  Type.Object({
+    ...CalendarConnection.properties,
+    librarian: Type.Object({ name: Type.String(), email: Type.String() }),
+  }),
+);
