@@ -90,7 +90,7 @@ export const calendarConnectionRoutes: FastifyPluginAsyncTypebox<{ calendars: Ca
       config: staff,
       schema: {
         operationId: 'updateCalendarConnection',
-        summary: 'Rename a calendar connection or replace its address',
+        summary: 'Rename a calendar or replace its address',
         tags: ['calendars'],
         description: 'A new address is read once first, as when connecting.',
         params: CalendarConnectionParams,
