@@ -3,6 +3,7 @@ import type { AvailabilityService } from '../modules/availability/service.js';
 import type { CompanionService } from '../modules/bookings/companions.js';
 import type { BookingService } from '../modules/bookings/service.js';
 import type { CalendarService } from '../modules/calendar/service.js';
+import type { CalendarConnections } from '../modules/calendars/service.js';
 import type { CampaignResultsReader } from '../modules/campaigns/results.js';
 import type { CampaignService } from '../modules/campaigns/service.js';
 import type { CategoryService } from '../modules/categories/service.js';
@@ -44,6 +45,7 @@ export interface WebDeps {
   feedback: FeedbackService;
   people: PeopleService;
   staffRecord: StaffRecord;
+  calendars: CalendarConnections;
   campaigns: CampaignService;
   campaignResults: CampaignResultsReader;
 }

@@ -24,6 +24,7 @@ import { sameToken } from './session.js';
 import { signInRoutes } from './sign-in/routes.js';
 import { attendanceFormRoutes } from './staff/attendance.js';
 import { staffAvailabilityRoutes } from './staff/availability.js';
+import { staffCalendarRoutes } from './staff/calendars.js';
 import { staffRoutes } from './staff/routes.js';
 import { studentRoutes } from './student/routes.js';
 
@@ -198,6 +199,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps) {
   await app.register(studentRoutes, deps);
   await app.register(staffRoutes, deps);
   await app.register(staffAvailabilityRoutes, deps);
+  await app.register(staffCalendarRoutes, deps);
   await app.register(attendanceFormRoutes, deps);
   await app.register(adminRoutes, deps);
   await app.register(adminTaxonomyRoutes, deps);

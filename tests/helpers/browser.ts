@@ -110,10 +110,15 @@ export async function signedInPage(
   baseUrl: string,
   email: string,
   role: 'Student' | 'Librarian' | 'Analyst' | 'Admin',
-  options: { timezoneId?: string } = {},
+  options: { timezoneId?: string; javaScriptEnabled?: boolean } = {},
 ): Promise<Page> {
   const timezoneId = options.timezoneId ?? 'Europe/London';
-  const context = await browser.newContext({ baseURL: baseUrl, locale: 'en-GB', timezoneId });
+  const context = await browser.newContext({
+    baseURL: baseUrl,
+    locale: 'en-GB',
+    timezoneId,
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
+  });
   // The forms a person sends to sign in (development sign-in), sent over the context's own HTTP
   // client, which shares its cookies: the same session as filling in the page, without drawing it.
   // The zone goes first, as the page's script sends it on a first visit, so the session keeps it.

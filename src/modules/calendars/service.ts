@@ -498,11 +498,6 @@ export function createCalendarConnections(deps: {
       for (let index = 0; index < due.length; index += 8) await Promise.all(due.slice(index, index + 8).map(sync));
       return due.length;
     },
-
-    /** A deactivated librarian's calendars go, addresses and all. */
-    async removeAllOf(executor: Executor, librarianId: string): Promise<void> {
-      await executor.delete(calendarConnections).where(eq(calendarConnections.librarianId, librarianId));
-    },
   };
 }
 

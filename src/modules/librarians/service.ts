@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import { PG_UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
-import { librarians } from '../../db/schema.js';
+import { calendarConnections, librarians } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { Conflict, InvalidInput, NotFound } from '../../errors.js';
 import { checkInput } from '../../http/check-input.js';
@@ -176,6 +176,10 @@ export function createLibrarianService({
               .where(eq(librarians.id, id))
               .returning();
             const updated = after as LibrarianRow;
+            // A librarian who leaves takes their calendar connections (sealed addresses and busy time) with them.
+            if (before.active && !updated.active) {
+              await tx.delete(calendarConnections).where(eq(calendarConnections.librarianId, id));
+            }
             const change = changedFields(toLibrarian(before, true), toLibrarian(updated, true));
             if (Object.keys(change.after).length > 0) {
               await recordStaffAction(tx, now, {

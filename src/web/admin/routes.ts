@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { areaAccess } from '../layout/page.js';
+import { calendarsPages } from './calendars.js';
 import { campaignsPages } from './campaigns.js';
 import { categoriesPages } from './categories.js';
 import { closuresPages } from './closures.js';
@@ -22,6 +23,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
   await closuresPages(app, deps);
   await importsPages(app, deps);
   await emailsPages(app, deps);
+  await calendarsPages(app, deps);
   await peoplePages(app, deps);
   await recordPages(app, deps);
   await campaignsPages(app, deps);

@@ -7,6 +7,7 @@ export type AdminPageDeps = Pick<
   WebDeps,
   | 'availability'
   | 'bookings'
+  | 'calendars'
   | 'campaigns'
   | 'catalogues'
   | 'categories'

@@ -71,6 +71,8 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
         closures: overrides.filter((override) => override.librarianId === null && override.kind === 'closed'),
         limit,
         earlier: earlier && earlier < first ? first : earlier,
+        // No times because the librarian's own calendar has not been read for too long: say so.
+        withheld: days.length === 0 && (await deps.calendars.isWithheld(librarian.id)),
       });
     },
   );

@@ -15,6 +15,7 @@ export type StudentPageDeps = Pick<
   | 'availability'
   | 'bookings'
   | 'calendar'
+  | 'calendars'
   | 'campaigns'
   | 'catalogues'
   | 'categories'

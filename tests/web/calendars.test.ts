@@ -1,0 +1,130 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectAccessible,
+  launchBrowser,
+  signedInPage,
+  startWebApp,
+  tabTo,
+  type WebContext,
+} from '../helpers/browser.js';
+import { ADA_CALENDAR, serveCalendar } from '../helpers/calendar-fixture.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+
+// Sunday 28 February 2027, noon in London.
+const NOW = '2027-02-28T12:00:00Z';
+
+describe("a librarian's own calendars, in a real browser", () => {
+  let web: WebContext;
+  let browser: Browser;
+  let calendar: Awaited<ReturnType<typeof serveCalendar>>;
+
+  beforeAll(async () => {
+    calendar = await serveCalendar(ADA_CALENDAR);
+    web = await startWebApp({
+      now: NOW,
+      env: { CALENDAR_SECRET_KEY: 'calendar-key-for-tests-0123456789abcdef', CALENDAR_ALLOW_HOSTS: '127.0.0.1' },
+    });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await calendar?.close();
+  });
+
+  it('connects a calendar address with the keyboard and no JavaScript, and shows when it was read', async () => {
+    const ada = await createLibrarianWithWeek(web.t, { email: 'ada@library.uni.example', name: 'Ada Lovelace' });
+    const page = await signedInPage(browser, web.baseUrl, ada.email, 'Librarian', { javaScriptEnabled: false });
+    await page.getByRole('link', { name: 'Your own calendars' }).click();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Your own calendars');
+    expect(await page.locator('main').textContent()).toContain('No calendar is connected.');
+    await expectAccessible(page, 'no calendars', { javaScript: false });
+
+    // A web page where a calendar should be: refused by name, nothing saved.
+    await tabTo(page, page.getByLabel('Name'));
+    await page.keyboard.type('Outlook');
+    await tabTo(page, page.getByLabel('Calendar address'));
+    await page.keyboard.type(calendar.url('/html'));
+    await page.keyboard.press('Enter');
+    await page.waitForLoadState('load');
+    const summary = page.getByRole('alert');
+    expect(await summary.textContent()).toContain(
+      'Liaison could not read that address: the address gives a web page, not a calendar. Nothing was saved.',
+    );
+    await expectAccessible(page, 'address refused', { javaScript: false });
+
+    await tabTo(page, page.getByLabel('Calendar address'));
+    await page.keyboard.type(calendar.url());
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${web.baseUrl}/staff/calendars?notice=connected`);
+    const main = (await page.locator('main').textContent()) ?? '';
+    expect(main).toContain('Connected and read.');
+    expect(main).toContain('Read just now: 10 stretches of busy time ahead.');
+    expect(main).toContain('Its address is kept secret (from 127.0.0.1, set on Sunday, 28 February 2027).');
+    // The address itself is never shown again.
+    expect(await page.content()).not.toContain('calendar.ics');
+    await expectAccessible(page, 'one calendar', { javaScript: false });
+
+    // Students are not offered the Monday 09:00 her team meeting holds.
+    const times = await web.t.app.inject({ method: 'GET', url: `/librarians/${ada.id}?from=2027-03-01` });
+    expect(times.body).not.toContain('value="2027-03-01T09:00:00.000Z"');
+    expect(times.body).toContain('value="2027-03-01T10:00:00.000Z"');
+    await page.context().close();
+  });
+
+  it('shows a failing calendar to its librarian and the admin, and withholds only that librarian’s times once stale', async () => {
+    const own = await serveCalendar('BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n');
+    const grace = await createLibrarianWithWeek(web.t, { email: 'grace@library.uni.example', name: 'Grace Hopper' });
+    const created = await web.t.app.inject({
+      method: 'POST',
+      url: `/api/v1/librarians/${grace.id}/calendars`,
+      headers: await web.t.auth('librarian', { email: grace.email }),
+      payload: { label: 'Work', url: own.url() },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    await own.close();
+    web.t.clock.set('2027-02-28T14:00:00Z');
+    try {
+      const page = await signedInPage(browser, web.baseUrl, grace.email, 'Librarian');
+      await page.goto('/staff/calendars');
+      await tabTo(page, page.getByRole('button', { name: 'Check Work now' }));
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${web.baseUrl}/staff/calendars?notice=checked`);
+      const main = (await page.locator('main').textContent()) ?? '';
+      expect(main).toContain('Read 2 hours ago: no busy time ahead.');
+      expect(main).toContain('Liaison could not read it (since just now): the server could not be reached.');
+      expect(main).toContain('The busy time it last read still holds.');
+      await expectAccessible(page, 'a failing calendar');
+      await page.context().close();
+
+      const admin = await signedInPage(browser, web.baseUrl, 'admin@library.uni.example', 'Admin');
+      await admin.goto('/admin');
+      await admin.getByRole('link', { name: "Librarians' own calendars" }).click();
+      const adminText = (await admin.locator('main').textContent()) ?? '';
+      expect(adminText).toContain('1 calendar cannot be read.');
+      expect(adminText).toContain('Grace Hopper: Work');
+      await expectAccessible(admin, 'admin calendars');
+      await admin.context().close();
+
+      // A day after the last good read: Grace's times are withheld, and a student is told why.
+      web.t.clock.set('2027-03-01T12:30:00Z');
+      await web.t.app.inject({
+        method: 'POST',
+        url: `/api/v1/librarians/${grace.id}/calendars/${created.json().id}/check`,
+        headers: await web.t.auth('librarian', { email: grace.email }),
+      });
+      const student = await signedInPage(browser, web.baseUrl, 'wei@student.uni.example', 'Student');
+      await student.goto(`/librarians/${grace.id}`);
+      expect(await student.locator('main').textContent()).toContain(
+        "This librarian's times are unavailable for now, while their calendar is being checked.",
+      );
+      await expectAccessible(student, 'times withheld');
+      await student.getByRole('link', { name: 'Choose another librarian' }).click();
+      await student.waitForURL(`${web.baseUrl}/`);
+      await student.context().close();
+    } finally {
+      web.t.clock.set(NOW);
+    }
+  });
+});
