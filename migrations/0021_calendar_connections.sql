@@ -28,8 +28,22 @@ CREATE TABLE "calendar_connections" (
 	"updated_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "calendar_event_copies" (
+	"connection_id" uuid NOT NULL,
+	"booking_id" uuid NOT NULL,
+	"url" text,
+	"etag" text,
+	"digest" text,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text,
+	"next_attempt_at" timestamp with time zone,
+	"updated_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "calendar_event_copies_connection_id_booking_id_pk" PRIMARY KEY("connection_id","booking_id")
+);
+--> statement-breakpoint
 ALTER TABLE "calendar_busy_blocks" ADD CONSTRAINT "calendar_busy_blocks_connection_id_calendar_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."calendar_connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "calendar_connections" ADD CONSTRAINT "calendar_connections_librarian_id_librarians_id_fk" FOREIGN KEY ("librarian_id") REFERENCES "public"."librarians"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "calendar_event_copies" ADD CONSTRAINT "calendar_event_copies_connection_id_calendar_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."calendar_connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "calendar_busy_blocks_librarian_idx" ON "calendar_busy_blocks" USING btree ("librarian_id","starts_at");--> statement-breakpoint
 CREATE INDEX "calendar_busy_blocks_connection_idx" ON "calendar_busy_blocks" USING btree ("connection_id");--> statement-breakpoint
 CREATE INDEX "calendar_connections_librarian_idx" ON "calendar_connections" USING btree ("librarian_id");--> statement-breakpoint

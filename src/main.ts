@@ -14,6 +14,7 @@ import { createCalendarWorker } from './modules/calendars/worker.js';
 import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
 import { createWebhookWorker } from './modules/webhooks/worker.js';
+import { loadCatalogues } from './text/i18n.js';
 import { systemClock } from './time/clock.js';
 
 const USAGE = `
@@ -65,6 +66,7 @@ async function main() {
       clock: systemClock,
       config,
       secrets: config.calendarSecretKey ? createSecretBox(config.calendarSecretKey) : undefined,
+      translate: loadCatalogues().translator('en'),
     }),
     log: (message) => app.log.warn(message),
   });

@@ -70,6 +70,7 @@ export function createServices({
     clock,
     config,
     secrets: config.calendarSecretKey ? createSecretBox(config.calendarSecretKey) : undefined,
+    translate: catalogues.translator('en'),
   });
   const campaigns = createCampaignService({
     db,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, instant } from './columns.js';
 import { librarians } from './people.js';
 
@@ -66,4 +66,29 @@ export const calendarBusyBlocks = pgTable(
     index('calendar_busy_blocks_connection_idx').on(t.connectionId),
     check('calendar_busy_blocks_order_check', sql`${t.endsAt} > ${t.startsAt}`),
   ],
+);
+
+/**
+ * A booking's event as written into a librarian's calendar (CalDAV): where, its ETag for the next
+ * change, and a digest of what was written, so the worker writes only what changed. A write that
+ * failed waits until `nextAttemptAt` (backing off); the booking itself is the record of what
+ * should be there, so an outage delays a write and loses none.
+ */
+export const calendarEventCopies = pgTable(
+  'calendar_event_copies',
+  {
+    connectionId: uuid('connection_id')
+      .notNull()
+      .references(() => calendarConnections.id, { onDelete: 'cascade' }),
+    bookingId: uuid('booking_id').notNull(),
+    url: text('url'),
+    etag: text('etag'),
+    /** SHA-256 of the event last written; null while none has been. */
+    digest: text('digest'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    nextAttemptAt: instant('next_attempt_at'),
+    updatedAt: instant('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.bookingId] })],
 );

@@ -45,10 +45,10 @@ export const calendarConnectionRoutes: FastifyPluginAsyncTypebox<{ calendars: Ca
       config: staff,
       schema: {
         operationId: 'createCalendarConnection',
-        summary: 'Connect a calendar address',
+        summary: 'Connect a calendar',
         tags: ['calendars'],
         description:
-          'Reads the address once (nothing is saved when it cannot be read: a 422 names /url and why), then keeps it sealed and reads it every CALENDAR_SYNC_MINUTES. 409 calendar_secret_key_missing when the server has no CALENDAR_SECRET_KEY.',
+          'A calendar address (kind ics) or a CalDAV account (kind caldav: its calendars are found from the server address, all counting as busy until PATCH chooses, none receiving bookings). It is read once first (nothing is saved when it cannot be read: a 422 names the field and why), then kept sealed and read every CALENDAR_SYNC_MINUTES. 409 calendar_secret_key_missing when the server has no CALENDAR_SECRET_KEY.',
         params: IdParams,
         body: CalendarConnectionInput,
         response: {
@@ -90,9 +90,10 @@ export const calendarConnectionRoutes: FastifyPluginAsyncTypebox<{ calendars: Ca
       config: staff,
       schema: {
         operationId: 'updateCalendarConnection',
-        summary: 'Rename a calendar or replace its address',
+        summary: 'Change a calendar connection',
         tags: ['calendars'],
-        description: 'A new address is read once first, as when connecting.',
+        description:
+          'A new label; a new address or account details (read once first, as when connecting); for CalDAV, which calendars count as busy and which receives bookings.',
         params: CalendarConnectionParams,
         body: CalendarConnectionPatch,
         response: {

@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
-import { Instant, Nullable, Uuid } from '../../http/formats.js';
+import { described, Instant, Nullable, Uuid } from '../../http/formats.js';
 import { CALENDAR_ERRORS } from './fetch.js';
+import { CALENDAR_KINDS } from './sources.js';
 
 const Label = Type.String({
   minLength: 1,
@@ -17,11 +18,57 @@ const Url = Type.String({
   examples: ['webcal://outlook.office365.com/owa/calendar/…/calendar.ics'],
 });
 
-export const CalendarConnectionInput = Type.Object({ label: Label, url: Url }, { additionalProperties: false });
+const ServerUrl = Type.String({
+  minLength: 8,
+  maxLength: 2000,
+  description:
+    'The CalDAV server (https://; http:// only for hosts in CALENDAR_ALLOW_HOSTS): its address alone is enough, the calendars are found from it (/.well-known/caldav, the principal, the calendar home).',
+  examples: ['https://caldav.fastmail.com'],
+});
+const Username = Type.String({ minLength: 1, maxLength: 200, description: 'The CalDAV user name' });
+const Password = Type.String({
+  minLength: 1,
+  maxLength: 500,
+  description: 'An app password for Liaison (never the account’s own); sealed, never returned',
+});
+const CalendarUrl = Type.String({
+  minLength: 1,
+  maxLength: 2000,
+  description: 'One of the account’s calendars (its url)',
+});
+
+export const CalendarConnectionInput = Type.Object(
+  {
+    kind: Type.Optional(
+      Type.Enum([...CALENDAR_KINDS], {
+        description:
+          'ics (default): a secret calendar address, read for busy time; caldav: an account, read and written',
+      }),
+    ),
+    label: Label,
+    url: Type.Optional(described(Url, 'For ics: the calendar address')),
+    serverUrl: Type.Optional(ServerUrl),
+    username: Type.Optional(Username),
+    password: Type.Optional(Password),
+  },
+  { additionalProperties: false },
+);
 export type CalendarConnectionInput = Static<typeof CalendarConnectionInput>;
 
 export const CalendarConnectionPatch = Type.Object(
-  { label: Type.Optional(Label), url: Type.Optional(Url) },
+  {
+    label: Type.Optional(Label),
+    url: Type.Optional(Url),
+    serverUrl: Type.Optional(ServerUrl),
+    username: Type.Optional(Username),
+    password: Type.Optional(Password),
+    busyCalendars: Type.Optional(
+      Type.Array(CalendarUrl, { maxItems: 50, description: 'CalDAV: the calendars whose events count as busy' }),
+    ),
+    bookingsCalendar: Type.Optional(
+      Nullable(described(CalendarUrl, 'CalDAV: the calendar each booking is written into (null: none)')),
+    ),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 export type CalendarConnectionPatch = Static<typeof CalendarConnectionPatch>;
@@ -34,7 +81,7 @@ export const CalendarConnectionParams = Type.Object({
 export const CalendarConnection = Type.Object({
   id: Uuid(),
   librarianId: Uuid(),
-  kind: Type.String({ description: 'The provider: ics (a calendar address)' }),
+  kind: Type.String({ description: 'The provider: ics (a calendar address) or caldav (an account)' }),
   label: Type.String(),
   host: Type.String({ description: 'The host of the address; the address itself is never returned' }),
   secretSetAt: Instant('When the address was saved'),
@@ -48,6 +95,15 @@ export const CalendarConnection = Type.Object({
   failingSince: Nullable(Instant('The first failure since the last good read')),
   busyBlocks: Type.Integer({ description: 'Stretches of busy time it holds now' }),
   nextReadAt: Instant('When it will be read next'),
+  calendars: Type.Array(
+    Type.Object({
+      url: Type.String(),
+      name: Type.String(),
+      busy: Type.Boolean({ description: 'Its events count as busy' }),
+      receivesBookings: Type.Boolean({ description: 'Bookings are written into it' }),
+    }),
+    { description: 'CalDAV: the account’s calendars and what each is for (empty for a calendar address)' },
+  ),
 });
 
 export const CalendarConnectionList = Type.Array(CalendarConnection);

@@ -6,19 +6,24 @@ import type { Database, Executor } from '../../db/client.js';
 import { calendarBusyBlocks, calendarConnections, librarians } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
+import type { Translate } from '../../text/i18n.js';
 import type { Clock } from '../../time/clock.js';
 import { newMessageId, queueMessages } from '../notifications/queue.js';
-import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
-import { type BusyBlock, busyTimeOf, CalendarFormatError } from './busy-time.js';
-import {
-  type CachedRead,
-  type CalendarError,
-  CalendarReadError,
-  calendarUrlProblem,
-  fetchCalendar,
-  normaliseCalendarUrl,
-} from './fetch.js';
+import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
+import type { BusyBlock } from './busy-time.js';
+import type { CaldavAccount } from './caldav.js';
+import { type CalendarError, CalendarReadError, calendarUrlProblem, normaliseCalendarUrl } from './fetch.js';
 import type { SecretBox } from './secrets.js';
+import {
+  type CaldavSettings,
+  type CalendarKind,
+  type ConnectionSecret,
+  firstCaldavSettings,
+  readSource,
+  type SourceRead,
+  type Window,
+} from './sources.js';
+import { createWriteBack } from './write-back.js';
 
 type ConnectionRow = typeof calendarConnections.$inferSelect;
 
@@ -33,9 +38,20 @@ const RETRY_MS = 5 * MINUTE;
 
 export type CalendarState = 'ok' | 'failing' | 'withheld';
 
+/** A new connection: a calendar address (kind ics, the default), or a CalDAV account. */
 export interface ConnectionInput {
+  kind?: CalendarKind | undefined;
   label: string;
-  url: string;
+  url?: string | undefined;
+  serverUrl?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+/** A change: the label, a new address or account details, and (CalDAV) which calendars count and which gets bookings. */
+export interface ConnectionPatch extends Partial<Omit<ConnectionInput, 'kind'>> {
+  busyCalendars?: string[] | undefined;
+  bookingsCalendar?: string | null | undefined;
 }
 
 /** The parts of the configuration calendar connections read. */
@@ -58,6 +74,15 @@ async function publishCalendarEvent(
     where e.enabled and ${type} = any(e.events)`);
 }
 
+/** What the staff record keeps of a CalDAV connection's choices: calendar names, never addresses. */
+function choicesOf(settings: unknown) {
+  const caldav = settings as Partial<CaldavSettings> | undefined;
+  if (!caldav?.calendars) return {};
+  const name = (url: string | null | undefined) =>
+    caldav.calendars?.find((calendar) => calendar.url === url)?.name ?? null;
+  return { busyCalendars: (caldav.busy ?? []).map(name), bookingsCalendar: name(caldav.writeTo) };
+}
+
 /** The blocks' digest: a read that finds the same busy time changes nothing (the slot lists stay cached). */
 function digestOf(blocks: BusyBlock[]): string {
   return createHash('sha256').update(JSON.stringify(blocks)).digest('base64url');
@@ -73,10 +98,13 @@ export function createCalendarConnections(deps: {
   config: CalendarConfig;
   /** Seals addresses; absent when the server has no CALENDAR_SECRET_KEY (then nothing is stored). */
   secrets: SecretBox | undefined;
+  /** The words of the events written into librarians' calendars (English: the librarian reads them). */
+  translate: Translate;
 }) {
   const { db, clock, config } = deps;
   const staleMs = config.calendarStaleHours * 60 * MINUTE;
   const messageIdDomain = new URL(config.publicUrl).hostname;
+  const writeBack = createWriteBack({ db, translator: deps.translate, allowHosts: config.calendarAllowHosts });
 
   function stateOf(row: ConnectionRow, nowMs: number): CalendarState {
     if (!row.lastError) return 'ok';
@@ -99,6 +127,15 @@ export function createCalendarConnections(deps: {
       failingSince: row.failingSince?.toISOString() ?? null,
       busyBlocks,
       nextReadAt: row.nextSyncAt.toISOString(),
+      calendars:
+        row.kind === 'caldav'
+          ? ((row.settings as CaldavSettings).calendars ?? []).map((calendar) => ({
+              url: calendar.url,
+              name: calendar.name,
+              busy: (row.settings as CaldavSettings).busy.includes(calendar.url),
+              receivesBookings: (row.settings as CaldavSettings).writeTo === calendar.url,
+            }))
+          : [],
     };
   }
   type ConnectionView = ReturnType<typeof view>;
@@ -118,27 +155,19 @@ export function createCalendarConnections(deps: {
     return librarian;
   }
 
-  /** Reads a calendar address into busy blocks over the librarian's horizon (a day either side). */
-  async function read(
-    address: string,
-    cached: CachedRead,
-    librarian: Awaited<ReturnType<typeof librarianOf>>,
-  ): Promise<{ blocks: BusyBlock[]; cache: CachedRead } | { blocks: null; cache: CachedRead }> {
-    const fetched = await fetchCalendar(address, cached, config.calendarAllowHosts);
-    if (!fetched.changed) return { blocks: null, cache: cached };
+  /** The window busy time is read over: the librarian's horizon, a day either side. */
+  function windowOf(librarian: Awaited<ReturnType<typeof librarianOf>>): Window {
     const nowMs = clock.now().getTime();
-    try {
-      const blocks = busyTimeOf(fetched.text, {
-        fromMs: nowMs - DAY,
-        toMs: nowMs + (librarian.horizonDays + 1) * DAY,
-        timeZone: librarian.timeZone,
-        ownAddresses: [librarian.email],
-      });
-      return { blocks, cache: { etag: fetched.etag, lastModified: fetched.lastModified } };
-    } catch (error) {
-      if (error instanceof CalendarFormatError) throw new CalendarReadError('malformed', error.message);
-      throw error;
-    }
+    return {
+      fromMs: nowMs - DAY,
+      toMs: nowMs + (librarian.horizonDays + 1) * DAY,
+      timeZone: librarian.timeZone,
+      ownAddresses: [librarian.email],
+    };
+  }
+
+  function secretOf(row: ConnectionRow): ConnectionSecret {
+    return JSON.parse(sealer().open(row.secret)) as ConnectionSecret;
   }
 
   async function writeBlocks(executor: Executor, row: Pick<ConnectionRow, 'id' | 'librarianId'>, blocks: BusyBlock[]) {
@@ -165,23 +194,57 @@ export function createCalendarConnections(deps: {
     return deps.secrets;
   }
 
-  /** A new address, checked and read once before anything is saved: a field error names what is wrong. */
-  async function firstRead(url: string, librarian: Awaited<ReturnType<typeof librarianOf>>) {
-    const problem = await calendarUrlProblem(url, config.calendarAllowHosts);
-    if (problem)
+  /**
+   * A new calendar, checked and read once before anything is saved: a field error names what is
+   * wrong (the address, or the account's server, user name or password).
+   */
+  async function firstRead(
+    kind: CalendarKind,
+    secret: ConnectionSecret,
+    librarian: Awaited<ReturnType<typeof librarianOf>>,
+    settings: CaldavSettings | Record<string, never> = {},
+  ) {
+    const field = kind === 'caldav' ? '/serverUrl' : '/url';
+    const address = 'url' in secret ? secret.url : secret.serverUrl;
+    const problem = await calendarUrlProblem(address, config.calendarAllowHosts);
+    if (problem) {
       throw new RuleViolation('calendar_address', `The calendar address ${problem}.`, [
-        { pointer: '/url', in: 'body', message: problem },
+        { pointer: field, in: 'body', message: problem },
       ]);
+    }
     try {
-      const first = await read(url, {}, librarian);
-      return { blocks: first.blocks ?? [], cache: first.cache };
+      const chosen =
+        kind === 'caldav' && !('calendars' in settings)
+          ? await firstCaldavSettings(secret as CaldavAccount, config.calendarAllowHosts)
+          : settings;
+      const first = await readSource(kind, secret, chosen, {}, windowOf(librarian), config.calendarAllowHosts);
+      return { blocks: first.blocks ?? [], syncState: first.syncState, settings: chosen };
     } catch (error) {
       if (!(error instanceof CalendarReadError)) throw error;
-      throw new RuleViolation('calendar_unreadable', `The calendar address could not be read (${error.code}).`, [
-        { pointer: '/url', in: 'body', message: `could not be read: ${error.code}` },
+      const pointer = kind === 'caldav' && error.code === 'refused' ? '/password' : field;
+      throw new RuleViolation('calendar_unreadable', `The calendar could not be read (${error.code}).`, [
+        { pointer, in: 'body', message: `could not be read: ${error.code}` },
       ]);
     }
   }
+
+  /** The secret a new connection seals, from its input; a missing field is named. */
+  function secretFrom(kind: CalendarKind, input: Partial<ConnectionInput>): ConnectionSecret {
+    const missing = (pointer: string) =>
+      new RuleViolation('validation_failed', `${pointer.slice(1)} is needed for this kind of calendar.`, [
+        { pointer, in: 'body', message: 'is required' },
+      ]);
+    if (kind === 'ics') {
+      if (!input.url) throw missing('/url');
+      return { url: normaliseCalendarUrl(input.url) };
+    }
+    if (!input.serverUrl) throw missing('/serverUrl');
+    if (!input.username) throw missing('/username');
+    if (!input.password) throw missing('/password');
+    return { serverUrl: normaliseCalendarUrl(input.serverUrl), username: input.username, password: input.password };
+  }
+
+  const hostOf = (secret: ConnectionSecret) => new URL('url' in secret ? secret.url : secret.serverUrl).hostname;
 
   async function counts(ids: string[]) {
     if (ids.length === 0) return new Map<string, number>();
@@ -214,10 +277,16 @@ export function createCalendarConnections(deps: {
     const interval = config.calendarSyncMinutes * MINUTE;
     // Jitter spreads many librarians' reads over the interval instead of all at once.
     const jitter = Math.floor(Math.random() * Math.min(interval / 5, MINUTE));
-    let outcome: { blocks: BusyBlock[] | null; cache: CachedRead } | { error: CalendarError };
+    let outcome: SourceRead | { error: CalendarError };
     try {
-      const address = sealer().open(row.secret);
-      outcome = await read(address, row.syncState as CachedRead, librarian);
+      outcome = await readSource(
+        row.kind,
+        secretOf(row),
+        row.settings,
+        row.syncState as Record<string, unknown>,
+        windowOf(librarian),
+        config.calendarAllowHosts,
+      );
     } catch (error) {
       if (error instanceof CalendarReadError) outcome = { error: error.code };
       else if (error instanceof Conflict) outcome = { error: 'refused' };
@@ -273,7 +342,7 @@ export function createCalendarConnections(deps: {
           failingSince: null,
           failureNotifiedAt: null,
           busyDigest: digest,
-          syncState: outcome.cache,
+          syncState: outcome.syncState,
           nextSyncAt: new Date(now.getTime() + interval + jitter),
           lockedUntil: null,
           updatedAt: now,
@@ -302,7 +371,7 @@ export function createCalendarConnections(deps: {
   }
 
   /** Claims connections due a read (FOR UPDATE SKIP LOCKED: each is read by one process). */
-  async function claimDue(limit: number, only?: string): Promise<ConnectionRow[]> {
+  async function claimDue(limit: number, only?: string, writers = false): Promise<ConnectionRow[]> {
     const now = clock.now();
     return transaction(db, async (tx) => {
       const due = await tx
@@ -310,7 +379,11 @@ export function createCalendarConnections(deps: {
         .from(calendarConnections)
         .where(
           and(
-            only ? eq(calendarConnections.id, only) : lte(calendarConnections.nextSyncAt, now),
+            only
+              ? eq(calendarConnections.id, only)
+              : writers
+                ? sql`${calendarConnections.kind} = 'caldav' and ${calendarConnections.settings}->>'writeTo' is not null`
+                : lte(calendarConnections.nextSyncAt, now),
             or(isNull(calendarConnections.lockedUntil), lt(calendarConnections.lockedUntil, now)),
           ),
         )
@@ -381,20 +454,22 @@ export function createCalendarConnections(deps: {
           `A librarian connects at most ${MAX_CONNECTIONS_PER_LIBRARIAN} calendars; remove one first.`,
         );
       }
-      const url = normaliseCalendarUrl(input.url);
-      const first = await firstRead(input.url, librarian);
+      const kind = input.kind ?? 'ics';
+      const secret = secretFrom(kind, input);
+      const first = await firstRead(kind, secret, librarian);
       const now = clock.now();
       const row = await transaction(db, async (tx) => {
         const [inserted] = await tx
           .insert(calendarConnections)
           .values({
             librarianId,
-            kind: 'ics',
+            kind,
             label: input.label.trim(),
-            secret: box.seal(url),
+            secret: box.seal(JSON.stringify(secret)),
             secretSetAt: now,
-            host: new URL(url).hostname,
-            syncState: first.cache,
+            host: hostOf(secret),
+            settings: first.settings,
+            syncState: first.syncState,
             busyDigest: digestOf(first.blocks),
             lastAttemptAt: now,
             lastSuccessAt: now,
@@ -416,29 +491,65 @@ export function createCalendarConnections(deps: {
       return view(row, first.blocks.length);
     },
 
-    /** A new label, or a new address (read once first, as when connecting). */
-    async change(
-      actor: StaffActor,
-      librarianId: string,
-      id: string,
-      input: Partial<ConnectionInput>,
-    ): Promise<ConnectionView> {
+    /**
+     * A new label; a new address or account details (read once first, as when connecting); for
+     * CalDAV, which calendars count as busy and which receives bookings (read again at once).
+     */
+    async change(actor: StaffActor, librarianId: string, id: string, input: ConnectionPatch): Promise<ConnectionView> {
       const row = await find(librarianId, id);
       const now = clock.now();
       const librarian = await librarianOf(db, librarianId);
-      const first = input.url !== undefined ? await firstRead(input.url, librarian) : undefined;
-      const url = input.url !== undefined ? normaliseCalendarUrl(input.url) : undefined;
+      const kind = row.kind as CalendarKind;
+      const newSecret =
+        input.url !== undefined ||
+        input.serverUrl !== undefined ||
+        input.username !== undefined ||
+        input.password !== undefined
+          ? secretFrom(kind, { ...(secretOf(row) as Partial<ConnectionInput>), ...input })
+          : undefined;
+      let settings = row.settings as CaldavSettings | Record<string, never>;
+      if (kind === 'caldav' && (input.busyCalendars !== undefined || input.bookingsCalendar !== undefined)) {
+        const known = new Set((settings as CaldavSettings).calendars.map((calendar) => calendar.url));
+        const unknown = [
+          ...(input.busyCalendars ?? []),
+          ...(input.bookingsCalendar ? [input.bookingsCalendar] : []),
+        ].find((url) => !known.has(url));
+        if (unknown !== undefined) {
+          const pointer = input.busyCalendars?.includes(unknown) ? '/busyCalendars' : '/bookingsCalendar';
+          throw new RuleViolation('unknown_calendar', 'That calendar is not one of this account’s.', [
+            { pointer, in: 'body', message: 'is not one of the account’s calendars' },
+          ]);
+        }
+        settings = {
+          ...(settings as CaldavSettings),
+          ...(input.busyCalendars !== undefined ? { busy: input.busyCalendars } : {}),
+          ...(input.bookingsCalendar !== undefined ? { writeTo: input.bookingsCalendar } : {}),
+        };
+      } else if (input.busyCalendars !== undefined || input.bookingsCalendar !== undefined) {
+        throw new RuleViolation('not_caldav', 'Only a CalDAV account has calendars to choose.', [
+          {
+            pointer: input.busyCalendars !== undefined ? '/busyCalendars' : '/bookingsCalendar',
+            in: 'body',
+            message: 'applies to CalDAV accounts only',
+          },
+        ]);
+      }
+      const reread = newSecret !== undefined || settings !== row.settings;
+      const first = reread
+        ? await firstRead(kind, newSecret ?? secretOf(row), librarian, newSecret && kind === 'caldav' ? {} : settings)
+        : undefined;
       const changed = await transaction(db, async (tx) => {
         const [updated] = await tx
           .update(calendarConnections)
           .set({
             ...(input.label !== undefined ? { label: input.label.trim() } : {}),
-            ...(url && first
+            ...(newSecret
+              ? { secret: sealer().seal(JSON.stringify(newSecret)), secretSetAt: now, host: hostOf(newSecret) }
+              : {}),
+            ...(first
               ? {
-                  secret: sealer().seal(url),
-                  secretSetAt: now,
-                  host: new URL(url).hostname,
-                  syncState: first.cache,
+                  settings: first.settings,
+                  syncState: first.syncState,
                   busyDigest: digestOf(first.blocks),
                   lastAttemptAt: now,
                   lastSuccessAt: now,
@@ -452,17 +563,14 @@ export function createCalendarConnections(deps: {
           .where(eq(calendarConnections.id, id))
           .returning();
         if (first) await writeBlocks(tx, row, first.blocks);
+        const before = { label: row.label, host: row.host, ...choicesOf(row.settings) };
+        const after = { label: updated?.label, host: updated?.host, ...choicesOf(updated?.settings) };
         await recordStaffAction(tx, now, {
           actor,
           action: 'calendar.changed',
           subject: librarianId,
-          before: { connection: id, label: row.label, host: row.host },
-          after: {
-            connection: id,
-            label: updated?.label,
-            host: updated?.host,
-            ...(url ? { address: 'replaced' } : {}),
-          },
+          ...changedFields(before, after),
+          ...(newSecret ? { after: { ...changedFields(before, after).after, secret: 'replaced' } } : {}),
         });
         return updated as ConnectionRow;
       });
@@ -489,6 +597,28 @@ export function createCalendarConnections(deps: {
       const [claimed] = await claimDue(1, id);
       if (claimed) await sync(claimed);
       return get(librarianId, id);
+    },
+
+    /**
+     * Writes bookings into the calendars that receive them (the worker's tick): each connection
+     * claimed by one process, its lock released after.
+     */
+    async writeDue(limit = 20): Promise<{ written: number; deleted: number; failed: number }> {
+      const total = { written: 0, deleted: 0, failed: 0 };
+      const claimed = await claimDue(limit, undefined, true);
+      for (const row of claimed) {
+        try {
+          const settings = row.settings as CaldavSettings;
+          if (!settings.writeTo) continue;
+          const done = await writeBack.reconcile(row, secretOf(row) as CaldavAccount, settings.writeTo, clock.now());
+          total.written += done.written;
+          total.deleted += done.deleted;
+          total.failed += done.failed;
+        } finally {
+          await db.update(calendarConnections).set({ lockedUntil: null }).where(eq(calendarConnections.id, row.id));
+        }
+      }
+      return total;
     },
 
     /** Reads every connection that is due (the worker's tick). */

@@ -10,11 +10,19 @@ export function createCalendarWorker(deps: { calendars: CalendarConnections; log
   let active = false;
 
   return {
-    runOnce: () => deps.calendars.syncDue(),
+    /** One tick: the calendars due a read, then bookings to write into calendars. */
+    async runOnce() {
+      const read = await deps.calendars.syncDue();
+      const written = await deps.calendars.writeDue();
+      return { read, ...written };
+    },
     start(intervalMs = 15_000) {
       active = true;
       const tick = async () => {
-        running = deps.calendars.syncDue().catch(() => deps.log?.('calendar read failed; will try again'));
+        running = deps.calendars
+          .syncDue()
+          .then(() => deps.calendars.writeDue())
+          .catch(() => deps.log?.('calendar read or write failed; will try again'));
         await running;
         running = null;
         if (!active) return;
