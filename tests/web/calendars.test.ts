@@ -10,6 +10,7 @@ import {
 } from '../helpers/browser.js';
 import { ADA_CALENDAR, serveCalendar } from '../helpers/calendar-fixture.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+import { startRadicale } from '../helpers/radicale.js';
 
 // Sunday 28 February 2027, noon in London.
 const NOW = '2027-02-28T12:00:00Z';
@@ -42,7 +43,7 @@ describe("a librarian's own calendars, in a real browser", () => {
     await expectAccessible(page, 'no calendars', { javaScript: false });
 
     // A web page where a calendar should be: refused by name, nothing saved.
-    await tabTo(page, page.getByLabel('Name'));
+    await tabTo(page, page.getByLabel('Name').first());
     await page.keyboard.type('Outlook');
     await tabTo(page, page.getByLabel('Calendar address'));
     await page.keyboard.type(calendar.url('/html'));
@@ -125,6 +126,64 @@ describe("a librarian's own calendars, in a real browser", () => {
       await student.context().close();
     } finally {
       web.t.clock.set(NOW);
+    }
+  });
+
+  it('connects a CalDAV account, chooses the busy calendars and the one for bookings, with the keyboard', async () => {
+    const radicale = await startRadicale({ lin: 'lins-app-password' });
+    try {
+      await radicale.makeCalendar('lin', 'work', 'Work');
+      await radicale.makeCalendar('lin', 'family', 'Family');
+      const lin = await createLibrarianWithWeek(web.t, { email: 'lin@library.uni.example', name: 'Lin Wu' });
+      const page = await signedInPage(browser, web.baseUrl, lin.email, 'Librarian');
+      await page.goto('/staff/calendars');
+      const fill = async (label: string, text: string) => {
+        await tabTo(page, page.getByLabel(label, { exact: true }).last());
+        await page.keyboard.type(text);
+      };
+      await fill('Name', 'University calendar');
+      await fill('Server address', radicale.url);
+      await fill('User name', 'lin');
+      await fill('App password', 'lins-app-password');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${web.baseUrl}/staff/calendars?notice=connected`);
+      expect(await page.content()).not.toContain('lins-app-password');
+      await expectAccessible(page, 'a CalDAV account');
+
+      const busy = page.getByRole('group', { name: 'Calendars of University calendar whose events hide your time' });
+      expect(await busy.getByRole('checkbox', { checked: true }).count()).toBe(2);
+      await tabTo(page, busy.getByLabel('Family'));
+      await page.keyboard.press('Space');
+      const bookings = page.getByRole('group', { name: 'Where University calendar puts your bookings' });
+      await tabTo(page, bookings.getByLabel('Nowhere (use the calendar feed instead)'));
+      await page.keyboard.press('ArrowDown');
+      expect(await bookings.getByLabel('Work').isChecked()).toBe(true);
+      await tabTo(page, page.getByRole('button', { name: 'Save choices for University calendar' }));
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${web.baseUrl}/staff/calendars?notice=chosen`);
+      const [saved] = (
+        await web.t.app.inject({
+          method: 'GET',
+          url: `/api/v1/librarians/${lin.id}/calendars`,
+          headers: await web.t.auth('librarian', { email: lin.email }),
+        })
+      ).json();
+      expect(
+        saved.calendars.map((calendar: { name: string; busy: boolean; receivesBookings: boolean }) => [
+          calendar.name,
+          calendar.busy,
+          calendar.receivesBookings,
+        ]),
+      ).toEqual(
+        expect.arrayContaining([
+          ['Work', true, true],
+          ['Family', false, false],
+        ]),
+      );
+      await expectAccessible(page, 'calendars chosen');
+      await page.context().close();
+    } finally {
+      await radicale.close();
     }
   });
 });

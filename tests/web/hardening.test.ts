@@ -522,6 +522,8 @@ describe('11: odd page input is a page, never a 5xx', () => {
     '/staff/calendar',
     '/staff/calendars',
     '/staff/calendars/not-a-uuid/check',
+    '/staff/calendars/caldav',
+    '/staff/calendars/00000000-0000-4000-8000-000000000000/choose',
     '/staff/calendars/00000000-0000-4000-8000-000000000000/remove',
     '/admin/librarians',
     '/admin/librarians/LIBRARIAN/edit',

@@ -94,6 +94,10 @@ export const CalendarConnection = Type.Object({
   error: Nullable(Type.Enum([...CALENDAR_ERRORS], { description: 'Why the last read failed' })),
   failingSince: Nullable(Instant('The first failure since the last good read')),
   busyBlocks: Type.Integer({ description: 'Stretches of busy time it holds now' }),
+  writesWaiting: Type.Integer({
+    description: 'CalDAV: bookings whose last write into the calendar failed; retried with backoff',
+  }),
+  writeError: Nullable(Type.Enum([...CALENDAR_ERRORS], { description: 'Why a waiting write failed' })),
   nextReadAt: Instant('When it will be read next'),
   calendars: Type.Array(
     Type.Object({

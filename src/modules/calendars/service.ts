@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { and, asc, count, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { writeTogether } from '../../db/batch.js';
 import type { Database, Executor } from '../../db/client.js';
-import { calendarBusyBlocks, calendarConnections, librarians } from '../../db/schema.js';
+import { calendarBusyBlocks, calendarConnections, calendarEventCopies, librarians } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { Conflict, NotFound, RuleViolation } from '../../errors.js';
 import type { Translate } from '../../text/i18n.js';
@@ -37,6 +37,13 @@ const CLAIM_MS = 2 * MINUTE;
 const RETRY_MS = 5 * MINUTE;
 
 export type CalendarState = 'ok' | 'failing' | 'withheld';
+
+/** What a connection's view adds to its row. */
+interface Facts {
+  busyBlocks: number;
+  writesWaiting: number;
+  writeError: CalendarError | null;
+}
 
 /** A new connection: a calendar address (kind ics, the default), or a CalDAV account. */
 export interface ConnectionInput {
@@ -112,7 +119,7 @@ export function createCalendarConnections(deps: {
     return nowMs - lastGood >= staleMs ? 'withheld' : 'failing';
   }
 
-  function view(row: ConnectionRow, busyBlocks: number) {
+  function view(row: ConnectionRow, { busyBlocks, writesWaiting, writeError }: Facts) {
     return {
       id: row.id,
       librarianId: row.librarianId,
@@ -126,6 +133,8 @@ export function createCalendarConnections(deps: {
       error: row.lastError as CalendarError | null,
       failingSince: row.failingSince?.toISOString() ?? null,
       busyBlocks,
+      writesWaiting,
+      writeError,
       nextReadAt: row.nextSyncAt.toISOString(),
       calendars:
         row.kind === 'caldav'
@@ -246,15 +255,38 @@ export function createCalendarConnections(deps: {
 
   const hostOf = (secret: ConnectionSecret) => new URL('url' in secret ? secret.url : secret.serverUrl).hostname;
 
-  async function counts(ids: string[]) {
-    if (ids.length === 0) return new Map<string, number>();
-    const rows = await db
+  /** For each connection: the busy blocks it holds, and the bookings waiting to be written into it after a failed write. */
+  async function counts(ids: string[]): Promise<Map<string, Facts>> {
+    if (ids.length === 0) return new Map();
+    const blocks = await db
       .select({ id: calendarBusyBlocks.connectionId, blocks: count() })
       .from(calendarBusyBlocks)
       .where(inArray(calendarBusyBlocks.connectionId, ids))
       .groupBy(calendarBusyBlocks.connectionId);
-    return new Map(rows.map((row) => [row.id, row.blocks]));
+    const waiting = await db
+      .select({
+        id: calendarEventCopies.connectionId,
+        waiting: count(),
+        error: sql<string>`min(${calendarEventCopies.lastError})`,
+      })
+      .from(calendarEventCopies)
+      .where(and(inArray(calendarEventCopies.connectionId, ids), isNotNull(calendarEventCopies.lastError)))
+      .groupBy(calendarEventCopies.connectionId);
+    return new Map(
+      ids.map((id) => {
+        const writes = waiting.find((row) => row.id === id);
+        return [
+          id,
+          {
+            busyBlocks: blocks.find((row) => row.id === id)?.blocks ?? 0,
+            writesWaiting: writes?.waiting ?? 0,
+            writeError: (writes?.error as CalendarError | undefined) ?? null,
+          },
+        ];
+      }),
+    );
   }
+  const NO_FACTS: Facts = { busyBlocks: 0, writesWaiting: 0, writeError: null };
 
   async function find(librarianId: string, id: string): Promise<ConnectionRow> {
     const [row] = await db
@@ -267,7 +299,7 @@ export function createCalendarConnections(deps: {
 
   async function get(librarianId: string, id: string): Promise<ConnectionView> {
     const row = await find(librarianId, id);
-    return view(row, (await counts([row.id])).get(row.id) ?? 0);
+    return view(row, (await counts([row.id])).get(row.id) ?? NO_FACTS);
   }
 
   /** One read of one connection, held against other workers: busy time replaced when it changed, the state recorded. */
@@ -415,7 +447,7 @@ export function createCalendarConnections(deps: {
         .where(eq(calendarConnections.librarianId, librarianId))
         .orderBy(asc(calendarConnections.createdAt));
       const blocks = await counts(rows.map((row) => row.id));
-      return rows.map((row) => view(row, blocks.get(row.id) ?? 0));
+      return rows.map((row) => view(row, blocks.get(row.id) ?? NO_FACTS));
     },
 
     get,
@@ -429,7 +461,7 @@ export function createCalendarConnections(deps: {
         .orderBy(asc(librarians.name), asc(calendarConnections.createdAt));
       const blocks = await counts(rows.map((row) => row.connection.id));
       return rows.map((row) => ({
-        ...view(row.connection, blocks.get(row.connection.id) ?? 0),
+        ...view(row.connection, blocks.get(row.connection.id) ?? NO_FACTS),
         librarian: row.librarian,
       }));
     },
@@ -488,7 +520,7 @@ export function createCalendarConnections(deps: {
         });
         return saved;
       });
-      return view(row, first.blocks.length);
+      return view(row, { ...NO_FACTS, busyBlocks: first.blocks.length });
     },
 
     /**
@@ -574,7 +606,8 @@ export function createCalendarConnections(deps: {
         });
         return updated as ConnectionRow;
       });
-      return view(changed, first ? first.blocks.length : ((await counts([id])).get(id) ?? 0));
+      const facts = (await counts([id])).get(id) ?? NO_FACTS;
+      return view(changed, first ? { ...facts, busyBlocks: first.blocks.length } : facts);
     },
 
     /** Removes the connection, its sealed address and its busy time. */

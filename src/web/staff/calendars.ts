@@ -38,7 +38,14 @@ export function connectionLines(page: PageContext, connection: ConnectionView, n
       : connection.state === 'failing'
         ? page.t('staff.calendars.stillHolds', { hours: staleHours })
         : null;
-  return { read, error, consequence, setOn: page.fmt.day(Date.parse(connection.secretSetAt)) };
+  const writes =
+    connection.writesWaiting > 0
+      ? page.t('staff.calendars.writesWaiting', {
+          count: connection.writesWaiting,
+          reason: page.t(`staff.calendars.error.${connection.writeError ?? 'server_error'}`),
+        })
+      : null;
+  return { read, error, consequence, writes, setOn: page.fmt.day(Date.parse(connection.secretSetAt)) };
 }
 
 /** A librarian's own calendars: connect one by its address, see each one's state, check it now, remove it. */
@@ -83,7 +90,7 @@ export async function staffCalendarRoutes(
       const user = pageLibrarian(request);
       const page = context(request);
       const notice = request.query.notice;
-      const known = ['connected', 'removed', 'checked'].includes(notice ?? '');
+      const known = ['connected', 'removed', 'checked', 'chosen'].includes(notice ?? '');
       return render(
         request,
         reply,
@@ -93,6 +100,87 @@ export async function staffCalendarRoutes(
         200,
         known ? page.t(`staff.calendars.notice.${notice}`) : null,
       );
+    },
+  );
+
+  /** A refusal from connecting or changing a calendar, in words for the field it names. */
+  function refusal(page: PageContext, error: DomainError): PageError {
+    const first = error.extra.errors?.[0];
+    const field = (first?.pointer ?? '/url').slice(1);
+    const message =
+      error.code === 'calendar_address'
+        ? page.t('staff.calendars.urlRefused', { problem: first?.message ?? '' })
+        : error.code === 'calendar_unreadable'
+          ? page.t(field === 'password' ? 'staff.calendars.passwordRefused' : 'staff.calendars.urlUnreadable', {
+              reason: page.t(`staff.calendars.error.${(first?.message ?? '').split(': ')[1] ?? 'server_error'}`),
+            })
+          : error.code === 'too_many_calendars'
+            ? page.t('staff.calendars.tooMany')
+            : error.code === 'validation_failed'
+              ? page.t('staff.calendars.required')
+              : page.t('staff.calendars.noKey');
+    return { field: field === 'serverUrl' ? 'serverUrl' : field, message };
+  }
+
+  app.post(
+    '/staff/calendars/caldav',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Body: Form }>, reply) => {
+      const user = pageLibrarian(request);
+      const page = context(request);
+      const form = request.body ?? {};
+      const input = {
+        kind: 'caldav' as const,
+        label: (form.caldavLabel ?? '').trim(),
+        serverUrl: (form.serverUrl ?? '').trim(),
+        username: (form.username ?? '').trim(),
+        password: form.password ?? '',
+      };
+      const errors: PageError[] = [];
+      if (!input.label || input.label.length > 80)
+        errors.push({ field: 'caldavLabel', message: page.t('staff.calendars.labelInvalid') });
+      if (input.serverUrl.length < 8 || input.serverUrl.length > 2000)
+        errors.push({ field: 'serverUrl', message: page.t('staff.calendars.serverMissing') });
+      if (!input.username || input.username.length > 200)
+        errors.push({ field: 'username', message: page.t('staff.calendars.usernameMissing') });
+      if (!input.password || input.password.length > 500)
+        errors.push({ field: 'password', message: page.t('staff.calendars.passwordMissing') });
+      if (errors.length > 0) return render(request, reply, user.librarianId, form, errors, 400);
+      try {
+        await deps.calendars.create(user, user.librarianId, input);
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.status >= 500) throw error;
+        return render(request, reply, user.librarianId, form, [refusal(page, error)], error.status);
+      }
+      return reply.redirect('/staff/calendars?notice=connected', 303);
+    },
+  );
+
+  app.post(
+    '/staff/calendars/:connectionId/choose',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { connectionId: string }; Body: Form }>, reply) => {
+      const user = pageLibrarian(request);
+      if (!UUID.test(request.params.connectionId)) return reply.callNotFound();
+      const page = context(request);
+      const form = (request.body ?? {}) as Record<string, string | string[] | undefined>;
+      const connection = await deps.calendars.get(user.librarianId, request.params.connectionId);
+      // Checkboxes and the radio name calendars by their place in the list shown.
+      const at = (value: string | undefined) => connection.calendars[Number(value)]?.url;
+      const busy = connection.calendars
+        .map((calendar, index) => (form[`busy${index}`] === 'on' ? calendar.url : null))
+        .filter((url): url is string => url !== null);
+      const target = typeof form.bookings === 'string' && form.bookings !== 'none' ? at(form.bookings) : null;
+      try {
+        await deps.calendars.change(user, user.librarianId, connection.id, {
+          busyCalendars: busy,
+          bookingsCalendar: target ?? null,
+        });
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.status >= 500) throw error;
+        return render(request, reply, user.librarianId, {}, [refusal(page, error)], error.status);
+      }
+      return reply.redirect('/staff/calendars?notice=chosen', 303);
     },
   );
 
@@ -111,19 +199,7 @@ export async function staffCalendarRoutes(
       await deps.calendars.create(user, user.librarianId, { label, url });
     } catch (error) {
       if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      const message =
-        error.code === 'calendar_address'
-          ? page.t('staff.calendars.urlRefused', { problem: error.extra.errors?.[0]?.message ?? '' })
-          : error.code === 'calendar_unreadable'
-            ? page.t('staff.calendars.urlUnreadable', {
-                reason: page.t(
-                  `staff.calendars.error.${(error.extra.errors?.[0]?.message ?? '').split(': ')[1] ?? 'server_error'}`,
-                ),
-              })
-            : error.code === 'too_many_calendars'
-              ? page.t('staff.calendars.tooMany')
-              : page.t('staff.calendars.noKey');
-      return render(request, reply, user.librarianId, form, [{ field: 'url', message }], error.status);
+      return render(request, reply, user.librarianId, form, [refusal(page, error)], error.status);
     }
     return reply.redirect('/staff/calendars?notice=connected', 303);
   });
