@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { benchBookings } from './bookings.js';
+import { benchCalendars } from './calendars.js';
 import { benchCampaigns } from './campaigns.js';
 import { benchOutbox } from './outbox.js';
 import { benchPages } from './pages.js';
@@ -9,9 +10,9 @@ import { benchUptake } from './uptake.js';
 import { benchWebhooks } from './webhooks.js';
 
 /**
- * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks|campaigns] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks|campaigns|calendars] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary). slots (over HTTP), bookings, outbox, uptake
- * webhooks and campaigns need PostgreSQL.
+ * webhooks, campaigns and calendars need PostgreSQL.
  */
 async function main() {
   const { values } = parseArgs({
@@ -36,6 +37,8 @@ async function main() {
   if (wanted('webhooks')) report(await benchWebhooks({ adminUrl: values.postgres as string }));
   if (wanted('campaigns'))
     for (const measurement of await benchCampaigns({ adminUrl: values.postgres as string })) report(measurement);
+  if (wanted('calendars'))
+    for (const measurement of await benchCalendars({ adminUrl: values.postgres as string })) report(measurement);
 }
 
 await main();
