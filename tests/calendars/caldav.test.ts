@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { calendarConnections, calendarEventCopies } from '../../src/db/schema.js';
@@ -37,6 +38,7 @@ describe('a CalDAV account, read and written (radicale)', () => {
   let work: string;
   let personal: string;
   let sessions: string;
+  const log: string[] = [];
 
   beforeAll(async () => {
     radicale = await startRadicale({ ada: PASSWORD });
@@ -51,7 +53,16 @@ describe('a CalDAV account, read and written (radicale)', () => {
       'dentist.ics',
       'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:dentist@home\r\nDTSTAMP:20270101T000000Z\r\nDTSTART:20270301T100000Z\r\nDTEND:20270301T110000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n',
     );
-    t = await createTestApp({ now: NOW, env: { CALENDAR_SECRET_KEY: KEY, CALENDAR_ALLOW_HOSTS: '127.0.0.1' } });
+    t = await createTestApp({
+      now: NOW,
+      env: { CALENDAR_SECRET_KEY: KEY, CALENDAR_ALLOW_HOSTS: '127.0.0.1', LOG_LEVEL: 'debug' },
+      logStream: new Writable({
+        write(chunk, _encoding, done) {
+          log.push(String(chunk));
+          done();
+        },
+      }),
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -113,6 +124,10 @@ describe('a CalDAV account, read and written (radicale)', () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     expect(created.body).not.toContain(PASSWORD);
+    // The password is nowhere readable: not in the row, not in any answer, not in a debug log.
+    const [row] = await t.db.select().from(calendarConnections);
+    expect(JSON.stringify(row)).not.toContain(PASSWORD);
+    expect(createSecretBox(KEY).open(row?.secret ?? '')).toContain(PASSWORD);
     const id = created.json().id as string;
     expect(
       created
@@ -201,6 +216,8 @@ describe('a CalDAV account, read and written (radicale)', () => {
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     expect(await worker().runOnce()).toMatchObject({ deleted: 1, failed: 0 });
     expect(await radicale.events(sessions)).toEqual([]);
+    expect(log.join('')).not.toContain(PASSWORD);
+    expect(log.join('').length).toBeGreaterThan(1000);
   });
 
   it('while the server is down: the last busy time holds, bookings still succeed, and their events land when it returns', async () => {
