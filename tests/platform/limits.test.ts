@@ -51,11 +51,11 @@ describe('deep and wide JSON bodies', () => {
         }
       }
     }
-    // All 22 operations that take JSON (the review's 18, erasure, and a campaign's design (create,
-    // change) and cohort) refuse it from a signed-in
+    // All 24 operations that take JSON (the review's 18, erasure, a campaign's design (create,
+    // change) and cohort, and a calendar connection's create and change) refuse it from a signed-in
     // caller: by depth, or by size where a link holder may call (16 KB); anonymous callers are
     // refused unread.
-    expect(refusedByDepth, statuses.join('\n')).toBe(22);
+    expect(refusedByDepth, statuses.join('\n')).toBe(24);
   });
 
   it('names the limit in the problem, and does not log a stack for it', async () => {

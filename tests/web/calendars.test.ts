@@ -101,7 +101,7 @@ describe("a librarian's own calendars, in a real browser", () => {
 
       const admin = await signedInPage(browser, web.baseUrl, 'admin@library.uni.example', 'Admin');
       await admin.goto('/admin');
-      await admin.getByRole('link', { name: "Librarians' own calendars" }).click();
+      await admin.getByRole('link', { name: 'Calendar connections' }).click();
       const adminText = (await admin.locator('main').textContent()) ?? '';
       expect(adminText).toContain('1 calendar cannot be read.');
       expect(adminText).toContain('Grace Hopper: Work');
