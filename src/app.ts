@@ -27,6 +27,7 @@ import { feedbackRoutes } from './modules/feedback/routes.js';
 import { librarianRoutes } from './modules/librarians/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
 import { peopleRoutes } from './modules/people/routes.js';
+import { poolRoutes } from './modules/pools/routes.js';
 import { staffRecordRoutes } from './modules/staff-record/routes.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
@@ -300,6 +301,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       await api.register(bookingRoutes, { ...services, rateLimit: config.rateLimit });
       await api.register(calendarRoutes, services);
       await api.register(calendarConnectionRoutes, services);
+      await api.register(poolRoutes, { pools: services.pools, rateLimit: config.rateLimit });
       await api.register(notificationRoutes, services);
     },
     { prefix: '/api/v1' },

@@ -16,6 +16,7 @@ import { createFeedbackService } from './modules/feedback/service.js';
 import { createLibrarianService } from './modules/librarians/service.js';
 import { createNotificationService } from './modules/notifications/service.js';
 import { createPeopleService } from './modules/people/service.js';
+import { createPoolService } from './modules/pools/service.js';
 import { createStaffRecord } from './modules/staff-record/service.js';
 import { createImportService } from './modules/uptake/imports.js';
 import { createUptakeService } from './modules/uptake/service.js';
@@ -55,6 +56,7 @@ export function createServices({
     emailsPerBookingPerHour: config.emailsPerBookingPerHour,
   };
   const bookings = createBookingService({ db, clock, config, outbox, librarians, availability, categories });
+  const pools = createPoolService({ db, clock, config, availability, bookings });
   const companions = createCompanionService({ db, clock, config, outbox, librarians, categories });
   const notifications = createNotificationService({ db, clock });
   const catalogues = loadCatalogues(messagesDir);
@@ -93,6 +95,7 @@ export function createServices({
     availability,
     categories,
     bookings,
+    pools,
     companions,
     notifications,
     catalogues,

@@ -5,5 +5,6 @@ export * from './schema/calendars.js';
 export * from './schema/campaigns.js';
 export * from './schema/messages.js';
 export * from './schema/people.js';
+export * from './schema/pools.js';
 export * from './schema/staff.js';
 export * from './schema/web.js';

@@ -46,6 +46,11 @@ export const bookings = pgTable(
     location: text('location'),
     meetingUrl: text('meeting_url'),
     topic: text('topic'),
+    /**
+     * Booked as "any available librarian" for a pool ("subject:Law", "team:<id>"), the librarian
+     * assigned at the moment of booking; null when the student chose the librarian.
+     */
+    pool: text('pool'),
     /** The zone the student booked in (their browser's), so emails show their time too. */
     studentTimeZone: text('student_time_zone'),
     /** The student said, booking, that they first came to a session as someone's friend (null: not asked). */

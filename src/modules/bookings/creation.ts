@@ -96,9 +96,10 @@ export function createBookingCreation(deps: BookingServiceDeps) {
     /**
      * A booking in three statements (four with an Idempotency-Key): lock the student (1); read
      * everything the decision needs at once, after the lock (2); write the booking, companions,
-     * links, feed event, webhook deliveries, emails and the stored response together (3).
+     * links, feed event, webhook deliveries, emails and the stored response together (3). `pool`
+     * marks a booking made as "any available librarian" (pools/service.ts chose the librarian).
      */
-    async create(user: AuthUser, input: CreateBooking, options: { idempotencyKey?: string } = {}) {
+    async create(user: AuthUser, input: CreateBooking, options: { idempotencyKey?: string; pool?: string } = {}) {
       const now = clock.now();
       const companionInputs = [...(input.companion ? [input.companion] : []), ...(input.companions ?? [])];
       const startMs = Date.parse(input.start);
@@ -144,6 +145,7 @@ export function createBookingCreation(deps: BookingServiceDeps) {
                 source: 'booked',
                 ...placement(slot, bufferMinutes, mode, librarian.meetingUrl),
                 topic: input.topic ?? null,
+                pool: options.pool ?? null,
                 studentTimeZone: input.timeZone ?? null,
                 cameAsFriendBefore: input.cameAsFriendBefore ?? null,
                 nervesBefore: input.nervesBefore ?? null,

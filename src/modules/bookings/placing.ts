@@ -96,13 +96,16 @@ export function newBookingRow(
     | 'meetingUrl'
     | 'studentCategories'
   > &
-    Partial<Pick<BookingRow, 'topic' | 'studentTimeZone' | 'attendance' | 'cameAsFriendBefore' | 'nervesBefore'>>,
+    Partial<
+      Pick<BookingRow, 'topic' | 'studentTimeZone' | 'attendance' | 'cameAsFriendBefore' | 'nervesBefore' | 'pool'>
+    >,
   now: Date,
 ): BookingRow {
   return {
     id: randomUUID(),
     status: 'confirmed',
     topic: null,
+    pool: null,
     studentTimeZone: null,
     attendance: null,
     cameAsFriendBefore: null,

@@ -14,6 +14,7 @@ import {
   BookingQuery,
   CancelBooking,
   CreateBooking,
+  IdempotencyHeaders,
   PutCompanion,
   RecordSession,
   RemoveCompanionQuery,
@@ -23,15 +24,6 @@ import {
 import type { BookingService } from './service.js';
 
 const notFound = problemResponse('No such booking, or not yours to see');
-const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 200,
-      description: 'Retry-safe creation: the same key and body within 24 hours returns the first booking',
-    }),
-  ),
-});
 
 function caller(request: FastifyRequest): Caller {
   return { user: request.user, manageToken: request.manageToken };

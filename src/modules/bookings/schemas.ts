@@ -243,3 +243,14 @@ export const BookingEvent = Type.Object({
   at: Type.String({ format: 'date-time' }),
 });
 export const BookingEventList = Type.Object({ events: Type.Array(BookingEvent) });
+
+/** Retry-safe creation: Idempotency-Key. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Retry-safe creation: the same key and body within 24 hours returns the first booking',
+    }),
+  ),
+});

@@ -41,6 +41,9 @@ export const STAFF_ACTIONS = [
   'calendar.connected',
   'calendar.changed',
   'calendar.removed',
+  'team.created',
+  'team.changed',
+  'team.removed',
   'person.exported',
   'person.erased',
 ] as const;

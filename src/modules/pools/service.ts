@@ -1,0 +1,323 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { bookings, librarians, teamMembers, teams } from '../../db/schema.js';
+import { transaction } from '../../db/transaction.js';
+import { Conflict, DomainError, InvalidInput, NotFound, RuleViolation } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import type { Clock } from '../../time/clock.js';
+import { instantFormatter } from '../../time/zone.js';
+import type { AvailabilityService } from '../availability/service.js';
+import type { Mode } from '../availability/slots.js';
+import type { BookingService } from '../bookings/service.js';
+import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
+import { assignmentOrder } from './assignment.js';
+import type { CreatePooledBooking, PoolSlotQuery, TeamInput } from './schemas.js';
+
+const DAY = 24 * 60 * 60_000;
+/** Refusals that mean "not this librarian": the next one in the order is tried. */
+const NOT_THIS_ONE = [
+  'slot_unavailable',
+  'outside_availability',
+  'too_many_companions',
+  'mode_unavailable',
+  'not_found',
+];
+const MODE_ORDER: Mode[] = ['in_person', 'online'];
+
+type TeamRow = typeof teams.$inferSelect;
+
+/** A pool a student books from: a subject librarians list, or a team an admin made. */
+export interface Pool {
+  key: string;
+  name: string;
+  librarianIds: string[];
+}
+
+/**
+ * "Any available librarian": subjects and teams as ways in, one list of times merged across a
+ * pool's librarians, and booking a pooled time, which assigns the librarian at that moment.
+ */
+export function createPoolService(deps: {
+  db: Database;
+  clock: Clock;
+  config: Pick<Config, 'libraryTimeZone'>;
+  availability: AvailabilityService;
+  bookings: BookingService;
+}) {
+  const { db, clock } = deps;
+
+  async function teamView(row: TeamRow) {
+    const members = await db
+      .select({ librarianId: teamMembers.librarianId })
+      .from(teamMembers)
+      .innerJoin(librarians, eq(librarians.id, teamMembers.librarianId))
+      .where(eq(teamMembers.teamId, row.id))
+      .orderBy(asc(librarians.name));
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      librarianIds: members.map((member) => member.librarianId),
+    };
+  }
+
+  /** The pool a query names: exactly one of subject and team. */
+  async function resolve(query: { subject?: string | undefined; team?: string | undefined }): Promise<Pool> {
+    if ((query.subject === undefined) === (query.team === undefined)) {
+      throw new InvalidInput('Name a subject or a team, not both.', [
+        {
+          pointer: query.subject === undefined ? '/subject' : '/team',
+          message: 'give exactly one of subject and team',
+        },
+      ]);
+    }
+    if (query.team !== undefined) {
+      const [team] = await db.select().from(teams).where(eq(teams.id, query.team));
+      if (!team) throw new NotFound(`Team ${query.team}`);
+      const members = await db
+        .select({ id: librarians.id })
+        .from(teamMembers)
+        .innerJoin(librarians, eq(librarians.id, teamMembers.librarianId))
+        .where(and(eq(teamMembers.teamId, team.id), eq(librarians.active, true)));
+      return { key: `team:${team.id}`, name: team.name, librarianIds: members.map((member) => member.id) };
+    }
+    const subject = (query.subject as string).trim();
+    const members = await db
+      .select({ id: librarians.id, subjects: librarians.subjects })
+      .from(librarians)
+      .where(
+        and(
+          eq(librarians.active, true),
+          sql`exists (select 1 from unnest(${librarians.subjects}) s where lower(s) = lower(${subject}))`,
+        ),
+      )
+      .orderBy(asc(librarians.name));
+    if (members.length === 0) throw new NotFound(`Subject ${subject}`);
+    const spelled = members[0]?.subjects.find((one) => one.toLowerCase() === subject.toLowerCase()) ?? subject;
+    return { key: `subject:${spelled.toLowerCase()}`, name: spelled, librarianIds: members.map((member) => member.id) };
+  }
+
+  return {
+    resolve,
+
+    /** Every subject an active librarian lists, and every team, with how many librarians each has. */
+    async list() {
+      // One entry per subject whatever its case, spelled as most of its librarians spell it.
+      const subjects = await db
+        .select({
+          name: sql<string>`mode() within group (order by s)`,
+          librarians: sql<number>`count(distinct ${librarians.id})::int`,
+        })
+        .from(sql`${librarians}, unnest(${librarians.subjects}) s`)
+        .where(eq(librarians.active, true))
+        .groupBy(sql`lower(s)`)
+        .orderBy(sql`lower(s)`);
+      const teamRows = await db.select().from(teams).orderBy(asc(teams.name));
+      const counts = await db
+        .select({ teamId: teamMembers.teamId, librarians: sql<number>`count(*)::int` })
+        .from(teamMembers)
+        .innerJoin(librarians, eq(librarians.id, teamMembers.librarianId))
+        .where(eq(librarians.active, true))
+        .groupBy(teamMembers.teamId);
+      return {
+        subjects,
+        teams: teamRows.map((team) => ({
+          id: team.id,
+          name: team.name,
+          description: team.description,
+          librarians: counts.find((row) => row.teamId === team.id)?.librarians ?? 0,
+        })),
+      };
+    },
+
+    /**
+     * The pool's times in one list: each start once however many librarians are free then, with
+     * every mode offered and the places, when they differ.
+     */
+    async slots(query: PoolSlotQuery) {
+      const pool = await resolve(query);
+      const zone = query.tz ?? deps.config.libraryTimeZone;
+      const merged = new Map<string, { startMs: number; endMs: number; modes: Set<Mode>; locations: Set<string> }>();
+      for (const librarianId of pool.librarianIds) {
+        let list: Awaited<ReturnType<AvailabilityService['listSlots']>>;
+        try {
+          list = await deps.availability.listSlots(librarianId, { from: query.from, to: query.to, tz: zone });
+        } catch (error) {
+          if (error instanceof NotFound) continue;
+          throw error;
+        }
+        for (const slot of list.slots) {
+          const startMs = Date.parse(slot.start);
+          const endMs = Date.parse(slot.end);
+          const key = `${startMs} ${endMs}`;
+          const entry = merged.get(key) ?? { startMs, endMs, modes: new Set(), locations: new Set() };
+          for (const mode of slot.modes) entry.modes.add(mode as Mode);
+          if (slot.location && slot.modes.includes('in_person')) entry.locations.add(slot.location);
+          merged.set(key, entry);
+        }
+      }
+      const format = instantFormatter(zone);
+      return {
+        pool: pool.key,
+        name: pool.name,
+        timeZone: zone,
+        slots: [...merged.values()]
+          .sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs)
+          .map((slot) => ({
+            start: format(slot.startMs),
+            end: format(slot.endMs),
+            modes: MODE_ORDER.filter((mode) => slot.modes.has(mode)),
+            locations: [...slot.locations].sort(),
+          })),
+      };
+    },
+
+    /**
+     * Books a pooled time: the pool's librarians in assignment order (assignment.ts), each tried
+     * as an ordinary booking, whose transaction and exclusion constraint decide any race; one who
+     * is not free then, or takes no friend when one comes, is passed over. Two students at once get
+     * two librarians when two are free, and the second a 409 when only one is.
+     */
+    async book(user: AuthUser, input: CreatePooledBooking, options: { idempotencyKey?: string } = {}) {
+      const pool = await resolve(input);
+      const { subject: _subject, team: _team, ...rest } = input;
+      const startMs = Date.parse(input.start);
+      // The outer librarian's id, qualified (drizzle leaves columns bare in a one-table select,
+      // where the subqueries' own "id" would win).
+      const librarianId = sql`${librarians}.${sql.identifier('id')}`;
+      const loads =
+        pool.librarianIds.length === 0
+          ? []
+          : await db
+              .select({
+                librarianId: librarians.id,
+                sessions: sql<number>`(select count(*)::int from ${bookings} b where b.librarian_id = ${librarianId}
+                  and b.status = 'confirmed' and b.starts_at >= ${new Date(startMs - 7 * DAY)} and b.starts_at < ${new Date(startMs + 7 * DAY)})`,
+                lastAssigned: sql<
+                  string | null
+                >`(select max(b.created_at)::text from ${bookings} b where b.librarian_id = ${librarians.id} and b.pool is not null)`,
+              })
+              .from(librarians)
+              .where(inArray(librarians.id, pool.librarianIds));
+      const order = assignmentOrder(
+        loads.map((load) => ({
+          librarianId: load.librarianId,
+          sessions: Number(load.sessions),
+          lastAssignedMs: load.lastAssigned ? Date.parse(load.lastAssigned) : null,
+        })),
+      );
+      let refusal: DomainError | undefined;
+      const ranking = [
+        'not_found',
+        'outside_availability',
+        'mode_unavailable',
+        'slot_unavailable',
+        'too_many_companions',
+      ];
+      for (const candidate of order) {
+        try {
+          return await deps.bookings.create(user, { ...rest, librarianId: candidate }, { ...options, pool: pool.key });
+        } catch (error) {
+          if (!(error instanceof DomainError) || !NOT_THIS_ONE.includes(error.code)) throw error;
+          // The refusal to give if nobody is free: the one nearest to a booking.
+          if (!refusal || ranking.indexOf(error.code) > ranking.indexOf(refusal.code)) refusal = error;
+        }
+      }
+      if (refusal?.code === 'too_many_companions') {
+        throw new RuleViolation(
+          'too_many_companions',
+          'Nobody free at that time can take that many friends; choose another time, or fewer friends.',
+          refusal.extra.errors,
+        );
+      }
+      if (refusal?.code === 'outside_availability' || refusal?.code === 'mode_unavailable') throw refusal;
+      throw new Conflict('slot_unavailable', 'That time has just been taken; choose another.');
+    },
+
+    async listTeams() {
+      const rows = await db.select().from(teams).orderBy(asc(teams.name));
+      return Promise.all(rows.map(teamView));
+    },
+
+    async createTeam(actor: StaffActor, input: TeamInput) {
+      const now = clock.now();
+      const row = await transaction(db, async (tx) => {
+        const [created] = await tx
+          .insert(teams)
+          .values({ name: input.name.trim(), description: input.description ?? null, createdAt: now, updatedAt: now })
+          .onConflictDoNothing()
+          .returning();
+        if (!created) throw new Conflict('team_exists', `A team called ${input.name.trim()} exists already.`);
+        await setMembers(tx, created.id, input.librarianIds);
+        await recordStaffAction(tx, now, {
+          actor,
+          action: 'team.created',
+          subject: created.id,
+          after: { name: created.name, librarians: input.librarianIds.length },
+        });
+        return created;
+      });
+      return teamView(row);
+    },
+
+    async updateTeam(actor: StaffActor, id: string, input: TeamInput) {
+      const now = clock.now();
+      const row = await transaction(db, async (tx) => {
+        const [before] = await tx.select().from(teams).where(eq(teams.id, id)).for('update');
+        if (!before) throw new NotFound(`Team ${id}`);
+        const [updated] = await tx
+          .update(teams)
+          .set({ name: input.name.trim(), description: input.description ?? null, updatedAt: now })
+          .where(eq(teams.id, id))
+          .returning();
+        await setMembers(tx, id, input.librarianIds);
+        await recordStaffAction(tx, now, {
+          actor,
+          action: 'team.changed',
+          subject: id,
+          before: { name: before.name },
+          after: { name: updated?.name, librarians: input.librarianIds.length },
+        });
+        return updated as TeamRow;
+      });
+      return teamView(row);
+    },
+
+    async removeTeam(actor: StaffActor, id: string) {
+      const now = clock.now();
+      await transaction(db, async (tx) => {
+        const [removed] = await tx.delete(teams).where(eq(teams.id, id)).returning();
+        if (!removed) throw new NotFound(`Team ${id}`);
+        await recordStaffAction(tx, now, {
+          actor,
+          action: 'team.removed',
+          subject: id,
+          before: { name: removed.name },
+        });
+      });
+    },
+  };
+
+  async function setMembers(executor: Parameters<Parameters<typeof transaction>[1]>[0], teamId: string, ids: string[]) {
+    const unique = [...new Set(ids)];
+    if (unique.length > 0) {
+      const known = await executor.select({ id: librarians.id }).from(librarians).where(inArray(librarians.id, unique));
+      const missing = unique.findIndex((id) => !known.some((row) => row.id === id));
+      if (missing >= 0) {
+        throw new RuleViolation('unknown_librarian', 'No such librarian.', [
+          {
+            pointer: `/librarianIds/${ids.indexOf(unique[missing] as string)}`,
+            in: 'body',
+            message: 'is not a librarian',
+          },
+        ]);
+      }
+    }
+    await executor.delete(teamMembers).where(eq(teamMembers.teamId, teamId));
+    if (unique.length > 0)
+      await executor.insert(teamMembers).values(unique.map((librarianId) => ({ teamId, librarianId })));
+  }
+}
+
+export type PoolService = ReturnType<typeof createPoolService>;

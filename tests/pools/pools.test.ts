@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bookings } from '../../src/db/schema.js';
+import { createTestApp, type TestContext } from '../helpers/app.js';
+import { onPostgres } from '../helpers/db.js';
+
+// Monday 8 March 2027 (New York still on EST: 05:00 there is 10:00 in London).
+const NOW = '2027-03-01T12:00:00Z';
+
+interface LibrarianSpec {
+  email: string;
+  name: string;
+  subjects: string[];
+  timeZone: string;
+  modes: ('in_person' | 'online')[];
+  location?: string;
+  maxCompanions?: number;
+  monday: [string, string];
+}
+
+async function addLibrarian(t: TestContext, spec: LibrarianSpec): Promise<string> {
+  const admin = await t.auth('admin');
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/librarians',
+    headers: admin,
+    payload: {
+      email: spec.email,
+      name: spec.name,
+      subjects: spec.subjects,
+      timeZone: spec.timeZone,
+      modes: spec.modes,
+      ...(spec.location ? { location: spec.location } : {}),
+      ...(spec.modes.includes('online') ? { meetingUrl: 'https://meet.uni.example/library' } : {}),
+    },
+  });
+  if (created.statusCode !== 201) throw new Error(created.body);
+  const id = created.json().id as string;
+  const week = await t.app.inject({
+    method: 'PUT',
+    url: `/api/v1/librarians/${id}/availability`,
+    headers: admin,
+    payload: {
+      timeZone: spec.timeZone,
+      slotMinutes: 60,
+      minNoticeMinutes: 60,
+      horizonDays: 60,
+      maxCompanions: spec.maxCompanions ?? 1,
+      weekly: [{ weekday: 1, start: spec.monday[0], end: spec.monday[1] }],
+    },
+  });
+  if (week.statusCode !== 200) throw new Error(week.body);
+  return id;
+}
+
+describe('any available librarian for a subject', () => {
+  let t: TestContext;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await createTestApp({ now: NOW });
+    ids.ada = await addLibrarian(t, {
+      email: 'ada@library.uni.example',
+      name: 'Ada Lovelace',
+      subjects: ['Law', 'Economics'],
+      timeZone: 'Europe/London',
+      modes: ['in_person'],
+      location: 'Main Library',
+      monday: ['09:00', '11:00'],
+    });
+    ids.ben = await addLibrarian(t, {
+      email: 'ben@library.uni.example',
+      name: 'Ben Okafor',
+      subjects: ['law'],
+      timeZone: 'America/New_York',
+      modes: ['online'],
+      monday: ['05:00', '07:00'],
+    });
+    ids.cai = await addLibrarian(t, {
+      email: 'cai@library.uni.example',
+      name: 'Cai Jones',
+      subjects: ['Law'],
+      timeZone: 'Europe/London',
+      modes: ['in_person'],
+      location: 'Law Library',
+      maxCompanions: 0,
+      monday: ['10:00', '11:00'],
+    });
+    await addLibrarian(t, {
+      email: 'dee@library.uni.example',
+      name: 'Dee History',
+      subjects: ['History'],
+      timeZone: 'Europe/London',
+      modes: ['in_person'],
+      monday: ['10:00', '11:00'],
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const book = async (who: string, body: Record<string, unknown>) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/v1/pools/bookings',
+      headers: await t.auth('student', { sub: `idp|${who}`, email: `${who}@student.uni.example`, name: who }),
+      payload: body,
+    });
+
+  it('lists subjects whatever their case, and merges the times of three librarians in two zones', async () => {
+    const pools = await t.app.inject({ method: 'GET', url: '/api/v1/pools' });
+    expect(pools.json().subjects).toEqual([
+      { name: 'Economics', librarians: 1 },
+      { name: 'History', librarians: 1 },
+      { name: 'Law', librarians: 3 },
+    ]);
+    const slots = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/pools/slots?subject=LAW&from=2027-03-08&to=2027-03-08&tz=Europe/London',
+    });
+    expect(slots.statusCode, slots.body).toBe(200);
+    // Worked by hand: Ada 09–11 London in person (Main Library); Ben 05–07 New York online
+    // (10–12 London, EST until 14 March); Cai 10–11 London in person (Law Library).
+    expect(slots.json()).toEqual({
+      pool: 'subject:law',
+      name: 'Law',
+      timeZone: 'Europe/London',
+      slots: [
+        {
+          start: '2027-03-08T09:00:00+00:00',
+          end: '2027-03-08T10:00:00+00:00',
+          modes: ['in_person'],
+          locations: ['Main Library'],
+        },
+        {
+          start: '2027-03-08T10:00:00+00:00',
+          end: '2027-03-08T11:00:00+00:00',
+          modes: ['in_person', 'online'],
+          locations: ['Law Library', 'Main Library'],
+        },
+        { start: '2027-03-08T11:00:00+00:00', end: '2027-03-08T12:00:00+00:00', modes: ['online'], locations: [] },
+      ],
+    });
+    const both = await t.app.inject({ method: 'GET', url: '/api/v1/pools/slots?from=2027-03-08&to=2027-03-08' });
+    expect(both.statusCode).toBe(400);
+    expect(both.json().errors[0].pointer).toBe('/subject');
+  });
+
+  it('assigns the least busy librarian, never a friend to one who takes none, and then says it is taken', async () => {
+    // Worked by hand. Ada already has a session that week (1); Ben and Cai have none (0 each).
+    const existing = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await t.auth('student', { sub: 'idp|early', email: 'early@student.uni.example' }),
+      payload: { librarianId: ids.ada, start: '2027-03-08T09:00:00Z' },
+    });
+    expect(existing.statusCode, existing.body).toBe(201);
+    // A friend comes: of Ben and Cai (0 sessions each), Cai takes no friends, so Ben.
+    const withFriend = await book('amira', {
+      subject: 'Law',
+      start: '2027-03-08T10:00:00Z',
+      companion: { name: 'Wei' },
+    });
+    expect(withFriend.statusCode, withFriend.body).toBe(201);
+    expect(withFriend.json().librarian.name).toBe('Ben Okafor');
+    // Now Cai has the fewest sessions (0, against 1 each).
+    const second = await book('sam', { subject: 'law', start: '2027-03-08T10:00:00Z' });
+    expect(second.statusCode, second.body).toBe(201);
+    expect(second.json().librarian.name).toBe('Cai Jones');
+    // All have 1; Ada has never been given a pooled booking, and is the only one free then anyway.
+    const third = await book('lee', { subject: 'Law', start: '2027-03-08T10:00:00Z' });
+    expect(third.json().librarian.name).toBe('Ada Lovelace');
+    const fourth = await book('kim', { subject: 'Law', start: '2027-03-08T10:00:00Z' });
+    expect(fourth.statusCode, fourth.body).toBe(409);
+    expect(fourth.json().code).toBe('slot_unavailable');
+    const rows = await t.db.select({ pool: bookings.pool, librarianId: bookings.librarianId }).from(bookings);
+    expect(rows.filter((row) => row.pool === 'subject:law')).toHaveLength(3);
+  });
+});
+
+describe.skipIf(!onPostgres)('pooled bookings under real races (PostgreSQL)', () => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestApp({ now: NOW, env: { RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '1000' } });
+    for (const name of ['Xu', 'Yara', 'Zoe']) {
+      await addLibrarian(t, {
+        email: `${name.toLowerCase()}@library.uni.example`,
+        name,
+        subjects: ['Chemistry'],
+        timeZone: 'Europe/London',
+        modes: ['in_person'],
+        location: 'Science Library',
+        monday: ['10:00', '11:00'],
+      });
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('gives 20 students racing for one pooled time exactly 3 bookings with 3 different librarians, and 17 a 409', async () => {
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        t.auth('student', { sub: `idp|racer${n}`, email: `racer${n}@student.uni.example` }),
+      ),
+    );
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = t.app.server.address() as { port: number };
+    const results = await Promise.all(
+      tokens.map(async (headers) => {
+        const response = await fetch(`http://127.0.0.1:${address.port}/api/v1/pools/bookings`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ subject: 'Chemistry', start: '2027-03-08T10:00:00Z' }),
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as { code?: string; librarian?: { name: string } },
+        };
+      }),
+    );
+    const statuses = results.map((result) => result.status).sort();
+    expect(statuses.filter((status) => status === 201)).toHaveLength(3);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(17);
+    expect(
+      results.filter((result) => result.status === 409).every((result) => result.body.code === 'slot_unavailable'),
+    ).toBe(true);
+    expect(
+      results
+        .filter((result) => result.status === 201)
+        .map((result) => result.body.librarian?.name)
+        .sort(),
+    ).toEqual(['Xu', 'Yara', 'Zoe']);
+  });
+});
