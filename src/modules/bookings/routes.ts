@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import type { Config } from '../../config.js';
 import { described, IdParams } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
