@@ -303,11 +303,12 @@ export function createPoolService(deps: {
     const unique = [...new Set(ids)];
     if (unique.length > 0) {
       const known = await executor.select({ id: librarians.id }).from(librarians).where(inArray(librarians.id, unique));
-      const missing = unique.findIndex((id) => !known.some((row) => row.id === id));
-      if (missing >= 0) {
+      const knownIds = new Set(known.map((row) => row.id));
+      const missing = unique.find((id) => !knownIds.has(id));
+      if (missing !== undefined) {
         throw new RuleViolation('unknown_librarian', 'No such librarian.', [
           {
-            pointer: `/librarianIds/${ids.indexOf(unique[missing] as string)}`,
+            pointer: `/librarianIds/${ids.indexOf(missing)}`,
             in: 'body',
             message: 'is not a librarian',
           },
