@@ -12,6 +12,7 @@ import type { FeedbackService } from '../modules/feedback/service.js';
 import type { LibrarianService } from '../modules/librarians/service.js';
 import type { NotificationService } from '../modules/notifications/service.js';
 import type { PeopleService } from '../modules/people/service.js';
+import type { PoolService } from '../modules/pools/service.js';
 import type { StaffRecord } from '../modules/staff-record/service.js';
 import type { ImportService } from '../modules/uptake/imports.js';
 import type { UptakeService } from '../modules/uptake/service.js';
@@ -45,6 +46,7 @@ export interface WebDeps {
   feedback: FeedbackService;
   people: PeopleService;
   staffRecord: StaffRecord;
+  pools: PoolService;
   calendars: CalendarConnections;
   campaigns: CampaignService;
   campaignResults: CampaignResultsReader;

@@ -12,7 +12,7 @@ import { knownValue, type PageContext, type PageError, requireSignIn } from '../
 import { formFields } from '../layout/zone-routes.js';
 import type { WebSession } from '../session.js';
 import { readCookies } from '../session.js';
-import { DAY, type Form, isoDate, type Reply, type StudentPageDeps, studentPages } from './shared.js';
+import { DAY, type Form, isoDate, type Reply, type SlotDay, type StudentPageDeps, studentPages } from './shared.js';
 
 /** Booking: the form, then "Check your booking", then confirm. */
 /** A companion as typed on the booking form, with the fields an error about them points to. */
@@ -26,11 +26,13 @@ interface TypedCompanion {
 }
 
 export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps) {
-  const { context, slotDays, ruleMessage, forbidden, allowance } = studentPages(deps);
+  const { context, slotDays, poolQuery, poolSlotDays, ruleMessage, forbidden, allowance } = studentPages(deps);
 
   // 3. Book: the form, then "Check your booking", then confirm.
   interface BookingDraft {
     librarian: Librarian;
+    /** Booked as any librarian of this pool ("subject:Law", "team:<id>"): who is assigned at Confirm. */
+    pool: string | null;
     start: string;
     startMs: number;
     endMs: number;
@@ -38,20 +40,74 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     location: string | null;
   }
 
-  async function draftFor(page: PageContext, librarianId: string | undefined, start: string | undefined) {
-    if (!librarianId || !UUID.test(librarianId) || !start || !INSTANT.test(start)) return null;
+  async function draftFor(
+    page: PageContext,
+    librarianId: string | undefined,
+    start: string | undefined,
+    pool?: string | undefined,
+  ): Promise<(BookingDraft & { available: boolean }) | null> {
+    if (!start || !INSTANT.test(start)) return null;
+    if (pool) return poolDraftFor(page, pool, start);
+    if (!librarianId || !UUID.test(librarianId)) return null;
     const librarian = await deps.librarians.get(null, librarianId);
     const startMs = Date.parse(start);
     const days = await slotDays(page, librarianId, isoDate(startMs, page.timeZone), 1);
     const slot = days.flatMap((day) => day.slots).find((candidate) => candidate.startMs === startMs);
     return {
       librarian,
+      pool: null,
       start: new Date(startMs).toISOString(),
       startMs,
       endMs: startMs + librarian.slotMinutes * 60_000,
       modes: slot?.modes ?? librarian.modes,
       location: slot?.location ?? librarian.location,
       available: Boolean(slot),
+    };
+  }
+
+  /**
+   * A draft with any librarian of a pool: as the librarians free at that start offer it together
+   * (every mode, the most friends any takes), under the pool's name; the librarian is assigned
+   * when the student confirms.
+   */
+  async function poolDraftFor(page: PageContext, pool: string, start: string) {
+    const query = poolQuery(pool);
+    if (!query) return null;
+    let resolved: Awaited<ReturnType<typeof deps.pools.resolve>>;
+    try {
+      resolved = await deps.pools.resolve(query);
+    } catch (error) {
+      if (error instanceof DomainError && error.status === 404) return null;
+      throw error;
+    }
+    const startMs = Date.parse(start);
+    const free: { librarian: Librarian; slot: SlotDay['slots'][number] }[] = [];
+    for (const librarianId of resolved.librarianIds) {
+      const days = await slotDays(page, librarianId, isoDate(startMs, page.timeZone), 1);
+      const slot = days.flatMap((day) => day.slots).find((candidate) => candidate.startMs === startMs);
+      if (slot) free.push({ librarian: await deps.librarians.get(null, librarianId), slot });
+    }
+    const anyone =
+      free[0]?.librarian ??
+      (resolved.librarianIds[0] ? await deps.librarians.get(null, resolved.librarianIds[0]) : null);
+    if (!anyone) return null;
+    const modes = ['in_person', 'online'].filter((mode) => free.some(({ slot }) => slot.modes.includes(mode)));
+    const places = [
+      ...new Set(free.map(({ slot }) => slot.location).filter((place): place is string => Boolean(place))),
+    ];
+    return {
+      librarian: {
+        ...anyone,
+        name: page.t('pool.any', { name: resolved.name }),
+        maxCompanions: Math.max(0, ...free.map(({ librarian }) => librarian.maxCompanions)),
+      },
+      pool: `${'team' in query ? 'team' : 'subject'}:${'team' in query ? query.team : query.subject}`,
+      start: new Date(startMs).toISOString(),
+      startMs,
+      endMs: startMs + (free[0]?.librarian.slotMinutes ?? anyone.slotMinutes) * 60_000,
+      modes: modes.length > 0 ? modes : anyone.modes,
+      location: places.length === 1 ? (places[0] as string) : null,
+      available: free.length > 0,
     };
   }
 
@@ -119,8 +175,12 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
   ) {
     const page = context(request);
     const dimensions = await dimensionsToAsk(request);
+    const pool = poolQuery(draft.pool ?? undefined);
     const nearby = options.taken
-      ? (await slotDays(page, draft.librarian.id, isoDate(draft.startMs - DAY, page.timeZone), 7))
+      ? (pool
+          ? await poolSlotDays(page, pool, isoDate(draft.startMs - DAY, page.timeZone), 7)
+          : await slotDays(page, draft.librarian.id, isoDate(draft.startMs - DAY, page.timeZone), 7)
+        )
           .flatMap((day) => day.slots)
           .sort((a, b) => Math.abs(a.startMs - draft.startMs) - Math.abs(b.startMs - draft.startMs))
           .slice(0, 5)
@@ -150,7 +210,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
   app.get('/book', { config: { page: true } }, async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
     if (!requireSignIn(request, reply)) return reply;
     const page = context(request);
-    const draft = await draftFor(page, request.query.librarian, request.query.start);
+    const draft = await draftFor(page, request.query.librarian, request.query.start, request.query.pool);
     if (!draft) {
       return reply.code(400).view('layout/message', {
         ...page,
@@ -177,7 +237,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       if (!requireSignIn(request, reply)) return reply;
       const page = context(request);
       const form = request.body ?? {};
-      const draft = await draftFor(page, form.librarian, form.start ?? form.wanted);
+      const draft = await draftFor(page, form.librarian, form.start ?? form.wanted, form.pool);
       if (!draft) return reply.redirect('/', 303);
       if (!form.start) {
         return renderForm(request, reply, draft, {
@@ -209,7 +269,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     if (!stored) return reply.redirect('/bookings', 303);
     const { idempotencyKey, ...form } = stored;
     const page = context(request);
-    const draft = await draftFor(page, form.librarian, form.start);
+    const draft = await draftFor(page, form.librarian, form.start, form.pool);
     if (!draft) return reply.redirect('/', 303);
     if (!draft.available) return renderForm(request, reply, draft, { form, taken: true, status: 409 });
     const dimensions = await dimensionsToAsk(request);
@@ -243,7 +303,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       if (!user) return request.session?.user ? reply.code(403).view('layout/message', forbidden(request)) : reply;
       const page = context(request);
       const form = request.body ?? {};
-      const draft = await draftFor(page, form.librarian, form.start);
+      const draft = await draftFor(page, form.librarian, form.start, form.pool);
       if (!draft) return reply.redirect('/', 303);
       const dimensions = await dimensionsToAsk(request);
       const errors = checkForm(page, draft, form, dimensions);
@@ -266,22 +326,24 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       // The optional "How do you feel about this session?" of the check page: 1 to 5, or nothing.
       const nervesBefore = knownValue(form.nervesBefore, ['1', '2', '3', '4', '5']);
       try {
-        const { booking } = await deps.bookings.create(
-          user,
-          {
-            librarianId: draft.librarian.id,
-            start: draft.start,
-            ...(form.mode === 'in_person' || form.mode === 'online' ? { mode: form.mode } : {}),
-            ...(form.topic?.trim() ? { topic: form.topic.trim() } : {}),
-            ...(friends.length > 0 ? { companions: friends } : {}),
-            ...(form.cameAsFriend === 'yes' ? { cameAsFriendBefore: true } : {}),
-            ...(nervesBefore ? { nervesBefore: Number(nervesBefore) } : {}),
-            timeZone: page.timeZone,
-          },
+        const details = {
+          start: draft.start,
+          ...(form.mode === 'in_person' || form.mode === 'online' ? { mode: form.mode as 'in_person' | 'online' } : {}),
+          ...(form.topic?.trim() ? { topic: form.topic.trim() } : {}),
+          ...(friends.length > 0 ? { companions: friends } : {}),
+          ...(form.cameAsFriend === 'yes' ? { cameAsFriendBefore: true } : {}),
+          ...(nervesBefore ? { nervesBefore: Number(nervesBefore) } : {}),
+          timeZone: page.timeZone,
+        };
+        const key =
           form.idempotencyKey && /^[0-9a-f]{32}$/.test(form.idempotencyKey)
             ? { idempotencyKey: `web:${form.idempotencyKey}` }
-            : {},
-        );
+            : {};
+        const pool = poolQuery(draft.pool ?? undefined);
+        // Any librarian of a pool: the one free with the fewest sessions is assigned now.
+        const { booking } = pool
+          ? await deps.pools.book(user, { ...pool, ...details }, key)
+          : await deps.bookings.create(user, { librarianId: draft.librarian.id, ...details }, key);
         if (request.session) await deps.sessions.setBookingDraft(request.session, null);
         // Came through a campaign's invitation: this student's bookings count as its member's.
         const invitation = readCookies(request.headers.cookie)[INVITATION_COOKIE];

@@ -1,12 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
+import { NotFound } from '../../errors.js';
 import { ISO_DATE, UUID } from '../layout/forms.js';
-import { type Form, type StudentPageDeps, studentPages, WEEKS_SHOWN } from './shared.js';
+import { type Form, type Reply, type StudentPageDeps, studentPages, WEEKS_SHOWN } from './shared.js';
+
+/** How far ahead a pool's page goes: its librarians' horizons differ. */
+const POOL_WEEKS_AHEAD = 12;
 
 /** Finding help: the librarians, and the times each offers. */
 export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps) {
   const { clock } = deps;
-  const { context, slotDays, allowance, today, nextAvailable } = studentPages(deps);
+  const { context, slotDays, poolQuery, poolSlotDays, allowance, today, nextAvailable } = studentPages(deps);
 
   // 1. Find a librarian.
   app.get('/', { config: { page: true } }, async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
@@ -23,8 +27,66 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     const cards = await Promise.all(
       matching.map(async (librarian) => ({ librarian, next: await nextAvailable(page, librarian.id) })),
     );
-    return reply.view('student/home', { ...page, title: page.t('home.title'), cards, filter });
+    const pools = await deps.pools.list();
+    return reply.view('student/home', { ...page, title: page.t('home.title'), cards, filter, pools });
   });
+
+  // 2a. Choose a time with any librarian of a subject or a team.
+  async function poolPage(request: FastifyRequest<{ Querystring: Form }>, reply: Reply, pool: string) {
+    const page = context(request);
+    const query = poolQuery(pool);
+    if (!query) return reply.callNotFound();
+    let resolved: Awaited<ReturnType<typeof deps.pools.resolve>>;
+    try {
+      resolved = await deps.pools.resolve(query);
+    } catch (error) {
+      if (error instanceof NotFound) return reply.callNotFound();
+      throw error;
+    }
+    const first = today(page);
+    const from =
+      ISO_DATE.test(request.query.from ?? '') && (request.query.from as string) > first
+        ? (request.query.from as string)
+        : first;
+    const days = await poolSlotDays(page, query, from, WEEKS_SHOWN * 7);
+    const later = DateTime.fromISO(from)
+      .plus({ days: WEEKS_SHOWN * 7 })
+      .toISODate() as string;
+    const earlier =
+      from > first
+        ? DateTime.fromISO(from)
+            .minus({ days: WEEKS_SHOWN * 7 })
+            .toISODate()
+        : null;
+    const lastOffered = DateTime.fromISO(first)
+      .plus({ days: POOL_WEEKS_AHEAD * 7 })
+      .toISODate() as string;
+    return reply.view('student/pool', {
+      ...page,
+      title: page.t('pool.title', { name: resolved.name }),
+      pool,
+      path: request.url.split('?')[0],
+      days,
+      nowMs: clock.now().getTime(),
+      later: later <= lastOffered ? later : null,
+      earlier: earlier && earlier < first ? first : earlier,
+      limit: await allowance(request),
+    });
+  }
+
+  app.get(
+    '/subjects/:subject',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { subject: string }; Querystring: Form }>, reply) =>
+      poolPage(request, reply, `subject:${request.params.subject}`),
+  );
+
+  app.get(
+    '/teams/:id',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { id: string }; Querystring: Form }>, reply) =>
+      poolPage(request, reply, `team:${request.params.id}`),
+  );
 
   // 2. Choose a time.
   app.get(

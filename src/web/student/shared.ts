@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import type { DomainError } from '../../errors.js';
 import type { Caller } from '../../modules/bookings/access.js';
 import type { WebDeps } from '../deps.js';
+import { UUID } from '../layout/forms.js';
 import { type PageContext, pageContext } from '../layout/page.js';
 import { refusalText } from '../layout/refusals.js';
 
@@ -24,6 +25,7 @@ export type StudentPageDeps = Pick<
   | 'config'
   | 'feedback'
   | 'librarians'
+  | 'pools'
   | 'sessions'
 >;
 
@@ -80,6 +82,43 @@ export function studentPages(deps: StudentPageDeps) {
     return [...byDay.values()];
   }
 
+  /** A pool named in a form or a link: "subject:<name>" or "team:<id>", as the query it stands for. */
+  function poolQuery(pool: string | undefined): { subject: string } | { team: string } | null {
+    if (!pool) return null;
+    if (pool.startsWith('team:') && UUID.test(pool.slice(5))) return { team: pool.slice(5) };
+    if (pool.startsWith('subject:') && pool.length > 8 && pool.length <= 208) return { subject: pool.slice(8) };
+    return null;
+  }
+
+  /** A pool's times (any of its librarians), for the viewer's zone, grouped by local day. */
+  async function poolSlotDays(
+    page: PageContext,
+    query: { subject: string } | { team: string },
+    fromDate: string,
+    days: number,
+  ): Promise<SlotDay[]> {
+    const to = DateTime.fromISO(fromDate, { zone: page.timeZone })
+      .plus({ days: days - 1 })
+      .toISODate() as string;
+    const list = await deps.pools.slots({ ...query, from: fromDate, to, tz: page.timeZone });
+    const byDay = new Map<string, SlotDay>();
+    for (const slot of list.slots) {
+      const startMs = Date.parse(slot.start);
+      const key = page.fmt.dateKey(startMs);
+      const day = byDay.get(key) ?? { key, heading: page.fmt.day(startMs), slots: [] };
+      day.slots.push({
+        start: new Date(startMs).toISOString(),
+        startMs,
+        label: page.fmt.full(startMs),
+        time: page.fmt.time(startMs),
+        modes: slot.modes,
+        location: slot.locations.length === 1 ? (slot.locations[0] as string) : null,
+      });
+      byDay.set(key, day);
+    }
+    return [...byDay.values()];
+  }
+
   function today(page: PageContext): string {
     return isoDate(clock.now().getTime(), page.timeZone);
   }
@@ -124,5 +163,16 @@ export function studentPages(deps: StudentPageDeps) {
     return { count, max, full: count >= max };
   }
 
-  return { context, slotDays, today, nextAvailable, caller, ruleMessage, forbidden, allowance };
+  return {
+    context,
+    slotDays,
+    poolQuery,
+    poolSlotDays,
+    today,
+    nextAvailable,
+    caller,
+    ruleMessage,
+    forbidden,
+    allowance,
+  };
 }
