@@ -97,4 +97,37 @@ describe('booking any librarian for a subject, in a real browser', () => {
     );
     await page.context().close();
   });
+
+  it('lets an admin make a team with the keyboard, which students then book as one', async () => {
+    const admin = await signedInPage(browser, web.baseUrl, 'admin@library.uni.example', 'Admin');
+    await admin.goto('/admin');
+    await admin.getByRole('link', { name: 'Teams', exact: true }).click();
+    expect(await admin.getByRole('heading', { level: 1 }).textContent()).toBe('Teams');
+    await expectAccessible(admin, 'no teams');
+    await tabTo(admin, admin.getByLabel('Name (students see it)'));
+    await admin.keyboard.type('Law team');
+    await tabTo(admin, admin.getByLabel('Description (optional)'));
+    await admin.keyboard.type('Cases, legislation and legal databases.');
+    await tabTo(admin, admin.getByRole('group', { name: 'Librarians in the team' }).getByLabel('Cai Jones'));
+    await admin.keyboard.press('Space');
+    await tabTo(admin, admin.getByRole('button', { name: 'Save team' }));
+    await admin.keyboard.press('Enter');
+    await admin.waitForURL(`${web.baseUrl}/admin/teams?notice=saved`);
+    expect(await admin.locator('main').textContent()).toContain('Cai Jones');
+    await expectAccessible(admin, 'one team');
+    await admin.context().close();
+
+    const student = await signedInPage(browser, web.baseUrl, 'sam@student.uni.example', 'Student');
+    await student.goto('/');
+    expect(await student.locator('main').textContent()).toContain(
+      'Law team (1 librarian): Cases, legislation and legal databases.',
+    );
+    await student.getByRole('link', { name: 'Law team' }).click();
+    expect(await student.getByRole('heading', { level: 1 }).textContent()).toBe('Any Law team librarian');
+    expect(
+      await student.getByRole('radio', { name: /^Wednesday, 3 March 2027, 10:00 Greenwich Mean Time/ }).count(),
+    ).toBe(1);
+    await expectAccessible(student, 'a team’s times');
+    await student.context().close();
+  });
 });

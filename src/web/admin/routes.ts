@@ -11,6 +11,7 @@ import { librariansPages } from './librarians.js';
 import { peoplePages } from './people.js';
 import { recordPages } from './record.js';
 import type { AdminPageDeps } from './shared.js';
+import { teamsPages } from './teams.js';
 import { termsPages } from './terms.js';
 
 const CSV_LIMIT_BYTES = 5 * 1024 * 1024;
@@ -24,6 +25,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps) {
   await importsPages(app, deps);
   await emailsPages(app, deps);
   await calendarsPages(app, deps);
+  await teamsPages(app, deps);
   await peoplePages(app, deps);
   await recordPages(app, deps);
   await campaignsPages(app, deps);

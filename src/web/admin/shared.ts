@@ -17,6 +17,7 @@ export type AdminPageDeps = Pick<
   | 'librarians'
   | 'notifications'
   | 'people'
+  | 'pools'
   | 'staffRecord'
   | 'terms'
 >;
