@@ -4,15 +4,16 @@ import { benchCalendars } from './calendars.js';
 import { benchCampaigns } from './campaigns.js';
 import { benchOutbox } from './outbox.js';
 import { benchPages } from './pages.js';
+import { benchPools } from './pools.js';
 import { benchSlotRequests, benchSlots } from './slots.js';
 import { report } from './stats.js';
 import { benchUptake } from './uptake.js';
 import { benchWebhooks } from './webhooks.js';
 
 /**
- * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks|campaigns|calendars] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks|campaigns|calendars|pools] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary). slots (over HTTP), bookings, outbox, uptake
- * webhooks, campaigns and calendars need PostgreSQL.
+ * webhooks, campaigns, calendars and pools need PostgreSQL.
  */
 async function main() {
   const { values } = parseArgs({
@@ -37,6 +38,8 @@ async function main() {
   if (wanted('webhooks')) report(await benchWebhooks({ adminUrl: values.postgres as string }));
   if (wanted('campaigns'))
     for (const measurement of await benchCampaigns({ adminUrl: values.postgres as string })) report(measurement);
+  if (wanted('pools'))
+    for (const measurement of await benchPools({ adminUrl: values.postgres as string })) report(measurement);
   if (wanted('calendars'))
     for (const measurement of await benchCalendars({ adminUrl: values.postgres as string })) report(measurement);
 }

@@ -263,6 +263,12 @@ export function createAvailabilityService(deps: {
       });
     },
 
+    /** The slots as the cache keeps them (instants, not text), with the zone they were asked in: for merging. */
+    async rawSlots(librarianId: string, query: SlotQuery) {
+      const found = await currentSlots(librarianId, query);
+      return { zone: found.zone, slots: found.slots, version: found.version };
+    },
+
     /** The slots as objects (for pages). */
     async listSlots(librarianId: string, query: SlotQuery): Promise<SlotList> {
       const found = await currentSlots(librarianId, query);

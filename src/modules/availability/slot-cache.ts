@@ -44,6 +44,9 @@ export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInput
    * day turns. The least recently used go first.
    */
   const slotCache = new Map<string, CachedSlots>();
+  /** A number per kept list, so a caller can tell that two answers are the same list (version). */
+  const listIds = new WeakMap<CachedSlots, number>();
+  let nextListId = 1;
 
   async function currentSlots(librarianId: string, query: SlotQuery) {
     if (query.tz !== undefined && !isCanonicalTimeZone(query.tz)) throw badField('/tz', TIME_ZONE_HINT, 'query');
@@ -76,6 +79,8 @@ export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInput
       zone,
       slotMinutes: librarian.slotMinutes,
       slots: [] as Slot[],
+      /** Names this exact answer: the same while the list and its bounds are unchanged. */
+      version: 'none',
       /** The list as the API sends it: JSON bytes, kept while notice and horizon stay put. */
       body: (): ListBody => listBody([]),
     };
@@ -113,8 +118,14 @@ export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInput
     let end = first;
     while (end < entry.slots.length && (entry.slots[end] as Slot).startMs <= bounds.latestStart) end++;
     const cached = entry;
+    let listId = listIds.get(cached);
+    if (listId === undefined) {
+      listId = nextListId++;
+      listIds.set(cached, listId);
+    }
     return {
       ...found,
+      version: `${listId}:${first}:${end}`,
       slots: cached.slots.slice(first, end),
       body() {
         if (cached.body?.first !== first || cached.body.end !== end) {

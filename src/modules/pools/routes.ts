@@ -8,6 +8,7 @@ import { CreatePooledBooking, PoolList, PoolSlotList, PoolSlotQuery, Team, TeamI
 import type { PoolService } from './service.js';
 
 const noPool = problemResponse('No such subject or team');
+const listJson = new WeakMap<PoolSlotList, Buffer>();
 const admin = { access: ['admin'] as const };
 
 export const poolRoutes: FastifyPluginAsyncTypebox<{ pools: PoolService; rateLimit: Config['rateLimit'] }> = async (
@@ -43,7 +44,16 @@ export const poolRoutes: FastifyPluginAsyncTypebox<{ pools: PoolService; rateLim
         response: { 200: described(PoolSlotList, 'Times, earliest first'), 404: noPool },
       },
     },
-    async (request) => pools.slots(request.query),
+    async (request, reply) => {
+      // The same merged list object while nothing changed: its JSON is made once.
+      const list = await pools.slots(request.query);
+      let json = listJson.get(list);
+      if (!json) {
+        json = Buffer.from(JSON.stringify(list));
+        listJson.set(list, json);
+      }
+      return reply.type('application/json; charset=utf-8').send(json as never);
+    },
   );
 
   app.post(

@@ -39,6 +39,8 @@ export const PoolSlotList = Type.Object({
   ),
 });
 
+export type PoolSlotList = Static<typeof PoolSlotList>;
+
 export const PoolList = Type.Object({
   subjects: Type.Array(Type.Object({ name: Type.String(), librarians: Type.Integer() })),
   teams: Type.Array(

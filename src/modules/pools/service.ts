@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import { freshReads } from '../../db/fresh-reads.js';
 import { bookings, librarians, teamMembers, teams } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { Conflict, DomainError, InvalidInput, NotFound, RuleViolation } from '../../errors.js';
@@ -12,7 +13,7 @@ import type { Mode } from '../availability/slots.js';
 import type { BookingService } from '../bookings/service.js';
 import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
 import { assignmentOrder } from './assignment.js';
-import type { CreatePooledBooking, PoolSlotQuery, TeamInput } from './schemas.js';
+import type { CreatePooledBooking, PoolSlotList, PoolSlotQuery, TeamInput } from './schemas.js';
 
 const DAY = 24 * 60 * 60_000;
 /** Refusals that mean "not this librarian": the next one in the order is tried. */
@@ -24,6 +25,8 @@ const NOT_THIS_ONE = [
   'not_found',
 ];
 const MODE_ORDER: Mode[] = ['in_person', 'online'];
+/** Merged lists kept (the pools students are looking at). */
+const MERGED_LISTS_KEPT = 100;
 
 type TeamRow = typeof teams.$inferSelect;
 
@@ -46,6 +49,9 @@ export function createPoolService(deps: {
   bookings: BookingService;
 }) {
   const { db, clock } = deps;
+  /** Merged lists by pool and range, with the versions of the lists they were merged from. */
+  const mergedLists = new Map<string, { versions: string; list: PoolSlotList }>();
+  const poolReads = freshReads<Pool>();
 
   async function teamView(row: TeamRow) {
     const members = await db
@@ -139,26 +145,36 @@ export function createPoolService(deps: {
       const pool = await resolve(query);
       const zone = query.tz ?? deps.config.libraryTimeZone;
       const merged = new Map<string, { startMs: number; endMs: number; modes: Set<Mode>; locations: Set<string> }>();
-      for (const librarianId of pool.librarianIds) {
-        let list: Awaited<ReturnType<AvailabilityService['listSlots']>>;
-        try {
-          list = await deps.availability.listSlots(librarianId, { from: query.from, to: query.to, tz: zone });
-        } catch (error) {
-          if (error instanceof NotFound) continue;
-          throw error;
-        }
+      // Each librarian's list comes from the slot cache (one shared read each), all at once.
+      const lists = await Promise.all(
+        pool.librarianIds.map((librarianId) =>
+          deps.availability
+            .rawSlots(librarianId, { from: query.from, to: query.to, tz: zone })
+            .catch((error: unknown) => {
+              if (error instanceof NotFound) return { zone, slots: [], version: 'gone' };
+              throw error;
+            }),
+        ),
+      );
+      // The same lists as last time (each librarian's cache says so): the same merged answer.
+      const key = `${pool.key} ${query.from} ${query.to} ${zone}`;
+      const versions = `${pool.name}|${pool.librarianIds.join(',')}|${lists.map((list) => list.version).join(',')}`;
+      const kept = mergedLists.get(key);
+      if (kept?.versions === versions) return kept.list;
+      for (const list of lists) {
         for (const slot of list.slots) {
-          const startMs = Date.parse(slot.start);
-          const endMs = Date.parse(slot.end);
-          const key = `${startMs} ${endMs}`;
-          const entry = merged.get(key) ?? { startMs, endMs, modes: new Set(), locations: new Set() };
-          for (const mode of slot.modes) entry.modes.add(mode as Mode);
+          const key = `${slot.startMs} ${slot.endMs}`;
+          let entry = merged.get(key);
+          if (!entry) {
+            entry = { startMs: slot.startMs, endMs: slot.endMs, modes: new Set(), locations: new Set() };
+            merged.set(key, entry);
+          }
+          for (const mode of slot.modes) entry.modes.add(mode);
           if (slot.location && slot.modes.includes('in_person')) entry.locations.add(slot.location);
-          merged.set(key, entry);
         }
       }
       const format = instantFormatter(zone);
-      return {
+      const list = {
         pool: pool.key,
         name: pool.name,
         timeZone: zone,
@@ -171,6 +187,10 @@ export function createPoolService(deps: {
             locations: [...slot.locations].sort(),
           })),
       };
+      if (mergedLists.size >= MERGED_LISTS_KEPT && !mergedLists.has(key))
+        mergedLists.delete(mergedLists.keys().next().value as string);
+      mergedLists.set(key, { versions, list });
+      return list;
     },
 
     /**
