@@ -68,7 +68,10 @@ export function createPoolService(deps: {
     };
   }
 
-  /** The pool a query names: exactly one of subject and team. */
+  /**
+   * The pool a query names: exactly one of subject and team. Concurrent requests for one pool
+   * share a read, never one begun before they asked (db/fresh-reads.ts).
+   */
   async function resolve(query: { subject?: string | undefined; team?: string | undefined }): Promise<Pool> {
     if ((query.subject === undefined) === (query.team === undefined)) {
       throw new InvalidInput('Name a subject or a team, not both.', [
@@ -78,6 +81,12 @@ export function createPoolService(deps: {
         },
       ]);
     }
+    const key =
+      query.team !== undefined ? `team:${query.team}` : `subject:${(query.subject as string).trim().toLowerCase()}`;
+    return poolReads(key, () => readPool(query));
+  }
+
+  async function readPool(query: { subject?: string | undefined; team?: string | undefined }): Promise<Pool> {
     if (query.team !== undefined) {
       const [team] = await db.select().from(teams).where(eq(teams.id, query.team));
       if (!team) throw new NotFound(`Team ${query.team}`);
