@@ -63,7 +63,10 @@ describe('booking any librarian for a subject, in a real browser', () => {
     await page.waitForURL(`${web.baseUrl}/subjects/Law`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Any Law librarian');
     // Two librarians free on Wednesday 3 March at 10:00: one time, shown once.
-    const times = page.getByRole('radio', { name: /^Wednesday, 3 March 2027, 10:00 Greenwich Mean Time/ });
+    // Both meet in the Law Library: the place is said with the time.
+    const times = page.getByRole('radio', {
+      name: 'Wednesday, 3 March 2027, 10:00 Greenwich Mean Time, In person, Law Library',
+    });
     expect(await times.count()).toBe(1);
     await expectAccessible(page, 'any Law librarian', { javaScript: false });
     await tabTo(page, times);

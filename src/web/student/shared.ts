@@ -112,7 +112,8 @@ export function studentPages(deps: StudentPageDeps) {
         label: page.fmt.full(startMs),
         time: page.fmt.time(startMs),
         modes: slot.modes,
-        location: slot.locations.length === 1 ? (slot.locations[0] as string) : null,
+        // Where, when the pool's librarians meet in more than one place.
+        location: slot.locations.length > 0 ? slot.locations.join(' / ') : null,
       });
       byDay.set(key, day);
     }
