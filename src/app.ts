@@ -30,6 +30,7 @@ import { peopleRoutes } from './modules/people/routes.js';
 import { poolRoutes } from './modules/pools/routes.js';
 import { staffRecordRoutes } from './modules/staff-record/routes.js';
 import { uptakeRoutes } from './modules/uptake/routes.js';
+import { waitlistRoutes } from './modules/waitlist/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { authPlugin } from './plugins/auth.js';
 import { type BackupSource, backupRoute } from './plugins/backup.js';
@@ -302,6 +303,7 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
       await api.register(calendarRoutes, services);
       await api.register(calendarConnectionRoutes, services);
       await api.register(poolRoutes, { pools: services.pools, rateLimit: config.rateLimit });
+      await api.register(waitlistRoutes, { waitlist: services.waitlist });
       await api.register(notificationRoutes, services);
     },
     { prefix: '/api/v1' },

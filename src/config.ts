@@ -229,6 +229,8 @@ export function loadConfig(env: Env = process.env) {
     staffRecordMonths: integer(env, 'STAFF_RECORD_MONTHS', 24, 1, 1200),
     /** Campaign invitations the outbox starts per minute, at most. */
     campaignEmailsPerMinute: integer(env, 'CAMPAIGN_EMAILS_PER_MINUTE', 600, 1, 100000),
+    /** How long a freed time is held for the waiting student it is offered to. */
+    waitlistHoldMinutes: integer(env, 'WAITLIST_HOLD_MINUTES', 30, 1, 1440),
     reminderHours: integer(env, 'REMINDER_HOURS', 24, 0, 336),
     /** Hours after a session recorded as attended to ask how it went; 0 turns feedback off. */
     feedbackDelayHours: integer(env, 'FEEDBACK_DELAY_HOURS', 2, 0, 336),

@@ -13,7 +13,9 @@ import { createCalendarConnections } from './modules/calendars/service.js';
 import { createCalendarWorker } from './modules/calendars/worker.js';
 import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
+import { createWaitlistWorker } from './modules/waitlist/worker.js';
 import { createWebhookWorker } from './modules/webhooks/worker.js';
+import { createServices } from './services.js';
 import { loadCatalogues } from './text/i18n.js';
 import { systemClock } from './time/clock.js';
 
@@ -70,6 +72,10 @@ async function main() {
     }),
     log: (message) => app.log.warn(message),
   });
+  const waitlistWorker = createWaitlistWorker({
+    waitlist: createServices({ db: database.db, clock: systemClock, config }).waitlist,
+    log: (message) => app.log.warn(message),
+  });
   shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
@@ -87,9 +93,13 @@ async function main() {
     const grace = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), config.shutdownGraceSeconds * 1000).unref(),
     );
-    const drained = Promise.all([app.close(), worker.stop(), webhookWorker.stop(), calendarWorker.stop()]).then(
-      () => 'done' as const,
-    );
+    const drained = Promise.all([
+      app.close(),
+      worker.stop(),
+      webhookWorker.stop(),
+      calendarWorker.stop(),
+      waitlistWorker.stop(),
+    ]).then(() => 'done' as const);
     stopRetention();
     if ((await Promise.race([drained, grace])) === 'timeout') {
       app.log.warn('shutdown: grace period over; exiting with requests still open');
@@ -111,6 +121,7 @@ async function main() {
     worker.start();
     webhookWorker.start();
     calendarWorker.start();
+    waitlistWorker.start();
     stopRetention = scheduleRetention(
       database.db,
       config.retentionMonths,

@@ -20,6 +20,8 @@ import { createPoolService } from './modules/pools/service.js';
 import { createStaffRecord } from './modules/staff-record/service.js';
 import { createImportService } from './modules/uptake/imports.js';
 import { createUptakeService } from './modules/uptake/service.js';
+import { waitlistHolds } from './modules/waitlist/holds.js';
+import { createWaitlistService } from './modules/waitlist/service.js';
 import { createWebhookService } from './modules/webhooks/service.js';
 import { loadCatalogues } from './text/i18n.js';
 import type { Clock } from './time/clock.js';
@@ -46,7 +48,7 @@ export function createServices({
     clock,
     config,
     librarians,
-    busyRanges: [librarianBusyRanges, calendarBusyRanges],
+    busyRanges: [librarianBusyRanges, calendarBusyRanges, waitlistHolds],
   });
   const categories = createCategoryService({ db, clock });
   const outbox = {
@@ -57,6 +59,7 @@ export function createServices({
   };
   const bookings = createBookingService({ db, clock, config, outbox, librarians, availability, categories });
   const pools = createPoolService({ db, clock, config, availability, bookings });
+  const waitlist = createWaitlistService({ db, clock, config, availability, bookings, categories, pools });
   const companions = createCompanionService({ db, clock, config, outbox, librarians, categories });
   const notifications = createNotificationService({ db, clock });
   const catalogues = loadCatalogues(messagesDir);
@@ -96,6 +99,7 @@ export function createServices({
     categories,
     bookings,
     pools,
+    waitlist,
     companions,
     notifications,
     catalogues,

@@ -9,6 +9,7 @@ import { librarianBusyRanges } from '../modules/bookings/repository.js';
 import { calendarBusyRanges } from '../modules/calendars/busy-ranges.js';
 import type { CreateLibrarian } from '../modules/librarians/schemas.js';
 import { createLibrarianService } from '../modules/librarians/service.js';
+import { waitlistHolds } from '../modules/waitlist/holds.js';
 import { systemClock } from '../time/clock.js';
 import { runCommand } from './command.js';
 
@@ -102,7 +103,7 @@ async function main() {
       clock: systemClock,
       config,
       librarians,
-      busyRanges: [librarianBusyRanges, calendarBusyRanges],
+      busyRanges: [librarianBusyRanges, calendarBusyRanges, waitlistHolds],
     });
     // The staff record names whoever ran this command as the one who made the changes.
     const actor = { sub: 'npm run seed-demo', email: null };

@@ -6,7 +6,9 @@ import { createCalendarConnections } from '../modules/calendars/service.js';
 import { createCalendarWorker } from '../modules/calendars/worker.js';
 import { createMailer } from '../modules/notifications/mailer.js';
 import { createNotificationWorker } from '../modules/notifications/worker.js';
+import { createWaitlistWorker } from '../modules/waitlist/worker.js';
 import { createWebhookWorker } from '../modules/webhooks/worker.js';
+import { createServices } from '../services.js';
 import { loadCatalogues } from '../text/i18n.js';
 import { systemClock } from '../time/clock.js';
 import { runCommand } from './command.js';
@@ -44,14 +46,20 @@ async function main() {
     }),
     log: (message) => console.error(message),
   });
+  const waitlist = createWaitlistWorker({
+    waitlist: createServices({ db: handle.db, clock: systemClock, config }).waitlist,
+    log: (message) => console.error(message),
+  });
   worker.start();
   webhooks.start();
   calendars.start();
+  waitlist.start();
   console.log(`Email, webhook and calendar workers running; email: ${mailer.description}`);
   const stop = async () => {
     await worker.stop();
     await webhooks.stop();
     await calendars.stop();
+    await waitlist.stop();
     mailer.close();
     await handle.close();
     process.exit(0);

@@ -7,4 +7,5 @@ export * from './schema/messages.js';
 export * from './schema/people.js';
 export * from './schema/pools.js';
 export * from './schema/staff.js';
+export * from './schema/waitlist.js';
 export * from './schema/web.js';

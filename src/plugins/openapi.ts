@@ -61,6 +61,7 @@ export const openapiPlugin = fp(async (app: FastifyInstance, options: { version:
         { name: 'calendar', description: 'Invites and librarians’ subscription feeds (iCalendar)' },
         { name: 'calendars', description: "Librarians' own calendars, read for busy time" },
         { name: 'pools', description: 'Any available librarian of a subject or a team' },
+        { name: 'waitlist', description: 'Waiting for a time, and the offers when one frees up' },
         { name: 'notifications', description: 'The email outbox, for admins' },
         { name: 'uptake', description: 'Uptake analytics for analysts: aggregates only; imports of past sessions' },
         { name: 'people', description: "A person's data, for admins answering a subject access request" },

@@ -60,6 +60,9 @@ export const WEBHOOK_EVENT_TYPES = [
   'campaign.sent',
   'calendar.sync_failed',
   'calendar.sync_recovered',
+  'waitlist.offered',
+  'waitlist.accepted',
+  'waitlist.expired',
 ] as const;
 
 /**

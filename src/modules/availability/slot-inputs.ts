@@ -25,6 +25,8 @@ export type BusyRangeSource = (range: {
   heldAfter: QueryValue<Date>;
   /** A calendar last read before this is too old to trust (CALENDAR_STALE_HOURS ago). */
   calendarReadAfter: QueryValue<Date>;
+  /** Now: a waitlist offer's hold counts until it expires. */
+  holdsAt: QueryValue<Date>;
   excludeBookingId?: string | undefined;
 }) => SQL<string | null>;
 
@@ -37,6 +39,7 @@ export interface SlotInputsParams {
   busyStartsBefore: QueryValue<Date>;
   busyHeldAfter: QueryValue<Date>;
   calendarReadAfter: QueryValue<Date>;
+  holdsAt: QueryValue<Date>;
 }
 
 /** The outer librarian's id in a correlated subquery (drizzle leaves columns unqualified in one-table selects). */
@@ -114,6 +117,7 @@ export function createSlotInputs(deps: {
               startsBefore: p.busyStartsBefore,
               heldAfter: p.busyHeldAfter,
               calendarReadAfter: p.calendarReadAfter,
+              holdsAt: p.holdsAt,
               excludeBookingId,
             })}, '')`,
         ),
@@ -135,6 +139,7 @@ export function createSlotInputs(deps: {
       busyStartsBefore: new Date(wideTo + ZONE_MARGIN_MS),
       busyHeldAfter: new Date(wideFrom - ZONE_MARGIN_MS),
       calendarReadAfter: new Date(clock.now().getTime() - calendarStaleMs),
+      holdsAt: clock.now(),
     };
   }
 
@@ -191,6 +196,7 @@ export function createSlotInputs(deps: {
     busyStartsBefore: sql.placeholder('busyStartsBefore'),
     busyHeldAfter: sql.placeholder('busyHeldAfter'),
     calendarReadAfter: sql.placeholder('calendarReadAfter'),
+    holdsAt: sql.placeholder('holdsAt'),
   };
 
   /**

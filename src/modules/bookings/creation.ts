@@ -97,9 +97,19 @@ export function createBookingCreation(deps: BookingServiceDeps) {
      * A booking in three statements (four with an Idempotency-Key): lock the student (1); read
      * everything the decision needs at once, after the lock (2); write the booking, companions,
      * links, feed event, webhook deliveries, emails and the stored response together (3). `pool`
-     * marks a booking made as "any available librarian" (pools/service.ts chose the librarian).
+     * marks a booking made as "any available librarian" (pools/service.ts chose the librarian);
+     * `beforeDecision` lets a waitlist offer release its hold inside the booking's transaction.
      */
-    async create(user: AuthUser, input: CreateBooking, options: { idempotencyKey?: string; pool?: string } = {}) {
+    async create(
+      user: AuthUser,
+      input: CreateBooking,
+      options: {
+        idempotencyKey?: string;
+        pool?: string;
+        /** Runs in the booking's transaction before its decision read (a waitlist offer releasing its hold). */
+        beforeDecision?: (tx: Executor) => Promise<void>;
+      } = {},
+    ) {
       const now = clock.now();
       const companionInputs = [...(input.companion ? [input.companion] : []), ...(input.companions ?? [])];
       const startMs = Date.parse(input.start);
@@ -113,6 +123,7 @@ export function createBookingCreation(deps: BookingServiceDeps) {
             }
             // Locking the student serialises their bookings, so the upcoming-bookings limit holds under concurrency.
             const student = await deps.categories.lockStudent(user, tx);
+            await options.beforeDecision?.(tx);
             const withCategories = companionInputs.some((companion) => companion.categories);
             const inputs = await (withCategories ? bookingInputs.withCategories : bookingInputs.plain)(
               tx,

@@ -10,6 +10,7 @@ import type { Translate } from '../../text/i18n.js';
 import type { Clock } from '../../time/clock.js';
 import { newMessageId, queueMessages } from '../notifications/queue.js';
 import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
+import { publishEvent } from '../webhooks/publish.js';
 import type { BusyBlock } from './busy-time.js';
 import type { CaldavAccount } from './caldav.js';
 import { type CalendarError, CalendarReadError, calendarUrlProblem, normaliseCalendarUrl } from './fetch.js';
@@ -66,20 +67,6 @@ export type CalendarConfig = Pick<
   Config,
   'calendarAllowHosts' | 'calendarSyncMinutes' | 'calendarStaleHours' | 'publicUrl' | 'databaseUrl'
 >;
-
-/** Webhooks that asked for a calendar event get one, at the change feed's next position; ids only. */
-async function publishCalendarEvent(
-  executor: Executor,
-  type: 'calendar.sync_failed' | 'calendar.sync_recovered',
-  now: Date,
-  data: Record<string, unknown>,
-) {
-  const payload = JSON.stringify({ type, timestamp: now.toISOString(), data });
-  await executor.execute(sql`insert into webhook_deliveries (id, endpoint_id, event_id, type, payload, next_attempt_at, created_at)
-    select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.id, p.id, ${type}, ${payload}::jsonb, ${now}, ${now}
-    from webhook_endpoints e, (select nextval(pg_get_serial_sequence('booking_events', 'id')) as id) p
-    where e.enabled and ${type} = any(e.events)`);
-}
 
 /** What the staff record keeps of a CalDAV connection's choices: calendar names, never addresses. */
 function choicesOf(settings: unknown) {
@@ -354,7 +341,7 @@ export function createCalendarConnections(deps: {
               },
             ]),
           });
-          await publishCalendarEvent(tx, 'calendar.sync_failed', now, {
+          await publishEvent(tx, 'calendar.sync_failed', now, {
             librarianId: row.librarianId,
             connectionId: row.id,
             error: outcome.error,
@@ -394,7 +381,7 @@ export function createCalendarConnections(deps: {
             },
           ]),
         });
-        await publishCalendarEvent(tx, 'calendar.sync_recovered', now, {
+        await publishEvent(tx, 'calendar.sync_recovered', now, {
           librarianId: row.librarianId,
           connectionId: row.id,
         });

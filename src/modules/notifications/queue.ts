@@ -20,6 +20,7 @@ export const NOTIFICATION_KINDS = [
   'campaign_invitation',
   'calendar_failed',
   'calendar_recovered',
+  'waitlist_offer',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -8,13 +8,16 @@ import {
   companions,
   feedbackRequests,
   invitationOptOuts,
+  librarians,
   notifications,
   students,
+  waitlistOffers,
 } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { type Catalogues, loadCatalogues } from '../../text/i18n.js';
 import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
+import { createTimeFormat, timeWords } from '../../time/format.js';
 import { composeInvitation, senderName } from '../campaigns/message.js';
 import { optOutKey } from '../campaigns/opt-outs.js';
 import { FEEDBACK_QUESTIONS } from '../feedback/schemas.js';
@@ -52,7 +55,7 @@ export function createNotificationWorker(deps: {
   db: Database;
   clock: Clock;
   mailer: Mailer;
-  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'mailFrom' | 'calendarStaleHours'>>;
+  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'mailFrom' | 'calendarStaleHours' | 'libraryTimeZone'>>;
   batchSize?: number;
   concurrency?: number;
   log?: (message: string, details?: Record<string, unknown>) => void;
@@ -142,6 +145,7 @@ export function createNotificationWorker(deps: {
     if (row.kind === 'feedback_request') return deliverFeedbackRequest(row);
     if (row.kind === 'webhook_disabled') return deliverWebhookAlert(row);
     if (row.kind === 'calendar_failed' || row.kind === 'calendar_recovered') return deliverCalendarAlert(row);
+    if (row.kind === 'waitlist_offer') return deliverWaitlistOffer(row);
     if (row.kind === 'campaign_invitation') return deliverInvitation(row);
     if (!row.bookingId) return 'skipped';
     const [found] = await loadSessionContexts(db, eq(bookings.id, row.bookingId));
@@ -310,6 +314,49 @@ export function createNotificationWorker(deps: {
       ),
       messageId: row.messageId,
     });
+    return 'sent';
+  }
+
+  /**
+   * A freed time offered to a waiting student, in their language, with the link to take it (or
+   * pass it on). Skipped when the offer ended before it could be sent.
+   */
+  async function deliverWaitlistOffer(row: NotificationRow): Promise<'sent' | 'skipped'> {
+    const payload = (row.payload ?? {}) as { offerId?: string };
+    if (!payload.offerId || !row.linkToken) return 'skipped';
+    const [found] = await db
+      .select({ offer: waitlistOffers, librarian: { name: librarians.name } })
+      .from(waitlistOffers)
+      .innerJoin(librarians, eq(librarians.id, waitlistOffers.librarianId))
+      .where(eq(waitlistOffers.id, payload.offerId));
+    if (!found || found.offer.status !== 'open' || found.offer.expiresAt <= clock.now()) return 'skipped';
+    const t = translatorFor(row.language);
+    const format = createTimeFormat(t('email.locale'), deps.config.libraryTimeZone ?? 'Europe/London', timeWords(t));
+    const when = format.span(found.offer.startsAt.getTime(), found.offer.endsAt.getTime());
+    const subject = t('email.waitlist.subject', { librarian: found.librarian.name, when });
+    const url = `${deps.config.publicUrl}/waitlist/offer?token=${row.linkToken}`;
+    const lines = [
+      found.offer.broadcast
+        ? t('email.waitlist.broadcast')
+        : t('email.waitlist.held', { deadline: format.full(found.offer.expiresAt.getTime()) }),
+      '',
+      t('email.waitlist.take', { url }),
+      '',
+      t('email.waitlist.pass'),
+    ];
+    await mailer.send({
+      to: { name: row.recipientName, address: row.recipientEmail },
+      subject,
+      text: lines.join('\n'),
+      html: emailHtml(
+        t,
+        subject,
+        lines.filter(Boolean).map((line) => `<p>${escapeMarkup(line)}</p>`),
+      ),
+      messageId: row.messageId,
+    });
+    // Sent: the token's hash is in the offer; the token itself need not wait in the outbox.
+    await db.update(notifications).set({ linkToken: null }).where(eq(notifications.id, row.id));
     return 'sent';
   }
 

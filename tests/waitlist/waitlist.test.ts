@@ -1,0 +1,268 @@
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitlistEntries, waitlistOffers } from '../../src/db/schema.js';
+import { onPostgres } from '../helpers/db.js';
+import { createLibrarianWithWeek } from '../helpers/fixtures.js';
+import { createTestAppWithMail, type MailContext } from '../helpers/mail.js';
+
+// Monday 1 March 2027, 08:00 in London. Ada offers Wednesdays 10:00–12:00 (two hour-long sessions).
+const NOW = '2027-03-01T08:00:00Z';
+
+async function setUp(mail: MailContext, email: string) {
+  const { t } = mail;
+  const ada = await createLibrarianWithWeek(t, {
+    email,
+    name: 'Ada Lovelace',
+    weekly: [{ weekday: 3, start: '10:00', end: '12:00' }],
+    minNoticeMinutes: 60,
+  });
+  return ada;
+}
+
+function student(who: string) {
+  return { sub: `idp|${who}`, email: `${who}@student.uni.example`, name: who };
+}
+
+describe('the waitlist', () => {
+  let mail: MailContext;
+  beforeAll(async () => {
+    mail = await createTestAppWithMail({ now: NOW, env: { WAITLIST_HOLD_MINUTES: '30' } });
+  });
+  afterAll(async () => {
+    await mail?.close();
+  });
+
+  const post = async (url: string, who: string | null, payload?: unknown) =>
+    mail.t.app.inject({
+      method: 'POST',
+      url,
+      headers: who ? await mail.t.auth('student', student(who)) : {},
+      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+    });
+
+  /** The offers emailed since the last call: to whom, the subject, and the link's token. */
+  async function offersSent() {
+    await mail.worker.runOnce();
+    const parsed = await Promise.all(mail.sink.received.map((raw) => simpleParser(raw)));
+    mail.sink.received.length = 0;
+    return parsed
+      .filter((message) => /is free/.test(message.subject ?? ''))
+      .map((message) => ({
+        to: message.to && !Array.isArray(message.to) ? message.to.value[0]?.address : '',
+        subject: message.subject,
+        token: /waitlist\/offer\?token=([\w-]+)/.exec(message.text ?? '')?.[1] as string,
+      }));
+  }
+
+  it('offers a cancelled time to the oldest matching student, holds it, and passes it on when the hold runs out', async () => {
+    const { t } = mail;
+    const ada = await setUp(mail, 'ada@library.uni.example');
+    const first = await post('/api/v1/bookings', 'booker1', { librarianId: ada.id, start: '2027-03-03T10:00:00Z' });
+    expect(first.statusCode, first.body).toBe(201);
+    expect(
+      (await post('/api/v1/bookings', 'booker2', { librarianId: ada.id, start: '2027-03-03T11:00:00Z' })).statusCode,
+    ).toBe(201);
+    await mail.clearMail();
+    const join = (who: string, extra: Record<string, unknown> = {}) =>
+      post('/api/v1/waitlist', who, { librarianId: ada.id, from: '2027-03-01', to: '2027-03-05', ...extra });
+    expect((await join('wei', { companion: { name: 'Amira Haddad' } })).statusCode).toBe(201);
+    t.clock.set('2027-03-01T08:01:00Z');
+    expect((await join('sam')).statusCode).toBe(201);
+    t.clock.set('2027-03-01T08:02:00Z');
+    // Mondays only, and after 11:30 only: neither suits a Wednesday 10:00.
+    expect((await join('kim', { weekdays: [1] })).statusCode).toBe(201);
+    expect((await join('lee', { earliest: '11:30' })).statusCode).toBe(201);
+
+    // Nothing free that week (Ada's only times, Wednesday 3 March, are booked): nothing offered.
+    const match = async () =>
+      (
+        await t.app.inject({ method: 'GET', url: '/api/v1/waitlist', headers: await t.auth('student', student('wei')) })
+      ).json();
+    expect((await runMatch(mail)).offered).toBe(0);
+
+    // The 10:00 session is cancelled: Wei, who waited longest, is offered it, and only Wei.
+    t.clock.set('2027-03-01T09:00:00Z');
+    expect((await post(`/api/v1/bookings/${first.json().id}/cancel`, 'booker1', {})).statusCode).toBe(200);
+    expect((await runMatch(mail)).offered).toBe(1);
+    const [toWei, ...others] = await offersSent();
+    expect(others).toEqual([]);
+    expect(toWei).toMatchObject({
+      to: 'wei@student.uni.example',
+      subject: 'A time with Ada Lovelace is free: Wednesday, 3 March 2027, 10:00–11:00 Greenwich Mean Time',
+    });
+    expect((await match())[0].offer).toMatchObject({
+      start: '2027-03-03T10:00:00.000Z',
+      expires: '2027-03-01T09:30:00.000Z',
+    });
+    // Held: nobody else is offered or can book it.
+    const slots = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/librarians/${ada.id}/slots?from=2027-03-03&to=2027-03-03`,
+    });
+    expect(slots.json().slots).toEqual([]);
+    const sneaky = await post('/api/v1/bookings', 'sneaky', { librarianId: ada.id, start: '2027-03-03T10:00:00Z' });
+    expect(sneaky.statusCode).toBe(409);
+
+    // The hold runs out: the time passes to Sam, and Wei's link now says so.
+    t.clock.set('2027-03-01T09:31:00Z');
+    expect(await runMatch(mail)).toEqual({ offered: 1, expired: 1 });
+    const [toSam] = await offersSent();
+    expect(toSam?.to).toBe('sam@student.uni.example');
+    const late = await post(`/api/v1/waitlist/offer/accept?token=${toWei?.token}`, null);
+    expect(late.statusCode, late.body).toBe(409);
+    expect(late.json().code).toBe('offer_gone');
+
+    // Sam takes it in one click.
+    const taken = await post(`/api/v1/waitlist/offer/accept?token=${toSam?.token}`, null);
+    expect(taken.statusCode, taken.body).toBe(201);
+    expect(taken.json()).toMatchObject({ librarian: { name: 'Ada Lovelace' }, startUtc: '2027-03-03T10:00:00.000Z' });
+    const entries = await t.db.select().from(waitlistEntries);
+    expect(entries.map((entry) => [entry.status, entry.studentCategories !== null]).sort()).toEqual([
+      ['booked', true],
+      ['waiting', true],
+      ['waiting', true],
+      ['waiting', true],
+    ]);
+    const offers = await t.db.select().from(waitlistOffers);
+    expect(offers.map((offer) => offer.status).sort()).toEqual(['accepted', 'expired']);
+    // Nothing more is free: nothing more is offered.
+    expect((await runMatch(mail)).offered).toBe(0);
+  });
+
+  it('offers a time starting within 2 hours to everyone matching at once; the first to take it gets it', async () => {
+    const { t } = mail;
+    const grace = await setUp(mail, 'grace@library.uni.example');
+    t.clock.set('2027-03-03T08:00:00Z');
+    try {
+      const held = await post('/api/v1/bookings', 'holder', { librarianId: grace.id, start: '2027-03-03T10:00:00Z' });
+      expect(held.statusCode, held.body).toBe(201);
+      for (const who of ['ana', 'ben']) {
+        const joined = await post('/api/v1/waitlist', who, {
+          librarianId: grace.id,
+          from: '2027-03-03',
+          to: '2027-03-03',
+        });
+        expect(joined.statusCode, joined.body).toBe(201);
+      }
+      await mail.clearMail();
+      expect((await post(`/api/v1/bookings/${held.json().id}/cancel`, 'holder', {})).statusCode).toBe(200);
+      expect((await runMatch(mail)).offered).toBe(2);
+      const sent = await offersSent();
+      expect(sent.map((offer) => offer.to).sort()).toEqual(['ana@student.uni.example', 'ben@student.uni.example']);
+      const first = await post(`/api/v1/waitlist/offer/accept?token=${sent[0]?.token}`, null);
+      expect(first.statusCode, first.body).toBe(201);
+      const second = await post(`/api/v1/waitlist/offer/accept?token=${sent[1]?.token}`, null);
+      expect(second.statusCode, second.body).toBe(409);
+      expect(second.json().code).toBe('offer_gone');
+    } finally {
+      t.clock.set(NOW);
+    }
+  });
+
+  it('keeps a student to 3 entries waiting, and to their own', async () => {
+    const { t } = mail;
+    const lin = await setUp(mail, 'lin@library.uni.example');
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const joined = await post('/api/v1/waitlist', 'busy', {
+        librarianId: lin.id,
+        from: '2027-03-01',
+        to: '2027-03-20',
+      });
+      expect(joined.statusCode, joined.body).toBe(201);
+      ids.push(joined.json().id);
+    }
+    const fourth = await post('/api/v1/waitlist', 'busy', {
+      librarianId: lin.id,
+      from: '2027-03-01',
+      to: '2027-03-20',
+    });
+    expect(fourth.statusCode).toBe(422);
+    expect(fourth.json().code).toBe('waitlist_limit');
+    const notMine = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/waitlist/${ids[0]}`,
+      headers: await t.auth('student', student('other')),
+    });
+    expect(notMine.statusCode).toBe(404);
+    const left = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/waitlist/${ids[0]}`,
+      headers: await t.auth('student', student('busy')),
+    });
+    expect(left.statusCode).toBe(204);
+    const backwards = await post('/api/v1/waitlist', 'busy', {
+      librarianId: lin.id,
+      from: '2027-03-10',
+      to: '2027-03-02',
+    });
+    expect(backwards.json().errors).toEqual([{ pointer: '/to', in: 'body', message: 'must be on or after from' }]);
+  });
+});
+
+/** One round of matching, as the worker runs it. */
+async function runMatch(mail: MailContext) {
+  const { createServices } = await import('../../src/services.js');
+  return createServices({ db: mail.t.db, clock: mail.t.clock, config: mail.t.config }).waitlist.match();
+}
+
+describe.skipIf(!onPostgres)('the waitlist under real races (PostgreSQL)', () => {
+  let mail: MailContext;
+  beforeAll(async () => {
+    mail = await createTestAppWithMail({
+      now: '2027-03-03T08:00:00Z',
+      env: { RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: '1000' },
+    });
+  });
+  afterAll(async () => {
+    await mail?.close();
+  });
+
+  it('gives a broadcast time to exactly one of 10 students accepting it at once', async () => {
+    const { t } = mail;
+    const ada = await setUp(mail, 'ada@library.uni.example');
+    const holder = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await t.auth('student', student('holder')),
+      payload: { librarianId: ada.id, start: '2027-03-03T10:00:00Z' },
+    });
+    expect(holder.statusCode, holder.body).toBe(201);
+    for (let n = 0; n < 10; n++) {
+      const joined = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/waitlist',
+        headers: await t.auth('student', student(`racer${n}`)),
+        payload: { librarianId: ada.id, from: '2027-03-03', to: '2027-03-03' },
+      });
+      expect(joined.statusCode, joined.body).toBe(201);
+    }
+    await mail.clearMail();
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${holder.json().id}/cancel`,
+      headers: await t.auth('student', student('holder')),
+      payload: {},
+    });
+    expect(cancelled.statusCode).toBe(200);
+    expect((await runMatch(mail)).offered).toBe(10);
+    await mail.worker.runOnce();
+    const parsed = await Promise.all(mail.sink.received.map((raw) => simpleParser(raw)));
+    const tokens = parsed
+      .map((message) => /waitlist\/offer\?token=([\w-]+)/.exec(message.text ?? '')?.[1])
+      .filter((token): token is string => Boolean(token));
+    expect(tokens).toHaveLength(10);
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as { port: number };
+    const statuses = await Promise.all(
+      tokens.map(async (token) => {
+        const response = await fetch(`http://127.0.0.1:${port}/api/v1/waitlist/offer/accept?token=${token}`, {
+          method: 'POST',
+        });
+        return response.status;
+      }),
+    );
+    expect(statuses.filter((status) => status === 201)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(9);
+  });
+});
