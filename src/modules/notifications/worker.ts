@@ -329,7 +329,7 @@ export function createNotificationWorker(deps: {
       .from(waitlistOffers)
       .innerJoin(librarians, eq(librarians.id, waitlistOffers.librarianId))
       .where(eq(waitlistOffers.id, payload.offerId));
-    if (!found || found.offer.status !== 'open' || found.offer.expiresAt <= clock.now()) return 'skipped';
+    if (found?.offer.status !== 'open' || found.offer.expiresAt <= clock.now()) return 'skipped';
     const t = translatorFor(row.language);
     const format = createTimeFormat(t('email.locale'), deps.config.libraryTimeZone ?? 'Europe/London', timeWords(t));
     const when = format.span(found.offer.startsAt.getTime(), found.offer.endsAt.getTime());

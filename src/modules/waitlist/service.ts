@@ -174,8 +174,9 @@ export function createWaitlistService(deps: {
           .values({
             studentId: student.id,
             pool,
-            fromDate: input.from < today ? today : input.from,
-            toDate: input.to > latestDate ? latestDate : input.to,
+            // Dates as YYYY-MM-DD compare as text: no earlier than today, no later than the limit.
+            fromDate: [input.from, today].sort()[1] as string,
+            toDate: [input.to, latestDate].sort()[0] as string,
             weekdays: [...new Set(input.weekdays ?? [])].sort(),
             earliest: input.earliest ?? null,
             latest: input.latest ?? null,
