@@ -16,6 +16,7 @@ import type { PoolService } from '../modules/pools/service.js';
 import type { StaffRecord } from '../modules/staff-record/service.js';
 import type { ImportService } from '../modules/uptake/imports.js';
 import type { UptakeService } from '../modules/uptake/service.js';
+import type { WaitlistService } from '../modules/waitlist/service.js';
 import type { Catalogues } from '../text/i18n.js';
 import type { Clock } from '../time/clock.js';
 import type { PageCookies } from './page-cookies.js';
@@ -47,6 +48,7 @@ export interface WebDeps {
   people: PeopleService;
   staffRecord: StaffRecord;
   pools: PoolService;
+  waitlist: WaitlistService;
   calendars: CalendarConnections;
   campaigns: CampaignService;
   campaignResults: CampaignResultsReader;

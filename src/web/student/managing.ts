@@ -26,9 +26,20 @@ export async function managingRoutes(app: FastifyInstance, deps: StudentPageDeps
       booking,
       when: page.fmt.span(Date.parse(booking.startUtc), Date.parse(booking.endUtc)),
     });
+    const waiting = user.roles.includes('student') ? await deps.waitlist.list(user) : [];
     return reply.view('student/bookings', {
       ...page,
       title: page.t('bookings.title'),
+      waiting: waiting.map((entry) => ({
+        ...entry,
+        dates: page.fmt.period(entry.from, entry.to, true),
+        offerWhen: entry.offer ? page.fmt.span(Date.parse(entry.offer.start), Date.parse(entry.offer.end)) : null,
+      })),
+      notice: (request.query as Form | undefined)?.waiting
+        ? page.t('waitlist.notice.joined')
+        : (request.query as Form | undefined)?.left
+          ? page.t('waitlist.notice.left')
+          : null,
       upcoming: bookings.filter((b) => Date.parse(b.startUtc) > now && b.status === 'confirmed').map(view),
       past: bookings
         .filter((b) => Date.parse(b.startUtc) <= now || b.status === 'cancelled')

@@ -27,6 +27,7 @@ export type StudentPageDeps = Pick<
   | 'librarians'
   | 'pools'
   | 'sessions'
+  | 'waitlist'
 >;
 
 export type Form = Record<string, string | undefined>;
