@@ -266,3 +266,129 @@ describe.skipIf(!onPostgres)('the waitlist under real races (PostgreSQL)', () =>
     expect(statuses.filter((status) => status === 409)).toHaveLength(9);
   });
 });
+
+describe('the waitlist in the figures', () => {
+  let mail: MailContext;
+  beforeAll(async () => {
+    mail = await createTestAppWithMail({ now: NOW });
+  });
+  afterAll(async () => {
+    await mail?.close();
+  });
+
+  it('counts who waited for a subject by fee status, who was offered a time, who took one and which offers ran out', async () => {
+    const { t } = mail;
+    const admin = await t.auth('admin');
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/librarians',
+      headers: admin,
+      payload: { email: 'law@library.uni.example', name: 'Lara Law', subjects: ['Law'] },
+    });
+    const lawId = created.json().id as string;
+    await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/librarians/${lawId}/availability`,
+      headers: admin,
+      payload: {
+        timeZone: 'Europe/London',
+        minNoticeMinutes: 60,
+        weekly: [{ weekday: 3, start: '10:00', end: '11:00' }],
+      },
+    });
+    const as = async (who: string, fee: string) => {
+      const headers = await t.auth('student', student(who));
+      await t.app.inject({ method: 'PUT', url: '/api/v1/me', headers, payload: { categories: { fee_status: fee } } });
+      return headers;
+    };
+    const holder = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/bookings',
+      headers: await as('holder', 'home'),
+      payload: { librarianId: lawId, start: '2027-03-03T10:00:00Z' },
+    });
+    expect(holder.statusCode, holder.body).toBe(201);
+    for (const [who, fee, minute] of [
+      ['intl1', 'international', '01'],
+      ['intl2', 'international', '02'],
+      ['home1', 'home', '03'],
+    ] as const) {
+      t.clock.set(`2027-03-01T08:${minute}:00Z`);
+      const joined = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/waitlist',
+        headers: await as(who, fee),
+        payload: {
+          subject: 'law',
+          from: '2027-03-01',
+          to: '2027-03-05',
+          ...(who === 'home1' ? { weekdays: [1] } : {}),
+        },
+      });
+      expect(joined.statusCode, joined.body).toBe(201);
+    }
+    t.clock.set('2027-03-01T09:00:00Z');
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${holder.json().id}/cancel`,
+      headers: await t.auth('student', student('holder')),
+      payload: {},
+    });
+    expect((await runMatch(mail)).offered).toBe(1);
+    t.clock.set('2027-03-01T09:31:00Z');
+    expect(await runMatch(mail)).toEqual({ offered: 1, expired: 1 });
+    await mail.worker.runOnce();
+    const parsed = await Promise.all(mail.sink.received.map((raw) => simpleParser(raw)));
+    const toIntl2 = parsed.find(
+      (message) => message.to && !Array.isArray(message.to) && message.to.text.includes('intl2'),
+    );
+    const token = /waitlist\/offer\?token=([\w-]+)/.exec(toIntl2?.text ?? '')?.[1];
+    const taken = await t.app.inject({ method: 'POST', url: `/api/v1/waitlist/offer/accept?token=${token}` });
+    expect(taken.statusCode, taken.body).toBe(201);
+
+    const figures = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/waitlist?from=2027-03-01&to=2027-03-31&groupBy=fee_status',
+      headers: await t.auth('analyst'),
+    });
+    expect(figures.statusCode, figures.body).toBe(200);
+    // Worked by hand: two international students and one home student joined; both international
+    // students were offered the time (the first let it run out), the second took it.
+    expect(figures.json()).toEqual([
+      {
+        month: '2027-03',
+        pool: 'subject:law',
+        name: 'Law',
+        group: 'home',
+        joined: 1,
+        offered: 0,
+        accepted: 0,
+        expiredOffers: 0,
+      },
+      {
+        month: '2027-03',
+        pool: 'subject:law',
+        name: 'Law',
+        group: 'international',
+        joined: 2,
+        offered: 2,
+        accepted: 1,
+        expiredOffers: 1,
+      },
+    ]);
+    const refused = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/waitlist?from=2027-03-01&to=2027-03-31&groupBy=shoe_size',
+      headers: await t.auth('analyst'),
+    });
+    expect(refused.json().errors).toEqual([
+      { pointer: '/groupBy', in: 'query', message: 'is not a category dimension' },
+    ]);
+    const student403 = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/waitlist?from=2027-03-01&to=2027-03-31',
+      headers: await t.auth('student'),
+    });
+    expect(student403.statusCode).toBe(403);
+  });
+});

@@ -68,6 +68,17 @@ describe('waiting for a time, in a real browser', () => {
     await expectAccessible(page, 'my bookings, waiting', { javaScript: false });
     await page.context().close();
 
+    // Ada sees that one student waits for her; an admin sees it among everyone waiting.
+    const staff = await signedInPage(browser, web.baseUrl, 'ada@library.uni.example', 'Librarian');
+    expect(await staff.locator('main').textContent()).toContain('1 student is waiting for a time with you.');
+    await staff.context().close();
+    const admin = await signedInPage(browser, web.baseUrl, 'admin@library.uni.example', 'Admin');
+    await admin.goto('/admin/teams');
+    const row = admin.getByRole('row', { name: /Ada Lovelace/ });
+    expect(await row.getByRole('cell').allTextContents()).toEqual(['Ada Lovelace', '1']);
+    await expectAccessible(admin, 'who is waiting');
+    await admin.context().close();
+
     // The holder cancels; the next round offers the time to Wei by email.
     web.t.clock.set('2027-03-01T09:00:00Z');
     try {

@@ -9,6 +9,8 @@ import {
   WaitingCounts,
   WaitlistEntry,
   WaitlistEntryList,
+  WaitlistFigures,
+  WaitlistFiguresQuery,
   WaitlistOffer,
 } from './schemas.js';
 import type { WaitlistService } from './service.js';
@@ -124,6 +126,23 @@ export const waitlistRoutes: FastifyPluginAsyncTypebox<{ waitlist: WaitlistServi
       await waitlist.decline(request.query.token);
       return reply.code(204).send(null);
     },
+  );
+
+  app.get(
+    '/uptake/waitlist',
+    {
+      config: { access: ['analyst', 'admin'] },
+      schema: {
+        operationId: 'waitlistFigures',
+        summary: 'Unmet demand: the waitlist by month',
+        tags: ['waitlist'],
+        description:
+          'By month joined, what was waited for and (groupBy) a category: how many joined, were offered a time, took one, and how many offers ran out. E.g. 41 international students waited for Law in May; 29 were offered a time; 22 took it.',
+        querystring: WaitlistFiguresQuery,
+        response: { 200: described(WaitlistFigures, 'Rows, by month, then what was waited for, then group') },
+      },
+    },
+    async (request) => waitlist.figures(request.query),
   );
 
   app.get(

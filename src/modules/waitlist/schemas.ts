@@ -67,3 +67,25 @@ export const WaitlistOffer = Type.Object({
 });
 
 export const WaitingCounts = Type.Array(Type.Object({ pool: Type.String(), waiting: Type.Integer() }));
+
+export const WaitlistFiguresQuery = Type.Object(
+  {
+    from: IsoDate('First day joined (library’s zone)'),
+    to: IsoDate('Last day joined'),
+    groupBy: Type.Optional(Type.String({ maxLength: 40, description: 'A category dimension, e.g. fee_status' })),
+  },
+  { additionalProperties: false },
+);
+
+export const WaitlistFigures = Type.Array(
+  Type.Object({
+    month: Type.String({ description: 'YYYY-MM, when they joined' }),
+    pool: Type.String({ description: 'librarian:<id>, subject:<name> or team:<id>' }),
+    name: Type.String({ description: 'The librarian’s, subject’s or team’s name' }),
+    group: Nullable(Type.String({ description: 'The category value (null: not grouped, or not given)' })),
+    joined: Type.Integer({ description: 'Entries made' }),
+    offered: Type.Integer({ description: 'Of those, offered a time at least once' }),
+    accepted: Type.Integer({ description: 'Of those, took a time' }),
+    expiredOffers: Type.Integer({ description: 'Offers to them that ran out' }),
+  }),
+);

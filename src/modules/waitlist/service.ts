@@ -15,6 +15,7 @@ import { generateManageToken, hashManageToken } from '../links/tokens.js';
 import { newMessageId, queueMessages } from '../notifications/queue.js';
 import type { PoolService } from '../pools/service.js';
 import { publishEvent } from '../webhooks/publish.js';
+import { createWaitlistFigures } from './figures.js';
 import { offerTerms, suits, type Wish } from './matching.js';
 import type { JoinWaitlist } from './schemas.js';
 
@@ -114,6 +115,8 @@ export function createWaitlistService(deps: {
     if (!row) throw new NotFound('Offer');
     return row;
   }
+
+  const figures = createWaitlistFigures({ db, categories: deps.categories, zone });
 
   const OFFER_GONE = () =>
     new Conflict('offer_gone', 'This offer has ended: it expired, was declined, or someone else took the time first.');
@@ -257,6 +260,14 @@ export function createWaitlistService(deps: {
         .from(waitlistEntries)
         .where(and(eq(waitlistEntries.pool, `librarian:${librarianId}`), eq(waitlistEntries.status, 'waiting')));
       return row?.n ?? 0;
+    },
+
+    /** Unmet demand by month, what was waited for (by name) and a category: for analysts. */
+    async figures(query: { from: string; to: string; groupBy?: string | undefined }) {
+      const rows = await figures(query);
+      const names = new Map<string, string>();
+      for (const pool of new Set(rows.map((row) => row.pool))) names.set(pool, (await librariansOf(pool)).name);
+      return rows.map((row) => ({ ...row, name: names.get(row.pool) || row.pool }));
     },
 
     /** How many wait for each subject and team (admins). */

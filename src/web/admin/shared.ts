@@ -20,6 +20,7 @@ export type AdminPageDeps = Pick<
   | 'pools'
   | 'staffRecord'
   | 'terms'
+  | 'waitlist'
 >;
 
 export type Form = Record<string, string | undefined>;

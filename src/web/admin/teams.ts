@@ -12,7 +12,11 @@ export async function teamsPages(app: FastifyInstance, deps: AdminPageDeps) {
 
   async function render(request: FastifyRequest, reply: FastifyReply, form: Form, errors: PageError[], status = 200) {
     const page = context(request);
-    const [teams, librarians] = await Promise.all([deps.pools.listTeams(), deps.librarians.list(null, {})]);
+    const [teams, librarians, waiting] = await Promise.all([
+      deps.pools.listTeams(),
+      deps.librarians.list(null, {}),
+      deps.waitlist.waitingByPool(),
+    ]);
     return reply.code(status).view('admin/teams', {
       ...page,
       title: page.t('admin.teams.title'),
@@ -22,6 +26,15 @@ export async function teamsPages(app: FastifyInstance, deps: AdminPageDeps) {
       })),
       librarians,
       editing: teams.find((team) => team.id === form.team) ?? null,
+      // Who is waiting, for what: librarians by name, subjects and teams.
+      waiting: waiting.map((row) => ({
+        what: row.pool.startsWith('team:')
+          ? (teams.find((team) => `team:${team.id}` === row.pool)?.name ?? row.pool)
+          : row.pool.startsWith('librarian:')
+            ? (librarians.find((librarian) => `librarian:${librarian.id}` === row.pool)?.name ?? row.pool)
+            : row.pool.slice('subject:'.length),
+        waiting: row.waiting,
+      })),
       form,
       errors,
       notice: knownValue((request.query as Form | undefined)?.notice, TEAM_NOTICES),

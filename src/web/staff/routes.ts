@@ -55,9 +55,11 @@ export async function staffRoutes(app: FastifyInstance, deps: StaffPageDeps) {
       day.sessions.push(sessionLine(page, booking));
       days.set(key, day);
     }
+    const waiting = await deps.waitlist.waitingFor(user.librarianId);
     return reply.view('staff/day', {
       ...page,
       title: page.t('staff.title'),
+      waiting,
       days: [...days.values()],
       needsAttendance,
       nowMs,
