@@ -8,12 +8,13 @@ import { benchPools } from './pools.js';
 import { benchSlotRequests, benchSlots } from './slots.js';
 import { report } from './stats.js';
 import { benchUptake } from './uptake.js';
+import { benchWaitlist } from './waitlist.js';
 import { benchWebhooks } from './webhooks.js';
 
 /**
- * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks|campaigns|calendars|pools] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ * npm run bench [-- --only slots|pages|bookings|outbox|uptake|webhooks|campaigns|calendars|pools|waitlist] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  * Prints figures; never asserts on time (shared machines vary). slots (over HTTP), bookings, outbox, uptake
- * webhooks, campaigns, calendars and pools need PostgreSQL.
+ * webhooks, campaigns, calendars, pools and waitlist need PostgreSQL.
  */
 async function main() {
   const { values } = parseArgs({
@@ -40,6 +41,7 @@ async function main() {
     for (const measurement of await benchCampaigns({ adminUrl: values.postgres as string })) report(measurement);
   if (wanted('pools'))
     for (const measurement of await benchPools({ adminUrl: values.postgres as string })) report(measurement);
+  if (wanted('waitlist')) report(await benchWaitlist({ adminUrl: values.postgres as string }));
   if (wanted('calendars'))
     for (const measurement of await benchCalendars({ adminUrl: values.postgres as string })) report(measurement);
 }

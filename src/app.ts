@@ -65,6 +65,11 @@ export interface AppDeps {
   logger?: false;
   /** The embedded database's copy for `npm run backup` (main.ts); absent on PostgreSQL and in tests that need none. */
   backup?: BackupSource;
+  /**
+   * Called after a request freed a time (a cancellation or a move), so the waitlist's matching
+   * runs at once rather than at its next tick (main.ts: the waitlist worker's nudge).
+   */
+  onTimeFreed?: () => void;
 }
 
 declare module 'fastify' {
@@ -77,8 +82,20 @@ declare module 'fastify' {
 /** The readiness probe answers within this long, whatever the database does. */
 const READY_DEADLINE_MS = 2_000;
 
-export async function buildApp({ db, health, clock, config, logStream, logger, messagesDir, backup }: AppDeps) {
+export async function buildApp({
+  db,
+  health,
+  clock,
+  config,
+  logStream,
+  logger,
+  messagesDir,
+  backup,
+  onTimeFreed,
+}: AppDeps) {
   const database: DatabaseHealth = health ?? singleConnectionHealth(() => db.execute(sql`select 1`));
+  /** The routes (API and pages) whose success frees a time a waiting student may want. */
+  const FREEING = /\/bookings\/[^/]+\/(cancel|reschedule)$/;
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel, logStream),
     genReqId: () => randomUUID(),
@@ -135,6 +152,12 @@ export async function buildApp({ db, health, clock, config, logStream, logger, m
   });
   boundJsonBodies(app);
   app.addHook('preValidation', refuseControlCharacters);
+  if (onTimeFreed) {
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method === 'POST' && reply.statusCode < 400 && FREEING.test(request.routeOptions.url ?? ''))
+        onTimeFreed();
+    });
+  }
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
   });

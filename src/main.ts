@@ -52,7 +52,15 @@ async function main() {
   const backup = database.dumpDataDir
     ? { token: randomBytes(32).toString('base64url'), dump: database.dumpDataDir }
     : undefined;
-  const app = await buildApp({ db: database.db, health: database.health, clock: systemClock, config, backup });
+  let timeFreed = () => {};
+  const app = await buildApp({
+    db: database.db,
+    health: database.health,
+    clock: systemClock,
+    config,
+    backup,
+    onTimeFreed: () => timeFreed(),
+  });
   const mailer = createMailer(config);
   const worker = createNotificationWorker({
     db: database.db,
@@ -76,6 +84,7 @@ async function main() {
     waitlist: createServices({ db: database.db, clock: systemClock, config }).waitlist,
     log: (message) => app.log.warn(message),
   });
+  timeFreed = () => waitlistWorker.nudge();
   shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
