@@ -478,6 +478,7 @@ describe('11: odd page input is a page, never a 5xx', () => {
     '/analytics/companion-effect.svg',
     '/analytics/feedback.csv',
     '/analytics/compare.csv',
+    '/analytics/waitlist',
   ];
   const ODD_FORM: Form = {
     rows: '1e9',

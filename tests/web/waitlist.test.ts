@@ -119,6 +119,21 @@ describe('waiting for a time, in a real browser', () => {
       expect(await offerPage.getByRole('heading', { level: 1 }).textContent()).toBe('This offer has ended');
       await expectAccessible(offerPage, 'an ended offer', { javaScript: false });
       await context.close();
+
+      // The analyst sees the demand: one student waited for Ada, was offered a time and took it.
+      const analyst = await signedInPage(browser, web.baseUrl, 'analyst@library.uni.example', 'Analyst');
+      await analyst.goto('/analytics');
+      await analyst.getByRole('link', { name: 'Waiting', exact: true }).click();
+      await analyst.getByLabel('Joined from (YYYY-MM-DD)').fill('2027-03-01');
+      await analyst.getByLabel('Joined until (YYYY-MM-DD)').fill('2027-03-31');
+      await analyst.getByRole('button', { name: 'Show' }).click();
+      const cells = await analyst
+        .getByRole('row', { name: /Ada Lovelace/ })
+        .getByRole('cell')
+        .allTextContents();
+      expect(cells).toEqual(['March 2027', 'Ada Lovelace', '1', '1', '1', '0']);
+      await expectAccessible(analyst, 'waiting figures');
+      await analyst.context().close();
     } finally {
       web.t.clock.set(NOW);
     }

@@ -22,6 +22,7 @@ export type AnalyticsPageDeps = Pick<
   | 'librarians'
   | 'terms'
   | 'uptake'
+  | 'waitlist'
 >;
 
 export type Query = Record<string, string | string[] | undefined>;
