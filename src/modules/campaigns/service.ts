@@ -17,6 +17,7 @@ import type { Clock } from '../../time/clock.js';
 import type { CategoryService } from '../categories/service.js';
 import { generateManageToken, hashManageToken } from '../links/tokens.js';
 import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
+import { publishEvent } from '../webhooks/publish.js';
 import { assignArms, HOLDOUT } from './assignment.js';
 import { type CohortPerson, mergeDuplicates, parseCohortCsv } from './cohort.js';
 import { optOutKey } from './opt-outs.js';
@@ -461,15 +462,12 @@ export function createCampaignService(deps: {
         for (const update of updates) counts[update.arm] = (counts[update.arm] ?? 0) + 1;
         // campaign.sent to the webhooks that asked for it, at the next position of the change
         // feed's sequence (deliveries go out in that order); ids and counts only, no addresses.
-        const payload = JSON.stringify({
-          type: 'campaign.sent',
-          timestamp: now.toISOString(),
-          data: { campaignId: id, sentAt: now.toISOString(), assigned: counts, emails: queued.length },
+        await publishEvent(tx, 'campaign.sent', now, {
+          campaignId: id,
+          sentAt: now.toISOString(),
+          assigned: counts,
+          emails: queued.length,
         });
-        await tx.execute(sql`insert into webhook_deliveries (id, endpoint_id, event_id, type, payload, next_attempt_at, created_at)
-          select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.id, p.id, 'campaign.sent', ${payload}::jsonb, ${now}, ${now}
-          from webhook_endpoints e, (select nextval(pg_get_serial_sequence('booking_events', 'id')) as id) p
-          where e.enabled and 'campaign.sent' = any(e.events)`);
         await recordStaffAction(tx, now, {
           actor,
           action: 'campaign.sent',

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import type { CalendarConnections } from '../../modules/calendars/service.js';
+import { UUID } from '../layout/forms.js';
 import { areaAccess, type PageContext, type PageError, pageContext, pageLibrarian } from '../layout/page.js';
 import type { Form, StaffPageDeps } from './shared.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MINUTE = 60_000;
 
 type ConnectionView = Awaited<ReturnType<CalendarConnections['list']>>[number];
