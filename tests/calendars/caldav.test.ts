@@ -114,7 +114,9 @@ describe('a CalDAV account, read and written (radicale)', () => {
       payload: { kind: 'caldav', label: 'Radicale', serverUrl: radicale.url, username: 'ada' },
     });
     expect(missing.json().errors).toEqual([{ pointer: '/password', in: 'body', message: 'is required' }]);
-    expect(await t.db.select().from(calendarConnections)).toEqual([]);
+    expect(await t.db.select().from(calendarConnections).where(eq(calendarConnections.librarianId, ada.id))).toEqual(
+      [],
+    );
 
     const created = await t.app.inject({
       method: 'POST',
@@ -125,7 +127,7 @@ describe('a CalDAV account, read and written (radicale)', () => {
     expect(created.statusCode, created.body).toBe(201);
     expect(created.body).not.toContain(PASSWORD);
     // The password is nowhere readable: not in the row, not in any answer, not in a debug log.
-    const [row] = await t.db.select().from(calendarConnections);
+    const [row] = await t.db.select().from(calendarConnections).where(eq(calendarConnections.librarianId, ada.id));
     expect(JSON.stringify(row)).not.toContain(PASSWORD);
     expect(createSecretBox(KEY).open(row?.secret ?? '')).toContain(PASSWORD);
     const id = created.json().id as string;

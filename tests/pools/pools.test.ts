@@ -3,7 +3,8 @@ import { bookings } from '../../src/db/schema.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { onPostgres } from '../helpers/db.js';
 
-// Monday 8 March 2027 (New York still on EST: 05:00 there is 10:00 in London).
+// Monday 1 March 2027, noon. Monday 8 March: New York still on EST (05:00 there is 10:00 in
+// London); Monday 15 March: on EDT (05:00 there is 09:00 in London, still on GMT).
 const NOW = '2027-03-01T12:00:00Z';
 
 interface LibrarianSpec {
@@ -113,31 +114,32 @@ describe('any available librarian for a subject', () => {
       { name: 'History', librarians: 1 },
       { name: 'Law', librarians: 3 },
     ]);
+    // Monday 15 March: the other test books Monday 8 March, and New York is on daylight time now.
     const slots = await t.app.inject({
       method: 'GET',
-      url: '/api/v1/pools/slots?subject=LAW&from=2027-03-08&to=2027-03-08&tz=Europe/London',
+      url: '/api/v1/pools/slots?subject=LAW&from=2027-03-15&to=2027-03-15&tz=Europe/London',
     });
     expect(slots.statusCode, slots.body).toBe(200);
-    // Worked by hand: Ada 09–11 London in person (Main Library); Ben 05–07 New York online
-    // (10–12 London, EST until 14 March); Cai 10–11 London in person (Law Library).
+    // Worked by hand: Ada 09–11 London in person (Main Library); Ben 05–07 New York online, which
+    // is 09–11 London from 14 March (EDT, while London keeps GMT until 28 March); Cai 10–11 London
+    // in person (Law Library).
     expect(slots.json()).toEqual({
       pool: 'subject:law',
       name: 'Law',
       timeZone: 'Europe/London',
       slots: [
         {
-          start: '2027-03-08T09:00:00+00:00',
-          end: '2027-03-08T10:00:00+00:00',
-          modes: ['in_person'],
+          start: '2027-03-15T09:00:00+00:00',
+          end: '2027-03-15T10:00:00+00:00',
+          modes: ['in_person', 'online'],
           locations: ['Main Library'],
         },
         {
-          start: '2027-03-08T10:00:00+00:00',
-          end: '2027-03-08T11:00:00+00:00',
+          start: '2027-03-15T10:00:00+00:00',
+          end: '2027-03-15T11:00:00+00:00',
           modes: ['in_person', 'online'],
           locations: ['Law Library', 'Main Library'],
         },
-        { start: '2027-03-08T11:00:00+00:00', end: '2027-03-08T12:00:00+00:00', modes: ['online'], locations: [] },
       ],
     });
     const both = await t.app.inject({ method: 'GET', url: '/api/v1/pools/slots?from=2027-03-08&to=2027-03-08' });

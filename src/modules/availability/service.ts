@@ -118,13 +118,13 @@ export function createAvailabilityService(deps: {
     };
   }
 
-  const { loadSlotInputs, preparedSlotInputs, loadSlotListing } = createSlotInputs({
+  const { loadSlotInputs, preparedSlotInputs, loadSlotListing, loadSlotListings } = createSlotInputs({
     db,
     clock,
     busyRanges: deps.busyRanges,
     calendarStaleHours: deps.config.calendarStaleHours,
   });
-  const { currentSlots } = createSlotLists({ clock, loadSlotListing });
+  const { currentSlots, currentSlotsMany } = createSlotLists({ clock, loadSlotListing, loadSlotListings });
 
   return {
     loadSlotInputs,
@@ -261,6 +261,13 @@ export function createAvailabilityService(deps: {
           before: toOverride(deleted, zone),
         });
       });
+    },
+
+    /** Several librarians' slots as the cache keeps them, read in one statement (a pool's times); null for one inactive. */
+    async rawSlotsMany(librarianIds: string[], query: SlotQuery) {
+      return (await currentSlotsMany(librarianIds, query)).map((found) =>
+        found ? { zone: found.zone, slots: found.slots, version: found.version } : null,
+      );
     },
 
     /** The slots as the cache keeps them (instants, not text), with the zone they were asked in: for merging. */

@@ -33,7 +33,11 @@ export interface ListBody {
 }
 
 /** Slot lists for a librarian and range, computed from the listing read and reused across requests. */
-export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInputs['loadSlotListing'] }) {
+export function createSlotLists(deps: {
+  clock: Clock;
+  loadSlotListing: SlotInputs['loadSlotListing'];
+  loadSlotListings: SlotInputs['loadSlotListings'];
+}) {
   const { clock, loadSlotListing } = deps;
 
   /**
@@ -48,7 +52,8 @@ export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInput
   const listIds = new WeakMap<CachedSlots, number>();
   let nextListId = 1;
 
-  async function currentSlots(librarianId: string, query: SlotQuery) {
+  /** The query checked: a known zone, a range in order and at most MAX_SLOT_RANGE_DAYS long. */
+  function checkQuery(query: SlotQuery) {
     if (query.tz !== undefined && !isCanonicalTimeZone(query.tz)) throw badField('/tz', TIME_ZONE_HINT, 'query');
     if (query.to < query.from) throw badField('/to', 'must be on or after from', 'query');
     const lastAllowed = formatCivilDate(addDays(parseCivilDate(query.from), MAX_SLOT_RANGE_DAYS - 1));
@@ -61,8 +66,26 @@ export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInput
     }
     // The zone may be the librarian's, known only once read: read the days as UTC (the read is a
     // day wider each side), then narrow to the days in the zone.
-    const utcDays = localDaysToInstants(query.from, query.to, 'UTC');
+    return localDaysToInstants(query.from, query.to, 'UTC');
+  }
+
+  async function currentSlots(librarianId: string, query: SlotQuery) {
+    const utcDays = checkQuery(query);
     const listing = await loadSlotListing(librarianId, utcDays.fromMs, utcDays.toMs);
+    return slotsOf(librarianId, query, listing);
+  }
+
+  /** Several librarians' slots from one read (a pool's times); an inactive or unknown one has none. */
+  async function currentSlotsMany(librarianIds: string[], query: SlotQuery) {
+    const utcDays = checkQuery(query);
+    const listings = await deps.loadSlotListings(librarianIds, utcDays.fromMs, utcDays.toMs);
+    return librarianIds.map((librarianId) => {
+      const listing = listings.get(librarianId);
+      return listing?.librarian.active ? slotsOf(librarianId, query, listing) : null;
+    });
+  }
+
+  function slotsOf(librarianId: string, query: SlotQuery, listing: Awaited<ReturnType<typeof loadSlotListing>>) {
     if (!listing?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
     const { librarian } = listing;
     const zone = query.tz ?? librarian.timeZone;
@@ -136,5 +159,5 @@ export function createSlotLists(deps: { clock: Clock; loadSlotListing: SlotInput
     };
   }
 
-  return { currentSlots };
+  return { currentSlots, currentSlotsMany };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { eq, inArray, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { freshReads } from '../../db/fresh-reads.js';
 import { retryingStalePlans, statementName } from '../../db/prepared.js';
@@ -227,7 +227,41 @@ export function createSlotInputs(deps: {
         listingRead = { name: statementName('liaison_slot_listing'), query: prepareListingRead() };
       return listingRead.query.execute({ ...slotInputsReach(librarianId, fromMs, toMs) });
     });
-    if (!row) return undefined;
+    return row ? listingOf(row) : undefined;
+  }
+
+  /**
+   * The listing read for several librarians in one statement (a pool's times): each row's busy
+   * time is read for its own librarian (the sources correlate to the outer row).
+   */
+  async function readSlotListings(librarianIds: string[], fromMs: number, toMs: number) {
+    const reach = slotInputsReach('', fromMs, toMs);
+    const { librarian, rules, overrides, busy } = slotInputColumns({
+      ...reach,
+      // The outer row's id, so each librarian's rules and busy time are their own.
+      librarianId: LIBRARIAN_ID as unknown as string,
+    });
+    const rows = await db
+      .select({
+        librarian,
+        rules: sql<string>`(${rules})::text`,
+        overrides: sql<string>`(${overrides})::text`,
+        busy: sql<string>`(${busy})::text`,
+      })
+      .from(librarians)
+      .where(inArray(librarians.id, librarianIds));
+    return new Map(rows.map((row) => [(row.librarian as LibrarianRow).id, listingOf(row)]));
+  }
+  const manyListingReads = freshReads<Awaited<ReturnType<typeof readSlotListings>>>();
+
+  /** Several librarians' listings at once, shared by concurrent requests as loadSlotListing is. */
+  function loadSlotListings(librarianIds: string[], fromMs: number, toMs: number) {
+    return manyListingReads(`${librarianIds.join(',')} ${fromMs} ${toMs}`, () =>
+      readSlotListings(librarianIds, fromMs, toMs),
+    );
+  }
+
+  function listingOf(row: { librarian: unknown; rules: string; overrides: string; busy: string }) {
     const librarian = row.librarian as LibrarianRow;
     const text = `${row.rules}\n${row.overrides}\n${row.busy}`;
     return {
@@ -319,7 +353,7 @@ export function createSlotInputs(deps: {
     };
   }
 
-  return { loadSlotInputs, preparedSlotInputs, loadSlotListing };
+  return { loadSlotInputs, preparedSlotInputs, loadSlotListing, loadSlotListings };
 }
 
 export type SlotInputs = ReturnType<typeof createSlotInputs>;

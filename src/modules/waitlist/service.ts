@@ -373,7 +373,8 @@ export function createWaitlistService(deps: {
         }
         return { offered, expired };
       } finally {
-        await db.update(workerLeases).set({ lockedUntil: now }).where(eq(workerLeases.name, 'waitlist'));
+        // Released to the epoch, not to now: a process whose clock runs behind can take it at once.
+        await db.update(workerLeases).set({ lockedUntil: new Date(0) }).where(eq(workerLeases.name, 'waitlist'));
       }
     },
 
