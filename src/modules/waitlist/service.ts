@@ -374,7 +374,10 @@ export function createWaitlistService(deps: {
         return { offered, expired };
       } finally {
         // Released to the epoch, not to now: a process whose clock runs behind can take it at once.
-        await db.update(workerLeases).set({ lockedUntil: new Date(0) }).where(eq(workerLeases.name, 'waitlist'));
+        await db
+          .update(workerLeases)
+          .set({ lockedUntil: new Date(0) })
+          .where(eq(workerLeases.name, 'waitlist'));
       }
     },
 
