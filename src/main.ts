@@ -8,15 +8,12 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { checkListenSafety, withCalendarKey, withSigningSecret } from './dev-secret.js';
 import { scheduleRetention } from './modules/bookings/retention.js';
-import { createSecretBox } from './modules/calendars/secrets.js';
-import { createCalendarConnections } from './modules/calendars/service.js';
 import { createCalendarWorker } from './modules/calendars/worker.js';
 import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
 import { createWaitlistWorker } from './modules/waitlist/worker.js';
 import { createWebhookWorker } from './modules/webhooks/worker.js';
 import { createServices } from './services.js';
-import { loadCatalogues } from './text/i18n.js';
 import { systemClock } from './time/clock.js';
 
 const USAGE = `
@@ -70,18 +67,14 @@ async function main() {
     log: (message, details) => app.log.warn(details, message),
   });
   const webhookWorker = createWebhookWorker({ db: database.db, clock: systemClock, config });
+  // The workers' own services (the app has its own): calendars read and written, the waitlist matched.
+  const workerServices = createServices({ db: database.db, clock: systemClock, config });
   const calendarWorker = createCalendarWorker({
-    calendars: createCalendarConnections({
-      db: database.db,
-      clock: systemClock,
-      config,
-      secrets: config.calendarSecretKey ? createSecretBox(config.calendarSecretKey) : undefined,
-      translate: loadCatalogues().translator('en'),
-    }),
+    calendars: workerServices.calendars,
     log: (message) => app.log.warn(message),
   });
   const waitlistWorker = createWaitlistWorker({
-    waitlist: createServices({ db: database.db, clock: systemClock, config }).waitlist,
+    waitlist: workerServices.waitlist,
     log: (message) => app.log.warn(message),
   });
   timeFreed = () => waitlistWorker.nudge();

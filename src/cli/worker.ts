@@ -1,15 +1,12 @@
 import { ConfigError, loadConfig } from '../config.js';
 import { openPostgres } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
-import { createSecretBox } from '../modules/calendars/secrets.js';
-import { createCalendarConnections } from '../modules/calendars/service.js';
 import { createCalendarWorker } from '../modules/calendars/worker.js';
 import { createMailer } from '../modules/notifications/mailer.js';
 import { createNotificationWorker } from '../modules/notifications/worker.js';
 import { createWaitlistWorker } from '../modules/waitlist/worker.js';
 import { createWebhookWorker } from '../modules/webhooks/worker.js';
 import { createServices } from '../services.js';
-import { loadCatalogues } from '../text/i18n.js';
 import { systemClock } from '../time/clock.js';
 import { runCommand } from './command.js';
 
@@ -36,18 +33,14 @@ async function main() {
     log: (message, details) => console.error(message, JSON.stringify(details ?? {})),
   });
   const webhooks = createWebhookWorker({ db: handle.db, clock: systemClock, config });
+  // The workers' own services (the app has its own): calendars read and written, the waitlist matched.
+  const workerServices = createServices({ db: handle.db, clock: systemClock, config });
   const calendars = createCalendarWorker({
-    calendars: createCalendarConnections({
-      db: handle.db,
-      clock: systemClock,
-      config,
-      secrets: config.calendarSecretKey ? createSecretBox(config.calendarSecretKey) : undefined,
-      translate: loadCatalogues().translator('en'),
-    }),
+    calendars: workerServices.calendars,
     log: (message) => console.error(message),
   });
   const waitlist = createWaitlistWorker({
-    waitlist: createServices({ db: handle.db, clock: systemClock, config }).waitlist,
+    waitlist: workerServices.waitlist,
     log: (message) => console.error(message),
   });
   worker.start();

@@ -9,6 +9,7 @@ import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
 import { addDays, civilDateAt, formatCivilDate, parseCivilDate } from '../../time/zone.js';
 import type { AvailabilityService } from '../availability/service.js';
+import type { Slot } from '../availability/slots.js';
 import type { BookingService } from '../bookings/service.js';
 import type { CategoryService } from '../categories/service.js';
 import { generateManageToken, hashManageToken } from '../links/tokens.js';
@@ -326,6 +327,26 @@ export function createWaitlistService(deps: {
             (row) => [row.id, row.minNotice],
           ),
         );
+        // Entries waiting for the same librarians over the same dates share one read of their lists
+        // this round (all the pool's librarians in one statement).
+        const listsRead = new Map<string, Promise<{ librarianId: string; slots: Slot[] }[]>>();
+        // A slot read spans at most 62 days: from today (or the entry's first day) that far on.
+        const today = formatCivilDate(civilDateAt(now.getTime(), zone));
+        const listsFor = (entry: EntryRow) => {
+          const from = [entry.fromDate, today].sort()[1] as string;
+          const to = [entry.toDate, formatCivilDate(addDays(parseCivilDate(from), 61))].sort()[0] as string;
+          const key = `${entry.pool} ${from} ${to}`;
+          let lists = listsRead.get(key);
+          if (!lists) {
+            lists = librariansOf(entry.pool).then(async ({ ids }) => {
+              if (ids.length === 0 || to < from) return [];
+              const found = await deps.availability.rawSlotsMany(ids, { from, to, tz: zone });
+              return ids.map((librarianId, index) => ({ librarianId, slots: found[index]?.slots ?? [] }));
+            });
+            listsRead.set(key, lists);
+          }
+          return lists;
+        };
         /** Times given to an entry this round: librarian and start. */
         const claimed = new Set<string>();
         let offered = 0;
@@ -340,18 +361,12 @@ export function createWaitlistService(deps: {
             earliest: entry.earliest,
             latest: entry.latest,
           };
-          const { ids } = await librariansOf(entry.pool);
           const candidates: { librarianId: string; startMs: number; endMs: number }[] = [];
-          for (const librarianId of ids) {
-            const list = await deps.availability
-              .rawSlots(librarianId, { from: entry.fromDate, to: entry.toDate, tz: zone })
-              .catch((error: unknown) => {
-                if (error instanceof DomainError) return { slots: [] };
-                throw error;
-              });
-            for (const slot of list.slots) {
-              if (!suits(wish, slot.startMs, slot.endMs, zone)) continue;
-              candidates.push({ librarianId, startMs: slot.startMs, endMs: slot.endMs });
+          for (const { librarianId, slots } of await listsFor(entry)) {
+            for (const slot of slots) {
+              if (suits(wish, slot.startMs, slot.endMs, zone)) {
+                candidates.push({ librarianId, startMs: slot.startMs, endMs: slot.endMs });
+              }
             }
           }
           candidates.sort((a, b) => a.startMs - b.startMs);

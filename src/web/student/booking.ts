@@ -101,7 +101,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
         name: page.t('pool.any', { name: resolved.name }),
         maxCompanions: Math.max(0, ...free.map(({ librarian }) => librarian.maxCompanions)),
       },
-      pool: `${'team' in query ? 'team' : 'subject'}:${'team' in query ? query.team : query.subject}`,
+      pool,
       start: new Date(startMs).toISOString(),
       startMs,
       endMs: startMs + (free[0]?.librarian.slotMinutes ?? anyone.slotMinutes) * 60_000,
