@@ -84,7 +84,11 @@ export function isoWeekday({ year, month, day }: CivilDate): number {
 }
 
 export function civilDateAt(instantMs: number, zone: string): CivilDate {
-  const local = new Date(instantMs + offsetAt(IANAZone.create(zone), instantMs) * MINUTE);
+  // Often an instant that never comes again (now plus a notice): the offset through its UTC day,
+  // from the day's two remembered midnights, rather than a new entry per instant in `offsets`.
+  const ianaZone = IANAZone.create(zone);
+  const offset = offsetThroughDay(ianaZone, Math.floor(instantMs / DAY_MS)) ?? ianaZone.offset(instantMs);
+  const local = new Date(instantMs + offset * MINUTE);
   return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
 }
 
@@ -188,11 +192,23 @@ export function startOfCivilDate(date: CivilDate, zone: string): number {
 
 /** The instants spanning whole local days `from`..`to` (inclusive) in `zone`: [start of from, start of the day after to). */
 export function localDaysToInstants(from: string, to: string, zone: string): { fromMs: number; toMs: number } {
-  return {
-    fromMs: startOfCivilDate(parseCivilDate(from), zone),
-    toMs: startOfCivilDate(addDays(parseCivilDate(to), 1), zone),
-  };
+  // Asked for the same few ranges by every request (a pool asks once per librarian): remembered.
+  const key = `${from} ${to} ${zone}`;
+  let found = dayRanges.get(key);
+  if (!found) {
+    found = {
+      fromMs: startOfCivilDate(parseCivilDate(from), zone),
+      toMs: startOfCivilDate(addDays(parseCivilDate(to), 1), zone),
+    };
+    if (dayRanges.size >= DAY_RANGES_REMEMBERED) dayRanges.clear();
+    dayRanges.set(key, found);
+  }
+  return { fromMs: found.fromMs, toMs: found.toMs };
 }
+
+/** Day ranges remembered at most; all are forgotten when full. */
+const DAY_RANGES_REMEMBERED = 1000;
+const dayRanges = new Map<string, { fromMs: number; toMs: number }>();
 
 /** An instant as ISO 8601 in `zone`, with its offset: "2027-03-02T09:00:00+00:00" (luxon's form). */
 export function formatInstant(instantMs: number, zone: string): string {

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acceptsGzip } from '../../src/modules/availability/routes.js';
+import { acceptsGzip } from '../../src/http/gzip.js';
 import { computeSlots } from '../../src/modules/availability/slots.js';
 import { formatInstant } from '../../src/time/zone.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookings } from '../../src/db/schema.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
@@ -145,6 +146,99 @@ describe('any available librarian for a subject', () => {
     const both = await t.app.inject({ method: 'GET', url: '/api/v1/pools/slots?from=2027-03-08&to=2027-03-08' });
     expect(both.statusCode).toBe(400);
     expect(both.json().errors[0].pointer).toBe('/subject');
+  });
+
+  it('merges a team’s times, gives none for a team nobody active is in, and 404 for an unknown subject or team', async () => {
+    const admin = await t.auth('admin');
+    const team = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/teams',
+      headers: admin,
+      payload: { name: 'Online and Law Library', librarianIds: [ids.ben, ids.cai] },
+    });
+    expect(team.statusCode, team.body).toBe(201);
+    const slots = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/pools/slots?team=${team.json().id}&from=2027-03-15&to=2027-03-15&tz=Europe/London`,
+    });
+    expect(slots.statusCode, slots.body).toBe(200);
+    // Worked by hand: Ben 05–07 New York online is 09–11 London on 15 March; Cai 10–11 London in
+    // person (Law Library). Ada is not in the team: no Main Library.
+    expect(slots.json()).toEqual({
+      pool: `team:${team.json().id}`,
+      name: 'Online and Law Library',
+      timeZone: 'Europe/London',
+      slots: [
+        { start: '2027-03-15T09:00:00+00:00', end: '2027-03-15T10:00:00+00:00', modes: ['online'], locations: [] },
+        {
+          start: '2027-03-15T10:00:00+00:00',
+          end: '2027-03-15T11:00:00+00:00',
+          modes: ['in_person', 'online'],
+          locations: ['Law Library'],
+        },
+      ],
+    });
+
+    // The same list gzipped for a browser that accepts it (made once while nothing changes).
+    const zipped = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/pools/slots?team=${team.json().id}&from=2027-03-15&to=2027-03-15&tz=Europe/London`,
+      headers: { 'accept-encoding': 'gzip, deflate, br' },
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toContain('accept-encoding');
+    expect(JSON.parse(gunzipSync(zipped.rawPayload).toString())).toEqual(slots.json());
+
+    // A team whose only librarian has left: the team is there, with no times.
+    const leaving = await addLibrarian(t, {
+      email: 'eve@library.uni.example',
+      name: 'Eve Maps',
+      subjects: ['Maps'],
+      timeZone: 'Europe/London',
+      modes: ['in_person'],
+      monday: ['09:00', '17:00'],
+    });
+    const mapsTeam = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/teams',
+      headers: admin,
+      payload: { name: 'Map room', librarianIds: [leaving] },
+    });
+    const mapsSlots = `/api/v1/pools/slots?team=${mapsTeam.json().id}&from=2027-03-15&to=2027-03-15&tz=Europe/London`;
+    expect((await t.app.inject({ method: 'GET', url: mapsSlots })).json().slots).toHaveLength(8);
+    const left = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/librarians/${leaving}`,
+      headers: admin,
+      payload: { active: false },
+    });
+    expect(left.statusCode, left.body).toBe(200);
+    const empty = await t.app.inject({ method: 'GET', url: mapsSlots });
+    expect(empty.statusCode, empty.body).toBe(200);
+    expect(empty.json()).toEqual({
+      pool: `team:${mapsTeam.json().id}`,
+      name: 'Map room',
+      timeZone: 'Europe/London',
+      slots: [],
+    });
+    // Nor is the subject only she listed one any more.
+    const maps = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/pools/slots?subject=Maps&from=2027-03-15&to=2027-03-15',
+    });
+    expect(maps.statusCode).toBe(404);
+
+    const unknownTeam = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/pools/slots?team=6f1c2b9e-0d4a-4c59-9a57-3e0f2d1b7c11&from=2027-03-15&to=2027-03-15',
+    });
+    expect(unknownTeam.statusCode).toBe(404);
+    expect(unknownTeam.headers['content-type']).toContain('application/problem+json');
+    const unknownSubject = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/pools/slots?subject=Astrology&from=2027-03-15&to=2027-03-15',
+    });
+    expect(unknownSubject.statusCode).toBe(404);
   });
 
   it('assigns the least busy librarian, never a friend to one who takes none, and then says it is taken', async () => {

@@ -1,7 +1,7 @@
-import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { described, IdParams } from '../../http/formats.js';
+import { sendKeptJson } from '../../http/gzip.js';
 import { assertCanManageLibrarian } from '../../plugins/auth.js';
 import { problemResponse } from '../../plugins/errors.js';
 import {
@@ -17,30 +17,10 @@ import {
   SlotList,
   SlotQuery,
 } from './schemas.js';
-import type { AvailabilityService, ListBody } from './service.js';
-
-/** Gzipped slot lists, made once per list the service keeps (the same object while it is unchanged). */
-const gzippedLists = new WeakMap<ListBody, Buffer>();
-function gzipped(list: ListBody): Buffer {
-  let bytes = gzippedLists.get(list);
-  if (!bytes) {
-    bytes = gzipSync(list.json);
-    gzippedLists.set(list, bytes);
-  }
-  return bytes;
-}
+import type { AvailabilityService } from './service.js';
 
 const noLibrarian = problemResponse('No such librarian');
 const Deleted = Type.Null({ description: 'Deleted' });
-
-/** Whether Accept-Encoding allows gzip (by name or *, with a q above 0). */
-export function acceptsGzip(header: string | undefined): boolean {
-  return (header ?? '').split(',').some((entry) => {
-    const [name = '', ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
-    const q = parameters.find((parameter) => parameter.startsWith('q='));
-    return (name === 'gzip' || name === '*') && (q === undefined || Number(q.slice(2)) > 0);
-  });
-}
 
 export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: AvailabilityService }> = async (
   app,
@@ -217,11 +197,7 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<{ availability: Avail
     async (request, reply) => {
       // Already JSON (kept with the cached list, gzipped once when asked for): sent as it is.
       const list = await availability.slotListJson(request.params.id, request.query);
-      reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
-      if (acceptsGzip(request.headers['accept-encoding'])) {
-        return reply.header('content-encoding', 'gzip').send(gzipped(list) as never);
-      }
-      return reply.send(list.json as never);
+      return sendKeptJson(request, reply, list, list.json);
     },
   );
 };

@@ -118,17 +118,25 @@ export function createAvailabilityService(deps: {
     };
   }
 
-  const { loadSlotInputs, preparedSlotInputs, loadSlotListing, loadSlotListings } = createSlotInputs({
+  const { loadSlotInputs, preparedSlotInputs, loadSlotListing, loadSlotListings, listingsWhere } = createSlotInputs({
     db,
     clock,
     busyRanges: deps.busyRanges,
     calendarStaleHours: deps.config.calendarStaleHours,
   });
-  const { currentSlots, currentSlotsMany } = createSlotLists({ clock, loadSlotListing, loadSlotListings });
+  const { currentSlots, currentSlotsMany, currentSlotsWhere } = createSlotLists({
+    clock,
+    loadSlotListing,
+    loadSlotListings,
+  });
 
   return {
     loadSlotInputs,
     preparedSlotInputs,
+    /** A prepared read of the librarians a condition picks, with what their slots need (a pool's). */
+    listingsWhere,
+    /** The slots of the librarians such a read picks, as the cache keeps them, each with the row's extra columns. */
+    rawSlotsWhere: currentSlotsWhere,
 
     async get(librarianId: string): Promise<Availability> {
       return readAvailability(await deps.librarians.findRow(librarianId));
@@ -265,15 +273,12 @@ export function createAvailabilityService(deps: {
 
     /** Several librarians' slots as the cache keeps them, read in one statement (a pool's times); null for one inactive. */
     async rawSlotsMany(librarianIds: string[], query: SlotQuery) {
-      return (await currentSlotsMany(librarianIds, query)).map((found) =>
-        found ? { zone: found.zone, slots: found.slots, version: found.version } : null,
-      );
+      return currentSlotsMany(librarianIds, query);
     },
 
     /** The slots as the cache keeps them (instants, not text), with the zone they were asked in: for merging. */
     async rawSlots(librarianId: string, query: SlotQuery) {
-      const found = await currentSlots(librarianId, query);
-      return { zone: found.zone, slots: found.slots, version: found.version };
+      return currentSlots(librarianId, query);
     },
 
     /** The slots as objects (for pages). */
@@ -293,7 +298,6 @@ export function createAvailabilityService(deps: {
       };
     },
 
-    /** The same list as JSON text (for the API): built from slots and text cached across requests. */
     /** The same list as JSON bytes (for the API), reused across requests while nothing changes. */
     async slotListJson(librarianId: string, query: SlotQuery): Promise<ListBody> {
       return (await currentSlots(librarianId, query)).body();

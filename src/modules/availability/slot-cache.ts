@@ -13,7 +13,7 @@ import {
 } from '../../time/zone.js';
 import { badField } from './fields.js';
 import type { SlotQuery } from './schemas.js';
-import type { SlotInputs } from './slot-inputs.js';
+import type { SlotInputs, SlotListing } from './slot-inputs.js';
 import { computeSlots, type Slot, startBounds } from './slots.js';
 
 const MAX_SLOT_RANGE_DAYS = 62;
@@ -85,6 +85,23 @@ export function createSlotLists(deps: {
     });
   }
 
+  /**
+   * The slots of the librarians a selection's read picks (a pool's, from listingsWhere), in its
+   * order, each with the row's extra columns. The selection reads active librarians only.
+   */
+  async function currentSlotsWhere<E>(
+    read: (fromMs: number, toMs: number) => Promise<{ listing: SlotListing; extra: E }[]>,
+    query: SlotQuery,
+  ) {
+    const utcDays = checkQuery(query);
+    const rows = await read(utcDays.fromMs, utcDays.toMs);
+    return rows.map(({ listing, extra }) => ({
+      librarian: listing.librarian,
+      extra,
+      answer: slotsOf(listing.librarian.id, query, listing),
+    }));
+  }
+
   function slotsOf(librarianId: string, query: SlotQuery, listing: Awaited<ReturnType<typeof loadSlotListing>>) {
     if (!listing?.librarian.active) throw new NotFound(`Librarian ${librarianId}`);
     const { librarian } = listing;
@@ -98,23 +115,11 @@ export function createSlotLists(deps: {
       minNoticeMinutes: librarian.minNoticeMinutes,
       horizonDays: librarian.horizonDays,
     });
-    const found = {
-      zone,
-      slotMinutes: librarian.slotMinutes,
-      slots: [] as Slot[],
-      /** Names this exact answer: the same while the list and its bounds are unchanged. */
-      version: 'none',
-      /** The list as the API sends it: JSON bytes, kept while notice and horizon stay put. */
-      body: (): ListBody => listBody([]),
-    };
-    const listBody = (json: string[]): ListBody => {
-      const head = JSON.stringify({ librarianId, timeZone: zone, slotMinutes: librarian.slotMinutes }).slice(0, -1);
-      return { json: Buffer.from(`${head},"slots":[${json.join(',')}]}`) };
-    };
-    if (bounds.latestStart < bounds.earliestStart) return found;
+    const head = { librarianId, zone, slotMinutes: librarian.slotMinutes };
+    if (bounds.latestStart < bounds.earliestStart) return new SlotAnswer(head, 'none', null, 0, 0);
     const firstDay = civilDateAt(bounds.earliestStart, librarian.timeZone);
     const lastDay = civilDateAt(bounds.latestStart, librarian.timeZone);
-    const key = `${listing.digest} ${JSON.stringify([zone, fromMs, toMs, firstDay, lastDay])}`;
+    const key = `${listing.digest} ${zone} ${fromMs} ${toMs} ${formatCivilDate(firstDay)} ${formatCivilDate(lastDay)}`;
     let entry = slotCache.get(key);
     if (entry) {
       slotCache.delete(key);
@@ -136,28 +141,73 @@ export function createSlotLists(deps: {
       if (slotCache.size >= SLOT_CACHE_ENTRIES) slotCache.delete(slotCache.keys().next().value as string);
     }
     slotCache.set(key, entry);
-    const first = entry.slots.findIndex((slot) => slot.startMs >= bounds.earliestStart);
-    if (first < 0) return found;
-    let end = first;
-    while (end < entry.slots.length && (entry.slots[end] as Slot).startMs <= bounds.latestStart) end++;
-    const cached = entry;
-    let listId = listIds.get(cached);
+    // The kept list is in start order: its first start at or after the earliest, and the first past the latest.
+    const first = firstStartFrom(entry.slots, bounds.earliestStart);
+    const end = firstStartFrom(entry.slots, bounds.latestStart + 1);
+    if (first >= end) return new SlotAnswer(head, 'none', null, 0, 0);
+    let listId = listIds.get(entry);
     if (listId === undefined) {
       listId = nextListId++;
-      listIds.set(cached, listId);
+      listIds.set(entry, listId);
     }
-    return {
-      ...found,
-      version: `${listId}:${first}:${end}`,
-      slots: cached.slots.slice(first, end),
-      body() {
-        if (cached.body?.first !== first || cached.body.end !== end) {
-          cached.body = { first, end, bytes: listBody(cached.json.slice(first, end)) };
-        }
-        return cached.body.bytes;
-      },
-    };
+    return new SlotAnswer(head, `${listId}:${first}:${end}`, entry, first, end);
   }
 
-  return { currentSlots, currentSlotsMany };
+  return { currentSlots, currentSlotsMany, currentSlotsWhere };
+}
+
+/** The index of the first slot starting at or after `startMs` (slots in start order), or their count. */
+function firstStartFrom(slots: Slot[], startMs: number): number {
+  let low = 0;
+  let high = slots.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((slots[middle] as Slot).startMs < startMs) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** One answer from the slot cache: slots `first`..`end` of a kept list, narrowed to notice and horizon. */
+class SlotAnswer {
+  #slots: Slot[] | undefined;
+
+  constructor(
+    private readonly head: { librarianId: string; zone: string; slotMinutes: number },
+    /** Names this exact answer: the same while the list and its bounds are unchanged. */
+    readonly version: string,
+    private readonly kept: CachedSlots | null,
+    private readonly first: number,
+    private readonly end: number,
+  ) {}
+
+  get zone() {
+    return this.head.zone;
+  }
+
+  get slotMinutes() {
+    return this.head.slotMinutes;
+  }
+
+  /** Copied only when read: a pool whose merged list is unchanged needs the version alone. */
+  get slots(): Slot[] {
+    this.#slots ??= this.kept ? this.kept.slots.slice(this.first, this.end) : [];
+    return this.#slots;
+  }
+
+  /** The list as the API sends it: JSON bytes, kept while notice and horizon stay put. */
+  body(): ListBody {
+    const { kept, first, end } = this;
+    if (!kept) return this.bytes([]);
+    if (kept.body?.first !== first || kept.body.end !== end) {
+      kept.body = { first, end, bytes: this.bytes(kept.json.slice(first, end)) };
+    }
+    return kept.body.bytes;
+  }
+
+  private bytes(json: string[]): ListBody {
+    const { librarianId, zone, slotMinutes } = this.head;
+    const head = JSON.stringify({ librarianId, timeZone: zone, slotMinutes }).slice(0, -1);
+    return { json: Buffer.from(`${head},"slots":[${json.join(',')}]}`) };
+  }
 }

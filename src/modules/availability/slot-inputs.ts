@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eq, inArray, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { freshReads } from '../../db/fresh-reads.js';
 import { retryingStalePlans, statementName } from '../../db/prepared.js';
@@ -232,16 +232,16 @@ export function createSlotInputs(deps: {
 
   /**
    * The listing read for several librarians in one statement (a pool's times): each row's busy
-   * time is read for its own librarian (the sources correlate to the outer row).
+   * time is read for its own librarian (the sources correlate to the outer row). Prepared as the
+   * one-librarian read is, the librarians given as an array.
    */
-  async function readSlotListings(librarianIds: string[], fromMs: number, toMs: number) {
-    const reach = slotInputsReach('', fromMs, toMs);
+  function prepareManyListingsRead() {
     const { librarian, rules, overrides, busy } = slotInputColumns({
-      ...reach,
+      ...placeholders,
       // The outer row's id, so each librarian's rules and busy time are their own.
       librarianId: LIBRARIAN_ID as unknown as string,
     });
-    const rows = await db
+    return db
       .select({
         librarian,
         rules: sql<string>`(${rules})::text`,
@@ -249,7 +249,17 @@ export function createSlotInputs(deps: {
         busy: sql<string>`(${busy})::text`,
       })
       .from(librarians)
-      .where(inArray(librarians.id, librarianIds));
+      .where(sql`${librarians.id} = any(${sql.placeholder('librarianIds')}::uuid[])`)
+      .prepare(statementName('liaison_slot_listings'));
+  }
+  let manyListingsRead: { name: string; query: ReturnType<typeof prepareManyListingsRead> } | undefined;
+
+  async function readSlotListings(librarianIds: string[], fromMs: number, toMs: number) {
+    const rows = await retryingStalePlans(() => {
+      if (manyListingsRead?.name !== statementName('liaison_slot_listings'))
+        manyListingsRead = { name: statementName('liaison_slot_listings'), query: prepareManyListingsRead() };
+      return manyListingsRead.query.execute({ ...slotInputsReach('', fromMs, toMs), librarianIds });
+    });
     return new Map(rows.map((row) => [(row.librarian as LibrarianRow).id, listingOf(row)]));
   }
   const manyListingReads = freshReads<Awaited<ReturnType<typeof readSlotListings>>>();
@@ -353,7 +363,48 @@ export function createSlotInputs(deps: {
     };
   }
 
-  return { loadSlotInputs, preparedSlotInputs, loadSlotListing, loadSlotListings };
+  /**
+   * A listing read for the librarians `where` picks (a pool: a subject's, a team's), in the order
+   * `orderBy` gives, with `extra` columns: one statement, prepared once per connection, which
+   * chooses the librarians and reads everything their slots need in the same snapshot. `where`
+   * and `extra` name their values with placeholders, given on each call. Concurrent calls with the
+   * same values and range share a read, never one begun before they asked.
+   */
+  function listingsWhere<X extends Record<string, SQL>>(name: string, where: SQL, orderBy: SQL, extra: X) {
+    const prepare = () => {
+      const { librarian, rules, overrides, busy } = slotInputColumns({
+        ...placeholders,
+        librarianId: LIBRARIAN_ID as unknown as string,
+      });
+      return db
+        .select({
+          ...extra,
+          librarian,
+          rules: sql<string>`(${rules})::text`,
+          overrides: sql<string>`(${overrides})::text`,
+          busy: sql<string>`(${busy})::text`,
+        })
+        .from(librarians)
+        .where(where)
+        .orderBy(orderBy)
+        .prepare(statementName(name));
+    };
+    let prepared: { name: string; query: ReturnType<typeof prepare> } | undefined;
+    type Extra = { [K in keyof X]: X[K] extends SQL<infer T> ? T : never };
+    const reads = freshReads<{ listing: SlotListing; extra: Extra }[]>();
+    return (values: Record<string, unknown>, fromMs: number, toMs: number) =>
+      reads(`${JSON.stringify(values)} ${fromMs} ${toMs}`, async () => {
+        const rows = await retryingStalePlans(() => {
+          if (prepared?.name !== statementName(name)) prepared = { name: statementName(name), query: prepare() };
+          return prepared.query.execute({ ...slotInputsReach('', fromMs, toMs), ...values });
+        });
+        return rows.map((row) => ({ listing: listingOf(row), extra: row as unknown as Extra }));
+      });
+  }
+
+  return { loadSlotInputs, preparedSlotInputs, loadSlotListing, loadSlotListings, listingsWhere };
 }
 
 export type SlotInputs = ReturnType<typeof createSlotInputs>;
+/** What a listing read found for one librarian: the row, a digest of everything read, and the inputs parsed on demand. */
+export type SlotListing = NonNullable<Awaited<ReturnType<SlotInputs['loadSlotListing']>>>;

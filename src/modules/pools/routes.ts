@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../../config.js';
 import { described, IdParams } from '../../http/formats.js';
+import { sendKeptJson } from '../../http/gzip.js';
 import { problemResponse } from '../../plugins/errors.js';
 import { Booking, IdempotencyHeaders } from '../bookings/schemas.js';
 import { CreatePooledBooking, PoolList, PoolSlotList, PoolSlotQuery, Team, TeamInput, TeamList } from './schemas.js';
@@ -45,14 +46,14 @@ export const poolRoutes: FastifyPluginAsyncTypebox<{ pools: PoolService; rateLim
       },
     },
     async (request, reply) => {
-      // The same merged list object while nothing changed: its JSON is made once.
+      // The same merged list object while nothing changed: its JSON (and gzip) are made once.
       const list = await pools.slots(request.query);
       let json = listJson.get(list);
       if (!json) {
         json = Buffer.from(JSON.stringify(list));
         listJson.set(list, json);
       }
-      return reply.type('application/json; charset=utf-8').send(json as never);
+      return sendKeptJson(request, reply, list, json);
     },
   );
 

@@ -52,6 +52,23 @@ export function createPoolService(deps: {
   /** Merged lists by pool and range, with the versions of the lists they were merged from. */
   const mergedLists = new Map<string, { versions: string; list: PoolSlotList }>();
   const poolReads = freshReads<Pool>();
+  // A pool's librarians chosen and everything their slots need read, in one statement each kind.
+  const subjectListings = deps.availability.listingsWhere(
+    'liaison_subject_listings',
+    sql`${librarians.active} and exists (select 1 from unnest(${librarians.subjects}) s where lower(s) = lower(${sql.placeholder('subject')}))`,
+    asc(librarians.name),
+    {},
+  );
+  const teamListings = deps.availability.listingsWhere(
+    'liaison_team_listings',
+    sql`${librarians.active} and ${librarians.id} in (select ${teamMembers.librarianId} from ${teamMembers} where ${teamMembers.teamId} = ${sql.placeholder('team')}::uuid)`,
+    asc(librarians.name),
+    {
+      teamName: sql<
+        string | null
+      >`(select ${teams.name} from ${teams} where ${teams.id} = ${sql.placeholder('team')}::uuid)`,
+    },
+  );
 
   async function teamView(row: TeamRow) {
     const members = await db
@@ -73,6 +90,13 @@ export function createPoolService(deps: {
    * share a read, never one begun before they asked (db/fresh-reads.ts).
    */
   async function resolve(query: { subject?: string | undefined; team?: string | undefined }): Promise<Pool> {
+    checkNamesOne(query);
+    const key =
+      query.team !== undefined ? `team:${query.team}` : `subject:${(query.subject as string).trim().toLowerCase()}`;
+    return poolReads(key, () => readPool(query));
+  }
+
+  function checkNamesOne(query: { subject?: string | undefined; team?: string | undefined }) {
     if ((query.subject === undefined) === (query.team === undefined)) {
       throw new InvalidInput('Name a subject or a team, not both.', [
         {
@@ -81,9 +105,6 @@ export function createPoolService(deps: {
         },
       ]);
     }
-    const key =
-      query.team !== undefined ? `team:${query.team}` : `subject:${(query.subject as string).trim().toLowerCase()}`;
-    return poolReads(key, () => readPool(query));
   }
 
   async function readPool(query: { subject?: string | undefined; team?: string | undefined }): Promise<Pool> {
@@ -111,6 +132,27 @@ export function createPoolService(deps: {
     if (members.length === 0) throw new NotFound(`Subject ${subject}`);
     const spelled = members[0]?.subjects.find((one) => one.toLowerCase() === subject.toLowerCase()) ?? subject;
     return { key: `subject:${spelled.toLowerCase()}`, name: spelled, librarianIds: members.map((member) => member.id) };
+  }
+
+  /**
+   * The pool a listing read picked, or undefined when it picked nobody: no such subject or team
+   * (resolve says 404), or a team without an active librarian (resolve gives it, with no times).
+   */
+  function poolPicked(
+    query: { subject?: string | undefined; team?: string | undefined },
+    picked: { librarian: { id: string; subjects: string[] }; extra: { teamName?: string | null } }[],
+  ): Pool | undefined {
+    const first = picked[0];
+    if (!first) return undefined;
+    const librarianIds = picked.map((row) => row.librarian.id);
+    if (query.team !== undefined) {
+      const name = first.extra.teamName;
+      return name == null ? undefined : { key: `team:${query.team}`, name, librarianIds };
+    }
+    // Spelled as the first librarian (by name) spells it, as resolve does.
+    const subject = (query.subject as string).trim().toLowerCase();
+    const name = first.librarian.subjects.find((one) => one.toLowerCase() === subject) ?? subject;
+    return { key: `subject:${name.toLowerCase()}`, name, librarianIds };
   }
 
   return {
@@ -151,15 +193,21 @@ export function createPoolService(deps: {
      * every mode offered and the places, when they differ.
      */
     async slots(query: PoolSlotQuery) {
-      const pool = await resolve(query);
+      checkNamesOne(query);
       const zone = query.tz ?? deps.config.libraryTimeZone;
+      const range = { from: query.from, to: query.to, tz: zone };
+      // The pool's librarians and their inputs in one statement; each list from the slot cache.
+      const team = query.team;
+      const picked =
+        team !== undefined
+          ? await deps.availability.rawSlotsWhere((fromMs, toMs) => teamListings({ team }, fromMs, toMs), range)
+          : await deps.availability.rawSlotsWhere(
+              (fromMs, toMs) => subjectListings({ subject: (query.subject as string).trim() }, fromMs, toMs),
+              range,
+            );
+      const pool = poolPicked(query, picked) ?? (await resolve(query));
+      const lists = picked.map((row) => row.answer);
       const merged = new Map<string, { startMs: number; endMs: number; modes: Set<Mode>; locations: Set<string> }>();
-      // Every librarian's list from the slot cache, their inputs read in one statement.
-      const lists = (
-        pool.librarianIds.length === 0
-          ? []
-          : await deps.availability.rawSlotsMany(pool.librarianIds, { from: query.from, to: query.to, tz: zone })
-      ).map((list) => list ?? { zone, slots: [], version: 'gone' });
       // The same lists as last time (each librarian's cache says so): the same merged answer.
       const key = `${pool.key} ${query.from} ${query.to} ${zone}`;
       const versions = `${pool.name}|${pool.librarianIds.join(',')}|${lists.map((list) => list.version).join(',')}`;
