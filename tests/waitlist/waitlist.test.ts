@@ -386,6 +386,25 @@ describe('the waitlist in the figures', () => {
         expiredOffers: 1,
       },
     ]);
+    // For sharing, HESA's rounding, by hand: not grouped, 3 joined (to 5), 2 offered, 1 took a
+    // time and 1 offer ran out (each to 0).
+    const shared = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/uptake/waitlist?from=2027-03-01&to=2027-03-31&disclosure=hesa',
+      headers: await t.auth('analyst'),
+    });
+    expect(shared.json()).toEqual([
+      {
+        month: '2027-03',
+        pool: 'subject:law',
+        name: 'Law',
+        group: null,
+        joined: 5,
+        offered: 0,
+        accepted: 0,
+        expiredOffers: 0,
+      },
+    ]);
     const refused = await t.app.inject({
       method: 'GET',
       url: '/api/v1/uptake/waitlist?from=2027-03-01&to=2027-03-31&groupBy=shoe_size',

@@ -129,6 +129,64 @@ describe("a librarian's own calendars, in a real browser", () => {
     }
   });
 
+  it('lets an admin connect, check and remove a calendar for any librarian, with the keyboard and no JavaScript', async () => {
+    const katherine = await createLibrarianWithWeek(web.t, {
+      email: 'katherine@library.uni.example',
+      name: 'Katherine Johnson',
+    });
+    const listed = async () =>
+      (
+        await web.t.app.inject({
+          method: 'GET',
+          url: `/api/v1/librarians/${katherine.id}/calendars`,
+          headers: await web.t.auth('librarian', { email: katherine.email }),
+        })
+      ).json() as { label: string }[];
+    const admin = await signedInPage(browser, web.baseUrl, 'admin@library.uni.example', 'Admin', {
+      javaScriptEnabled: false,
+    });
+    await admin.goto('/admin/calendars');
+    await tabTo(admin, admin.getByRole('link', { name: 'Manage Katherine Johnson’s calendars' }));
+    await admin.keyboard.press('Enter');
+    await admin.waitForURL(`${web.baseUrl}/admin/librarians/${katherine.id}/calendars`);
+    expect(await admin.getByRole('heading', { level: 1 }).textContent()).toBe('Katherine Johnson’s own calendars');
+    await expectAccessible(admin, 'an admin on a librarian’s calendars', { javaScript: false });
+
+    await tabTo(admin, admin.getByLabel('Name').first());
+    await admin.keyboard.type('Outlook');
+    await tabTo(admin, admin.getByLabel('Calendar address'));
+    await admin.keyboard.type(calendar.url());
+    await admin.keyboard.press('Enter');
+    await admin.waitForURL(`${web.baseUrl}/admin/librarians/${katherine.id}/calendars?notice=connected`);
+    // Eleven, not Ada's ten: the event Ada declined is declined by Ada's address, not Katherine's.
+    expect(await admin.locator('main').textContent()).toContain('Read just now: 11 stretches of busy time ahead.');
+    // It is hers: her own page and the API list it.
+    expect((await listed()).map((connection) => connection.label)).toEqual(['Outlook']);
+    await expectAccessible(admin, 'connected for her', { javaScript: false });
+
+    await tabTo(admin, admin.getByRole('button', { name: 'Check Outlook now' }));
+    await admin.keyboard.press('Enter');
+    await admin.waitForURL(`${web.baseUrl}/admin/librarians/${katherine.id}/calendars?notice=checked`);
+    await tabTo(admin, admin.getByRole('button', { name: 'Remove Outlook' }));
+    await admin.keyboard.press('Enter');
+    await admin.waitForURL(`${web.baseUrl}/admin/librarians/${katherine.id}/calendars?notice=removed`);
+    expect(await admin.locator('main').textContent()).toContain(
+      'Removed. Its busy time no longer hides any of this librarian’s times.',
+    );
+    expect(await listed()).toEqual([]);
+
+    // No such librarian: the page is not found.
+    const missing = await admin.goto('/admin/librarians/0b6f0b3e-4a55-4e0f-9d7c-2b1f5a0c9e11/calendars');
+    expect(missing?.status()).toBe(404);
+    await admin.context().close();
+
+    // A librarian cannot use the admin's page, even for herself.
+    const herself = await signedInPage(browser, web.baseUrl, katherine.email, 'Librarian');
+    const refused = await herself.goto(`/admin/librarians/${katherine.id}/calendars`);
+    expect(refused?.status()).toBe(403);
+    await herself.context().close();
+  });
+
   it('connects a CalDAV account, chooses the busy calendars and the one for bookings, with the keyboard', async () => {
     const radicale = await startRadicale({ lin: 'lins-app-password' });
     try {

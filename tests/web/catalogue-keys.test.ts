@@ -14,6 +14,7 @@ import { FIXED_GROUPS, PERIOD_SPLITS } from '../../src/web/analytics/shared.js';
 import { RULES_WORDED } from '../../src/web/layout/refusals.js';
 import { ZONE_REGIONS } from '../../src/web/layout/zones.js';
 import { SETTINGS } from '../../src/web/staff/availability.js';
+import { CALENDAR_NOTICES } from '../../src/web/staff/calendars.js';
 import { BOOKING_NOTICES } from '../../src/web/student/booking-page.js';
 
 // Keys the pages build at run time (`booking.notice.${notice}`, `'mode.' + mode`): each family
@@ -69,6 +70,8 @@ const FAMILIES: Record<string, readonly (string | number)[]> = {
   'admin.campaigns.outcome.': OUTCOMES,
   'admin.campaigns.status.': ['draft', 'sent'],
   'admin.campaigns.notice.': ['created', 'saved', 'cohort', 'sent'],
+  'staff.calendars.notice.': CALENDAR_NOTICES,
+  'admin.calendars.notice.': CALENDAR_NOTICES,
   'analytics.campaigns.outcomeWords.': OUTCOMES,
   'analytics.campaigns.col.': CSV_OUTCOMES,
   'analytics.campaigns.csv.': RESULTS_CSV_COLUMNS,

@@ -133,6 +133,17 @@ describe('waiting for a time, in a real browser', () => {
         .allTextContents();
       expect(cells).toEqual(['March 2027', 'Ada Lovelace', '1', '1', '1', '0']);
       await expectAccessible(analyst, 'waiting figures');
+      // For sharing: HESA's rounding turns each 1 into 0, and says so.
+      await analyst.getByLabel('Apply HESA disclosure control (counts rounded to the nearest 5)').check();
+      await analyst.getByRole('button', { name: 'Show' }).click();
+      expect(
+        await analyst
+          .getByRole('row', { name: /Ada Lovelace/ })
+          .getByRole('cell')
+          .allTextContents(),
+      ).toEqual(['March 2027', 'Ada Lovelace', '0', '0', '0', '0']);
+      expect(await analyst.getByText('HESA disclosure control is on').isVisible()).toBe(true);
+      await expectAccessible(analyst, 'waiting figures, HESA rounding');
       await analyst.context().close();
     } finally {
       web.t.clock.set(NOW);

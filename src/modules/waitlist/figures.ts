@@ -4,6 +4,7 @@ import { waitlistEntries, waitlistOffers } from '../../db/schema.js';
 import { RuleViolation } from '../../errors.js';
 import { localDaysToInstants } from '../../time/zone.js';
 import type { CategoryService } from '../categories/service.js';
+import { roundHesa } from '../uptake/disclosure.js';
 
 /** One row of the waitlist's figures: a month, what was waited for, a category value. */
 export interface WaitlistFigure {
@@ -22,7 +23,12 @@ export interface WaitlistFigure {
  * offered a time, how many took one, and how many offers ran out.
  */
 export function createWaitlistFigures(deps: { db: Database; categories: CategoryService; zone: string }) {
-  return async (query: { from: string; to: string; groupBy?: string | undefined }): Promise<WaitlistFigure[]> => {
+  return async (query: {
+    from: string;
+    to: string;
+    groupBy?: string | undefined;
+    disclosure?: 'none' | 'hesa' | undefined;
+  }): Promise<WaitlistFigure[]> => {
     if (query.groupBy !== undefined) {
       const known = (await deps.categories.listDimensions()).some((dimension) => dimension.key === query.groupBy);
       if (!known) {
@@ -59,14 +65,16 @@ export function createWaitlistFigures(deps: { db: Database; categories: Category
       // By position: the month and group carry parameters, which PostgreSQL would not match again.
       .groupBy(sql`1, 2, 3`)
       .orderBy(sql`1, 2, 3 nulls first`);
+    // Shared figures: each count rounded as the uptake figures' are (HESA's rule).
+    const count = query.disclosure === 'hesa' ? (value: unknown) => roundHesa(Number(value)) : Number;
     return rows.map((row) => ({
       month: row.month,
       pool: row.pool,
       group: row.grp,
-      joined: Number(row.joined),
-      offered: Number(row.offered),
-      accepted: Number(row.accepted),
-      expiredOffers: Number(row.expiredOffers),
+      joined: count(row.joined),
+      offered: count(row.offered),
+      accepted: count(row.accepted),
+      expiredOffers: count(row.expiredOffers),
     }));
   };
 }

@@ -73,6 +73,11 @@ export const WaitlistFiguresQuery = Type.Object(
     from: IsoDate('First day joined (library’s zone)'),
     to: IsoDate('Last day joined'),
     groupBy: Type.Optional(Type.String({ maxLength: 40, description: 'A category dimension, e.g. fee_status' })),
+    disclosure: Type.Optional(
+      Type.Enum(['none', 'hesa'], {
+        description: 'hesa: every count rounded to the nearest 5 (0-2 to 0), for sharing. Default none',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

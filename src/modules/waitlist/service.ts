@@ -264,7 +264,7 @@ export function createWaitlistService(deps: {
     },
 
     /** Unmet demand by month, what was waited for (by name) and a category: for analysts. */
-    async figures(query: { from: string; to: string; groupBy?: string | undefined }) {
+    async figures(query: Parameters<typeof figures>[0]) {
       const rows = await figures(query);
       const names = new Map<string, string>();
       for (const pool of new Set(rows.map((row) => row.pool))) names.set(pool, (await librariansOf(pool)).name);

@@ -19,6 +19,7 @@ export async function waitlistFigurePages(app: FastifyInstance, deps: AnalyticsP
         from: request.query.from ?? (today.minus({ months: 6 }).startOf('month').toISODate() as string),
         to: request.query.to ?? (today.toISODate() as string),
         groupBy: request.query.groupBy ?? '',
+        hesa: request.query.hesa === 'on',
       };
       const dimensions = await deps.categories.listDimensions();
       const errors: PageError[] = [];
@@ -32,6 +33,7 @@ export async function waitlistFigurePages(app: FastifyInstance, deps: AnalyticsP
             from: form.from,
             to: form.to,
             ...(form.groupBy ? { groupBy: form.groupBy } : {}),
+            ...(form.hesa ? { disclosure: 'hesa' as const } : {}),
           });
         } catch (error) {
           if (!(error instanceof DomainError) || error.status >= 500) throw error;
