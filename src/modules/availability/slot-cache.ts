@@ -75,14 +75,11 @@ export function createSlotLists(deps: {
     return slotsOf(librarianId, query, listing);
   }
 
-  /** Several librarians' slots from one read (a pool's times); an inactive or unknown one has none. */
+  /** Several librarians (their rows) and their slots from one read (a waitlist round's), in the order given; null for one inactive or unknown. */
   async function currentSlotsMany(librarianIds: string[], query: SlotQuery) {
-    const utcDays = checkQuery(query);
-    const listings = await deps.loadSlotListings(librarianIds, utcDays.fromMs, utcDays.toMs);
-    return librarianIds.map((librarianId) => {
-      const listing = listings.get(librarianId);
-      return listing?.librarian.active ? slotsOf(librarianId, query, listing) : null;
-    });
+    const rows = await currentSlotsWhere((fromMs, toMs) => deps.loadSlotListings(librarianIds, fromMs, toMs), query);
+    const byId = new Map(rows.map((row) => [row.librarian.id, row]));
+    return librarianIds.map((librarianId) => byId.get(librarianId) ?? null);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { asc, eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { freshReads } from '../../db/fresh-reads.js';
 import { retryingStalePlans, statementName } from '../../db/prepared.js';
@@ -230,47 +230,6 @@ export function createSlotInputs(deps: {
     return row ? listingOf(row) : undefined;
   }
 
-  /**
-   * The listing read for several librarians in one statement (a pool's times): each row's busy
-   * time is read for its own librarian (the sources correlate to the outer row). Prepared as the
-   * one-librarian read is, the librarians given as an array.
-   */
-  function prepareManyListingsRead() {
-    const { librarian, rules, overrides, busy } = slotInputColumns({
-      ...placeholders,
-      // The outer row's id, so each librarian's rules and busy time are their own.
-      librarianId: LIBRARIAN_ID as unknown as string,
-    });
-    return db
-      .select({
-        librarian,
-        rules: sql<string>`(${rules})::text`,
-        overrides: sql<string>`(${overrides})::text`,
-        busy: sql<string>`(${busy})::text`,
-      })
-      .from(librarians)
-      .where(sql`${librarians.id} = any(${sql.placeholder('librarianIds')}::uuid[])`)
-      .prepare(statementName('liaison_slot_listings'));
-  }
-  let manyListingsRead: { name: string; query: ReturnType<typeof prepareManyListingsRead> } | undefined;
-
-  async function readSlotListings(librarianIds: string[], fromMs: number, toMs: number) {
-    const rows = await retryingStalePlans(() => {
-      if (manyListingsRead?.name !== statementName('liaison_slot_listings'))
-        manyListingsRead = { name: statementName('liaison_slot_listings'), query: prepareManyListingsRead() };
-      return manyListingsRead.query.execute({ ...slotInputsReach('', fromMs, toMs), librarianIds });
-    });
-    return new Map(rows.map((row) => [(row.librarian as LibrarianRow).id, listingOf(row)]));
-  }
-  const manyListingReads = freshReads<Awaited<ReturnType<typeof readSlotListings>>>();
-
-  /** Several librarians' listings at once, shared by concurrent requests as loadSlotListing is. */
-  function loadSlotListings(librarianIds: string[], fromMs: number, toMs: number) {
-    return manyListingReads(`${librarianIds.join(',')} ${fromMs} ${toMs}`, () =>
-      readSlotListings(librarianIds, fromMs, toMs),
-    );
-  }
-
   function listingOf(row: { librarian: unknown; rules: string; overrides: string; busy: string }) {
     const librarian = row.librarian as LibrarianRow;
     const text = `${row.rules}\n${row.overrides}\n${row.busy}`;
@@ -400,6 +359,17 @@ export function createSlotInputs(deps: {
         });
         return rows.map((row) => ({ listing: listingOf(row), extra: row as unknown as Extra }));
       });
+  }
+
+  /** Several active librarians' listings at once (a waitlist round's), by id; an inactive or unknown one is left out. */
+  const listingsByIds = listingsWhere(
+    'liaison_slot_listings',
+    sql`${librarians.active} and ${librarians.id} = any(${sql.placeholder('librarianIds')}::uuid[])`,
+    asc(librarians.id),
+    {},
+  );
+  function loadSlotListings(librarianIds: string[], fromMs: number, toMs: number) {
+    return listingsByIds({ librarianIds }, fromMs, toMs);
   }
 
   return { loadSlotInputs, preparedSlotInputs, loadSlotListing, loadSlotListings, listingsWhere };

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { freshReads } from '../../db/fresh-reads.js';
@@ -52,16 +52,22 @@ export function createPoolService(deps: {
   /** Merged lists by pool and range, with the versions of the lists they were merged from. */
   const mergedLists = new Map<string, { versions: string; list: PoolSlotList }>();
   const poolReads = freshReads<Pool>();
+  /** Active librarians who list `subject` (any case); `subject` a value or a statement's placeholder. */
+  const listsSubject = (subject: unknown) =>
+    sql`${librarians.active} and exists (select 1 from unnest(${librarians.subjects}) s where lower(s) = lower(${subject}))`;
+  /** Active librarians in team `team`; a value or a statement's placeholder. */
+  const inTeam = (team: unknown) =>
+    sql`${librarians.active} and ${librarians.id} in (select ${teamMembers.librarianId} from ${teamMembers} where ${teamMembers.teamId} = ${team}::uuid)`;
   // A pool's librarians chosen and everything their slots need read, in one statement each kind.
   const subjectListings = deps.availability.listingsWhere(
     'liaison_subject_listings',
-    sql`${librarians.active} and exists (select 1 from unnest(${librarians.subjects}) s where lower(s) = lower(${sql.placeholder('subject')}))`,
+    listsSubject(sql.placeholder('subject')),
     asc(librarians.name),
     {},
   );
   const teamListings = deps.availability.listingsWhere(
     'liaison_team_listings',
-    sql`${librarians.active} and ${librarians.id} in (select ${teamMembers.librarianId} from ${teamMembers} where ${teamMembers.teamId} = ${sql.placeholder('team')}::uuid)`,
+    inTeam(sql.placeholder('team')),
     asc(librarians.name),
     {
       teamName: sql<
@@ -69,6 +75,13 @@ export function createPoolService(deps: {
       >`(select ${teams.name} from ${teams} where ${teams.id} = ${sql.placeholder('team')}::uuid)`,
     },
   );
+
+  /** A subject's pool, spelled as its first librarian (by name) spells it. */
+  function subjectPool(asked: string, first: { subjects: string[] }, librarianIds: string[]): Pool {
+    const lower = asked.toLowerCase();
+    const name = first.subjects.find((one) => one.toLowerCase() === lower) ?? asked;
+    return { key: `subject:${name.toLowerCase()}`, name, librarianIds };
+  }
 
   async function teamView(row: TeamRow) {
     const members = await db
@@ -113,25 +126,24 @@ export function createPoolService(deps: {
       if (!team) throw new NotFound(`Team ${query.team}`);
       const members = await db
         .select({ id: librarians.id })
-        .from(teamMembers)
-        .innerJoin(librarians, eq(librarians.id, teamMembers.librarianId))
-        .where(and(eq(teamMembers.teamId, team.id), eq(librarians.active, true)));
+        .from(librarians)
+        .where(inTeam(team.id))
+        .orderBy(asc(librarians.name));
       return { key: `team:${team.id}`, name: team.name, librarianIds: members.map((member) => member.id) };
     }
     const subject = (query.subject as string).trim();
     const members = await db
       .select({ id: librarians.id, subjects: librarians.subjects })
       .from(librarians)
-      .where(
-        and(
-          eq(librarians.active, true),
-          sql`exists (select 1 from unnest(${librarians.subjects}) s where lower(s) = lower(${subject}))`,
-        ),
-      )
+      .where(listsSubject(subject))
       .orderBy(asc(librarians.name));
-    if (members.length === 0) throw new NotFound(`Subject ${subject}`);
-    const spelled = members[0]?.subjects.find((one) => one.toLowerCase() === subject.toLowerCase()) ?? subject;
-    return { key: `subject:${spelled.toLowerCase()}`, name: spelled, librarianIds: members.map((member) => member.id) };
+    const first = members[0];
+    if (!first) throw new NotFound(`Subject ${subject}`);
+    return subjectPool(
+      subject,
+      first,
+      members.map((member) => member.id),
+    );
   }
 
   /**
@@ -149,10 +161,7 @@ export function createPoolService(deps: {
       const name = first.extra.teamName;
       return name == null ? undefined : { key: `team:${query.team}`, name, librarianIds };
     }
-    // Spelled as the first librarian (by name) spells it, as resolve does.
-    const subject = (query.subject as string).trim().toLowerCase();
-    const name = first.librarian.subjects.find((one) => one.toLowerCase() === subject) ?? subject;
-    return { key: `subject:${name.toLowerCase()}`, name, librarianIds };
+    return subjectPool((query.subject as string).trim(), first.librarian, librarianIds);
   }
 
   return {

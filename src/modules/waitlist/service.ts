@@ -322,14 +322,9 @@ export function createWaitlistService(deps: {
               waiting.map((entry) => entry.id),
             ),
           );
-        const notices = new Map(
-          (await db.select({ id: librarians.id, minNotice: librarians.minNoticeMinutes }).from(librarians)).map(
-            (row) => [row.id, row.minNotice],
-          ),
-        );
         // Entries waiting for the same librarians over the same dates share one read of their lists
         // this round (all the pool's librarians in one statement).
-        const listsRead = new Map<string, Promise<{ librarianId: string; slots: Slot[] }[]>>();
+        const listsRead = new Map<string, Promise<{ librarianId: string; minNotice: number; slots: Slot[] }[]>>();
         // A slot read spans at most 62 days: from today (or the entry's first day) that far on.
         const today = formatCivilDate(civilDateAt(now.getTime(), zone));
         const listsFor = (entry: EntryRow) => {
@@ -340,8 +335,19 @@ export function createWaitlistService(deps: {
           if (!lists) {
             lists = librariansOf(entry.pool).then(async ({ ids }) => {
               if (ids.length === 0 || to < from) return [];
+              // Each librarian's notice comes with their row, read in the same statement as the slots.
               const found = await deps.availability.rawSlotsMany(ids, { from, to, tz: zone });
-              return ids.map((librarianId, index) => ({ librarianId, slots: found[index]?.slots ?? [] }));
+              return found.flatMap((row) =>
+                row
+                  ? [
+                      {
+                        librarianId: row.librarian.id,
+                        minNotice: row.librarian.minNoticeMinutes,
+                        slots: row.answer.slots,
+                      },
+                    ]
+                  : [],
+              );
             });
             listsRead.set(key, lists);
           }
@@ -361,11 +367,11 @@ export function createWaitlistService(deps: {
             earliest: entry.earliest,
             latest: entry.latest,
           };
-          const candidates: { librarianId: string; startMs: number; endMs: number }[] = [];
-          for (const { librarianId, slots } of await listsFor(entry)) {
+          const candidates: { librarianId: string; minNotice: number; startMs: number; endMs: number }[] = [];
+          for (const { librarianId, minNotice, slots } of await listsFor(entry)) {
             for (const slot of slots) {
               if (suits(wish, slot.startMs, slot.endMs, zone)) {
-                candidates.push({ librarianId, startMs: slot.startMs, endMs: slot.endMs });
+                candidates.push({ librarianId, minNotice, startMs: slot.startMs, endMs: slot.endMs });
               }
             }
           }
@@ -373,12 +379,7 @@ export function createWaitlistService(deps: {
           for (const candidate of candidates) {
             const key = `${candidate.librarianId} ${candidate.startMs}`;
             if (before.has(key)) continue;
-            const terms = offerTerms(
-              candidate.startMs,
-              now.getTime(),
-              config.waitlistHoldMinutes,
-              notices.get(candidate.librarianId) ?? 0,
-            );
+            const terms = offerTerms(candidate.startMs, now.getTime(), config.waitlistHoldMinutes, candidate.minNotice);
             if (!terms || (!terms.broadcast && claimed.has(key))) continue;
             claimed.add(key);
             await makeOffer(entry, candidate, terms, now);

@@ -17,6 +17,7 @@ export async function calendarsPages(app: FastifyInstance, deps: AdminPageDeps) 
     const page = context(request);
     const nowMs = deps.clock.now().getTime();
     const connections = await deps.calendars.listAll();
+    // Active librarians only (list leaves the others out unless asked).
     const librarians = await deps.librarians.list(pageUser(request), {});
     return reply.view('admin/calendars', {
       ...page,
@@ -26,7 +27,7 @@ export async function calendarsPages(app: FastifyInstance, deps: AdminPageDeps) 
         ...connection,
         lines: connectionLines(page, connection, nowMs, deps.config.calendarStaleHours),
       })),
-      librarians: librarians.filter((librarian) => librarian.active),
+      librarians,
     });
   });
 

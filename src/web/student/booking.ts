@@ -178,7 +178,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     const pool = poolQuery(draft.pool ?? undefined);
     const nearby = options.taken
       ? (pool
-          ? await poolSlotDays(page, pool, isoDate(draft.startMs - DAY, page.timeZone), 7)
+          ? (await poolSlotDays(page, pool, isoDate(draft.startMs - DAY, page.timeZone), 7)).days
           : await slotDays(page, draft.librarian.id, isoDate(draft.startMs - DAY, page.timeZone), 7)
         )
           .flatMap((day) => day.slots)

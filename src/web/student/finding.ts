@@ -7,6 +7,23 @@ import { type Form, type Reply, type StudentPageDeps, studentPages, WEEKS_SHOWN 
 /** How far ahead a pool's page goes: its librarians' horizons differ. */
 const POOL_WEEKS_AHEAD = 12;
 
+/** The first day a times page shows: the one asked for (?from=), if a date after today; else today. */
+function firstShown(asked: string | undefined, first: string): string {
+  return asked !== undefined && ISO_DATE.test(asked) && asked > first ? asked : first;
+}
+
+/** The first days of the weeks shown after and before the ones from `from` (never before today). */
+function otherWeeks(first: string, from: string): { later: string; earlier: string | null } {
+  const later = DateTime.fromISO(from)
+    .plus({ days: WEEKS_SHOWN * 7 })
+    .toISODate() as string;
+  if (from <= first) return { later, earlier: null };
+  const earlier = DateTime.fromISO(from)
+    .minus({ days: WEEKS_SHOWN * 7 })
+    .toISODate() as string;
+  return { later, earlier: earlier < first ? first : earlier };
+}
+
 /** Finding help: the librarians, and the times each offers. */
 export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps) {
   const { clock } = deps;
@@ -36,40 +53,30 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
     const page = context(request);
     const query = poolQuery(pool);
     if (!query) return reply.callNotFound();
-    let resolved: Awaited<ReturnType<typeof deps.pools.resolve>>;
+    const first = today(page);
+    const from = firstShown(request.query.from, first);
+    // The pool's times, and its name, from one read: a pool that does not exist is not found.
+    let shown: Awaited<ReturnType<typeof poolSlotDays>>;
     try {
-      resolved = await deps.pools.resolve(query);
+      shown = await poolSlotDays(page, query, from, WEEKS_SHOWN * 7);
     } catch (error) {
       if (error instanceof NotFound) return reply.callNotFound();
       throw error;
     }
-    const first = today(page);
-    const from =
-      ISO_DATE.test(request.query.from ?? '') && (request.query.from as string) > first
-        ? (request.query.from as string)
-        : first;
-    const days = await poolSlotDays(page, query, from, WEEKS_SHOWN * 7);
-    const later = DateTime.fromISO(from)
-      .plus({ days: WEEKS_SHOWN * 7 })
-      .toISODate() as string;
-    const earlier =
-      from > first
-        ? DateTime.fromISO(from)
-            .minus({ days: WEEKS_SHOWN * 7 })
-            .toISODate()
-        : null;
+    const { days } = shown;
+    const { later, earlier } = otherWeeks(first, from);
     const lastOffered = DateTime.fromISO(first)
       .plus({ days: POOL_WEEKS_AHEAD * 7 })
       .toISODate() as string;
     return reply.view('student/pool', {
       ...page,
-      title: page.t('pool.title', { name: resolved.name }),
+      title: page.t('pool.title', { name: shown.name }),
       pool,
       path: request.url.split('?')[0],
       days,
       nowMs: clock.now().getTime(),
       later: later <= lastOffered ? later : null,
-      earlier: earlier && earlier < first ? first : earlier,
+      earlier,
       limit: await allowance(request),
     });
   }
@@ -97,10 +104,7 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       if (!UUID.test(request.params.id)) return reply.callNotFound();
       const librarian = await deps.librarians.get(null, request.params.id);
       const first = today(page);
-      const from =
-        ISO_DATE.test(request.query.from ?? '') && (request.query.from as string) > first
-          ? (request.query.from as string)
-          : first;
+      const from = firstShown(request.query.from, first);
       const last = DateTime.fromISO(from)
         .plus({ days: WEEKS_SHOWN * 7 - 1 })
         .toISODate() as string;
@@ -112,15 +116,7 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
       ]);
       // Times are offered up to the librarian's horizon: no later weeks past it.
       const horizon = DateTime.fromISO(first).plus({ days: availability.horizonDays }).toISODate() as string;
-      const later = DateTime.fromISO(from)
-        .plus({ days: WEEKS_SHOWN * 7 })
-        .toISODate() as string;
-      const earlier =
-        from > first
-          ? DateTime.fromISO(from)
-              .minus({ days: WEEKS_SHOWN * 7 })
-              .toISODate()
-          : null;
+      const { later, earlier } = otherWeeks(first, from);
       return reply.view('student/librarian', {
         ...page,
         title: page.t('librarian.title', { name: librarian.name }),
@@ -132,7 +128,7 @@ export async function findingRoutes(app: FastifyInstance, deps: StudentPageDeps)
         // Library closures in these weeks explain days without times (the librarian's own time off stays theirs).
         closures: overrides.filter((override) => override.librarianId === null && override.kind === 'closed'),
         limit,
-        earlier: earlier && earlier < first ? first : earlier,
+        earlier,
         // No times because the librarian's own calendar has not been read for too long: say so.
         withheld: days.length === 0 && (await deps.calendars.isWithheld(librarian.id)),
       });

@@ -44,6 +44,28 @@ export interface SlotDay {
   slots: { start: string; startMs: number; label: string; time: string; modes: string[]; location: string | null }[];
 }
 
+/** Times, in start order, grouped by the viewer's local day. */
+function byLocalDay(
+  page: PageContext,
+  slots: { startMs: number; modes: string[]; location: string | null }[],
+): SlotDay[] {
+  const byDay = new Map<string, SlotDay>();
+  for (const { startMs, modes, location } of slots) {
+    const key = page.fmt.dateKey(startMs);
+    const day = byDay.get(key) ?? { key, heading: page.fmt.day(startMs), slots: [] };
+    day.slots.push({
+      start: new Date(startMs).toISOString(),
+      startMs,
+      label: page.fmt.full(startMs),
+      time: page.fmt.time(startMs),
+      modes,
+      location,
+    });
+    byDay.set(key, day);
+  }
+  return [...byDay.values()];
+}
+
 export function isoDate(ms: number, zone: string): string {
   return DateTime.fromMillis(ms, { zone }).toISODate() as string;
 }
@@ -64,23 +86,12 @@ export function studentPages(deps: StudentPageDeps) {
       .plus({ days: days - 1 })
       .toISODate() as string;
     const list = await deps.availability.listSlots(librarianId, { from: fromDate, to, tz: page.timeZone });
-    const byDay = new Map<string, SlotDay>();
-    for (const slot of list.slots) {
-      const startMs = Date.parse(slot.start);
-      if (startMs === excludeStartMs) continue;
-      const key = page.fmt.dateKey(startMs);
-      const day = byDay.get(key) ?? { key, heading: page.fmt.day(startMs), slots: [] };
-      day.slots.push({
-        start: new Date(startMs).toISOString(),
-        startMs,
-        label: page.fmt.full(startMs),
-        time: page.fmt.time(startMs),
-        modes: slot.modes,
-        location: slot.location,
-      });
-      byDay.set(key, day);
-    }
-    return [...byDay.values()];
+    return byLocalDay(
+      page,
+      list.slots
+        .map((slot) => ({ startMs: Date.parse(slot.start), modes: slot.modes, location: slot.location }))
+        .filter((slot) => slot.startMs !== excludeStartMs),
+    );
   }
 
   /** A pool named in a form or a link: "subject:<name>" or "team:<id>", as the query it stands for. */
@@ -91,34 +102,29 @@ export function studentPages(deps: StudentPageDeps) {
     return null;
   }
 
-  /** A pool's times (any of its librarians), for the viewer's zone, grouped by local day. */
+  /** A pool's times (any of its librarians), for the viewer's zone, grouped by local day, with the pool's name. */
   async function poolSlotDays(
     page: PageContext,
     query: { subject: string } | { team: string },
     fromDate: string,
     days: number,
-  ): Promise<SlotDay[]> {
+  ): Promise<{ name: string; days: SlotDay[] }> {
     const to = DateTime.fromISO(fromDate, { zone: page.timeZone })
       .plus({ days: days - 1 })
       .toISODate() as string;
     const list = await deps.pools.slots({ ...query, from: fromDate, to, tz: page.timeZone });
-    const byDay = new Map<string, SlotDay>();
-    for (const slot of list.slots) {
-      const startMs = Date.parse(slot.start);
-      const key = page.fmt.dateKey(startMs);
-      const day = byDay.get(key) ?? { key, heading: page.fmt.day(startMs), slots: [] };
-      day.slots.push({
-        start: new Date(startMs).toISOString(),
-        startMs,
-        label: page.fmt.full(startMs),
-        time: page.fmt.time(startMs),
-        modes: slot.modes,
-        // Where, when the pool's librarians meet in more than one place.
-        location: slot.locations.length > 0 ? slot.locations.join(' / ') : null,
-      });
-      byDay.set(key, day);
-    }
-    return [...byDay.values()];
+    return {
+      name: list.name,
+      days: byLocalDay(
+        page,
+        list.slots.map((slot) => ({
+          startMs: Date.parse(slot.start),
+          modes: slot.modes,
+          // Where, when the pool's librarians meet in more than one place.
+          location: slot.locations.length > 0 ? slot.locations.join(' / ') : null,
+        })),
+      ),
+    };
   }
 
   function today(page: PageContext): string {

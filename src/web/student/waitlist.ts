@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
-import { DomainError } from '../../errors.js';
+import { DomainError, NotFound } from '../../errors.js';
 import type { JoinWaitlist } from '../../modules/waitlist/schemas.js';
 import { EMAIL, ISO_DATE, UUID } from '../layout/forms.js';
 import { type PageContext, type PageError, requireSignIn } from '../layout/page.js';
@@ -10,36 +10,39 @@ const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 const TOKEN = /^[\w-]{20,100}$/;
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7];
 
+/** What a student waits for (a librarian or a pool), as the service takes it, and its name. */
+type Target = { input: Pick<JoinWaitlist, 'librarianId' | 'subject' | 'team'>; name: string };
+
 /** Waiting for a time: joining, seeing and leaving the waitlist, and taking or passing on an offer. */
 export async function waitlistPages(app: FastifyInstance, deps: StudentPageDeps) {
   const { context, poolQuery, today, forbidden } = studentPages(deps);
 
   /** What the student is waiting for, from the link they came by: a librarian, or a pool. */
-  async function targetOf(
-    form: Form,
-  ): Promise<{ input: Pick<JoinWaitlist, 'librarianId' | 'subject' | 'team'>; name: string } | null> {
+  async function targetOf(form: Form): Promise<Target | null> {
+    // No such librarian or pool is not found; any other failure is the server's.
+    const unlessMissing = (error: unknown) => {
+      if (error instanceof NotFound) return null;
+      throw error;
+    };
     if (form.librarian && UUID.test(form.librarian)) {
-      try {
-        const librarian = await deps.librarians.get(null, form.librarian);
-        return { input: { librarianId: librarian.id }, name: librarian.name };
-      } catch {
-        return null;
-      }
+      const librarian = await deps.librarians.get(null, form.librarian).catch(unlessMissing);
+      return librarian && { input: { librarianId: librarian.id }, name: librarian.name };
     }
     const pool = poolQuery(form.pool);
     if (!pool) return null;
-    try {
-      const resolved = await deps.pools.resolve(pool);
-      return { input: pool, name: resolved.name };
-    } catch {
-      return null;
-    }
+    const resolved = await deps.pools.resolve(pool).catch(unlessMissing);
+    return resolved && { input: pool, name: resolved.name };
   }
 
-  async function renderJoin(request: FastifyRequest, reply: Reply, form: Form, errors: PageError[], status = 200) {
+  async function renderJoin(
+    request: FastifyRequest,
+    reply: Reply,
+    target: Target,
+    form: Form,
+    errors: PageError[],
+    status = 200,
+  ) {
     const page = context(request);
-    const target = await targetOf(form);
-    if (!target) return reply.callNotFound();
     return reply.code(status).view('student/waitlist-join', {
       ...page,
       title: page.t('waitlist.join.title', { name: target.name }),
@@ -65,7 +68,9 @@ export async function waitlistPages(app: FastifyInstance, deps: StudentPageDeps)
     { config: { page: true } },
     async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
       if (!student(request, reply)) return reply;
-      return renderJoin(request, reply, request.query, []);
+      const target = await targetOf(request.query);
+      if (!target) return reply.callNotFound();
+      return renderJoin(request, reply, target, request.query, []);
     },
   );
 
@@ -77,7 +82,7 @@ export async function waitlistPages(app: FastifyInstance, deps: StudentPageDeps)
     const target = await targetOf(form);
     if (!target) return reply.callNotFound();
     const errors = checkJoin(page, form);
-    if (errors.length > 0) return renderJoin(request, reply, form, errors, 400);
+    if (errors.length > 0) return renderJoin(request, reply, target, form, errors, 400);
     const weekdays = WEEKDAYS.filter((day) => form[`day${day}`] === 'on');
     try {
       await deps.waitlist.join(user, {
@@ -109,6 +114,7 @@ export async function waitlistPages(app: FastifyInstance, deps: StudentPageDeps)
       return renderJoin(
         request,
         reply,
+        target,
         form,
         [{ field: error.code === 'waitlist_limit' ? 'from' : field, message }],
         error.status,
