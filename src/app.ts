@@ -102,7 +102,9 @@ export async function buildApp({
     // Behind a load balancer (TRUST_PROXY), the client's address comes from X-Forwarded-For.
     ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
     ajv: {
-      customOptions: { removeAdditional: false, allErrors: true },
+      // allErrors off: validation stops at the first fault, so a body of 300,000 bad items costs
+      // one error, not 300,000 (hardening round three, finding 1).
+      customOptions: { removeAdditional: false, allErrors: false },
       // Stricter than ajv-formats: what passes must be readable by Date and by PostgreSQL.
       onCreate: (ajv: { addFormat(name: string, validate: (value: string) => boolean): void }) => {
         ajv.addFormat('date-time', isIsoInstant);

@@ -49,6 +49,9 @@ const CONTEXTS: Record<string, FieldError['in']> = {
   headers: 'headers',
 };
 
+/** A problem lists at most this many fields, whatever the validator found. */
+export const MAX_FIELD_ERRORS = 10;
+
 function fieldErrors(validation: AjvError[], context: string | undefined): FieldError[] {
   const where = context ? CONTEXTS[context] : undefined;
   // One entry per field; the branches of an anyOf become "… or …".
@@ -70,7 +73,7 @@ function fieldErrors(validation: AjvError[], context: string | undefined): Field
     if (!list.includes(message)) list.push(message);
     messages.set(pointer || '/', list);
   }
-  return [...messages].map(([pointer, list]) => ({
+  return [...messages].slice(0, MAX_FIELD_ERRORS).map(([pointer, list]) => ({
     pointer,
     ...(where ? { in: where } : {}),
     message: list.join(' or '),

@@ -111,13 +111,15 @@ describe('librarians', () => {
     expect(response.json()).toMatchObject({ email: 'own@uni.ac.uk', meetingUrl: 'https://meet.example/own' });
   });
 
-  it('rejects bad input naming each field, and writes nothing', async () => {
+  it('rejects bad input naming a bad field, and writes nothing', async () => {
     const response = await createLibrarian({ email: 'not-an-email', name: '', timeZone: 'Mars/Olympus', extra: 1 });
     expect(response.statusCode).toBe(400);
     const problem = response.json();
     expect(problem.code).toBe('validation_failed');
-    const pointers = problem.errors.map((e: { pointer: string }) => e.pointer).sort();
-    expect(pointers).toEqual(['/email', '/extra', '/name']);
+    // Validation stops at its first fault (hardening round three, finding 1): one of the three is named.
+    const pointers = problem.errors.map((e: { pointer: string }) => e.pointer);
+    expect(pointers).toHaveLength(1);
+    expect(['/email', '/extra', '/name']).toContain(pointers[0]);
     expect(problem.errors.every((e: { in: string }) => e.in === 'body')).toBe(true);
 
     const badZone = await createLibrarian({ email: 'zone@uni.ac.uk', name: 'Zone', timeZone: 'Mars/Olympus' });
