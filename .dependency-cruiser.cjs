@@ -1,10 +1,10 @@
 /**
  * The import rules of ARCHITECTURE.md, checked by dependency-cruiser in `npm test`
  * (tests/platform/boundaries.test.ts). Layers, from the bottom:
- *   foundation (errors.ts, config.ts, time/, text/) < db/ < http/ < plugins/ < modules/ < web/ < services.ts, app.ts < cli/, main.ts
+ *   foundation (errors.ts, config.ts, time/, text/, untrusted/) < db/ < http/ < plugins/ < modules/ < web/ < services.ts, app.ts < cli/, main.ts
  * A layer may import the layers below it, never those above.
  */
-const FOUNDATION = '^src/(errors\\.ts|config\\.ts|dev-secret\\.ts|time/|text/)';
+const FOUNDATION = '^src/(errors\\.ts|config\\.ts|dev-secret\\.ts|time/|text/|untrusted/)';
 const above = (...layers) => `^src/(${layers.join('|')})`;
 
 module.exports = {

@@ -190,6 +190,8 @@ export function loadConfig(env: Env = process.env) {
     calendarSyncMinutes: integer(env, 'CALENDAR_SYNC_MINUTES', 5, 1, 1440),
     /** Hours the last good busy time stands while a calendar cannot be read; then the librarian's times are withheld. */
     calendarStaleHours: integer(env, 'CALENDAR_STALE_HOURS', 24, 1, 720),
+    /** Seconds one calendar's files may take to read (in a worker thread) before it is "too complex". */
+    calendarParseSeconds: integer(env, 'CALENDAR_PARSE_SECONDS', 20, 1, 300),
     /** Who hears when a webhook endpoint is disabled after failing for three days. */
     adminAlertEmails,
     databaseUrl: databaseUrl?.toString(),

@@ -24,6 +24,9 @@ export interface BusyTimeOptions {
 /** Why a calendar's text could not be read as busy time. */
 export class CalendarFormatError extends Error {}
 
+/** A calendar past Liaison's budgets: too many occurrences or events to expand. */
+export class CalendarTooComplex extends CalendarFormatError {}
+
 /**
  * A series is followed from its first occurrence (an RRULE is anchored there) for at most this
  * many: a daily meeting begun 100 years ago is read whole, a FREQ=SECONDLY one stops here.
@@ -31,6 +34,11 @@ export class CalendarFormatError extends Error {}
 const MAX_OCCURRENCES_PER_SERIES = 40_000;
 /** A calendar gives at most this many busy blocks (before merging). */
 const MAX_BLOCKS = 50_000;
+/**
+ * Occurrences followed in one read, all series together: twenty FREQ=SECONDLY series stop here,
+ * not at 20 x 40,000 (hardening round three, finding 2). The worker's time limit is the last word.
+ */
+export const MAX_OCCURRENCES_PER_READ = 200_000;
 const DAY_MS = 24 * 60 * 60_000;
 
 /** Liaison's own events carry the booking's UID (notifications/invite.ts eventUid): never busy twice. */
@@ -43,7 +51,11 @@ const OWN_EVENT_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * Cancelled, transparent ("free") and declined events do not block; an all-day event blocks only
  * when marked busy (TRANSP:OPAQUE or Outlook's BUSY/OOF), as Google and Outlook mark them.
  */
-export function busyTimeOf(text: string, options: BusyTimeOptions): BusyBlock[] {
+export function busyTimeOf(
+  text: string,
+  options: BusyTimeOptions,
+  budget: { occurrences: number } = { occurrences: MAX_OCCURRENCES_PER_READ },
+): BusyBlock[] {
   if (!/^\s*BEGIN:VCALENDAR/i.test(text)) throw new CalendarFormatError('is not an iCalendar file');
   let root: ICAL.Component;
   try {
@@ -77,7 +89,7 @@ export function busyTimeOf(text: string, options: BusyTimeOptions): BusyBlock[] 
     let endMs = instantOf(end, vevent, vevent.hasProperty('dtend') ? 'dtend' : 'dtstart', options.timeZone);
     if (start.isDate && endMs <= startMs) endMs = startMs + DAY_MS;
     if (endMs <= startMs || endMs <= options.fromMs || startMs >= options.toMs) return;
-    if (blocks.length >= MAX_BLOCKS) throw new CalendarFormatError('has more events than Liaison reads');
+    if (blocks.length >= MAX_BLOCKS) throw new CalendarTooComplex('has more events than Liaison reads');
     blocks.push({ startMs, endMs });
   };
 
@@ -103,6 +115,7 @@ export function busyTimeOf(text: string, options: BusyTimeOptions): BusyBlock[] 
       }
       const iterator = event.iterator();
       for (let count = 0; count < MAX_OCCURRENCES_PER_SERIES; count++) {
+        if (--budget.occurrences < 0) throw new CalendarTooComplex('repeats more often than Liaison reads');
         const next = iterator.next();
         if (!next) break;
         const details = event.getOccurrenceDetails(next);

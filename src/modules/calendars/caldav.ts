@@ -1,7 +1,8 @@
 import { createDAVClient, type DAVCalendar } from 'tsdav';
-import { type BusyBlock, busyTimeOf, CalendarFormatError, mergeBlocks } from './busy-time.js';
+import { type BusyBlock, mergeBlocks } from './busy-time.js';
 import { CalendarReadError } from './fetch.js';
 import { caldavError, createGuardedFetch, type FetchRecord } from './guarded-fetch.js';
+import type { ReadBusyTime } from './parse.js';
 
 // A CalDAV account (two-way): discovery from the server's address (well-known, principal,
 // calendar home) and reading and writing events, through tsdav with Liaison's guarded fetch.
@@ -73,6 +74,7 @@ export async function readCaldavBusy(
   previous: CtagState,
   allowHosts: readonly string[],
   window: { fromMs: number; toMs: number; timeZone: string; ownAddresses: readonly string[] },
+  read: ReadBusyTime,
 ): Promise<{ blocks: BusyBlock[]; state: CtagState }> {
   return withClient(account, allowHosts, async (client) => {
     const calendars = await client.fetchCalendars();
@@ -87,17 +89,10 @@ export async function readCaldavBusy(
         continue;
       }
       const objects = await client.fetchCalendarObjects({ calendar });
-      const blocks: BusyBlock[] = [];
-      for (const object of objects) {
-        if (typeof object.data !== 'string' || !object.data.trim()) continue;
-        try {
-          blocks.push(...busyTimeOf(object.data, window));
-        } catch (error) {
-          if (error instanceof CalendarFormatError) throw new CalendarReadError('malformed', error.message);
-          throw error;
-        }
-      }
-      state[url] = { ctag, blocks: mergeBlocks(blocks) };
+      const texts = objects.flatMap((object) =>
+        typeof object.data === 'string' && object.data.trim() ? [object.data] : [],
+      );
+      state[url] = { ctag, blocks: await read(texts, window) };
     }
     return { blocks: mergeBlocks(Object.values(state).flatMap((entry) => entry.blocks)), state };
   });

@@ -17,6 +17,7 @@ export const CALENDAR_ERRORS = [
   'not_calendar',
   'malformed',
   'redirects',
+  'too_complex',
 ] as const;
 export type CalendarError = (typeof CALENDAR_ERRORS)[number];
 

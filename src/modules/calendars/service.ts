@@ -14,6 +14,7 @@ import { publishEvent } from '../webhooks/publish.js';
 import type { BusyBlock } from './busy-time.js';
 import type { CaldavAccount } from './caldav.js';
 import { type CalendarError, CalendarReadError, calendarUrlProblem, normaliseCalendarUrl } from './fetch.js';
+import { createBusyTimeReader } from './parse.js';
 import type { SecretBox } from './secrets.js';
 import {
   type CaldavSettings,
@@ -65,7 +66,12 @@ export interface ConnectionPatch extends Partial<Omit<ConnectionInput, 'kind'>> 
 /** The parts of the configuration calendar connections read. */
 export type CalendarConfig = Pick<
   Config,
-  'calendarAllowHosts' | 'calendarSyncMinutes' | 'calendarStaleHours' | 'publicUrl' | 'databaseUrl'
+  | 'calendarAllowHosts'
+  | 'calendarSyncMinutes'
+  | 'calendarStaleHours'
+  | 'calendarParseSeconds'
+  | 'publicUrl'
+  | 'databaseUrl'
 >;
 
 /** What the staff record keeps of a CalDAV connection's choices: calendar names, never addresses. */
@@ -98,6 +104,7 @@ export function createCalendarConnections(deps: {
   const { db, clock, config } = deps;
   const staleMs = config.calendarStaleHours * 60 * MINUTE;
   const messageIdDomain = new URL(config.publicUrl).hostname;
+  const busyTime = createBusyTimeReader({ timeLimitMs: config.calendarParseSeconds * 1000 });
   const writeBack = createWriteBack({ db, translator: deps.translate, allowHosts: config.calendarAllowHosts });
 
   function stateOf(row: ConnectionRow, nowMs: number): CalendarState {
@@ -213,7 +220,15 @@ export function createCalendarConnections(deps: {
         kind === 'caldav' && !('calendars' in settings)
           ? await firstCaldavSettings(secret as CaldavAccount, config.calendarAllowHosts)
           : settings;
-      const first = await readSource(kind, secret, chosen, {}, windowOf(librarian), config.calendarAllowHosts);
+      const first = await readSource(
+        kind,
+        secret,
+        chosen,
+        {},
+        windowOf(librarian),
+        config.calendarAllowHosts,
+        busyTime.read,
+      );
       return { blocks: first.blocks ?? [], syncState: first.syncState, settings: chosen };
     } catch (error) {
       if (!(error instanceof CalendarReadError)) throw error;
@@ -305,6 +320,7 @@ export function createCalendarConnections(deps: {
         row.syncState as Record<string, unknown>,
         windowOf(librarian),
         config.calendarAllowHosts,
+        busyTime.read,
       );
     } catch (error) {
       if (error instanceof CalendarReadError) outcome = { error: error.code };

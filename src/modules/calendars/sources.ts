@@ -1,4 +1,4 @@
-import { type BusyBlock, type BusyTimeOptions, busyTimeOf, CalendarFormatError } from './busy-time.js';
+import type { BusyBlock, BusyTimeOptions } from './busy-time.js';
 import {
   type CaldavAccount,
   type CaldavCalendar,
@@ -7,6 +7,7 @@ import {
   readCaldavBusy,
 } from './caldav.js';
 import { type CachedRead, CalendarReadError, fetchCalendar } from './fetch.js';
+import type { ReadBusyTime } from './parse.js';
 
 // The kinds of calendar a librarian connects, each read into busy blocks the same way. Another
 // provider (Microsoft Graph, Google) is another kind here: its secret, settings and sync state
@@ -40,24 +41,20 @@ export async function readSource(
   syncState: Record<string, unknown>,
   window: Window,
   allowHosts: readonly string[],
+  read: ReadBusyTime,
 ): Promise<SourceRead> {
   if (kind === 'caldav' && 'serverUrl' in secret) {
     const chosen = (settings as CaldavSettings).busy ?? [];
-    const read = await readCaldavBusy(secret, chosen, (syncState.ctags ?? {}) as CtagState, allowHosts, window);
-    return { blocks: read.blocks, syncState: { ctags: read.state } };
+    const busy = await readCaldavBusy(secret, chosen, (syncState.ctags ?? {}) as CtagState, allowHosts, window, read);
+    return { blocks: busy.blocks, syncState: { ctags: busy.state } };
   }
   if (kind === 'ics' && 'url' in secret) {
     const fetched = await fetchCalendar(secret.url, syncState as CachedRead, allowHosts);
     if (!fetched.changed) return { blocks: null, syncState };
-    try {
-      return {
-        blocks: busyTimeOf(fetched.text, window),
-        syncState: { etag: fetched.etag, lastModified: fetched.lastModified },
-      };
-    } catch (error) {
-      if (error instanceof CalendarFormatError) throw new CalendarReadError('malformed', error.message);
-      throw error;
-    }
+    return {
+      blocks: await read([fetched.text], window),
+      syncState: { etag: fetched.etag, lastModified: fetched.lastModified },
+    };
   }
   throw new CalendarReadError('server_error', `no reader for ${kind}`);
 }
