@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isForbiddenAddress } from '../../src/modules/webhooks/address.js';
+import { isForbiddenAddress } from '../../src/http/outbound.js';
 
 // Which addresses a webhook may reach, by class. Expected classes are from the IANA special-purpose
 // address registries (RFC 6890 and its updates), not from the code.

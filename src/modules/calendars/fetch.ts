@@ -1,6 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
-import { guardedLookup, type Lookup, systemLookup, webhookUrlProblem } from '../webhooks/address.js';
+import type { IncomingMessage } from 'node:http';
+import { type Lookup, OutboundRefused, openOutbound, systemLookup, webhookUrlProblem } from '../../http/outbound.js';
 
 // Reading a calendar address over HTTP with the webhooks' rules: https only (http and private
 // addresses for CALENDAR_ALLOW_HOSTS alone), every redirect checked again, 10 s and 5 MB at most.
@@ -109,46 +108,48 @@ function get(url: URL, cached: CachedRead, allowed: boolean, deadline: number): 
     };
     if (cached.etag) headers['if-none-match'] = cached.etag;
     if (cached.lastModified) headers['if-modified-since'] = cached.lastModified;
-    const client = url.protocol === 'https:' ? https : http;
     const fail = (error: CalendarReadError) => {
       clearTimeout(timer);
-      request.destroy();
+      request?.destroy();
       reject(error);
     };
     const remaining = Math.max(1, deadline - Date.now());
     const timer = setTimeout(() => fail(new CalendarReadError('timeout')), remaining);
-    const request = client.request(
-      url,
-      { method: 'GET', headers, lookup: guardedLookup(allowed), timeout: remaining, agent: false },
-      (response) => {
-        const status = response.statusCode ?? 0;
-        const declared = Number(response.headers['content-length'] ?? 0);
-        if (declared > MAX_BYTES) return fail(new CalendarReadError('too_large'));
-        const chunks: Buffer[] = [];
-        let read = 0;
-        response.on('data', (chunk: Buffer) => {
-          read += chunk.length;
-          if (read > MAX_BYTES) return fail(new CalendarReadError('too_large'));
-          // Only a successful answer's body is kept; others are drained.
-          if (status >= 200 && status < 300) chunks.push(chunk);
+    let request: ReturnType<typeof openOutbound> | undefined;
+    try {
+      request = openOutbound(url, { method: 'GET', headers, timeout: remaining }, allowed, respond);
+    } catch (error) {
+      if (error instanceof OutboundRefused) return fail(new CalendarReadError('forbidden_address', error.message));
+      throw error;
+    }
+    function respond(response: IncomingMessage) {
+      const status = response.statusCode ?? 0;
+      const declared = Number(response.headers['content-length'] ?? 0);
+      if (declared > MAX_BYTES) return fail(new CalendarReadError('too_large'));
+      const chunks: Buffer[] = [];
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > MAX_BYTES) return fail(new CalendarReadError('too_large'));
+        // Only a successful answer's body is kept; others are drained.
+        if (status >= 200 && status < 300) chunks.push(chunk);
+      });
+      response.on('end', () => {
+        clearTimeout(timer);
+        const header = (name: string) => {
+          const value = response.headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        };
+        resolve({
+          status,
+          location: header('location'),
+          etag: header('etag'),
+          lastModified: header('last-modified'),
+          body: Buffer.concat(chunks),
         });
-        response.on('end', () => {
-          clearTimeout(timer);
-          const header = (name: string) => {
-            const value = response.headers[name];
-            return Array.isArray(value) ? value[0] : value;
-          };
-          resolve({
-            status,
-            location: header('location'),
-            etag: header('etag'),
-            lastModified: header('last-modified'),
-            body: Buffer.concat(chunks),
-          });
-        });
-        response.on('error', () => fail(new CalendarReadError('unreachable')));
-      },
-    );
+      });
+      response.on('error', () => fail(new CalendarReadError('unreachable')));
+    }
     request.on('timeout', () => fail(new CalendarReadError('timeout')));
     request.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);

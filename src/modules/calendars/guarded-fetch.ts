@@ -1,6 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
-import { guardedLookup } from '../webhooks/address.js';
+import type { IncomingMessage } from 'node:http';
+import { OutboundRefused, openOutbound } from '../../http/outbound.js';
 import { CalendarReadError, MAX_BYTES, TIMEOUT_MS } from './fetch.js';
 
 // A fetch for the CalDAV client (tsdav takes one: its public `fetch` option) that keeps the
@@ -52,11 +51,10 @@ export function createGuardedFetch(allowHosts: readonly string[], record: FetchR
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowed)) {
       return Promise.reject(new CalendarReadError('forbidden_address', 'not https'));
     }
-    const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const fail = (error: CalendarReadError) => {
         clearTimeout(timer);
-        request.destroy();
+        request?.destroy();
         reject(error);
       };
       const timer = setTimeout(() => fail(new CalendarReadError('timeout')), TIMEOUT_MS);
@@ -65,35 +63,38 @@ export function createGuardedFetch(allowHosts: readonly string[], record: FetchR
         outgoing[name] = value;
       });
       if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body));
-      const request = client.request(
-        url,
-        { method, headers: outgoing, lookup: guardedLookup(allowed), timeout: TIMEOUT_MS, agent: false },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let read = 0;
-          response.on('data', (chunk: Buffer) => {
-            read += chunk.length;
-            if (read > MAX_BYTES) return fail(new CalendarReadError('too_large'));
-            chunks.push(chunk);
-          });
-          response.on('end', () => {
-            clearTimeout(timer);
-            const status = response.statusCode ?? 502;
-            const responseHeaders = new Headers();
-            for (const [name, value] of Object.entries(response.headers)) {
-              if (value === undefined) continue;
-              for (const one of [value].flat()) responseHeaders.append(name, one);
-            }
-            resolve(
-              new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), {
-                status: status < 200 ? 502 : status,
-                headers: responseHeaders,
-              }),
-            );
-          });
-          response.on('error', () => fail(new CalendarReadError('unreachable')));
-        },
-      );
+      let request: ReturnType<typeof openOutbound> | undefined;
+      try {
+        request = openOutbound(url, { method, headers: outgoing, timeout: TIMEOUT_MS }, allowed, respond);
+      } catch (error) {
+        if (error instanceof OutboundRefused) return fail(new CalendarReadError('forbidden_address', error.message));
+        throw error;
+      }
+      function respond(response: IncomingMessage) {
+        const chunks: Buffer[] = [];
+        let read = 0;
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > MAX_BYTES) return fail(new CalendarReadError('too_large'));
+          chunks.push(chunk);
+        });
+        response.on('end', () => {
+          clearTimeout(timer);
+          const status = response.statusCode ?? 502;
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value === undefined) continue;
+            for (const one of [value].flat()) responseHeaders.append(name, one);
+          }
+          resolve(
+            new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), {
+              status: status < 200 ? 502 : status,
+              headers: responseHeaders,
+            }),
+          );
+        });
+        response.on('error', () => fail(new CalendarReadError('unreachable')));
+      }
       request.on('timeout', () => fail(new CalendarReadError('timeout')));
       request.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);

@@ -5,9 +5,9 @@ import type { Database } from '../../db/client.js';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { InvalidInput, NotFound } from '../../errors.js';
+import { type Lookup, systemLookup, webhookUrlProblem } from '../../http/outbound.js';
 import type { Clock } from '../../time/clock.js';
 import { changedFields, recordStaffAction, type StaffActor } from '../staff-record/service.js';
-import { type Lookup, systemLookup, webhookUrlProblem } from './address.js';
 import type { WebhookEndpointInput, WebhookEndpointPatch } from './schemas.js';
 
 /** How long the old secret keeps signing after a rotation. */

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { and, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import type { Config } from '../../config.js';
@@ -7,9 +6,9 @@ import { writeTogether } from '../../db/batch.js';
 import type { Database } from '../../db/client.js';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
+import { openOutbound } from '../../http/outbound.js';
 import type { Clock } from '../../time/clock.js';
 import { newMessageId, queueMessages } from '../notifications/queue.js';
-import { guardedLookup } from './address.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -54,29 +53,37 @@ function post(url: URL, headers: Record<string, string>, body: string, allowed: 
   return new Promise((resolve) => {
     const finish = (status: number | null, error: string | null, retryAfter: number | null) =>
       resolve({ status, error, retryAfterMs: retryAfter, durationMs: Math.round(performance.now() - started) });
-    const client = url.protocol === 'https:' ? https : http;
-    const request = client.request(
-      url,
-      {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-        lookup: guardedLookup(allowed),
-        timeout: TIMEOUT_MS,
-        agent: false,
-      },
-      (response) => {
-        let read = 0;
-        response.on('data', (chunk: Buffer) => {
-          read += chunk.length;
-          if (read > MAX_BODY_BYTES) response.destroy();
-        });
-        const done = () =>
-          finish(response.statusCode ?? null, null, retryAfterMs(response.headers['retry-after'], Date.now()));
-        response.on('end', done);
-        response.on('close', done);
-        response.on('error', done);
-      },
-    );
+    let request: ReturnType<typeof openOutbound>;
+    try {
+      request = openOutbound(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          },
+          timeout: TIMEOUT_MS,
+        },
+        allowed,
+        respond,
+      );
+    } catch (error) {
+      return finish(null, (error as Error).message, null);
+    }
+    function respond(response: IncomingMessage) {
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > MAX_BODY_BYTES) response.destroy();
+      });
+      const done = () =>
+        finish(response.statusCode ?? null, null, retryAfterMs(response.headers['retry-after'], Date.now()));
+      response.on('end', done);
+      response.on('close', done);
+      response.on('error', done);
+    }
     const deadline = setTimeout(() => request.destroy(new Error('timed out after 10 s')), TIMEOUT_MS);
     request.on('timeout', () => request.destroy(new Error('timed out after 10 s')));
     request.on('error', (error) => finish(null, error.message.slice(0, 300), null));

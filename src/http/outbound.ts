@@ -1,4 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http, { type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
@@ -78,4 +80,45 @@ export function guardedLookup(allowed: boolean): LookupFunction {
       return (callback as (e: null, a: string, f: number) => void)(null, first.address, first.family);
     });
   };
+}
+
+/** A connection refused by the address rules (code EFORBIDDEN, as guardedLookup's). */
+export class OutboundRefused extends Error {
+  readonly code = 'EFORBIDDEN';
+  constructor(address: string) {
+    super(`refused to connect to a forbidden address (${address})`);
+  }
+}
+
+const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+
+/**
+ * The one way out to the network for webhooks, calendar addresses and CalDAV: an HTTP(S) request
+ * checked against the address rules where it connects, whatever form its host takes. A name is
+ * resolved by guardedLookup; a literal address (127.1, 2130706433 and [::ffff:127.0.0.1] reach here
+ * as the URL parser writes them: 127.0.0.1, ::ffff:7f00:1) is refused before any socket opens; and
+ * the address the socket actually reached is checked again as it connects, before a byte of the
+ * request (or a TLS handshake) is sent. `allowed`: the host is in an ALLOW_HOSTS setting.
+ * Throws OutboundRefused for a forbidden literal address.
+ */
+export function openOutbound(
+  url: URL,
+  options: Omit<RequestOptions, 'lookup' | 'agent'>,
+  allowed: boolean,
+  onResponse?: (response: IncomingMessage) => void,
+): ClientRequest {
+  const host = hostOf(url);
+  if (!allowed && isIP(host) && isForbiddenAddress(host)) throw new OutboundRefused(host);
+  const client = url.protocol === 'https:' ? https : http;
+  const request = client.request(url, { ...options, lookup: guardedLookup(allowed), agent: false }, onResponse);
+  if (!allowed) {
+    request.on('socket', (socket) => {
+      // prependOnceListener: ahead of the listeners that write the request (or start TLS) on connect.
+      socket.prependOnceListener('connect', () => {
+        const reached = socket.remoteAddress;
+        if (!reached || isForbiddenAddress(reached)) request.destroy(new OutboundRefused(reached ?? 'unknown'));
+      });
+    });
+  }
+  return request;
 }
