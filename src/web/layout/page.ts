@@ -145,7 +145,10 @@ export function safeNext(next: unknown): string {
     return '/';
   }
   if (url.origin !== OWN_ORIGIN) return '/';
-  return `${url.pathname}${url.search}${url.hash}`;
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  // Decided on the normalised path: dot segments can leave "//host" ("/.//evil" is "//evil"), which
+  // a browser reads as another site.
+  return /^\/[/\\]/.test(path) ? '/' : path;
 }
 
 /** This page as the place to come back to after sign-in: a link token never travels in `next`. */
