@@ -4,6 +4,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { secureDataDir } from './data-dir.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import {
   connectionSettings,
@@ -143,7 +144,13 @@ export async function openDatabase(
   config: { databaseUrl?: string | undefined; dataDir: string; database?: DatabaseTimeouts },
   options: PostgresOptions = {},
 ): Promise<DatabaseHandle> {
-  return config.databaseUrl
-    ? openPostgres(config.databaseUrl, { timeouts: config.database, ...options })
-    : openPglite(path.join(config.dataDir, 'pglite'));
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, { timeouts: config.database, ...options });
+  const opened = secureDataDir(config.dataDir);
+  if (opened.length > 0)
+    process.emitWarning(
+      `${opened.length} folders in DATA_DIR (${config.dataDir}) were open to other users; made owner-only`,
+    );
+  const handle = await openPglite(path.join(config.dataDir, 'pglite'));
+  secureDataDir(config.dataDir);
+  return handle;
 }

@@ -72,9 +72,10 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'data
     description: `.eml files in ${folder}`,
     async send(mail) {
       const info = await transport.sendMail(mailOptions(mail, config.mailFrom));
-      mkdirSync(folder, { recursive: true });
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.messageId.replace(/[^\w.-]/g, '')}.eml`;
-      writeFileSync(path.join(folder, name), info.message as Buffer);
+      // Owner-only: each file holds live links (DATA_DIR is owner-only too: db/data-dir.ts).
+      writeFileSync(path.join(folder, name), info.message as Buffer, { mode: 0o600 });
     },
     close: () => transport.close(),
   };
