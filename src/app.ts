@@ -42,7 +42,7 @@ import {
   rawClientError,
   sendProblem,
 } from './plugins/errors.js';
-import { metricsPlugin } from './plugins/metrics.js';
+import { metricsPlugin, type ScrapeMetrics } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { createServices } from './services.js';
 import type { Clock } from './time/clock.js';
@@ -76,6 +76,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Marks the process as shutting down: /health/ready answers 503 from now on. */
     drain(): void;
+    /** The metrics as Prometheus text, for the METRICS_PORT listener (main.ts). */
+    scrapeMetrics: ScrapeMetrics;
   }
 }
 
@@ -225,6 +227,7 @@ export async function buildApp({
   });
   await app.register(openapiPlugin, { version: packageJson.version });
   metrics.serve();
+  app.decorate('scrapeMetrics', metrics.scrape);
   backupRoute(app, backup);
 
   app.get(

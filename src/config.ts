@@ -222,6 +222,8 @@ export function loadConfig(env: Env = process.env) {
     contactEmail,
     /** A bearer token /metrics asks for (from anywhere); unset: /metrics answers loopback only. */
     metricsToken: text(env, 'METRICS_TOKEN'),
+    /** A loopback listener of its own that serves GET /metrics without a token; unset: none. */
+    metricsPort: text(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 1, 65535),
     publicUrl,
     libraryTimeZone: timeZone(env, 'LIBRARY_TIME_ZONE', 'Europe/London'),
     worker: oneOf(env, 'WORKER', ['on', 'off'] as const, 'on') === 'on',

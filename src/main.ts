@@ -13,6 +13,7 @@ import { createMailer } from './modules/notifications/mailer.js';
 import { createNotificationWorker } from './modules/notifications/worker.js';
 import { createWaitlistWorker } from './modules/waitlist/worker.js';
 import { createWebhookWorker } from './modules/webhooks/worker.js';
+import { listenForMetrics } from './plugins/metrics.js';
 import { createServices } from './services.js';
 import { systemClock } from './time/clock.js';
 
@@ -114,6 +115,8 @@ async function main() {
 
   if (stopRequested) return shutdown('SIGTERM');
   await app.listen({ port: config.port, host: config.host });
+  // Unreferenced: it never holds the process open, and ends with it.
+  if (config.metricsPort) await listenForMetrics(app.scrapeMetrics, config.metricsPort);
   if (backup) {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -143,6 +146,7 @@ async function main() {
       ? 'Development sign-in: on, for requests from this machine only (DEVELOPMENT_SIGN_IN=off turns it off)'
       : `Development sign-in: off (${config.web.developmentSignInRefused})`,
   );
+  if (config.metricsPort) lines.push(`Metrics: http://127.0.0.1:${config.metricsPort}/metrics (this machine only)`);
   if (created) {
     lines.push(`A development signing secret was created in ${path.join(config.dataDir, 'dev-jwt-secret')}.`);
   }

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { and, count, eq, inArray, lte, min, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { isLoopbackHost } from '../config.js';
 import type { Database } from '../db/client.js';
 import { rowsOf } from '../db/rows.js';
 import { bookings, notifications, webhookDeliveries } from '../db/schema.js';
@@ -35,7 +35,10 @@ export function sameSecret(given: string, expected: string): boolean {
  * outbox's due messages and the age of the oldest, the webhook backlog, and bookings by status.
  * Figures kept in the database are read when scraped, so every process reports the same.
  */
-export function metricsPlugin(app: FastifyInstance, options: MetricsOptions): { serve(): void } {
+export function metricsPlugin(
+  app: FastifyInstance,
+  options: MetricsOptions,
+): { serve(): void; scrape(): Promise<{ contentType: string; body: string }> } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -125,14 +128,14 @@ export function metricsPlugin(app: FastifyInstance, options: MetricsOptions): { 
     latency.observe(labels, reply.elapsedTime / 1000);
   });
 
-  /** Loopback only, unless METRICS_TOKEN is set: then the token, from anywhere (the socket's address, not X-Forwarded-For). */
+  /**
+   * With METRICS_TOKEN only. A loopback peer proves nothing on the main port: every proxy on this
+   * host is one. Without a token, metrics are served on their own listener (METRICS_PORT).
+   */
   function allowed(request: FastifyRequest): boolean {
-    if (options.token) {
-      const header = request.headers.authorization ?? '';
-      return header.startsWith('Bearer ') && sameSecret(header.slice('Bearer '.length), options.token);
-    }
-    const address = (request.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    return isLoopbackHost(address);
+    if (!options.token) return false;
+    const header = request.headers.authorization ?? '';
+    return header.startsWith('Bearer ') && sameSecret(header.slice('Bearer '.length), options.token);
   }
 
   // The route itself is declared once the contract's plugin is there to see it (serve()).
@@ -145,7 +148,7 @@ export function metricsPlugin(app: FastifyInstance, options: MetricsOptions): { 
           summary: 'Metrics for Prometheus',
           tags: ['platform'],
           description:
-            'Prometheus text format: requests and latency by route pattern and status, event-loop delay and memory, database pool use, outbox depth and its oldest due message, webhook backlog, bookings by status. From loopback only; with METRICS_TOKEN set, only with that token as a bearer token.',
+            'Prometheus text format: requests and latency by route pattern and status, event-loop delay and memory, database pool use, outbox depth and its oldest due message, webhook backlog, bookings by status. On this port only with METRICS_TOKEN as a bearer token; without a token, scrape the separate loopback listener METRICS_PORT.',
           produces: ['text/plain'],
           response: {
             200: {
@@ -153,7 +156,7 @@ export function metricsPlugin(app: FastifyInstance, options: MetricsOptions): { 
               content: { 'text/plain': { schema: Type.String({ description: 'Prometheus text format 0.0.4' }) } },
             },
             401: problemResponse('METRICS_TOKEN is set and the request did not carry it'),
-            403: problemResponse('Not from this machine, and no METRICS_TOKEN is set'),
+            403: problemResponse('No METRICS_TOKEN is set: metrics are on the METRICS_PORT listener only'),
             500: problemResponse('Unexpected server error (details are logged, never returned)'),
           },
         },
@@ -172,12 +175,41 @@ export function metricsPlugin(app: FastifyInstance, options: MetricsOptions): { 
                 status: 403,
                 code: 'forbidden',
                 title: 'Forbidden',
-                detail: 'Metrics are served to this machine only, unless METRICS_TOKEN is set.',
+                detail: 'Set METRICS_TOKEN to scrape this port, or scrape the METRICS_PORT listener on this machine.',
               });
         }
         const body = await registry.metrics();
         return reply.type(registry.contentType).header('cache-control', 'no-store').send(body);
       },
     );
-  return { serve: () => void serve() };
+  /** The scrape itself, for the METRICS_PORT listener (listenForMetrics). */
+  const scrape = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+  return { serve: () => void serve(), scrape };
+}
+
+export type ScrapeMetrics = ReturnType<typeof metricsPlugin>['scrape'];
+
+/**
+ * Metrics without a token, on a listener of their own bound to loopback (METRICS_PORT): what
+ * reaches it is this machine's scraper, never a request a proxy forwarded to the main port.
+ */
+export async function listenForMetrics(scrape: ScrapeMetrics, port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: GET /metrics\n');
+      return;
+    }
+    scrape().then(
+      ({ contentType, body }) =>
+        response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body),
+      () => response.writeHead(500, { 'content-type': 'text/plain' }).end('Metrics could not be read\n'),
+    );
+  });
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  server.unref();
+  return server;
 }

@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenForMetrics } from '../../src/plugins/metrics.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -37,19 +39,38 @@ function sampleValue(all: ReturnType<typeof samples>, name: string, labels: Reco
 
 describe('metrics', () => {
   let t: TestContext;
+  let listener: Awaited<ReturnType<typeof listenForMetrics>>;
   beforeAll(async () => {
     t = await createTestApp();
+    // METRICS_PORT's listener, on a free port: the scrape without a token.
+    listener = await listenForMetrics(t.app.scrapeMetrics, 0);
   });
   afterAll(async () => {
+    listener?.close();
     await t?.close();
   });
 
   const scrape = async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/metrics' });
-    expect(response.statusCode, response.body).toBe(200);
-    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-    return samples(response.body);
+    const { port } = listener.address() as AddressInfo;
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(60_000) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return samples(await response.text());
   };
+
+  it('refuses a loopback peer on the main port without a token (a proxy on this host is one), and names the way in', async () => {
+    // Hardening round three, finding 8: "loopback peer" trusted every proxy on the same host.
+    for (const remoteAddress of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
+      const response = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress });
+      expect(response.statusCode, remoteAddress).toBe(403);
+      expect(response.json().detail).toBe(
+        'Set METRICS_TOKEN to scrape this port, or scrape the METRICS_PORT listener on this machine.',
+      );
+    }
+    const { port } = listener.address() as AddressInfo;
+    const other = await fetch(`http://127.0.0.1:${port}/api/v1/librarians`, { signal: AbortSignal.timeout(60_000) });
+    expect(other.status).toBe(404);
+  });
 
   it('serves the text format, and a booking moves the bookings and request counts by one', async () => {
     const librarian = await createLibrarianWithWeek(t, { email: 'metrics@library.uni.example' });
