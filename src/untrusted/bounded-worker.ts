@@ -94,7 +94,6 @@ export function createBoundedWorker(options: BoundedWorkerOptions) {
       stdout: false,
       stderr: false,
     });
-    thread.unref();
     thread.on('message', (answer: Answer) => {
       if (worker !== thread) return;
       finish((task) =>
@@ -120,6 +119,8 @@ export function createBoundedWorker(options: BoundedWorkerOptions) {
     if (running || closed) return;
     const task = queue.shift();
     if (!task) {
+      // Idle: the thread no longer holds the process open.
+      worker?.unref();
       if (worker && options.idleMs !== 0) {
         const idle = worker;
         idleTimer = setTimeout(() => {
@@ -136,6 +137,8 @@ export function createBoundedWorker(options: BoundedWorkerOptions) {
     running = task;
     worker ??= start();
     const thread = worker;
+    // Busy: the thread holds the process open until the task's answer (or its limit) arrives.
+    thread.ref();
     timer = setTimeout(() => {
       if (running !== task) return;
       worker = undefined;

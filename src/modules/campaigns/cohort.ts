@@ -1,5 +1,5 @@
-import { parse } from 'csv-parse/sync';
 import { RuleViolation } from '../../errors.js';
+import { CsvUnreadable, readCsvRecords } from '../../untrusted/csv.js';
 import type { Dimension } from '../categories/schemas.js';
 
 /** The most people one cohort may hold. */
@@ -43,14 +43,16 @@ export class CohortRefused extends RuleViolation {
  * columns named after category questions (values must be that question's values, or empty).
  * Every line is checked; any wrong line refuses the whole file.
  */
-export function parseCohortCsv(text: string, dimensions: readonly Dimension[]): CohortPerson[] {
+export async function parseCohortCsv(text: string, dimensions: readonly Dimension[]): Promise<CohortPerson[]> {
   let records: string[][];
+  let more: boolean;
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][];
+    // The header and at most MAX_COHORT people are read, however long the file.
+    ({ records, more } = await readCsvRecords(text, MAX_COHORT + 1));
   } catch (error) {
-    const line = (error as { lines?: unknown }).lines;
+    if (!(error instanceof CsvUnreadable)) throw error;
     throw new CohortRefused('The file is not readable as CSV.', [
-      { line: typeof line === 'number' ? line : 1, message: 'is not valid CSV (look for an unclosed quote)' },
+      { line: error.line ?? 1, message: 'is not valid CSV (look for an unclosed quote)' },
     ]);
   }
   const [header = [], ...rows] = records;
@@ -72,8 +74,8 @@ export function parseCohortCsv(text: string, dimensions: readonly Dimension[]): 
       },
     ]);
   }
-  if (rows.length > MAX_COHORT) {
-    throw new CohortRefused(`A cohort holds at most ${MAX_COHORT} people; this file has ${rows.length}.`, [
+  if (more) {
+    throw new CohortRefused(`A cohort holds at most ${MAX_COHORT} people; this file has more.`, [
       { line: MAX_COHORT + 2, message: `is past the limit of ${MAX_COHORT} people` },
     ]);
   }

@@ -277,7 +277,7 @@ export function createCampaignService(deps: {
       assertDraft(row);
       const listed =
         'csv' in input
-          ? parseCohortCsv(input.csv, await deps.categories.listDimensions())
+          ? await parseCohortCsv(input.csv, await deps.categories.listDimensions())
           : await studentsMatching(input.fromStudents.categories ?? {});
       const { people, merged } = mergeDuplicates(listed);
       const now = clock.now();

@@ -1,10 +1,10 @@
-import { parse } from 'csv-parse/sync';
 import type { Database } from '../../db/client.js';
 import { bookings, companions, librarians } from '../../db/schema.js';
 import { transaction } from '../../db/transaction.js';
 import { type FieldError, RuleViolation } from '../../errors.js';
 import { isIsoInstant, MAX_YEAR, MIN_YEAR } from '../../http/validation.js';
 import type { Clock } from '../../time/clock.js';
+import { CsvUnreadable, readCsvRecords } from '../../untrusted/csv.js';
 import type { CategoryService } from '../categories/service.js';
 import { recordStaffAction, type StaffActor } from '../staff-record/service.js';
 
@@ -115,27 +115,38 @@ interface RawSession {
   outcome?: unknown;
 }
 
-function parseCsv(text: string): string[][] {
+/** The most sessions one import takes, CSV or JSON (the JSON body's maxItems). */
+export const MAX_IMPORT_SESSIONS = 100_000;
+
+async function parseCsv(text: string): Promise<string[][]> {
   try {
-    return parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][];
+    // The header and at most MAX_IMPORT_SESSIONS sessions are read, however long the file.
+    const { records, more } = await readCsvRecords(text, MAX_IMPORT_SESSIONS + 1);
+    if (more) {
+      const message = `has more than ${MAX_IMPORT_SESSIONS} sessions: split it into several files`;
+      throw new ImportRefused(`The file ${message}.`, [{ pointer: '/', in: 'body', message }], {
+        kind: 'csv',
+        line: MAX_IMPORT_SESSIONS + 2,
+      });
+    }
+    return records;
   } catch (error) {
+    if (!(error instanceof CsvUnreadable)) throw error;
     // csv-parse says where (an unclosed quote, a stray quote in a field): pass the line on.
-    const line = (error as { lines?: unknown }).lines;
-    const where = typeof line === 'number' ? ` at line ${line}` : '';
-    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '').split(', value is')[0] : '';
+    const where = error.line !== null ? ` at line ${error.line}` : '';
     throw new ImportRefused(
-      `The body is not readable as CSV${where}: ${reason}`,
+      `The body is not readable as CSV${where}: ${error.reason}`,
       [{ pointer: '/', in: 'body', message: `is not valid CSV${where}` }],
-      { kind: 'csv', line: typeof line === 'number' ? line : null },
+      { kind: 'csv', line: error.line },
     );
   }
 }
 
-function csvSessions(
+async function csvSessions(
   text: string,
   dimensions: string[],
-): { sessions: RawSession[]; headerError?: { text: string; missing: string[]; unknown: string[] } } {
-  const records = parseCsv(text);
+): Promise<{ sessions: RawSession[]; headerError?: { text: string; missing: string[]; unknown: string[] } }> {
+  const records = await parseCsv(text);
   const [header = [], ...rows] = records;
   const missing = CSV_COLUMNS.filter((column) => !header.includes(column));
   const unknown = header.filter((column) => !CSV_COLUMNS.includes(column) && !dimensions.includes(column));
@@ -196,7 +207,7 @@ export function createImportService({
       const dimensions = definitions.map((dimension) => dimension.key);
       let raw: RawSession[];
       if (input.csv !== undefined) {
-        const parsed = csvSessions(input.csv, dimensions);
+        const parsed = await csvSessions(input.csv, dimensions);
         if (parsed.headerError) {
           const { text, missing, unknown } = parsed.headerError;
           throw new ImportRefused(`The CSV header is wrong: ${text}.`, [{ pointer: '/', in: 'body', message: text }], {

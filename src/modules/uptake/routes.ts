@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { described } from '../../http/formats.js';
 import { problemResponse } from '../../plugins/errors.js';
 import { renderChart } from './chart.js';
-import type { ImportService } from './imports.js';
+import { type ImportService, MAX_IMPORT_SESSIONS } from './imports.js';
 import { companionEffectCsv, compareCsv, friendsLaterCsv, uptakeCsv } from './render.js';
 import {
   CompanionEffectQuery,
@@ -257,7 +257,7 @@ export const uptakeRoutes: FastifyPluginAsyncTypebox<{ uptake: UptakeService; im
         ),
         body: Type.Union([
           Type.Object(
-            { sessions: Type.Array(ImportedSession, { maxItems: 100_000 }) },
+            { sessions: Type.Array(ImportedSession, { maxItems: MAX_IMPORT_SESSIONS }) },
             { additionalProperties: false },
           ),
           CsvText,
