@@ -59,7 +59,11 @@ export async function benchUptake(options: {
       const app = await buildApp({
         db: handle.db,
         clock: fixedClock('2027-08-01T00:00:00Z'),
-        config: loadConfig({ AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' }),
+        config: loadConfig({
+          AUTH_JWT_SECRET: SECRET,
+          LOG_LEVEL: 'silent',
+          DEVELOPMENT_SIGN_IN_CODE: DEVELOPMENT_CODE,
+        }),
       });
       const headers = {
         authorization: `Bearer ${await signToken(SECRET, ['analyst'], {}, { now: new Date('2027-08-01T00:00:00Z') })}`,
@@ -92,6 +96,9 @@ export async function benchUptake(options: {
  * The analyst's uptake page, signed in through the development form as a browser would be: the
  * academic years 2025/26 and 2026/27 by fee status, friend and month, table and chart rendered.
  */
+/** The development sign-in address's code for this bench's app. */
+const DEVELOPMENT_CODE = 'bench-development-sign-in-code-01';
+
 async function benchUptakePage(
   app: FastifyInstance,
   kind: 'postgres' | 'pglite',
@@ -104,7 +111,11 @@ async function benchUptakePage(
   const signIn = await app.inject({
     method: 'POST',
     url: '/sign-in/development',
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    // As a browser that opened the development sign-in address npm start prints.
+    headers: {
+      cookie: `${cookie}; liaison_dev=${DEVELOPMENT_CODE}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     payload: new URLSearchParams({
       _csrf: csrf,
       email: 'bench-analyst@uni.example',

@@ -95,6 +95,13 @@ function developmentSignInRefusal(facts: {
   return null;
 }
 
+function developmentSignInCode(env: Env): string | undefined {
+  const code = text(env, 'DEVELOPMENT_SIGN_IN_CODE');
+  if (code !== undefined && !/^[A-Za-z0-9_-]{22,128}$/.test(code))
+    throw new ConfigError('DEVELOPMENT_SIGN_IN_CODE must be 22 to 128 letters, digits, - or _ (128 bits or more)');
+  return code;
+}
+
 /** Reads and checks the environment once; the only place that touches process.env. */
 export function loadConfig(env: Env = process.env) {
   const jwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
@@ -260,6 +267,12 @@ export function loadConfig(env: Env = process.env) {
        */
       developmentSignIn: developmentSignIn === null,
       developmentSignInRefused: developmentSignIn,
+      /**
+       * The secret in the development sign-in address (npm start prints it, as notebook servers
+       * do): only a browser that opened that address may use the form, whatever its headers say.
+       * Unset: a random one at each start (main.ts); a test or a scripted demo may fix it.
+       */
+      developmentSignInCode: developmentSignInCode(env),
       sessionHours: integer(env, 'SESSION_HOURS', 12, 1, 24 * 30),
     },
     database: {

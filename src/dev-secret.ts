@@ -51,3 +51,12 @@ export function withCalendarKey(config: Config): Config {
   }
   return { ...config, calendarSecretKey: readFileSync(file, 'utf8').trim() };
 }
+
+/**
+ * The development sign-in address's code: DEVELOPMENT_SIGN_IN_CODE when set, else 128 random
+ * bits new at each start, printed by npm start and known to no one else (never written to disk).
+ */
+export function withDevelopmentCode(config: Config): Config {
+  if (!config.web.developmentSignIn || config.web.developmentSignInCode) return config;
+  return { ...config, web: { ...config.web, developmentSignInCode: randomBytes(16).toString('base64url') } };
+}

@@ -6,7 +6,7 @@ import { loadConfig } from './config.js';
 import { removeBackupAccess, writeBackupAccess } from './db/backup-file.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
-import { checkListenSafety, withCalendarKey, withSigningSecret } from './dev-secret.js';
+import { checkListenSafety, withCalendarKey, withDevelopmentCode, withSigningSecret } from './dev-secret.js';
 import { scheduleRetention } from './modules/bookings/retention.js';
 import { createCalendarWorker } from './modules/calendars/worker.js';
 import { createMailer } from './modules/notifications/mailer.js';
@@ -25,7 +25,7 @@ With DATABASE_URL unset it uses the embedded database in DATA_DIR (one process a
 async function main() {
   const signed = withSigningSecret(loadConfig());
   const { created, isDevelopmentSecret } = signed;
-  const config = withCalendarKey(signed.config);
+  const config = withDevelopmentCode(withCalendarKey(signed.config));
   checkListenSafety(config, isDevelopmentSecret);
   let stopRetention: () => void = () => {};
   let closing = false;
@@ -143,7 +143,7 @@ async function main() {
   ];
   lines.push(
     config.web.developmentSignIn
-      ? 'Development sign-in: on, for requests from this machine only (DEVELOPMENT_SIGN_IN=off turns it off)'
+      ? `Sign in as anyone, for development: open ${config.publicUrl}/sign-in/development?code=${config.web.developmentSignInCode} (this machine only, new at each start; DEVELOPMENT_SIGN_IN=off turns it off)`
       : `Development sign-in: off (${config.web.developmentSignInRefused})`,
   );
   if (config.metricsPort) lines.push(`Metrics: http://127.0.0.1:${config.metricsPort}/metrics (this machine only)`);

@@ -1,5 +1,6 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_SIGN_IN_ADDRESS } from '../helpers/app.js';
 import { launchBrowser, startWebApp, tabTo, type WebContext } from '../helpers/browser.js';
 
 // Issue 27: the admin's campaign journey with the keyboard alone and no JavaScript: the design
@@ -24,7 +25,7 @@ async function plainPage(email: string, role: string): Promise<Page> {
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   // Signing in is not this journey (pages.test.ts and access.test.ts cover it): the development form.
-  await page.goto('/sign-in');
+  await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
   await page.locator('#dev-email').fill(email);
   await page.locator(`#dev-role-${role}`).check();
   await page.getByRole('region', { name: 'Development sign-in' }).getByRole('button', { name: 'Sign in' }).click();

@@ -9,6 +9,10 @@ import { createTestDatabase, type TestDatabase } from './db.js';
 import { proxyPostgres, type StatementLog, watchPglite } from './statements.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+/** The development sign-in address's code in tests (npm start makes a random one). */
+export const TEST_DEVELOPMENT_CODE = 'test-development-sign-in-code-0123';
+/** The address npm start prints: a browser that opens it may use the development sign-in form. */
+export const DEVELOPMENT_SIGN_IN_ADDRESS = `/sign-in/development?code=${TEST_DEVELOPMENT_CODE}`;
 
 export interface TestContext {
   app: App;
@@ -56,7 +60,12 @@ export async function createTestApp(
 ): Promise<TestContext> {
   const database = await createTestDatabase();
   const clock = fixedClock(options.now ?? '2027-03-01T12:00:00Z');
-  const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    DEVELOPMENT_SIGN_IN_CODE: TEST_DEVELOPMENT_CODE,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
   // Counting on PostgreSQL: the app connects through a loopback proxy that reads the wire protocol.
   const proxy = options.countStatements && database.url ? await proxyPostgres(database.url) : undefined;
   const counted = proxy ? openPostgres(proxy.url, { max: 10 }) : undefined;

@@ -1,6 +1,7 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { DEVELOPMENT_SIGN_IN_ADDRESS } from './app.js';
 import { createTestAppWithMail, type MailContext } from './mail.js';
 import { freePort } from './processes.js';
 
@@ -129,6 +130,8 @@ export async function signedInPage(
     if (!token) throw new Error('the sign-in page carries no CSRF token');
     return token;
   };
+  // The address npm start prints: this browser may then use the development sign-in form.
+  await context.request.get(DEVELOPMENT_SIGN_IN_ADDRESS, { maxRedirects: 0 });
   const zone = await context.request.post('/time-zone', {
     form: { _csrf: await csrf(), timeZone: timezoneId, next: '/sign-in' },
     maxRedirects: 0,

@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_SIGN_IN_ADDRESS } from '../helpers/app.js';
 import { expectAccessible, launchBrowser, settled, startWebApp, tabTo, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -28,6 +29,8 @@ async function newPage(options: { timezoneId?: string; javaScriptEnabled?: boole
     locale: 'en-GB',
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
+  // As a developer's browser that opened the address npm start prints: the development form is there.
+  await context.request.get(DEVELOPMENT_SIGN_IN_ADDRESS, { maxRedirects: 0 });
   const page = await context.newPage();
   // Fail fast with the locator in the message, well inside the test's own timeout.
   page.setDefaultTimeout(15_000);
@@ -41,7 +44,7 @@ async function heading(page: Page) {
 describe('without JavaScript', () => {
   it('signs in, books with a friend and confirms, with plain forms and redirects', async () => {
     const page = await newPage({ javaScriptEnabled: false });
-    await page.goto('/sign-in');
+    await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
     await page.getByLabel('Email', { exact: true }).fill('nojs@student.uni.example');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${web.baseUrl}/`);
@@ -61,7 +64,7 @@ describe('without JavaScript', () => {
 
   it('shows every problem in one summary at the top, linked to its field, keeping what was typed', async () => {
     const page = await newPage({ javaScriptEnabled: false });
-    await page.goto('/sign-in');
+    await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
     await page.getByLabel('Email', { exact: true }).fill('errors@student.uni.example');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.goto(`/book?librarian=${librarian.id}&start=${encodeURIComponent('2027-03-18T10:00:00.000Z')}`);
@@ -100,7 +103,7 @@ describe('without JavaScript', () => {
 describe('with the keyboard alone', () => {
   it('signs in, chooses a time, books and confirms with the keyboard alone (Tab, arrows, Space, Enter)', async () => {
     const page = await newPage();
-    await page.goto('/sign-in');
+    await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
     await settled(page);
     await tabTo(page, page.getByLabel('Email', { exact: true }));
     await page.keyboard.type('keys@student.uni.example');
@@ -139,7 +142,7 @@ describe('with the keyboard alone', () => {
 describe('times in the viewer’s zone, with its name', () => {
   it('changes the zone on “Check your booking” and comes back to it with every answer (no JavaScript)', async () => {
     const page = await newPage({ javaScriptEnabled: false });
-    await page.goto('/sign-in');
+    await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
     await page.getByLabel('Email', { exact: true }).fill('zone-check@student.uni.example');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.goto(`/book?librarian=${librarian.id}&start=${encodeURIComponent('2027-03-19T10:00:00.000Z')}`);

@@ -5,6 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../src/db/schema.js';
+import { DEVELOPMENT_SIGN_IN_ADDRESS } from '../helpers/app.js';
 import { expectAccessible, launchBrowser, signedInPage, startWebApp, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -207,7 +208,7 @@ describe('admin pages', () => {
     const response = async (role: 'student' | 'librarian' | 'analyst') => {
       const context = await browser.newContext({ baseURL: web.baseUrl });
       const page = await context.newPage();
-      await page.goto('/sign-in');
+      await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
       await page.getByLabel('Email', { exact: true }).fill(`${role}@uni.example`);
       await page.getByLabel(role[0]?.toUpperCase() + role.slice(1), { exact: true }).check();
       await page.getByRole('button', { name: 'Sign in' }).click();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_SIGN_IN_ADDRESS } from '../helpers/app.js';
 import {
   expectAccessible,
   launchBrowser,
@@ -359,7 +360,7 @@ describe('without JavaScript', () => {
     const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', javaScriptEnabled: false });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
-    await page.goto('/sign-in');
+    await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
     await page.getByLabel('Email', { exact: true }).fill('nojs-analyst@uni.example');
     await page.getByLabel('Analyst', { exact: true }).check();
     await page.getByRole('button', { name: 'Sign in' }).click();

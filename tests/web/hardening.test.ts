@@ -6,7 +6,7 @@ import { bookings, librarians, notifications, webSessions } from '../../src/db/s
 import { redactUrl } from '../../src/http/logging.js';
 import { clockTime } from '../../src/web/layout/forms.js';
 import { safeNext } from '../../src/web/layout/page.js';
-import { createTestApp, type TestContext } from '../helpers/app.js';
+import { createTestApp, TEST_DEVELOPMENT_CODE, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
 // Hardening round two, the page-side findings (1, 6–12, 14, 16), each by the attack that found it.
@@ -70,7 +70,12 @@ function visitor(headers: Record<string, string> = {}, remoteAddress = '127.0.0.
     async post(url: string, form: Form, from = '/sign-in') {
       return request('POST', url, { _csrf: await this.csrf(from), ...form });
     },
+    /** Opens the development sign-in address npm start prints (or another code). */
+    async unlock(code = TEST_DEVELOPMENT_CODE) {
+      return request('GET', `/sign-in/development?code=${code}`);
+    },
     async signIn(role: string, email: string) {
+      await this.unlock();
       const response = await this.post('/sign-in/development', { email, role });
       expect(response.statusCode, response.body).toBe(303);
       return this;
@@ -103,6 +108,7 @@ async function bookAs(email: string, payload: Record<string, unknown>) {
 describe('1: development sign-in only on a developer’s own machine', () => {
   it('offers and accepts it for a request from loopback without forwarding headers', async () => {
     const own = visitor();
+    expect((await own.unlock()).headers.location).toBe('/sign-in');
     expect((await own.request('GET', '/sign-in')).body).toContain('Development sign-in');
     await own.signIn('admin', 'me@uni.example');
     expect((await own.request('GET', '/admin')).statusCode).toBe(200);
@@ -115,6 +121,7 @@ describe('1: development sign-in only on a developer’s own machine', () => {
     ['another interface', {}, '10.1.2.3'],
   ])('hides and refuses it for %s', async (_name, headers, remoteAddress) => {
     const outsider = visitor(headers, remoteAddress);
+    expect((await outsider.unlock()).statusCode).toBe(404);
     const page = await outsider.request('GET', '/sign-in');
     expect(page.statusCode).toBe(200);
     expect(page.body).not.toContain('Development sign-in');
@@ -122,6 +129,19 @@ describe('1: development sign-in only on a developer’s own machine', () => {
     const response = await outsider.post('/sign-in/development', { email: 'attacker@uni.example', role: 'admin' });
     expect(response.statusCode).toBe(404);
     expect(response.headers['set-cookie'] ?? '').not.toContain('liaison_session=');
+    expect(await sessionRows()).toBe(before);
+  });
+
+  it('hides and refuses it for a header-less proxy on this machine: loopback, no forwarding headers, no code', async () => {
+    // Hardening round three, finding 10: HAProxy in TCP mode (or without forwardfor) looks local.
+    const proxied = visitor();
+    for (const code of ['', 'guessed-code-guessed-code-0000', `${TEST_DEVELOPMENT_CODE.slice(0, -1)}x`]) {
+      expect((await proxied.unlock(code)).statusCode, code).toBe(404);
+    }
+    expect((await proxied.request('GET', '/sign-in')).body).not.toContain('Development sign-in');
+    const before = await sessionRows();
+    const response = await proxied.post('/sign-in/development', { email: 'attacker@uni.example', role: 'admin' });
+    expect(response.statusCode).toBe(404);
     expect(await sessionRows()).toBe(before);
   });
 
@@ -329,6 +349,7 @@ describe('8: redirects after sign-in stay on this site', () => {
 
   it('redirects to a non-Latin path percent-encoded, instead of failing', async () => {
     const person = visitor();
+    await person.unlock();
     const response = await person.post('/sign-in/development', {
       email: 'wei@student.uni.example',
       role: 'student',

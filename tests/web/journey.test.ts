@@ -1,6 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_SIGN_IN_ADDRESS } from '../helpers/app.js';
 import {
   expectAccessible,
   launchBrowser,
@@ -53,7 +54,8 @@ async function newPage(options: { timezoneId?: string; locale?: string; javaScri
 }
 
 async function signIn(page: Page, email: string, role = 'Student', javaScript = true) {
-  await page.goto('/sign-in');
+  // The address npm start prints: it shows the development sign-in form.
+  await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
   await settled(page, javaScript);
   await expectAccessible(page, 'sign-in');
   await page.getByLabel('Email', { exact: true }).fill(email);

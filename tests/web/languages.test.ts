@@ -8,6 +8,7 @@ import { bookings } from '../../src/db/schema.js';
 import { loadCatalogues, MESSAGES_DIR } from '../../src/text/i18n.js';
 import { isStaffOnlyKey, LANGUAGES } from '../../src/text/languages.js';
 import { createTimeFormat, timeWords } from '../../src/time/format.js';
+import { DEVELOPMENT_SIGN_IN_ADDRESS } from '../helpers/app.js';
 import { expectAccessible, launchBrowser, settled, startWebApp, tabTo, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -236,7 +237,7 @@ describe('international students and their friends, in a real browser', () => {
   // backup test's three servers under load, hence its own limit above the suite's 60 s.
   it('books with a friend in Chinese; the friend, written to in Arabic, says they will come', async () => {
     const page = await newPage('zh-CN');
-    await page.goto('/sign-in');
+    await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
     await settled(page);
     await page.getByLabel('邮箱', { exact: true }).fill('wei@student.uni.example');
     await page.getByLabel('学生', { exact: true }).check();

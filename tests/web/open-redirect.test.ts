@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safeNext } from '../../src/web/layout/page.js';
-import { createTestApp, type TestContext } from '../helpers/app.js';
+import { createTestApp, TEST_DEVELOPMENT_CODE, type TestContext } from '../helpers/app.js';
 
 // Hardening round three, finding 7: `next=/.//evil.example` became `Location: //evil.example`
 // (language, time-zone and development sign-in forms), and GET /time-zone?next=/.//evil.example
@@ -82,8 +82,8 @@ describe('next= stays on this site, decided on the normalised path', () => {
 
     async function post(url: string, form: Record<string, string>) {
       const page = await t.app.inject({ method: 'GET', url: '/sign-in', headers: { accept: 'text/html' } });
-      const cookie = [page.headers['set-cookie'] ?? []]
-        .flat()
+      // As a browser that opened the development sign-in address npm start prints.
+      const cookie = [...[page.headers['set-cookie'] ?? []].flat(), `liaison_dev=${TEST_DEVELOPMENT_CODE}`]
         .map((set) => set.split(';')[0])
         .join('; ');
       const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';

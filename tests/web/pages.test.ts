@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { loadCatalogues, MESSAGES_DIR } from '../../src/text/i18n.js';
 import { fixedClock } from '../../src/time/clock.js';
-import { TEST_JWT_SECRET } from '../helpers/app.js';
+import { DEVELOPMENT_SIGN_IN_ADDRESS, TEST_JWT_SECRET } from '../helpers/app.js';
 import {
   expectAccessible,
   launchBrowser,
@@ -124,6 +124,8 @@ describe('pages beside the booking path', () => {
     });
     expect(booked.statusCode).toBe(201);
     const context = await browser.newContext({ baseURL: web.baseUrl, locale: 'en-GB', timezoneId: 'Europe/London' });
+    // As a developer's browser that opened the address npm start prints.
+    await context.request.get(DEVELOPMENT_SIGN_IN_ADDRESS, { maxRedirects: 0 });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto('/sign-in?next=/bookings');

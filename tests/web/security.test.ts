@@ -1,6 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_SIGN_IN_ADDRESS, TEST_DEVELOPMENT_CODE } from '../helpers/app.js';
 import { expectAccessible, launchBrowser, settled, startWebApp, type WebContext } from '../helpers/browser.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
 
@@ -31,7 +32,8 @@ async function mailTo(address: string) {
 
 /** A raw client with its own cookie jar, for what a browser would not do by itself. */
 function client() {
-  const jar = new Map<string, string>();
+  // As a browser that opened the development sign-in address npm start prints.
+  const jar = new Map<string, string>([['liaison_dev', TEST_DEVELOPMENT_CODE]]);
   const request = async (method: 'GET' | 'POST', url: string, form?: Record<string, string>) => {
     const response = await fetch(`${web.baseUrl}${url}`, {
       method,
@@ -258,7 +260,7 @@ describe('two students confirming one time', () => {
         });
         const page = await context.newPage();
         page.setDefaultTimeout(15_000);
-        await page.goto('/sign-in');
+        await page.goto(DEVELOPMENT_SIGN_IN_ADDRESS);
         await settled(page);
         await page.getByLabel('Email', { exact: true }).fill(`${who}.racer@student.uni.example`);
         await page.getByRole('button', { name: 'Sign in' }).click();

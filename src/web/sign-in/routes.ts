@@ -3,6 +3,10 @@ import { ROLES, type Role } from '../../plugins/auth.js';
 import type { WebDeps } from '../deps.js';
 import { EMAIL } from '../layout/forms.js';
 import { landingFor, type PageError, pageContext, safeNext } from '../layout/page.js';
+import { cookieHeader, readCookies, sameToken } from '../session.js';
+
+/** The cookie that says this browser opened the development sign-in address. */
+const DEVELOPMENT_COOKIE = 'liaison_dev';
 
 /** What the sign-in pages use of the web front's services. */
 type SignInPageDeps = Pick<
@@ -81,7 +85,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
       oidc: Boolean(config.web.oidc),
       emailLink: config.web.signInEmailDomains.length > 0,
       domains: config.web.signInEmailDomains,
-      development: config.web.developmentSignIn && isOwnMachineRequest(request),
+      development: isDevelopmentUnlocked(request),
       roles: ROLES,
       errors: extra.errors ?? [],
       values: extra.values ?? {},
@@ -89,6 +93,25 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
   }
 
   app.get('/sign-in', { config: { page: true } }, async (request, reply) => renderSignIn(request, reply));
+
+  // The address npm start prints: it lets this browser use the development form (a cookie holding
+  // the code), then shows it. Headers cannot prove where a request came from; the code can.
+  const developmentCode = config.web.developmentSignIn ? config.web.developmentSignInCode : undefined;
+  function isDevelopmentUnlocked(request: FastifyRequest): boolean {
+    if (!developmentCode || !isOwnMachineRequest(request)) return false;
+    return sameToken(developmentCode, readCookies(request.headers.cookie)[DEVELOPMENT_COOKIE]);
+  }
+  app.get(
+    '/sign-in/development',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Querystring: Form }>, reply) => {
+      const code = single(request.query?.code);
+      if (!developmentCode || !isOwnMachineRequest(request) || !sameToken(developmentCode, code))
+        return reply.callNotFound();
+      reply.header('set-cookie', cookieHeader(DEVELOPMENT_COOKIE, developmentCode, 7 * 24 * 3600, false));
+      return reply.redirect('/sign-in', 303);
+    },
+  );
 
   app.post(
     '/sign-in/email',
@@ -179,7 +202,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInPageDeps) {
     '/sign-in/development',
     { config: { page: true, zoneReturn: signInAgain } },
     async (request: FastifyRequest<{ Body: Form }>, reply) => {
-      if (!config.web.developmentSignIn || !isOwnMachineRequest(request)) return reply.callNotFound();
+      if (!isDevelopmentUnlocked(request)) return reply.callNotFound();
       const page = context(request);
       const email = (request.body?.email ?? '').trim().toLowerCase();
       const role = request.body?.role as Role | undefined;
