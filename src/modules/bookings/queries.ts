@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gte, lt } from 'drizzle-orm';
+import { and, asc, count, eq, gte, inArray, lt } from 'drizzle-orm';
 import { bookingEvents, bookings } from '../../db/schema.js';
 import { Forbidden } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
@@ -95,5 +95,69 @@ export function createBookingQueries(deps: BookingServiceDeps) {
         at: row.at.toISOString(),
       }));
     },
+
+    /**
+     * The times these librarians' bookings gave up at or after `since`: cancelled, or moved away
+     * from (the time before the move). The waitlist offers only such times, never one that was
+     * already free when a student joined.
+     */
+    async freedSince(librarianIds: readonly string[], since: Date): Promise<FreedTime[]> {
+      if (librarianIds.length === 0) return [];
+      const cancelled = await db
+        .select({
+          librarianId: bookings.librarianId,
+          start: bookings.startsAt,
+          end: bookings.endsAt,
+          at: bookings.cancelledAt,
+        })
+        .from(bookings)
+        .where(
+          and(
+            inArray(bookings.librarianId, [...librarianIds]),
+            eq(bookings.status, 'cancelled'),
+            gte(bookings.cancelledAt, since),
+          ),
+        );
+      const moved = await db
+        .select({ librarianId: bookings.librarianId, before: bookingEvents.before, at: bookingEvents.at })
+        .from(bookingEvents)
+        .innerJoin(bookings, eq(bookings.id, bookingEvents.bookingId))
+        .where(
+          and(
+            inArray(bookings.librarianId, [...librarianIds]),
+            eq(bookingEvents.action, 'rescheduled'),
+            gte(bookingEvents.at, since),
+          ),
+        );
+      const freed: FreedTime[] = cancelled.flatMap((row) =>
+        row.librarianId && row.at
+          ? [
+              {
+                librarianId: row.librarianId,
+                startMs: row.start.getTime(),
+                endMs: row.end.getTime(),
+                freedMs: row.at.getTime(),
+              },
+            ]
+          : [],
+      );
+      for (const row of moved) {
+        const before = row.before as { start?: unknown; end?: unknown } | null;
+        const startMs = typeof before?.start === 'string' ? Date.parse(before.start) : Number.NaN;
+        const endMs = typeof before?.end === 'string' ? Date.parse(before.end) : Number.NaN;
+        if (row.librarianId && Number.isFinite(startMs) && Number.isFinite(endMs))
+          freed.push({ librarianId: row.librarianId, startMs, endMs, freedMs: row.at.getTime() });
+      }
+      return freed;
+    },
   };
+}
+
+/** A librarian's time a booking gave up (cancelled, or moved from). */
+export interface FreedTime {
+  librarianId: string;
+  startMs: number;
+  endMs: number;
+  /** When it was given up. */
+  freedMs: number;
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../../time/clock.js';
 import { addDays, civilDateAt, formatCivilDate, parseCivilDate } from '../../time/zone.js';
 import type { AvailabilityService } from '../availability/service.js';
 import type { Slot } from '../availability/slots.js';
+import type { FreedTime } from '../bookings/queries.js';
 import type { BookingService } from '../bookings/service.js';
 import type { CategoryService } from '../categories/service.js';
 import { generateManageToken, hashManageToken } from '../links/tokens.js';
@@ -22,6 +23,11 @@ import type { JoinWaitlist } from './schemas.js';
 
 type EntryRow = typeof waitlistEntries.$inferSelect;
 type OfferRow = typeof waitlistOffers.$inferSelect;
+/** A pool's free times this round, each librarian's own, and the times its bookings gave up. */
+interface PoolLists {
+  librarians: { librarianId: string; minNotice: number; slots: Slot[] }[];
+  freed: FreedTime[];
+}
 
 /** A student has at most this many entries waiting at once. */
 export const MAX_OPEN_ENTRIES = 3;
@@ -324,7 +330,10 @@ export function createWaitlistService(deps: {
           );
         // Entries waiting for the same librarians over the same dates share one read of their lists
         // this round (all the pool's librarians in one statement).
-        const listsRead = new Map<string, Promise<{ librarianId: string; minNotice: number; slots: Slot[] }[]>>();
+        const listsRead = new Map<string, Promise<PoolLists>>();
+        // Only times given up since the oldest entry joined can be offered (freedSince), never one
+        // that was free when its student joined: they saw it, and a hold would hide it from everyone.
+        const earliestJoin = waiting[0]?.createdAt ?? now;
         // A slot read spans at most 62 days: from today (or the entry's first day) that far on.
         const today = formatCivilDate(civilDateAt(now.getTime(), zone));
         const listsFor = (entry: EntryRow) => {
@@ -334,10 +343,13 @@ export function createWaitlistService(deps: {
           let lists = listsRead.get(key);
           if (!lists) {
             lists = librariansOf(entry.pool).then(async ({ ids }) => {
-              if (ids.length === 0 || to < from) return [];
+              if (ids.length === 0 || to < from) return { librarians: [], freed: [] };
               // Each librarian's notice comes with their row, read in the same statement as the slots.
-              const found = await deps.availability.rawSlotsMany(ids, { from, to, tz: zone });
-              return found.flatMap((row) =>
+              const [found, freed] = await Promise.all([
+                deps.availability.rawSlotsMany(ids, { from, to, tz: zone }),
+                deps.bookings.freedSince(ids, earliestJoin),
+              ]);
+              const free = found.flatMap((row) =>
                 row
                   ? [
                       {
@@ -348,6 +360,7 @@ export function createWaitlistService(deps: {
                     ]
                   : [],
               );
+              return { librarians: free, freed };
             });
             listsRead.set(key, lists);
           }
@@ -355,6 +368,13 @@ export function createWaitlistService(deps: {
         };
         /** Times given to an entry this round: librarian and start. */
         const claimed = new Set<string>();
+        // A student holds at most one time at once, whatever the number of their entries.
+        const waitingById = new Map(waiting.map((entry) => [entry.id, entry]));
+        const holding = new Set(
+          offers
+            .filter((offer) => offer.status === 'open' && !offer.broadcast && offer.expiresAt > now)
+            .map((offer) => waitingById.get(offer.entryId)?.studentId),
+        );
         let offered = 0;
         for (const entry of waiting) {
           const own = offers.filter((offer) => offer.entryId === entry.id);
@@ -368,9 +388,22 @@ export function createWaitlistService(deps: {
             latest: entry.latest,
           };
           const candidates: { librarianId: string; minNotice: number; startMs: number; endMs: number }[] = [];
-          for (const { librarianId, minNotice, slots } of await listsFor(entry)) {
+          const { librarians: lists, freed } = await listsFor(entry);
+          const joinedMs = entry.createdAt.getTime();
+          const freedSinceJoining = (librarianId: string, startMs: number, endMs: number) =>
+            freed.some(
+              (time) =>
+                time.librarianId === librarianId &&
+                time.freedMs >= joinedMs &&
+                time.startMs < endMs &&
+                startMs < time.endMs,
+            );
+          for (const { librarianId, minNotice, slots } of lists) {
             for (const slot of slots) {
-              if (suits(wish, slot.startMs, slot.endMs, zone)) {
+              if (
+                suits(wish, slot.startMs, slot.endMs, zone) &&
+                freedSinceJoining(librarianId, slot.startMs, slot.endMs)
+              ) {
                 candidates.push({ librarianId, minNotice, startMs: slot.startMs, endMs: slot.endMs });
               }
             }
@@ -380,8 +413,9 @@ export function createWaitlistService(deps: {
             const key = `${candidate.librarianId} ${candidate.startMs}`;
             if (before.has(key)) continue;
             const terms = offerTerms(candidate.startMs, now.getTime(), config.waitlistHoldMinutes, candidate.minNotice);
-            if (!terms || (!terms.broadcast && claimed.has(key))) continue;
+            if (!terms || (!terms.broadcast && (claimed.has(key) || holding.has(entry.studentId)))) continue;
             claimed.add(key);
+            if (!terms.broadcast) holding.add(entry.studentId);
             await makeOffer(entry, candidate, terms, now);
             offered++;
             break;
