@@ -20,6 +20,7 @@ import { createPoolService } from './modules/pools/service.js';
 import { createStaffRecord } from './modules/staff-record/service.js';
 import { createImportService } from './modules/uptake/imports.js';
 import { createUptakeService } from './modules/uptake/service.js';
+import { eraseWaitlistFor } from './modules/waitlist/erasure.js';
 import { waitlistHolds } from './modules/waitlist/holds.js';
 import { createWaitlistService } from './modules/waitlist/service.js';
 import { createWebhookService } from './modules/webhooks/service.js';
@@ -90,6 +91,7 @@ export function createServices({
     clock,
     config,
     cancelAsAdmin: (bookingId, admin) => bookings.cancel(bookingId, { user: admin, manageToken: null }, {}),
+    erasers: [eraseWaitlistFor],
   });
 
   return {

@@ -189,7 +189,7 @@ describe('campaign assignment', () => {
       'text/csv',
     );
     expect(written.statusCode, written.body).toBe(200);
-    const exported = await request('GET', '/api/v1/people/export?email=odd@student.uni.example');
+    const exported = await request('POST', '/api/v1/people/export', { email: 'odd@student.uni.example' });
     expect(exported.json().campaigns).toEqual([
       expect.objectContaining({ firstName: 'O"Brien\\{x},y NULL', studentRef: 'NULL' }),
     ]);

@@ -81,6 +81,7 @@ describe('what a waiting student holds', () => {
     t.clock.set('2027-03-01T08:05:00Z');
     // Eve waits for both librarians (two entries); Fay for Bea only, after her.
     expect((await join('eve', bea.id)).statusCode).toBe(201);
+    t.clock.set('2027-03-01T08:05:30Z');
     expect((await join('eve', cyd.id)).statusCode).toBe(201);
     t.clock.set('2027-03-01T08:06:00Z');
     expect((await join('fay', bea.id)).statusCode).toBe(201);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../config.js';
@@ -41,6 +41,30 @@ function mailOptions(mail: OutgoingMail, from: string) {
   };
 }
 
+/** The file an .eml outbox message is written to ends with this (its Message-ID, made safe). */
+const outboxSuffix = (messageId: string) => `-${messageId.replace(/[^\w.-]/g, '')}.eml`;
+
+/**
+ * Removes the .eml outbox's copies of these messages (an erasure's), where mail goes to files
+ * (no SMTP_URL); sent SMTP mail is beyond recall. Returns how many files went.
+ */
+export function forgetOutboxFiles(config: Pick<Config, 'smtpUrl' | 'dataDir'>, messageIds: readonly string[]): number {
+  if (config.smtpUrl || messageIds.length === 0) return 0;
+  const folder = path.join(config.dataDir, 'outbox');
+  if (!existsSync(folder)) return 0;
+  const suffixes = new Set(messageIds.map(outboxSuffix));
+  let removed = 0;
+  for (const name of readdirSync(folder)) {
+    // <ISO time, : and . as ->Z-<Message-ID>.eml
+    const at = name.indexOf('Z-');
+    if (at >= 0 && suffixes.has(name.slice(at + 1))) {
+      rmSync(path.join(folder, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
 /** SMTP_URL -> pooled SMTP; unset -> each message as an .eml file in DATA_DIR/outbox. */
 export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'dataDir'>): Mailer {
   if (config.smtpUrl) {
@@ -73,7 +97,7 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'data
     async send(mail) {
       const info = await transport.sendMail(mailOptions(mail, config.mailFrom));
       mkdirSync(folder, { recursive: true, mode: 0o700 });
-      const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.messageId.replace(/[^\w.-]/g, '')}.eml`;
+      const name = `${new Date().toISOString().replace(/[:.]/g, '-')}${outboxSuffix(mail.messageId)}`;
       // Owner-only: each file holds live links (DATA_DIR is owner-only too: db/data-dir.ts).
       writeFileSync(path.join(folder, name), info.message as Buffer, { mode: 0o600 });
     },

@@ -1,4 +1,5 @@
 import { and, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
 import type { Database, Executor } from '../../db/client.js';
 import {
   bookingEvents,
@@ -21,14 +22,24 @@ import { transaction } from '../../db/transaction.js';
 import { Conflict } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Clock } from '../../time/clock.js';
+import { forgetOutboxFiles } from '../notifications/mailer.js';
 import { recordStaffAction } from '../staff-record/service.js';
+
+/**
+ * A module's part of an erasure, run in its transaction: it forgets what it holds of the person
+ * (their student ids) and returns the strings of theirs it held (a friend's name, say), so that
+ * snapshots elsewhere lose them too.
+ */
+export type ModuleEraser = (tx: Executor, studentIds: readonly string[], now: Date) => Promise<string[]>;
 
 export interface ErasureDeps {
   db: Database;
   clock: Clock;
-  config: { adminAlertEmails: readonly string[] };
+  config: Pick<Config, 'adminAlertEmails' | 'smtpUrl' | 'dataDir'>;
   /** Cancels a booking as an admin would, with the usual emails (the bookings service). */
   cancelAsAdmin: (bookingId: string, admin: AuthUser) => Promise<unknown>;
+  /** The other modules' parts (the waitlist's). */
+  erasers: readonly ModuleEraser[];
 }
 
 export interface ErasureResult {
@@ -53,12 +64,12 @@ function escapeRegExp(value: string): string {
 export function createErasure(deps: ErasureDeps) {
   const { db, clock } = deps;
 
-  async function refuseStaff(email: string): Promise<void> {
+  async function refuseStaff(email: string, admin: AuthUser): Promise<void> {
     const [librarian] = await db
       .select({ id: librarians.id })
       .from(librarians)
       .where(sql`lower(${librarians.email}) = ${email}`);
-    const admin =
+    const isAdmin =
       deps.config.adminAlertEmails.some((address) => address.toLowerCase() === email) ||
       (
         await db
@@ -67,7 +78,9 @@ export function createErasure(deps: ErasureDeps) {
           .where(sql`lower(${webSessions.user} ->> 'email') = ${email} and ${webSessions.user} -> 'roles' ? 'admin'`)
           .limit(1)
       ).length > 0;
-    if (librarian || admin) {
+    // The admin asking: a bearer token leaves no session row to find them by.
+    const self = admin.email?.toLowerCase() === email;
+    if (librarian || isAdmin || self) {
       throw new Conflict(
         'staff_email',
         'That address belongs to a librarian or an admin: staff are removed through the librarians page or the sign-in provider, not erased here.',
@@ -90,7 +103,7 @@ export function createErasure(deps: ErasureDeps) {
 
   return async function erase(address: string, admin: AuthUser): Promise<ErasureResult> {
     const email = address.trim().toLowerCase();
-    await refuseStaff(email);
+    await refuseStaff(email, admin);
     const now = clock.now();
     // 1. Their upcoming sessions are cancelled as an admin would, with the usual emails.
     const upcoming = await db
@@ -103,7 +116,7 @@ export function createErasure(deps: ErasureDeps) {
     for (const booking of upcoming) await deps.cancelAsAdmin(booking.id, admin);
 
     // 2. Then their identity, everywhere, at once.
-    return transaction(db, async (tx) => {
+    const { result, messageIds } = await transaction(db, async (tx) => {
       const studentRows = await tx
         .select({ id: students.id, sub: students.idpSubject, name: students.name, email: students.email })
         .from(students)
@@ -136,6 +149,42 @@ export function createErasure(deps: ErasureDeps) {
             ).map((row) => row.id)
           : [];
       const relatedIds = [...new Set([...ownIds, ...invitedIds])];
+      // What they wrote: topics and cancellation reasons of their sessions, comments they gave.
+      const written =
+        ownIds.length > 0
+          ? await tx
+              .select({ topic: bookings.topic, reason: bookings.cancellationReason })
+              .from(bookings)
+              .where(inArray(bookings.id, ownIds))
+          : [];
+      const comments = await tx
+        .select({ comment: feedbackResponses.comment })
+        .from(feedbackResponses)
+        .innerJoin(feedbackRequests, eq(feedbackRequests.id, feedbackResponses.requestId))
+        .where(
+          or(
+            ownIds.length > 0
+              ? and(inArray(feedbackRequests.bookingId, ownIds), eq(feedbackRequests.respondent, 'student'))
+              : sql`false`,
+            invitationIds.length > 0 ? inArray(feedbackRequests.companionId, invitationIds) : sql`false`,
+          ),
+        );
+      const members = await tx
+        .select({ firstName: campaignMembers.firstName, studentRef: campaignMembers.studentRef })
+        .from(campaignMembers)
+        .where(eq(campaignMembers.email, email));
+      // The other modules forget them (the waitlist: entries end, open offers die) and say what they held.
+      const heldElsewhere = (await Promise.all(deps.erasers.map((eraser) => eraser(tx, studentIds, now)))).flat();
+      // Every email to them or about their sessions: its .eml copy goes too, where mail goes to files.
+      const messages = await tx
+        .select({ messageId: notifications.messageId })
+        .from(notifications)
+        .where(
+          or(
+            sql`lower(${notifications.recipientEmail}) = ${email}`,
+            relatedIds.length > 0 ? inArray(notifications.bookingId, relatedIds) : sql`false`,
+          ),
+        );
       const namedFriends =
         ownIds.length > 0
           ? await tx
@@ -149,6 +198,10 @@ export function createErasure(deps: ErasureDeps) {
           [address.trim(), email, ...studentRows.flatMap((row) => [row.name, row.email, row.sub])]
             .concat(invitationRows.flatMap((row) => [row.name, row.email]))
             .concat(namedFriends.flatMap((row) => [row.name, row.email]))
+            .concat(written.flatMap((row) => [row.topic, row.reason]))
+            .concat(comments.map((row) => row.comment))
+            .concat(members.flatMap((row) => [row.firstName, row.studentRef]))
+            .concat(heldElsewhere)
             .filter((value): value is string => typeof value === 'string' && value.trim().length >= 3),
         ),
       ];
@@ -234,10 +287,12 @@ export function createErasure(deps: ErasureDeps) {
         await tx.delete(webSessions).where(inArray(sql`${webSessions.user} ->> 'sub'`, subjects));
         await tx.delete(idempotencyKeys).where(inArray(idempotencyKeys.caller, subjects));
       }
-      await scrubJson(tx, sql`${notifications}`, sql`payload`, identifiers, aboutThem(sql`booking_id`));
+      // Every queued email's snapshot, not only their sessions': a waitlist offer or a campaign
+      // invitation has no session, and another student's email may name them as a friend.
+      await scrubJson(tx, sql`${notifications}`, sql`payload`, identifiers, sql`true`);
       await scrubJson(tx, sql`${bookingEvents}`, sql`"before"`, identifiers, aboutThem(sql`booking_id`));
       await scrubJson(tx, sql`${bookingEvents}`, sql`"after"`, identifiers, aboutThem(sql`booking_id`));
-      await scrubJson(tx, sql`${webhookDeliveries}`, sql`payload`, identifiers, mentionsThem(sql`payload`));
+      await scrubJson(tx, sql`${webhookDeliveries}`, sql`payload`, identifiers, sql`true`);
       await scrubJson(tx, sql`${idempotencyKeys}`, sql`response`, identifiers, mentionsThem(sql`response`));
       // The change feed names who acted (their sub or email): no longer them.
       await tx
@@ -276,7 +331,10 @@ export function createErasure(deps: ErasureDeps) {
         action: 'person.erased',
         after: { students: result.students, invitations: result.invitations, cancelled: result.cancelled },
       });
-      return result;
+      return { result, messageIds: messages.map((row) => row.messageId) };
     });
+    // Once committed: the .eml copies of those emails, where mail goes to files.
+    forgetOutboxFiles(deps.config, messageIds);
+    return result;
   };
 }

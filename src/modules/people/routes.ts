@@ -5,7 +5,7 @@ import { EraseRequest, ErasureResult, PersonExport, PersonQuery } from './schema
 import type { PeopleService } from './service.js';
 
 export const peopleRoutes: FastifyPluginAsyncTypebox<{ people: PeopleService }> = async (app, { people }) => {
-  app.get(
+  app.post(
     '/people/export',
     {
       config: { access: ['admin'] },
@@ -14,14 +14,14 @@ export const peopleRoutes: FastifyPluginAsyncTypebox<{ people: PeopleService }> 
         summary: "Export a person's data",
         tags: ['people'],
         description:
-          'Everything Liaison holds about one person, found by email, as a student and as a friend: student records and categories, the sessions they booked (with their friends as they gave them), invitations they received as a friend, the feedback they gave, the emails sent to them (kind, time and status, not bodies), their sign-in links and sessions. For a subject access request; admins only. The answer is a download (Content-Disposition).',
-        querystring: PersonQuery,
+          'Everything Liaison holds about one person, found by the email address in the body (never the URL, which logs and proxies keep), as a student and as a friend: student records and categories, the sessions they booked (with their friends as they gave them), invitations they received as a friend, the feedback they gave, the times they waited for (with the friend they named and the offers made), campaign cohorts, the emails sent to them (kind, time and status, not bodies), their sign-in links and sessions. For a subject access request; admins only. The answer is a download (Content-Disposition).',
+        body: PersonQuery,
         response: { 200: described(PersonExport, 'The person’s data') },
       },
     },
     async (request, reply) => {
-      const data = await people.exportPerson(request.query.email, request.user!);
-      reply.header('content-disposition', 'attachment; filename="person-data.json"');
+      const data = await people.exportPerson(request.body.email, request.user!);
+      reply.header('content-disposition', `attachment; filename="person-data-${data.exportedAt.slice(0, 10)}.json"`);
       reply.header('cache-control', 'private, no-store');
       return data;
     },

@@ -100,6 +100,23 @@ export const PersonExport = Type.Object({
     }),
     { description: 'Campaign cohorts the address is in' },
   ),
+  waitlist: Type.Array(
+    Type.Object({
+      waitingFor: Type.String({ description: 'librarian:<id>, a subject, or team:<id>' }),
+      from: Type.String({ format: 'date' }),
+      to: Type.String({ format: 'date' }),
+      weekdays: Type.Array(Type.Integer()),
+      earliest: Nullable(Type.String()),
+      latest: Nullable(Type.String()),
+      friendName: Nullable(Type.String()),
+      friendEmail: Nullable(Type.String()),
+      status: Type.String(),
+      joinedAt: When,
+      endedAt: Nullable(When),
+      offers: Type.Array(Type.Object({ start: When, end: When, status: Type.String(), expiresAt: When })),
+    }),
+    { description: 'Times they waited for, with the friend they named and the times offered' },
+  ),
   invitationsStopped: Nullable(When),
   signIns: Type.Object({
     links: Type.Array(Type.Object({ requestedAt: When, usedAt: Nullable(When), expiresAt: When })),

@@ -11,6 +11,8 @@ import {
   notifications,
   signInLinks,
   students,
+  waitlistEntries,
+  waitlistOffers,
   webSessions,
 } from '../../db/schema.js';
 import type { AuthUser } from '../../plugins/auth.js';
@@ -94,6 +96,27 @@ export function createPeopleService(deps: ErasureDeps) {
         .select()
         .from(invitationOptOuts)
         .where(eq(invitationOptOuts.emailHash, optOutKey(email)));
+      const waited =
+        studentIds.length === 0
+          ? []
+          : await db
+              .select()
+              .from(waitlistEntries)
+              .where(inArray(waitlistEntries.studentId, studentIds))
+              .orderBy(asc(waitlistEntries.createdAt));
+      const offered =
+        waited.length === 0
+          ? []
+          : await db
+              .select()
+              .from(waitlistOffers)
+              .where(
+                inArray(
+                  waitlistOffers.entryId,
+                  waited.map((entry) => entry.id),
+                ),
+              )
+              .orderBy(asc(waitlistOffers.startsAt));
       const links = await db
         .select()
         .from(signInLinks)
@@ -184,6 +207,27 @@ export function createPeopleService(deps: ErasureDeps) {
           categories: member.categories,
           arm: member.arm,
           addedAt: iso(member.createdAt),
+        })),
+        waitlist: waited.map((entry) => ({
+          waitingFor: entry.pool,
+          from: entry.fromDate,
+          to: entry.toDate,
+          weekdays: entry.weekdays,
+          earliest: entry.earliest,
+          latest: entry.latest,
+          friendName: entry.companionName,
+          friendEmail: entry.companionEmail,
+          status: entry.status,
+          joinedAt: iso(entry.createdAt),
+          endedAt: isoOrNull(entry.endedAt),
+          offers: offered
+            .filter((offer) => offer.entryId === entry.id)
+            .map((offer) => ({
+              start: iso(offer.startsAt),
+              end: iso(offer.endsAt),
+              status: offer.status,
+              expiresAt: iso(offer.expiresAt),
+            })),
         })),
         invitationsStopped: stopped ? iso(stopped.at) : null,
         signIns: {

@@ -125,6 +125,27 @@ export function createWaitlistService(deps: {
 
   const figures = createWaitlistFigures({ db, categories: deps.categories, zone });
 
+  /**
+   * The booking an accepted offer made: noted on the offer, or (when the process stopped between
+   * the booking and noting it) the student's confirmed booking of that time, noted now.
+   */
+  async function acceptedBooking(offer: OfferRow, user: AuthUser) {
+    const caller = { user, manageToken: null };
+    if (offer.bookingId) return deps.bookings.get(offer.bookingId, caller);
+    const found = await deps.bookings.list(user, {
+      from: offer.startsAt.toISOString(),
+      to: new Date(offer.startsAt.getTime() + 1).toISOString(),
+      librarianId: offer.librarianId,
+      status: 'confirmed',
+      limit: 1,
+      offset: 0,
+    });
+    const booking = found.bookings[0];
+    if (!booking) throw OFFER_GONE();
+    await db.update(waitlistOffers).set({ bookingId: booking.id }).where(eq(waitlistOffers.id, offer.id));
+    return booking;
+  }
+
   const OFFER_GONE = () =>
     new Conflict('offer_gone', 'This offer has ended: it expired, was declined, or someone else took the time first.');
 
@@ -459,13 +480,15 @@ export function createWaitlistService(deps: {
     async accept(token: string) {
       const { offer, entry, student } = await offerRow(token);
       const now = clock.now();
-      if (offer.status !== 'open' || offer.expiresAt <= now) throw OFFER_GONE();
       const user: AuthUser = {
         sub: student.idpSubject,
         email: student.email ?? undefined,
         name: student.name ?? undefined,
         roles: ['student'],
       } as AuthUser;
+      // Taken already (a retry, or a crash between the booking and noting it): the same booking.
+      if (offer.status === 'accepted') return acceptedBooking(offer, user);
+      if (offer.status !== 'open' || offer.expiresAt <= now || entry.status !== 'waiting') throw OFFER_GONE();
       try {
         const { booking } = await deps.bookings.create(
           user,

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { EMAIL } from '../layout/forms.js';
-import { knownValue, type PageError, pageUser } from '../layout/page.js';
+import { type PageError, pageUser } from '../layout/page.js';
 
 /** Notices the page shows after an erasure redirected to it. */
 export const PEOPLE_NOTICES = ['erased', 'confirmErasure', 'staffEmail'] as const;
@@ -15,9 +15,9 @@ import { type AdminPageDeps, adminContext, type Form } from './shared.js';
 export async function peoplePages(app: FastifyInstance, deps: AdminPageDeps) {
   const context = adminContext(deps);
 
-  /** The email asked about, when one is given: checked, or an error naming the field. */
+  /** The email asked about (from the form's body: an address never travels in a URL), checked. */
   function readEmail(request: FastifyRequest, page: ReturnType<typeof context>) {
-    const email = ((request.query as Form | undefined)?.email ?? '').trim();
+    const email = ((request.body as Form | undefined)?.email ?? '').trim();
     const errors: PageError[] =
       email && (!EMAIL.test(email) || email.length > 254)
         ? [{ field: 'person-email', message: page.t('admin.people.invalid') }]
@@ -25,53 +25,69 @@ export async function peoplePages(app: FastifyInstance, deps: AdminPageDeps) {
     return { email, errors };
   }
 
-  app.get('/admin/people', { config: { page: true } }, async (request, reply) => {
+  /** The page, with what is held about `email` when one was asked about. */
+  async function render(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    options: { email: string; errors: PageError[]; notice: (typeof PEOPLE_NOTICES)[number] | null; status?: number },
+  ) {
     const page = context(request);
-    const { email, errors } = readEmail(request, page);
+    const { email, errors, notice } = options;
     const data = email && errors.length === 0 ? await deps.people.exportPerson(email, pageUser(request)) : null;
     const when = (value: string | null) => (value ? page.fmt.full(Date.parse(value)) : '–');
-    return reply.code(errors.length > 0 ? 400 : 200).view('admin/people', {
+    return reply.code(options.status ?? (errors.length > 0 ? 400 : 200)).view('admin/people', {
       ...page,
-      notice: knownValue((request.query as Form | undefined)?.notice, PEOPLE_NOTICES),
+      notice,
       title: page.t('admin.people.title'),
       email,
       errors,
       data,
       when,
       found: data
-        ? data.students.length + data.bookings.length + data.invitations.length + data.emails.length > 0 ||
-          data.signIns.links.length > 0
+        ? data.students.length +
+            data.bookings.length +
+            data.invitations.length +
+            data.emails.length +
+            data.waitlist.length >
+            0 || data.signIns.links.length > 0
         : false,
     });
+  }
+
+  app.get('/admin/people', { config: { page: true } }, async (request, reply) =>
+    render(request, reply, { email: '', errors: [], notice: null }),
+  );
+
+  app.post('/admin/people', { config: { page: true } }, async (request, reply) => {
+    const { email, errors } = readEmail(request, context(request));
+    return render(request, reply, { email, errors, notice: null });
   });
 
   app.post(
     '/admin/people/erase',
     { config: { page: true } },
     async (request: FastifyRequest<{ Body: Form }>, reply) => {
-      const body = request.body ?? {};
-      const email = (body.email ?? '').trim();
-      const back = (notice: string) =>
-        reply.redirect(`/admin/people?email=${encodeURIComponent(email)}&notice=${notice}`, 303);
-      if (!EMAIL.test(email)) return reply.redirect('/admin/people', 303);
-      if (body.confirm !== 'yes') return back('confirmErasure');
+      const { email, errors } = readEmail(request, context(request));
+      if (!email || errors.length > 0) return render(request, reply, { email, errors, notice: null });
+      if (request.body?.confirm !== 'yes')
+        return render(request, reply, { email, errors: [], notice: 'confirmErasure', status: 400 });
       try {
         await deps.people.erase(email, pageUser(request));
       } catch (error) {
-        if (error instanceof DomainError && error.code === 'staff_email') return back('staffEmail');
+        if (error instanceof DomainError && error.code === 'staff_email')
+          return render(request, reply, { email, errors: [], notice: 'staffEmail', status: 409 });
         throw error;
       }
-      return back('erased');
+      return render(request, reply, { email, errors: [], notice: 'erased' });
     },
   );
 
-  app.get('/admin/people/export.json', { config: { page: true } }, async (request, reply) => {
-    const page = context(request);
-    const { email, errors } = readEmail(request, page);
-    if (!email || errors.length > 0) return reply.redirect(`/admin/people?email=${encodeURIComponent(email)}`, 303);
+  app.post('/admin/people/export.json', { config: { page: true } }, async (request, reply) => {
+    const { email, errors } = readEmail(request, context(request));
+    if (!email || errors.length > 0) return render(request, reply, { email, errors, notice: null });
     const data = await deps.people.exportPerson(email, pageUser(request));
     return reply
-      .header('content-disposition', 'attachment; filename="person-data.json"')
+      .header('content-disposition', `attachment; filename="person-data-${data.exportedAt.slice(0, 10)}.json"`)
       .header('cache-control', 'private, no-store')
       .type('application/json; charset=utf-8')
       .send(JSON.stringify(data, null, 2));
