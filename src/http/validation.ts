@@ -73,6 +73,23 @@ export function findControlCharacter(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The name of the first query or path value that reads as an infinite number ("Infinity", "1e400"):
+ * the validator turns such a string into Infinity when the schema wants a number and then skips
+ * its limits (ajv checks minimum and maximum on finite numbers only), so ?limit=Infinity reached
+ * the database. No route takes an infinite number.
+ */
+function findInfiniteNumber(values: unknown): string | undefined {
+  if (!values || typeof values !== 'object') return undefined;
+  for (const [name, value] of Object.entries(values)) {
+    for (const one of [value].flat()) {
+      if (typeof one === 'string' && one.trim() !== '' && Math.abs(Number(one)) === Number.POSITIVE_INFINITY)
+        return `/${escapePointer(name)}`;
+    }
+  }
+  return undefined;
+}
+
 /** preValidation: refuses control characters anywhere in the request, naming the field. */
 export async function refuseControlCharacters(request: FastifyRequest): Promise<void> {
   const parts = [
@@ -81,6 +98,12 @@ export async function refuseControlCharacters(request: FastifyRequest): Promise<
     ['body', request.body],
   ] as const;
   for (const [where, value] of parts) {
+    const infinite = where === 'body' ? undefined : findInfiniteNumber(value);
+    if (infinite) {
+      throw new InvalidInput(`The request is invalid: ${where} ${infinite} must be a finite number.`, [
+        { pointer: infinite, in: where, message: 'must be a finite number' },
+      ]);
+    }
     const pointer = findControlCharacter(value);
     if (pointer) {
       throw new InvalidInput(`The request is invalid: ${where} ${pointer} contains a control character.`, [

@@ -205,6 +205,34 @@ describe('no 5xx and no partial rows for input the schema accepts', () => {
     expect(failures).toEqual([]);
   });
 
+  it('answers infinite and unreadable numbers in every numeric query parameter with a 4xx naming it', async () => {
+    // Hardening round three, finding 13: ?limit=Infinity was a 500 (the validator coerced it to
+    // Infinity and skipped its limits).
+    const failures: string[] = [];
+    let sent = 0;
+    for (const [path, operations] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const parameter of operation.parameters ?? []) {
+          const type = [parameter.schema.type].flat();
+          if (parameter.in !== 'query' || !(type.includes('integer') || type.includes('number'))) continue;
+          for (const value of ['Infinity', '-Infinity', '1e400', 'NaN', '1e-400', '0x10', '']) {
+            const url = `${concrete(path)}?${parameter.name}=${encodeURIComponent(value)}`;
+            const response = await t.app.inject({ method: method.toUpperCase() as 'GET', url, headers });
+            sent++;
+            if (response.statusCode >= 500) failures.push(`${method} ${url} -> ${response.statusCode}`);
+            if (['Infinity', '-Infinity', '1e400'].includes(value)) {
+              const pointers = (response.json() as { errors?: { pointer: string }[] }).errors?.map((e) => e.pointer);
+              if (response.statusCode !== 400 || !pointers?.includes(`/${parameter.name}`))
+                failures.push(`${method} ${url} -> ${response.statusCode} ${response.body.slice(0, 120)}`);
+            }
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(sent).toBeGreaterThan(20);
+  });
+
   it('refuses ?subject=%00 naming the query field', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/v1/librarians?subject=%00' });
     expect(response.statusCode).toBe(400);
