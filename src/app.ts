@@ -76,6 +76,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Marks the process as shutting down: /health/ready answers 503 from now on. */
     drain(): void;
+    /** Every page's route (method and pattern): what the page fuzz tests must reach. */
+    pageRoutes(): readonly { methods: string[]; url: string }[];
     /** The metrics as Prometheus text, for the METRICS_PORT listener (main.ts). */
     scrapeMetrics: ScrapeMetrics;
   }
@@ -172,7 +174,10 @@ export async function buildApp({
   });
   // Unauthenticated reads are limited per IP, one budget over all public routes (HEAD included);
   // booking writes per student or booking (see bookings/routes.ts).
+  const pageRoutes: { methods: string[]; url: string }[] = [];
+  app.decorate('pageRoutes', () => pageRoutes);
   app.addHook('onRoute', (route) => {
+    if (route.config?.page === true) pageRoutes.push({ methods: [route.method].flat(), url: route.url });
     // Anyone may send these (or anyone holding a link): their bodies are small, and so is the limit.
     const isAnonymous = route.config?.access === 'public' || route.config?.manageToken === true;
     if (isAnonymous && route.bodyLimit === undefined) route.bodyLimit = config.http.publicBodyLimitBytes;

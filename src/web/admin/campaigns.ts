@@ -6,7 +6,7 @@ import { composeInvitation, senderName } from '../../modules/campaigns/message.j
 import type { Campaign, CampaignDesign } from '../../modules/campaigns/schemas.js';
 import { OUTCOMES } from '../../modules/campaigns/schemas.js';
 import { UUID } from '../layout/forms.js';
-import { type PageContext, type PageError, pageUser } from '../layout/page.js';
+import { knownValue, type PageContext, type PageError, pageUser } from '../layout/page.js';
 import { refusalText } from '../layout/refusals.js';
 import { sameToken } from '../session.js';
 import { type AdminPageDeps, adminContext, type Form } from './shared.js';
@@ -161,6 +161,9 @@ export async function campaignsPages(app: FastifyInstance, deps: AdminPageDeps) 
     });
   }
 
+  /** The notices a campaign's page shows after a change redirected to it (?notice=…). */
+  const CAMPAIGN_NOTICES = ['created', 'saved', 'cohort', 'sent'] as const;
+
   async function renderCampaign(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -187,7 +190,8 @@ export async function campaignsPages(app: FastifyInstance, deps: AdminPageDeps) 
       form: options.form ?? formOf(campaign, zone, deps.clock.now().getTime()),
       errors: options.errors ?? [],
       lineErrors: options.lineErrors ?? [],
-      notice: options.notice ?? (request.query as Form | undefined)?.notice ?? '',
+      // Only a notice this page redirects with: a key is never built from what a visitor typed.
+      notice: options.notice ?? knownValue((request.query as Form | undefined)?.notice, CAMPAIGN_NOTICES) ?? '',
       outcomes: OUTCOMES,
       dimensions: await dimensions(),
       armKeys: ARM_KEYS,

@@ -111,11 +111,16 @@ export async function staffAvailabilityRoutes(app: FastifyInstance, deps: StaffP
       }
       const weekly: { weekday: number; start: string; end: string; mode?: 'in_person' | 'online' }[] = [];
       const rows = formRows(form);
+      // A form that lost its row count (or says none) would save an empty week: refused instead.
+      if (rows === 0 && !/^0$/.test(form.rows ?? ''))
+        errors.push({ field: 'weekday_0', message: page.t('staff.availability.formBroken') });
       for (let index = 0; index < rows; index++) {
         const typedStart = (form[`start_${index}`] ?? '').trim();
         const typedEnd = (form[`end_${index}`] ?? '').trim();
         if (form[`remove_${index}`] === 'yes' || (!typedStart && !typedEnd)) continue;
         const weekday = Number(form[`weekday_${index}`]);
+        if (!(Number.isInteger(weekday) && weekday >= 1 && weekday <= 7))
+          errors.push({ field: `weekday_${index}`, message: page.t('staff.availability.formBroken') });
         // Each error names the window as its legend does, with its day: "Window 2 (Tuesday)".
         const window = page.t('staff.availability.windowDay', {
           number: index + 1,
