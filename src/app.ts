@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { type DatabaseHealth, singleConnectionHealth } from './db/reachability.js';
 import { DomainError } from './errors.js';
+import { limitConnectionsPerAddress } from './http/connections.js';
 import { boundJsonBodies } from './http/json-body.js';
 import { loggerOptions } from './http/logging.js';
 import { redisRateLimitStore, SharedRateLimitStore } from './http/rate-limit-store.js';
@@ -138,11 +139,16 @@ export async function buildApp({
 
   // More connections than this are closed as they arrive, before they can exhaust file descriptors.
   app.server.maxConnections = config.http.maxConnections;
+  // And at most so many from one address, unless a proxy (TRUST_PROXY) stands in front: then
+  // every connection is the proxy's, and the proxy must cap each client (docs/deployment.md).
+  if (config.http.maxConnectionsPerAddress > 0 && config.trustProxy.length === 0)
+    limitConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress);
 
   const services = createServices({ db, clock, config, messagesDir });
 
   const pages: ErrorsOptions['pages'] = {};
-  await app.register(errorsPlugin, { pages });
+  const notFoundLimit: NonNullable<ErrorsOptions['notFoundLimit']> = {};
+  await app.register(errorsPlugin, { pages, notFoundLimit });
   // Called, not registered: its onResponse hook must see every route's requests.
   const metrics = metricsPlugin(app, {
     db,
@@ -183,7 +189,11 @@ export async function buildApp({
     if (isAnonymous && route.bodyLimit === undefined) route.bodyLimit = config.http.publicBodyLimitBytes;
     const methods = [route.method].flat();
     const isRead = methods.includes('GET') || methods.includes('HEAD');
-    if (route.config?.access === 'public' && isRead && route.config.rateLimit === undefined) {
+    // /health reads the database and /docs serves the contract: anyone's, so within the same
+    // budget (the load balancer's probes, /health/live and /health/ready, are not).
+    const isOpenPlatformRead = route.url === '/health' || route.url === '/docs' || route.url.startsWith('/docs/');
+    if ((route.config?.access === 'public' || isOpenPlatformRead) && isRead && route.config?.rateLimit === undefined) {
+      route.config ??= {};
       route.config.rateLimit = {
         max: config.rateLimit.publicReadsPerMinute,
         timeWindow: '1 minute',
@@ -230,6 +240,15 @@ export async function buildApp({
         { headers: { 'retry-after': String(Math.ceil(context.ttl / 1000)) } },
       ),
   });
+  // A 404 costs what any public read does: one budget per address.
+  const notFoundLimiter = app.rateLimit({
+    max: config.rateLimit.publicReadsPerMinute,
+    timeWindow: '1 minute',
+    keyGenerator: (request) => `public-read:${request.ip}`,
+  });
+  notFoundLimit.check = async (request, reply) => {
+    await notFoundLimiter.call(app, request, reply);
+  };
   await app.register(openapiPlugin, { version: packageJson.version });
   metrics.serve();
   app.decorate('scrapeMetrics', metrics.scrape);

@@ -300,6 +300,8 @@ export function loadConfig(env: Env = process.env) {
       keepAliveTimeoutSeconds: integer(env, 'KEEP_ALIVE_TIMEOUT_SECONDS', 5, 1, 600),
       /** Open connections this process accepts at once; more are closed as they arrive. */
       maxConnections: integer(env, 'MAX_CONNECTIONS', 2000, 10, 1_000_000),
+      /** Open connections one address may hold (0: no cap); not applied behind TRUST_PROXY, where the proxy must. */
+      maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 100, 0, 1_000_000),
     },
     rateLimit: {
       bookingWritesPerMinute: integer(env, 'RATE_LIMIT_BOOKING_WRITES_PER_MINUTE', 10, 1, 100000),

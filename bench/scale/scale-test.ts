@@ -154,8 +154,11 @@ async function main() {
       seconds: { type: 'string', default: '60' },
       students: { type: 'string', default: '60' },
       postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+      // A Redis database index of its own (not 0, which other programs on this machine may use).
+      'redis-db': { type: 'string', default: '13' },
     },
   });
+  const redisUrl = `redis://127.0.0.1:6379/${Number(values['redis-db'])}`;
   const seconds = Number(values.seconds);
   const students = Number(values.students);
   const adminUrl = values.postgres as string;
@@ -172,14 +175,20 @@ async function main() {
   await runMigrations(handle);
   await handle.close();
   const sink = await startSink();
-  const redis = new Redis('redis://127.0.0.1:6379');
-  await redis.flushdb();
+  // Clears only its own keys (the rate limiter's, liaison:rl:*) in its own database, never FLUSHDB.
+  const redis = new Redis(redisUrl);
+  for (let cursor = '0'; ; ) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', 'liaison:rl:*', 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+    if (cursor === '0') break;
+  }
   redis.disconnect();
 
   const ports = [await freePort(), await freePort(), await freePort()];
   const env = {
     DATABASE_URL: databaseUrl,
-    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_URL: redisUrl,
     SMTP_URL: sink.url,
     RATE_LIMIT_BOOKING_WRITES_PER_MINUTE: String(WRITE_LIMIT),
     // Every simulated student comes from 127.0.0.1: the per-address limit on public reads would

@@ -157,6 +157,11 @@ export interface ErrorsOptions {
    * instead of JSON); set by the web plugin once it is registered.
    */
   pages?: { notFound?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> };
+  /**
+   * Run before a 404 is answered: the public read budget (set once the rate limiter is there), so
+   * a stream of unknown paths costs what a stream of known ones does.
+   */
+  notFoundLimit?: { check?: (request: FastifyRequest, reply: FastifyReply) => Promise<void> };
 }
 
 function isApiPath(url: string): boolean {
@@ -209,7 +214,9 @@ export const errorsPlugin = fp(async (app: FastifyInstance, options: ErrorsOptio
     });
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  const notFoundLimit = async (request: FastifyRequest, reply: FastifyReply) =>
+    options.notFoundLimit?.check?.(request, reply);
+  app.setNotFoundHandler({ preHandler: notFoundLimit }, (request, reply) => {
     const pageNotFound = options.pages?.notFound;
     if (pageNotFound && !isApiPath(request.url) && (request.headers.accept ?? '').includes('text/html')) {
       return pageNotFound(request, reply);

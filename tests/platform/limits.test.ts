@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,9 +128,9 @@ describe('deep and wide JSON bodies', () => {
 });
 
 /** Opens a raw connection to the listening app. */
-function open(port: number): Promise<Socket> {
+function open(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    const socket = connect({ port, host: '127.0.0.1', localAddress }, () => resolve(socket));
     socket.on('error', reject);
   });
 }
@@ -153,7 +154,13 @@ function closedWithin(socket: Socket, ms: number): Promise<boolean> {
 describe('slow clients and too many connections', () => {
   it('cuts clients that trickle their headers or body, while others are served', async () => {
     const slow = await createTestApp({
-      env: { HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2', KEEP_ALIVE_TIMEOUT_SECONDS: '1' },
+      env: {
+        HEADERS_TIMEOUT_SECONDS: '1',
+        REQUEST_TIMEOUT_SECONDS: '2',
+        KEEP_ALIVE_TIMEOUT_SECONDS: '1',
+        // All of them come from 127.0.0.1 here; the cap per address has its own test below.
+        MAX_CONNECTIONS_PER_ADDRESS: '0',
+      },
     });
     const sockets: Socket[] = [];
     const timers: NodeJS.Timeout[] = [];
@@ -202,6 +209,37 @@ describe('slow clients and too many connections', () => {
       expect(cut.filter(Boolean)).toHaveLength(20);
       const live = await fetch(`http://127.0.0.1:${port}/health/live`);
       expect(live.status).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await capped.close();
+    }
+  });
+
+  it('closes one address’s connections beyond MAX_CONNECTIONS_PER_ADDRESS, while another address is served', async () => {
+    // Hardening round three, finding 11: 2,500 slow sockets from one address took the server from
+    // everyone else. 127.0.0.2 is this machine too (all of 127.0.0.0/8 is loopback).
+    const capped = await createTestApp({ env: { MAX_CONNECTIONS_PER_ADDRESS: '30' } });
+    const sockets: Socket[] = [];
+    try {
+      await capped.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (capped.app.server.address() as AddressInfo).port;
+      for (let index = 0; index < 30; index++) sockets.push(await open(port));
+      const extra = await open(port);
+      sockets.push(extra);
+      expect(await closedWithin(extra, 10_000)).toBe(true);
+      const other = await new Promise<number>((resolve, reject) => {
+        const request = httpGet(
+          { host: '127.0.0.1', port, path: '/health/live', localAddress: '127.0.0.2' },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on('error', reject);
+      });
+      expect(other).toBe(200);
+      // The 30 held ones are still open: the cap refused only what came past it.
+      expect(sockets.slice(0, 30).filter((socket) => socket.destroyed)).toEqual([]);
     } finally {
       for (const socket of sockets) socket.destroy();
       await capped.close();

@@ -691,12 +691,13 @@ describe('13: a malformed availability form saves nothing', () => {
       horizonDays: '90',
       maxCompanions: '1',
     };
-    for (const tampered of [
+    const tamperedForms: Form[] = [
       { rows: 'abc' },
       {},
       { rows: '1', weekday_0: '9', start_0: '09:00', end_0: '12:00' },
       { rows: '1', weekday_0: 'x', start_0: '09:00', end_0: '12:00' },
-    ]) {
+    ];
+    for (const tampered of tamperedForms) {
       const response = await staff.post('/staff/availability', { ...settings, ...tampered }, '/staff/availability');
       expect(response.statusCode, JSON.stringify(tampered)).toBe(400);
       expect(response.body).toContain('This form arrived incomplete, so nothing was saved.');

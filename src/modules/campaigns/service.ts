@@ -20,7 +20,7 @@ import { changedFields, recordStaffAction, type StaffActor } from '../staff-reco
 import { publishEvent } from '../webhooks/publish.js';
 import { assignArms, HOLDOUT } from './assignment.js';
 import { type CohortPerson, mergeDuplicates, parseCohortCsv } from './cohort.js';
-import { optOutKey } from './opt-outs.js';
+import { createOptOutKeys } from './opt-outs.js';
 import type { Campaign, CampaignDesign } from './schemas.js';
 
 type CampaignRow = typeof campaigns.$inferSelect;
@@ -92,6 +92,7 @@ export function createCampaignService(deps: {
   messageIdDomain: string;
 }) {
   const { db, clock } = deps;
+  const optOutKeys = createOptOutKeys(db, clock);
 
   async function findRow(id: string, executor: Executor = db, lock = false): Promise<CampaignRow> {
     const query = executor.select().from(campaigns).where(eq(campaigns.id, id));
@@ -167,7 +168,7 @@ export function createCampaignService(deps: {
   /** Of `emails`, those that asked for no more invitations. */
   async function optedOut(executor: Executor, emails: string[]): Promise<Set<string>> {
     if (emails.length === 0) return new Set();
-    const byKey = new Map(emails.map((email) => [optOutKey(email), email]));
+    const byKey = await optOutKeys.keysOf(emails, executor);
     const rows = await rowsOf<{ key: string }>(
       executor,
       sql`select email_hash as key from invitation_opt_outs where email_hash = any(${textArray([...byKey.keys()])}::text[])`,
@@ -503,7 +504,7 @@ export function createCampaignService(deps: {
       if (!member?.email) return false;
       await db
         .insert(invitationOptOuts)
-        .values({ emailHash: optOutKey(member.email), at: clock.now() })
+        .values({ emailHash: await optOutKeys.keyOf(member.email), at: clock.now() })
         .onConflictDoNothing();
       return true;
     },

@@ -19,7 +19,7 @@ import { escapeMarkup } from '../../text/markup.js';
 import type { Clock } from '../../time/clock.js';
 import { createTimeFormat, timeWords } from '../../time/format.js';
 import { composeInvitation, senderName } from '../campaigns/message.js';
-import { optOutKey } from '../campaigns/opt-outs.js';
+import { createOptOutKeys } from '../campaigns/opt-outs.js';
 import { FEEDBACK_QUESTIONS } from '../feedback/schemas.js';
 import { generateManageToken, hashManageToken, insertManageToken } from '../links/tokens.js';
 import { loadSessionContexts } from './context.js';
@@ -64,6 +64,7 @@ export function createNotificationWorker(deps: {
 }) {
   const { db, clock, mailer } = deps;
   const catalogues = deps.catalogues ?? loadCatalogues();
+  const optOutKeys = createOptOutKeys(db, clock);
   // Staff and admins are written to in English (their pages are English too).
   const english = catalogues.translator('en');
   /** A translator for the language a student or a friend chose (English when none, or one without a catalogue). */
@@ -372,7 +373,7 @@ export function createNotificationWorker(deps: {
     const [stopped] = await db
       .select({ at: invitationOptOuts.at })
       .from(invitationOptOuts)
-      .where(eq(invitationOptOuts.emailHash, optOutKey(row.recipientEmail)));
+      .where(inArray(invitationOptOuts.emailHash, [...(await optOutKeys.keysOf([row.recipientEmail])).keys()]));
     if (stopped) return 'skipped';
     const [campaign] = await db
       .select({ arms: campaigns.arms })

@@ -16,7 +16,7 @@ import {
   webSessions,
 } from '../../db/schema.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { optOutKey } from '../campaigns/opt-outs.js';
+import { createOptOutKeys } from '../campaigns/opt-outs.js';
 import { recordStaffAction } from '../staff-record/service.js';
 import { createErasure, type ErasureDeps } from './erasure.js';
 import type { PersonExport } from './schemas.js';
@@ -28,6 +28,7 @@ const isoOrNull = (value: Date | null) => (value ? value.toISOString() : null);
 export function createPeopleService(deps: ErasureDeps) {
   const { db, clock } = deps;
   const erase = createErasure(deps);
+  const optOutKeys = createOptOutKeys(db, clock);
 
   return {
     erase,
@@ -95,7 +96,7 @@ export function createPeopleService(deps: ErasureDeps) {
       const [stopped] = await db
         .select()
         .from(invitationOptOuts)
-        .where(eq(invitationOptOuts.emailHash, optOutKey(email)));
+        .where(inArray(invitationOptOuts.emailHash, [...(await optOutKeys.keysOf([email])).keys()]));
       const waited =
         studentIds.length === 0
           ? []
