@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitlistOffers } from '../../src/db/schema.js';
+import { notifications, waitlistOffers } from '../../src/db/schema.js';
 import { createServices } from '../../src/services.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
 import { createLibrarianWithWeek } from '../helpers/fixtures.js';
@@ -137,5 +137,40 @@ describe('what a waiting student holds', () => {
     expect(moved.statusCode, moved.body).toBe(200);
     await match();
     expect(await offersFor(dan.id)).toEqual([{ start: '2027-03-03T10:00:00.000Z', status: 'open' }]);
+  });
+
+  it('gives the same booking to an offer accepted twice, or after a crash before the booking was noted', async () => {
+    const eli = await librarian();
+    t.clock.set('2027-03-01T08:00:00Z');
+    const booked = await book('holder', eli.id, '2027-03-03T10:00:00Z');
+    t.clock.set('2027-03-01T08:05:00Z');
+    expect((await join('hal', eli.id)).statusCode).toBe(201);
+    t.clock.set('2027-03-01T09:00:00Z');
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/bookings/${booked.json().id}/cancel`,
+      headers: await as('holder'),
+      payload: {},
+    });
+    expect(cancelled.statusCode).toBe(200);
+    await match();
+    const [queued] = await t.db
+      .select({ token: notifications.linkToken })
+      .from(notifications)
+      .where(
+        and(eq(notifications.kind, 'waitlist_offer'), eq(notifications.recipientEmail, 'hal@student.uni.example')),
+      );
+    const accept = () => t.app.inject({ method: 'POST', url: `/api/v1/waitlist/offer/accept?token=${queued?.token}` });
+    const first = await accept();
+    expect(first.statusCode, first.body).toBe(201);
+    expect((await accept()).json().id).toBe(first.json().id);
+    // Hardening round three, finding 13: the process stopped after the booking's transaction
+    // committed and before the offer noted it; the retry said "ended". Now it finds the booking.
+    await t.db.update(waitlistOffers).set({ bookingId: null }).where(eq(waitlistOffers.librarianId, eli.id));
+    const retried = await accept();
+    expect(retried.statusCode, retried.body).toBe(201);
+    expect(retried.json()).toMatchObject({ id: first.json().id, startUtc: '2027-03-03T10:00:00.000Z' });
+    const [offer] = await t.db.select().from(waitlistOffers).where(eq(waitlistOffers.librarianId, eli.id));
+    expect(offer).toMatchObject({ status: 'accepted', bookingId: first.json().id });
   });
 });
