@@ -45,6 +45,7 @@ import {
 } from './plugins/errors.js';
 import { metricsPlugin, type ScrapeMetrics } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { routeBudgets } from './plugins/route-budgets.js';
 import { createServices } from './services.js';
 import type { Clock } from './time/clock.js';
 import { createPageCookies, loadPageCookieKey } from './web/page-cookies.js';
@@ -178,40 +179,9 @@ export async function buildApp({
     findLibrarianIdByEmail: services.librarians.findIdByEmail,
     now: () => clock.now(),
   });
-  // Unauthenticated reads are limited per IP, one budget over all public routes (HEAD included);
-  // booking writes per student or booking (see bookings/routes.ts).
-  const pageRoutes: { methods: string[]; url: string }[] = [];
+  // Per-route budgets (bodies, public reads) as routes are added; the pages' routes, named.
+  const pageRoutes = routeBudgets(app, config);
   app.decorate('pageRoutes', () => pageRoutes);
-  app.addHook('onRoute', (route) => {
-    if (route.config?.page === true) pageRoutes.push({ methods: [route.method].flat(), url: route.url });
-    // Anyone may send these (or anyone holding a link): their bodies are small, and so is the limit.
-    const isAnonymous = route.config?.access === 'public' || route.config?.manageToken === true;
-    if (isAnonymous && route.bodyLimit === undefined) route.bodyLimit = config.http.publicBodyLimitBytes;
-    const methods = [route.method].flat();
-    const isRead = methods.includes('GET') || methods.includes('HEAD');
-    // /health reads the database and /docs serves the contract: anyone's, so within the same
-    // budget (the load balancer's probes, /health/live and /health/ready, are not).
-    const isOpenPlatformRead = route.url === '/health' || route.url === '/docs' || route.url.startsWith('/docs/');
-    if ((route.config?.access === 'public' || isOpenPlatformRead) && isRead && route.config?.rateLimit === undefined) {
-      route.config ??= {};
-      route.config.rateLimit = {
-        max: config.rateLimit.publicReadsPerMinute,
-        timeWindow: '1 minute',
-        keyGenerator: (request) => `public-read:${request.ip}`,
-      };
-    }
-    // Pages viewed without signing in share that budget; the count is taken once the session is
-    // read (preHandler), so signed-in staff and students are not held to one address's share.
-    if (route.config?.page === true && isRead && route.config.rateLimit === undefined) {
-      route.config.rateLimit = {
-        max: config.rateLimit.publicReadsPerMinute,
-        timeWindow: '1 minute',
-        hook: 'preHandler',
-        keyGenerator: (request) => `public-read:${request.ip}`,
-        allowList: (request) => Boolean(request.session?.user),
-      };
-    }
-  });
   // Counters in Redis when REDIS_URL is set (shared by every process), else in this process.
   // skipOnError: a limiter fault lets requests through, because the limits are a guard against
   // abuse, while the rules that matter live in the database.
