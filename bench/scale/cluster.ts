@@ -36,9 +36,12 @@ export function benchServerArgs(): string[] {
 }
 
 /**
- * One `npm start` process on PostgreSQL, on `port`, resolved once /health/ready answers 200.
- * `compiled`: dist/main.js as `npm start` runs it (built once per process; benches). Otherwise
- * src/main.ts through tsx with the same V8 settings, so tests never rebuild dist/ under each other.
+ * One `npm start` process on PostgreSQL, on `port`, resolved once /health/ready answers 200 from
+ * it (its own JSON, not whatever else may have taken the port). `compiled`: dist/main.js as
+ * `npm start` runs it (built once per process; benches). Otherwise src/main.ts through tsx with the
+ * same V8 settings, so tests never rebuild dist/ under each other. A port taken between choosing
+ * it and listening (another test's server on port 0) is replaced by a new free one: use the
+ * returned `port`.
  */
 export async function startLiaison(
   port: number,
@@ -48,22 +51,34 @@ export async function startLiaison(
   if (options.compiled) built ??= buildServer();
   await built;
   const entry = options.compiled ? [path.join(DIST, 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')];
-  const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), ...entry], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      AUTH_JWT_SECRET: SECRET,
-      LOG_LEVEL: 'error',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitReady(port, 60_000);
-  return { port, child, exited };
+  for (let attempt = 0, at = port; ; attempt++, at = await freePort()) {
+    let errors = '';
+    const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), ...entry], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: String(at),
+        HOST: '127.0.0.1',
+        AUTH_JWT_SECRET: SECRET,
+        LOG_LEVEL: 'error',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+      process.stderr.write(chunk);
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const outcome = await Promise.race([
+      waitReady(at, 120_000).then(() => 'ready' as const),
+      exited.then(() => 'exited' as const),
+    ]);
+    if (outcome === 'ready') return { port: at, child, exited };
+    if (!errors.includes('EADDRINUSE') || attempt >= 3)
+      throw new Error(`Liaison exited before it was ready on port ${at}: ${errors.slice(-500)}`);
+  }
 }
 
 export async function waitReady(port: number, timeoutMs: number): Promise<void> {
@@ -71,7 +86,8 @@ export async function waitReady(port: number, timeoutMs: number): Promise<void> 
   for (;;) {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(1000) });
-      if (response.status === 200) return;
+      // Liaison's own answer: another server on the port would answer something else.
+      if (response.status === 200 && (await response.text()) === '{"status":"ready"}') return;
     } catch {
       // not yet
     }

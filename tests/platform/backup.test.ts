@@ -66,8 +66,8 @@ const folder = (name: string) => mkdtempSync(path.join(tmpdir(), `liaison-${name
 describe('backup and restore of the embedded database', { timeout: 300_000 }, () => {
   it('keeps every booking acknowledged before a backup taken under load, and the same figures and links', async () => {
     const original = folder('original');
-    const port = await freePort();
-    const server = await startLiaison(port, { DATA_DIR: original });
+    const server = await startLiaison(await freePort(), { DATA_DIR: original });
+    const { port } = server;
     children.push(server.child);
     const admin = await token(['admin'], { email: 'ops@uni.example' });
 

@@ -85,8 +85,8 @@ describe('probes', () => {
 // Each test starts a real server (a new embedded database, migrated): slow on a loaded machine.
 describe('SIGTERM', { timeout: 180_000 }, () => {
   it('lets the request in flight finish, refuses new connections, and exits 0', async () => {
-    const port = await freePort();
-    const server = await startServer(port);
+    const server = await startServer(await freePort());
+    const { port } = server;
     const inFlight = await requestInFlight(port);
     server.child.kill('SIGTERM');
     const refused = () =>
@@ -102,8 +102,8 @@ describe('SIGTERM', { timeout: 180_000 }, () => {
   });
 
   it('exits 0 once SHUTDOWN_GRACE_SECONDS have passed, even with a request still open', async () => {
-    const port = await freePort();
-    const server = await startServer(port, { SHUTDOWN_GRACE_SECONDS: '1' });
+    const server = await startServer(await freePort(), { SHUTDOWN_GRACE_SECONDS: '1' });
+    const { port } = server;
     const inFlight = await requestInFlight(port);
     const started = Date.now();
     server.child.kill('SIGTERM');
