@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { loadConfig } from '../config.js';
 import { BACKED_UP_FILES, decodeBackup } from '../db/backup-file.js';
 import { openPglite } from '../db/client.js';
+import { secureDataDir } from '../db/data-dir.js';
 import { rowsOf } from '../db/rows.js';
 import { runCommand } from './command.js';
 
@@ -27,7 +28,8 @@ async function main() {
   }
   // Checked whole (length and SHA-256) before anything is written.
   const { header, database, files } = decodeBackup(readFileSync(path.resolve(source)));
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only from the first folder on (db/data-dir.ts), as npm start keeps it.
+  secureDataDir(dataDir);
   try {
     const handle = await openPglite(path.join(dataDir, 'pglite'), { loadDataDir: new Blob([database]) });
     let counts: { bookings: number; librarians: number };
@@ -39,6 +41,7 @@ async function main() {
       counts = row ?? { bookings: 0, librarians: 0 };
     } finally {
       await handle.close();
+      secureDataDir(dataDir);
     }
     for (const [name, bytes] of Object.entries(files)) {
       // Only the files backups carry, by their own names: never a path from the file.

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -165,6 +165,13 @@ describe('backup and restore of the embedded database', { timeout: 300_000 }, ()
     const restored = folder('restored');
     const restoring = await command('restore', [backupFile], restored);
     expect(restoring.code, restoring.out).toBe(0);
+    // Restored owner-only: no folder another user may enter (hardening round three, finding 12).
+    const open = readdirSync(restored, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => path.join(entry.parentPath, entry.name))
+      .concat(restored)
+      .filter((folder) => (statSync(folder).mode & 0o077) !== 0);
+    expect(open).toEqual([]);
     const copy = await startLiaison(await freePort(), { DATA_DIR: restored });
     children.push(copy.child);
     for (const booking of before) {
